@@ -1,0 +1,91 @@
+"""One deployment environment's settings, parsed from ``cdk.json`` context."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from config.common import tags
+from config.errors import ConfigError
+from config.network import NetworkConfig, parse_network
+from config.reader import Section
+
+CONTEXT_KEY = "outpost"
+ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
+ACCOUNT_PATTERN = r"\d{12}"
+REGION_PATTERN = r"[a-z]{2}(-gov)?-[a-z]+-\d"
+KINDS = ("development", "production")
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    name: str
+    kind: str
+    account: str
+    region: str
+    tags: tuple[tuple[str, str], ...]
+    network: NetworkConfig
+
+    @property
+    def is_production(self) -> bool:
+        return self.kind == "production"
+
+    @property
+    def stage_name(self) -> str:
+        """``dev`` becomes ``Dev``: the construct id users select with ``'Dev/*'``."""
+        return self.name.capitalize()
+
+
+def account_override_key(env_name: str) -> str:
+    """Context key that overrides an environment's account: ``-c outpost:prod:account=...``."""
+    return f"{CONTEXT_KEY}:{env_name}:account"
+
+
+def parse_environment(name: str, data: Any, *, account_override: str | None = None) -> EnvironmentConfig:
+    section = Section(data, f"{CONTEXT_KEY}.environments.{name}")
+    kind = section.string("kind", choices=KINDS)
+    account = section.string("account", pattern=ACCOUNT_PATTERN, rule="must be a 12-digit AWS account id")
+    if account_override is not None:
+        account = account_override
+        if not isinstance(account, str) or not account.isdigit() or len(account) != 12:
+            raise ConfigError(account_override_key(name), account, "must be a 12-digit AWS account id")
+    region = section.string(
+        "region", pattern=REGION_PATTERN, rule="must be an AWS region name such as us-east-1"
+    )
+    env_tags = tags(section, "tags")
+    network = parse_network(section.section("network"), region=region, production=kind == "production")
+    section.done()
+    return EnvironmentConfig(
+        name=name,
+        kind=kind,
+        account=account,
+        region=region,
+        tags=env_tags,
+        network=network,
+    )
+
+
+def load_environments(
+    get_context: Callable[[str], Any], *, only: str | None = None
+) -> tuple[EnvironmentConfig, ...]:
+    """Parse every environment from context; ``only`` keeps one, by name."""
+    root = Section(get_context(CONTEXT_KEY), CONTEXT_KEY)
+    envs = root.mapping("environments")
+    root.done()
+    if not envs:
+        raise ConfigError(f"{CONTEXT_KEY}.environments", envs, "must define at least one environment")
+    for name in envs:
+        if not re.fullmatch(ENV_NAME_PATTERN, name):
+            raise ConfigError(
+                f"{CONTEXT_KEY}.environments",
+                name,
+                "environment names are 2-16 lower-case letters or digits, starting with a letter",
+            )
+    if only is not None and only not in envs:
+        raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
+    names = [only] if only is not None else list(envs)
+    return tuple(
+        parse_environment(n, envs[n], account_override=get_context(account_override_key(n))) for n in names
+    )

@@ -1,0 +1,88 @@
+"""A customer-managed KMS key that CloudWatch Logs may use, and log groups encrypted with it."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Aws, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+
+from config.common import LOG_RETENTION_DAYS
+from constructs import Construct
+
+KEY_ACTIONS_FOR_LOGS = (
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+)
+
+
+class LogsKey(Construct):
+    """One rotating KMS key for the log groups of a stack.
+
+    The key policy lets the CloudWatch Logs service of this account and region use the key
+    only for log groups of this account and region (``kms:EncryptionContext:aws:logs:arn``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._removal_policy = removal_policy
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=description,
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        stack = Stack.of(self)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccountAndRegion",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=list(KEY_ACTIONS_FOR_LOGS),
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+
+    def log_group(
+        self,
+        construct_id: str,
+        *,
+        retention_days: int,
+        scope: Construct | None = None,
+        log_group_name: str | None = None,
+    ) -> logs.LogGroup:
+        """A log group encrypted with this key, expiring after ``retention_days``."""
+        return logs.LogGroup(
+            scope or self,
+            construct_id,
+            log_group_name=log_group_name,
+            encryption_key=self.key,
+            retention=_retention(retention_days),
+            removal_policy=self._removal_policy,
+        )
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for ``days`` (validated against LOG_RETENTION_DAYS)."""
+    finite = [m for m in logs.RetentionDays if m is not logs.RetentionDays.INFINITE]
+    return dict(zip(LOG_RETENTION_DAYS, finite, strict=True))[days]

@@ -1,0 +1,95 @@
+"""Every security group of an environment and every rule between them, in one place.
+
+This file *is* the network policy (see the table in the README): the load balancer takes
+HTTPS (and HTTP, to redirect) from the internet and talks only to the control plane's
+port; the control plane and agents reach out on 443 only; agents accept nothing at all;
+interface endpoints accept 443 from the control plane and agents. No group keeps CDK's
+allow-all egress, and every rule says why it exists.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+
+from constructs import Construct
+from constructs.nag import acknowledge
+
+HTTPS = 443
+HTTP = 80
+
+
+class NetworkPolicy(Construct):
+    """Security groups: ``load_balancer``, ``control_plane``, ``agents``, ``endpoints``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        env_name: str,
+        control_plane_port: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        def group(group_id: str, purpose: str) -> ec2.SecurityGroup:
+            return ec2.SecurityGroup(
+                self,
+                group_id,
+                vpc=vpc,
+                description=f"Outpost {env_name}: {purpose}",
+                allow_all_outbound=False,
+                allow_all_ipv6_outbound=False,
+            )
+
+        self.load_balancer = group("LoadBalancer", "public application load balancer")
+        self.control_plane = group("ControlPlane", "control-plane API tasks")
+        self.agents = group("Agents", "isolated agent tasks, no inbound traffic")
+        self.endpoints = group("Endpoints", "VPC interface endpoints")
+
+        self.load_balancer.add_ingress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS), "HTTPS from the internet to the API"
+        )
+        self.load_balancer.add_ingress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTP),
+            "HTTP from the internet: redirected to HTTPS (served only where no certificate is configured)",
+        )
+        acknowledge(
+            self.load_balancer,
+            "The public API's front door must accept the internet on 443 (80 only redirects): "
+            "AWS WAF (managed rules, per-IP rate limit) filters requests, the listener is "
+            "TLS 1.3 only and unknown paths get a fixed 404 before reaching any task.",
+            "AwsSolutions-EC23",
+        )
+        self.load_balancer.connections.allow_to(
+            self.control_plane,
+            ec2.Port.tcp(control_plane_port),
+            "Load balancer forwards API requests to the control-plane container port",
+        )
+
+        self.control_plane.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTPS),
+            "Control plane calls AWS APIs over HTTPS (endpoints or NAT)",
+        )
+        self.agents.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTPS),
+            "Agents reach model providers, git hosting and package registries over HTTPS only",
+        )
+
+        for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
+            self.endpoints.connections.allow_from(
+                client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"
+            )
+
+    @property
+    def groups(self) -> dict[str, ec2.SecurityGroup]:
+        """The groups by role name, as the README's policy table names them."""
+        return {
+            "load_balancer": self.load_balancer,
+            "control_plane": self.control_plane,
+            "agents": self.agents,
+            "endpoints": self.endpoints,
+        }

@@ -1,0 +1,152 @@
+"""The environment's VPC: public and private tiers, NAT, flow logs, gateway endpoints."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+
+from config.network import NetworkConfig
+from constructs import Construct
+from constructs.log_encryption import LogsKey
+from constructs.nag import acknowledge, in_packs
+
+PUBLIC = "Public"
+PRIVATE = "Private"
+PACKS_WITH_IGW_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+
+
+class OutpostVpc(Construct):
+    """A VPC over explicit availability zones, so synth needs no AWS lookups.
+
+    Public subnets hold only the load balancer and the NAT gateways and never give out
+    public addresses; everything else runs in the private subnets. Every flow (accepted and
+    rejected) is logged to an encrypted log group that expires.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: NetworkConfig,
+        logs_key: LogsKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        tiers = [
+            (
+                config.public_subnet_mask,
+                ec2.SubnetConfiguration(
+                    name=PUBLIC,
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=config.public_subnet_mask,
+                    map_public_ip_on_launch=False,
+                ),
+            ),
+            (
+                config.private_subnet_mask,
+                ec2.SubnetConfiguration(
+                    name=PRIVATE,
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=config.private_subnet_mask,
+                ),
+            ),
+        ]
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
+            availability_zones=list(config.availability_zones),
+            nat_gateways=config.nat_gateways,
+            # Larger blocks first, so every subnet starts on a boundary of its own size.
+            subnet_configuration=[tier for _, tier in sorted(tiers, key=lambda pair: pair[0])],
+            restrict_default_security_group=True,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+        )
+        self.flow_log_group = logs_key.log_group(
+            "FlowLogs", scope=self, retention_days=config.flow_log_retention_days
+        )
+        self.flow_log = self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                self.flow_log_group, self._flow_log_role()
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+            max_aggregation_interval=ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
+        )
+        for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
+            acknowledge(
+                subnet,
+                "Zones are explicit settings so that synth needs no AWS lookup; the settings "
+                "check rejects any zone outside the environment's region.",
+                "CloudFormation-Validate::W3010",
+            )
+        for subnet in self.vpc.public_subnets:
+            acknowledge(
+                subnet.node.find_child("DefaultRoute"),
+                "A public subnet needs its route to the internet gateway: only the load "
+                "balancer (behind WAF, TLS-only listener) and the NAT gateways live there, "
+                "and no subnet assigns public addresses.",
+                *in_packs("VPCNoUnrestrictedRouteToIGW", PACKS_WITH_IGW_RULE),
+            )
+        private = [ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
+        self.vpc.add_gateway_endpoint(
+            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=private
+        )
+        self.vpc.add_gateway_endpoint(
+            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=private
+        )
+
+    def _flow_log_role(self) -> iam.IRole:
+        """The flow-log delivery role, its permissions in a managed policy, not inline.
+
+        The role is handed to the flow log without policy updates, so CDK cannot append an
+        inline default policy; the managed policy grants exactly what delivery needs on
+        this one log group, and the trust is limited to flow logs of this account.
+        """
+        stack = Stack.of(self)
+        role = iam.Role(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="ec2", resource="vpc-flow-log", resource_name="*"
+                        )
+                    },
+                }
+            ),
+            description="Delivers VPC flow logs to their encrypted log group",
+        )
+        iam.ManagedPolicy(
+            self,
+            "FlowLogDelivery",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[self.flow_log_group.log_group_arn],
+                )
+            ],
+        )
+        return role.without_policy_updates()
+
+    def add_interface_endpoints(
+        self, services: tuple[str, ...], *, security_group: ec2.ISecurityGroup
+    ) -> dict[str, ec2.InterfaceVpcEndpoint]:
+        """One private-DNS interface endpoint per service name (``ecr.dkr``, ``logs``, ...)."""
+        endpoints = {}
+        for name in services:
+            construct_id = "".join(part.capitalize() for part in name.split(".")) + "Endpoint"
+            endpoints[name] = self.vpc.add_interface_endpoint(
+                construct_id,
+                service=ec2.InterfaceVpcEndpointAwsService(name),
+                private_dns_enabled=True,
+                security_groups=[security_group],
+                open=False,
+                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            )
+        return endpoints

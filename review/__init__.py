@@ -1,0 +1,1 @@
+"""Read synthesized templates back for review: network flows (and, later, the report)."""

@@ -1,0 +1,47 @@
+"""Network stack: the VPC and the whole network policy of one environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import EnvironmentConfig
+from constructs import Construct
+from constructs.log_encryption import LogsKey
+from constructs.network_policy import NetworkPolicy
+from constructs.outpost_vpc import OutpostVpc
+from stacks.base import OutpostStack
+
+CONTROL_PLANE_PORT = 3000
+
+
+class NetworkStack(OutpostStack):
+    """VPC, NAT, flow logs, endpoints and every security group; changes rarely."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description="VPC, NAT, flow logs, endpoints and every security group",
+            **kwargs,
+        )
+        self.logs_key = LogsKey(
+            self,
+            "LogsKey",
+            description=f"Outpost {config.name}: encrypts the VPC flow logs",
+            removal_policy=self.data_removal_policy,
+        )
+        network = OutpostVpc(self, "Network", config=config.network, logs_key=self.logs_key)
+        self.vpc = network.vpc
+        self.policy = NetworkPolicy(
+            self,
+            "NetworkPolicy",
+            vpc=self.vpc,
+            env_name=config.name,
+            control_plane_port=CONTROL_PLANE_PORT,
+        )
+        self.interface_endpoints = network.add_interface_endpoints(
+            config.network.interface_endpoints, security_group=self.policy.endpoints
+        )

@@ -1,0 +1,92 @@
+"""The network policy, derived from the synthesized templates and compared with the table.
+
+An extra rule anywhere (another port, another peer, a rule on the agents) changes the
+derived flows and fails ``test_allowed_flows_are_exactly_the_policy``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from review.flows import INTERNET, Flow, Rule, flows, rules
+from tests.conftest import STAGES
+from tests.synth import Synthesized
+
+CONTROL_PLANE_PORT = 3000
+
+# The policy table of the README, one row per allowed flow.
+POLICY = {
+    Flow(INTERNET, "LoadBalancer", "tcp", 443, 443),  # the API, over TLS
+    Flow(INTERNET, "LoadBalancer", "tcp", 80, 80),  # redirected to 443
+    Flow("LoadBalancer", "ControlPlane", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT),
+    Flow("ControlPlane", INTERNET, "tcp", 443, 443),  # AWS APIs through NAT
+    Flow("ControlPlane", "Endpoints", "tcp", 443, 443),  # AWS APIs through endpoints
+    Flow("Agents", INTERNET, "tcp", 443, 443),  # model providers, git, registries
+    Flow("Agents", "Endpoints", "tcp", 443, 443),  # image pulls, logs, secrets
+}
+
+
+def stage_rules(synthesized: Synthesized, stage: str) -> list[Rule]:
+    templates = [t for path, t in synthesized.templates.items() if path.startswith(f"{stage}/")]
+    return rules(templates)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_allowed_flows_are_exactly_the_policy(synthesized: Synthesized, stage: str) -> None:
+    derived = set(flows(stage_rules(synthesized, stage)))
+    extra = sorted(str(f) for f in derived - POLICY)
+    missing = sorted(str(f) for f in POLICY - derived)
+    assert (extra, missing) == ([], []), "(flows not in the policy, policy rows not allowed)"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_agents_accept_nothing(synthesized: Synthesized, stage: str) -> None:
+    all_rules = stage_rules(synthesized, stage)
+    assert [r for r in all_rules if r.group == "Agents" and r.direction == "ingress"] == []
+    assert {(r.protocol, r.from_port, r.to_port) for r in all_rules if r.group == "Agents"} == {
+        ("tcp", 443, 443)
+    }
+    # No other group names the agents as a source either.
+    assert [r for r in all_rules if r.peer == "Agents" and r.group != "Endpoints"] == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_ssh_rdp_or_all_traffic_anywhere(synthesized: Synthesized, stage: str) -> None:
+    for rule in stage_rules(synthesized, stage):
+        assert rule.protocol == "tcp", rule
+        for port in (22, 3389):
+            assert not rule.from_port <= port <= rule.to_port, rule
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_rule_says_why(synthesized: Synthesized, stage: str) -> None:
+    for rule in stage_rules(synthesized, stage):
+        assert len(rule.description) >= 20, rule
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_group_keeps_allow_all_egress(synthesized: Synthesized, stage: str) -> None:
+    egress = [r for r in stage_rules(synthesized, stage) if r.direction == "egress"]
+    assert not [r for r in egress if r.protocol == "all"]
+
+
+def test_the_derivation_catches_an_extra_rule() -> None:
+    """The check itself can fail: one more rule on the agents shows up as a flow."""
+    base = [
+        Rule("Agents", "egress", INTERNET, "tcp", 443, 443, "x"),
+        Rule("ControlPlane", "ingress", "LoadBalancer", "tcp", 3000, 3000, "x"),
+        Rule("LoadBalancer", "egress", "ControlPlane", "tcp", 3000, 3000, "x"),
+    ]
+    assert set(flows(base)) == {
+        Flow("Agents", INTERNET, "tcp", 443, 443),
+        Flow("LoadBalancer", "ControlPlane", "tcp", 3000, 3000),
+    }
+    sneaky = [
+        *base,
+        Rule("ControlPlane", "ingress", "Agents", "tcp", 0, 65535, "x"),
+        Rule("Agents", "egress", "ControlPlane", "tcp", 3000, 3000, "x"),
+    ]
+    assert Flow("Agents", "ControlPlane", "tcp", 3000, 3000) in set(flows(sneaky))
+    # Half a flow (ingress without the matching egress) is no flow.
+    half = [*base, Rule("ControlPlane", "ingress", "Agents", "tcp", 0, 65535, "x")]
+    assert set(flows(half)) == set(flows(base))
