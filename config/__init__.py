@@ -8,12 +8,16 @@ from config.environment import (
 )
 from config.errors import ConfigError
 from config.network import NetworkConfig
+from config.registry import AGENTS, IMAGES, RegistryConfig
 
 __all__ = [
+    "AGENTS",
     "CONTEXT_KEY",
+    "IMAGES",
     "ConfigError",
     "EnvironmentConfig",
     "NetworkConfig",
+    "RegistryConfig",
     "account_override_key",
     "load_environments",
 ]

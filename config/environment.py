@@ -11,6 +11,7 @@ from config.common import tags
 from config.errors import ConfigError
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
+from config.registry import RegistryConfig, parse_registry
 
 CONTEXT_KEY = "outpost"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
@@ -27,6 +28,7 @@ class EnvironmentConfig:
     region: str
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
+    registry: RegistryConfig
 
     @property
     def is_production(self) -> bool:
@@ -56,6 +58,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     )
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
+    registry = parse_registry(section.section("registry"))
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -64,6 +67,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         region=region,
         tags=env_tags,
         network=network,
+        registry=registry,
     )
 
 

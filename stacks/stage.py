@@ -7,6 +7,7 @@ from aws_cdk import Environment, Stage, Tags
 from config import EnvironmentConfig
 from constructs import Construct
 from stacks.network_stack import NetworkStack
+from stacks.registry_stack import RegistryStack
 
 
 class OutpostStage(Stage):
@@ -19,6 +20,7 @@ class OutpostStage(Stage):
             env=Environment(account=config.account, region=config.region),
         )
         self.network = NetworkStack(self, "Network", config=config)
+        self.registry = RegistryStack(self, "Registry", config=config)
         Tags.of(self).add("Environment", config.name)
         for key, value in config.tags:
             Tags.of(self).add(key, value)

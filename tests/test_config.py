@@ -85,6 +85,14 @@ BAD_SETTINGS = [
     ("prod.network.vpc_cidr", ..., "is required"),
     ("prod.colour", "blue", "is not a known setting"),
     ("prod.network", [], "must be an object"),
+    ("prod.registry.repository_prefix", "Outpost", "lower-case letters and digits"),
+    ("prod.registry.repository_prefix", "outpost//prod", "lower-case letters and digits"),
+    ("prod.registry.repository_prefix", "o" * 250, "over 256 characters"),
+    ("prod.registry.keep_tagged_images", 0, "at least 1"),
+    ("prod.registry.keep_tagged_images", 1001, "at most 1000"),
+    ("prod.registry.untagged_expiry_days", 0, "at least 1"),
+    ("prod.registry.untagged_expiry_days", 90, "at most 30"),
+    ("prod.registry.keep", 1, "is not a known setting"),
 ]
 
 

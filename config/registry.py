@@ -1,0 +1,46 @@
+"""Settings of the Registry stack: where images live and how long they are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.errors import ConfigError
+from config.reader import Section
+
+AGENTS: tuple[str, ...] = ("claude", "codex", "gemini", "aider", "grok")
+# One repository per image: the shared agent base, the five agents, the control plane.
+IMAGES: tuple[str, ...] = ("base", *AGENTS, "control-plane")
+
+# ECR repository names: lower-case path segments of letters and digits joined by . _ -
+_REPOSITORY_PREFIX = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    repository_prefix: str
+    keep_tagged_images: int
+    untagged_expiry_days: int
+
+    def repository_name(self, image: str) -> str:
+        """``outpost-prod/claude``: the stable name CI pushes to."""
+        return f"{self.repository_prefix}/{image}"
+
+
+def parse_registry(section: Section) -> RegistryConfig:
+    prefix = section.string(
+        "repository_prefix",
+        pattern=_REPOSITORY_PREFIX,
+        rule="must be lower-case letters and digits, joined by . _ - or /",
+    )
+    longest = max(len(image) for image in IMAGES)
+    if len(prefix) + 1 + longest > 256:
+        raise ConfigError(
+            section.key("repository_prefix"), prefix, "makes repository names over 256 characters"
+        )
+    config = RegistryConfig(
+        repository_prefix=prefix,
+        keep_tagged_images=section.integer("keep_tagged_images", minimum=1, maximum=1000),
+        untagged_expiry_days=section.integer("untagged_expiry_days", minimum=1, maximum=30),
+    )
+    section.done()
+    return config

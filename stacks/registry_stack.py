@@ -1,0 +1,49 @@
+"""Registry stack: the seven image repositories of one environment (retained)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+
+from config import IMAGES, EnvironmentConfig
+from constructs import Construct
+from constructs.image_repository import ImageRepository
+from stacks.base import OutpostStack
+
+
+class RegistryStack(OutpostStack):
+    """``repositories``: image name (``claude``, ``control-plane``, ...) -> repository."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description="ECR repositories of the base, agent and control-plane images",
+            **kwargs,
+        )
+        self.key = kms.Key(
+            self,
+            "ImagesKey",
+            description=f"Outpost {config.name}: encrypts the container images",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.repositories: dict[str, ecr.IRepository] = {}
+        for image in IMAGES:
+            construct_id = "".join(part.capitalize() for part in image.split("-"))
+            repo = ImageRepository(
+                self, construct_id, image=image, config=config.registry, encryption_key=self.key
+            ).repository
+            self.repositories[image] = repo
+            CfnOutput(
+                self,
+                f"{construct_id}RepositoryUri",
+                value=repo.repository_uri,
+                description=f"Push the {image} image here (docker push <uri>:<immutable tag>)",
+            )
