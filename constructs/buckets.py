@@ -1,0 +1,120 @@
+"""Locked-down S3 buckets: every bucket of the app is made here, the same way.
+
+Every bucket blocks all public access, refuses plain HTTP, enforces bucket-owner object
+ownership (no ACLs), is versioned, and expires what it accumulates: current objects after
+``expiration_days``, non-current versions after ``noncurrent_expiration_days``, incomplete
+multipart uploads after a day. ``server_access_logs`` sends S3 server access logs to a
+:class:`AccessLogBucket`.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from constructs import Construct
+from constructs.nag import acknowledge, in_packs
+
+REPLICATION_REASON = (
+    "Single-region by design: the bucket is versioned, expires on a schedule and is retained on stack "
+    "deletion; cross-region replication would double the retained copies without a recovery plan that "
+    "needs them."
+)
+
+
+def secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    expiration_days: int,
+    noncurrent_expiration_days: int,
+    removal_policy: RemovalPolicy,
+    encryption_key: kms.IKey | None = None,
+    server_access_logs: s3.IBucket | None = None,
+    access_logs_prefix: str | None = None,
+    object_lock: s3.ObjectLockRetention | None = None,
+    bucket_name: str | None = None,
+) -> s3.Bucket:
+    """A bucket with every default of this module, KMS-encrypted when ``encryption_key`` is set.
+
+    Without a key the bucket uses SSE-S3, which is what S3 server access logging and ELB
+    access logging require of their target; the caller acknowledges the KMS rule there.
+    A ``RETAIN`` bucket keeps its objects; any other removal policy empties it on deletion.
+    """
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=encryption_key,
+        bucket_key_enabled=encryption_key is not None,
+        server_access_logs_bucket=server_access_logs,
+        server_access_logs_prefix=access_logs_prefix,
+        object_lock_enabled=object_lock is not None or None,
+        object_lock_default_retention=object_lock,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire",
+                expiration=Duration.days(expiration_days),
+                noncurrent_version_expiration=Duration.days(noncurrent_expiration_days),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )
+        ],
+        removal_policy=removal_policy,
+        auto_delete_objects=removal_policy is not RemovalPolicy.RETAIN,
+    )
+    acknowledge(bucket, REPLICATION_REASON, *in_packs("S3BucketReplicationEnabled"))
+    return bucket
+
+
+class AccessLogBucket(Construct):
+    """The target of S3 server access logs and of ALB access logs.
+
+    SSE-S3 encrypted, because neither log delivery service can write to a bucket encrypted
+    with a customer-managed key; not itself access-logged, because logging the log bucket
+    into itself would recurse.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        expiration_days: int,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = secure_bucket(
+            self,
+            "Bucket",
+            expiration_days=expiration_days,
+            noncurrent_expiration_days=1,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.bucket,
+            "This bucket is the access-log target: S3 and ELB log delivery write here, and logging the "
+            "log bucket to itself would recurse; writes are limited to the log delivery services by the "
+            "bucket policy and every object expires.",
+            "AwsSolutions-S1",
+            *in_packs("S3BucketLoggingEnabled"),
+        )
+        acknowledge(
+            self.bucket,
+            "S3 server access logging and ELB access logging deliver only to SSE-S3 buckets; objects "
+            "are encrypted at rest with S3-managed keys, TLS is enforced and public access is blocked.",
+            *in_packs("S3DefaultEncryptionKMS"),
+        )
+        acknowledge(
+            self.bucket,
+            "S3 server access logging refuses a target bucket with an Object Lock default retention; "
+            "the log objects are versioned, kept by the lifecycle rule for their full term, and only the "
+            "log delivery services may write.",
+            "NIST.800.53.R4-S3BucketDefaultLockEnabled",
+        )
