@@ -1,5 +1,6 @@
 """Typed, validated settings of every environment (read from ``cdk.json`` context)."""
 
+from config.data import CallbackConfig, DataConfig
 from config.environment import (
     CONTEXT_KEY,
     EnvironmentConfig,
@@ -14,7 +15,9 @@ __all__ = [
     "AGENTS",
     "CONTEXT_KEY",
     "IMAGES",
+    "CallbackConfig",
     "ConfigError",
+    "DataConfig",
     "EnvironmentConfig",
     "NetworkConfig",
     "RegistryConfig",

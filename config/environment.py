@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.common import tags
+from config.data import DataConfig, parse_data
 from config.errors import ConfigError
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
@@ -29,6 +30,7 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    data: DataConfig
 
     @property
     def is_production(self) -> bool:
@@ -38,6 +40,12 @@ class EnvironmentConfig:
     def stage_name(self) -> str:
         """``dev`` becomes ``Dev``: the construct id users select with ``'Dev/*'``."""
         return self.name.capitalize()
+
+    @property
+    def cluster_name(self) -> str:
+        """``outpost-prod``: the ECS cluster's name, fixed so that the Data stack's task-state
+        rule can match the cluster's ARN before the Service stack that creates it exists."""
+        return f"outpost-{self.name}"
 
 
 def account_override_key(env_name: str) -> str:
@@ -59,6 +67,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    data = parse_data(section.section("data"))
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -68,6 +77,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         tags=env_tags,
         network=network,
         registry=registry,
+        data=data,
     )
 
 
