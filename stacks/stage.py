@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stage, Tags
 
 from config import EnvironmentConfig
 from constructs import Construct
+from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 
@@ -20,6 +21,7 @@ class OutpostStage(Stage):
             env=Environment(account=config.account, region=config.region),
         )
         self.network = NetworkStack(self, "Network", config=config)
+        self.data = DataStack(self, "Data", config=config, network=self.network)
         self.registry = RegistryStack(self, "Registry", config=config)
         Tags.of(self).add("Environment", config.name)
         for key, value in config.tags:
