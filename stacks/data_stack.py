@@ -78,10 +78,11 @@ class DataStack(OutpostStack):
         )
         self.tables = tables.tables
 
+        github_token_name = f"outpost/{config.name}/github-token"
         self.github_token = GithubTokenSecret(
             self,
             "GithubToken",
-            secret_name=f"outpost/{config.name}/github-token",
+            secret_name=github_token_name,
             encryption_key=self.key,
             removal_policy=removal,
         ).secret
@@ -126,7 +127,7 @@ class DataStack(OutpostStack):
             ),
             "EventBusName": (self.event_bus.event_bus_name, "Bus the control plane puts cost events on"),
             "GithubTokenSecretName": (
-                self.github_token.secret_name,
+                github_token_name,
                 "Set the token with: aws secretsmanager put-secret-value --secret-id <this> ...",
             ),
             "WorkspacesFileSystemId": (self.file_system.file_system_id, "Workspaces EFS"),
