@@ -132,6 +132,10 @@ class DataStack(OutpostStack):
             ),
             "WorkspacesFileSystemId": (self.file_system.file_system_id, "Workspaces EFS"),
             "WorkspacesAccessPointId": (self.access_point.access_point_id, "Access point /workspaces"),
+            "CallbackFunctionName": (
+                self.callback.function.function_name,
+                "Task-state callback (replay dead-lettered events into it)",
+            ),
             "CallbackDeadLetterQueueUrl": (
                 self.callback.dead_letter_queue.queue_url,
                 "Stopped-task events the callback could not process (inspect, then redrive)",

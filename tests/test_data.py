@@ -600,6 +600,7 @@ def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) ->
             "WorkspacesFileSystemId",
             "WorkspacesAccessPointId",
             "CallbackDeadLetterQueueUrl",
+            "CallbackFunctionName",
             "DispatchesTableName",
             "IdempotencyTableName",
             "WorkspacesTableName",
