@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stage, Tags
 
 from config import EnvironmentConfig
 from constructs import Construct
+from stacks.audit_stack import AuditStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 
@@ -19,6 +20,8 @@ class OutpostStage(Stage):
             config.stage_name,
             env=Environment(account=config.account, region=config.region),
         )
+        # First: the trail records the deployment of everything after it.
+        self.audit = AuditStack(self, "Audit", config=config)
         self.network = NetworkStack(self, "Network", config=config)
         self.registry = RegistryStack(self, "Registry", config=config)
         Tags.of(self).add("Environment", config.name)
