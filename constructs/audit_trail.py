@@ -103,7 +103,7 @@ class AuditTrail(Construct):
             s3_bucket_name=bucket.bucket_name,
             cloud_watch_logs_log_group_arn=self.log_group.log_group_arn,
             cloud_watch_logs_role_arn=self.logs_role.role_arn,
-            advanced_event_selectors=self._event_selectors(config, exclude_buckets, stack.partition),
+            advanced_event_selectors=event_selectors(config, exclude_buckets, stack.partition),
         )
         # CloudTrail checks that it may write to the bucket and the log group before it
         # creates the trail: the bucket policy and the role's policy must exist first.
@@ -145,48 +145,53 @@ class AuditTrail(Construct):
             )
         )
 
-    @staticmethod
-    def _event_selectors(
-        config: AuditConfig, exclude_buckets: Sequence[s3.IBucket], partition: str
-    ) -> list[cloudtrail.CfnTrail.AdvancedEventSelectorProperty]:
-        field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
-        selectors = [
+
+def event_selectors(
+    config: AuditConfig, exclude_buckets: Sequence[s3.IBucket], partition: str
+) -> list[cloudtrail.CfnTrail.AdvancedEventSelectorProperty]:
+    """Advanced event selectors: every management event; S3 object events as configured.
+
+    ``exclude_buckets`` are left out of "every bucket": recording the trail's own deliveries
+    (and the access logs of them) would feed the trail with itself.
+    """
+    field = cloudtrail.CfnTrail.AdvancedFieldSelectorProperty
+    selectors = [
+        cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
+            name="All management events, read and write",
+            field_selectors=[field(field="eventCategory", equal_to=["Management"])],
+        )
+    ]
+    s3_objects = [
+        field(field="eventCategory", equal_to=["Data"]),
+        field(field="resources.type", equal_to=["AWS::S3::Object"]),
+    ]
+    if config.log_all_s3_data_events:
+        selectors.append(
             cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
-                name="All management events, read and write",
-                field_selectors=[field(field="eventCategory", equal_to=["Management"])],
+                name="S3 object events of every bucket but the audit buckets",
+                field_selectors=[
+                    *s3_objects,
+                    field(
+                        field="resources.ARN",
+                        not_starts_with=[b.arn_for_objects("") for b in exclude_buckets],
+                    ),
+                ],
             )
-        ]
-        s3_objects = [
-            field(field="eventCategory", equal_to=["Data"]),
-            field(field="resources.type", equal_to=["AWS::S3::Object"]),
-        ]
-        if config.log_all_s3_data_events:
-            selectors.append(
-                cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
-                    name="S3 object events of every bucket but the audit buckets",
-                    field_selectors=[
-                        *s3_objects,
-                        field(
-                            field="resources.ARN",
-                            not_starts_with=[b.arn_for_objects("") for b in exclude_buckets],
-                        ),
-                    ],
-                )
+        )
+    elif config.s3_data_event_selectors:
+        selectors.append(
+            cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
+                name="S3 object events of the configured buckets",
+                field_selectors=[
+                    *s3_objects,
+                    field(
+                        field="resources.ARN",
+                        starts_with=[
+                            f"arn:{partition}:s3:::{s.bucket}/{s.prefix}"
+                            for s in config.s3_data_event_selectors
+                        ],
+                    ),
+                ],
             )
-        elif config.s3_data_event_selectors:
-            selectors.append(
-                cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
-                    name="S3 object events of the configured buckets",
-                    field_selectors=[
-                        *s3_objects,
-                        field(
-                            field="resources.ARN",
-                            starts_with=[
-                                f"arn:{partition}:s3:::{s.bucket}/{s.prefix}"
-                                for s in config.s3_data_event_selectors
-                            ],
-                        ),
-                    ],
-                )
-            )
-        return selectors
+        )
+    return selectors
