@@ -166,15 +166,14 @@ def event_selectors(
         field(field="resources.type", equal_to=["AWS::S3::Object"]),
     ]
     if config.log_all_s3_data_events:
+        excluded = [b.arn_for_objects("") for b in exclude_buckets]
         selectors.append(
             cloudtrail.CfnTrail.AdvancedEventSelectorProperty(
                 name="S3 object events of every bucket but the audit buckets",
                 field_selectors=[
                     *s3_objects,
-                    field(
-                        field="resources.ARN",
-                        not_starts_with=[b.arn_for_objects("") for b in exclude_buckets],
-                    ),
+                    # CloudTrail refuses an empty value list: no exclusion, no field selector.
+                    *([field(field="resources.ARN", not_starts_with=excluded)] if excluded else []),
                 ],
             )
         )
