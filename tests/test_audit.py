@@ -391,3 +391,19 @@ def test_outputs_name_the_trail_bucket_and_log_group(synthesized: Synthesized, s
     outputs = audit(synthesized, stage)["Outputs"]
     assert outputs["TrailArn"]["Value"] == trail_arn(stage)
     assert {"AuditBucketName", "TrailLogGroupName"} <= set(outputs)
+
+
+def test_all_buckets_without_exclusions_has_no_empty_value_list() -> None:
+    config = AuditConfig(
+        bucket_retention_days=365,
+        object_lock_mode="GOVERNANCE",
+        log_group_retention_days=365,
+        access_log_retention_days=365,
+        log_all_s3_data_events=True,
+        s3_data_event_selectors=(),
+    )
+    _, data = cdk.Stack().resolve(event_selectors(config, [], "aws"))
+    assert data["fieldSelectors"] == [
+        {"field": "eventCategory", "equalTo": ["Data"]},
+        {"field": "resources.type", "equalTo": ["AWS::S3::Object"]},
+    ]
