@@ -5,7 +5,8 @@ HTTPS (and HTTP, to redirect) from the internet and talks only to the control pl
 port; the control plane and agents reach out on 443 only; agents accept nothing at all;
 interface endpoints accept 443 from the control plane and agents; the workspaces file
 system accepts NFS (2049) from the control plane and agents only and sends nothing; the
-task-state callback Lambda reaches out on 443 only. No group keeps CDK's allow-all egress,
+task-state callback Lambda reaches out on 443 only (its one call, to DynamoDB, goes
+through the gateway endpoint; SQS dead-lettering is done by the Lambda service). No group keeps CDK's allow-all egress,
 and every rule says why it exists.
 """
 
@@ -88,14 +89,10 @@ class NetworkPolicy(Construct):
         self.callback.add_egress_rule(
             ec2.Peer.any_ipv4(),
             ec2.Port.tcp(HTTPS),
-            "Task-state callback calls DynamoDB, SQS and KMS over HTTPS (gateway endpoint or NAT)",
+            "Task-state callback calls DynamoDB over HTTPS (through the gateway endpoint)",
         )
 
-        for client, who in (
-            (self.control_plane, "control plane"),
-            (self.agents, "agents"),
-            (self.callback, "task-state callback"),
-        ):
+        for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
             self.endpoints.connections.allow_from(
                 client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"
             )

@@ -26,8 +26,7 @@ POLICY = {
     Flow("Agents", "Endpoints", "tcp", 443, 443),  # image pulls, logs, secrets
     Flow("ControlPlane", "FileSystem", "tcp", NFS, NFS),  # workspaces (creates access points)
     Flow("Agents", "FileSystem", "tcp", NFS, NFS),  # workspaces mounted at /mnt/workspaces
-    Flow("Callback", INTERNET, "tcp", 443, 443),  # DynamoDB (gateway endpoint), SQS, KMS via NAT
-    Flow("Callback", "Endpoints", "tcp", 443, 443),  # the same through interface endpoints
+    Flow("Callback", INTERNET, "tcp", 443, 443),  # DynamoDB, through the gateway endpoint
 }
 
 
