@@ -6,8 +6,8 @@ port; the control plane and agents reach out on 443 only; agents accept nothing 
 interface endpoints accept 443 from the control plane and agents; the workspaces file
 system accepts NFS (2049) from the control plane and agents only and sends nothing; the
 task-state callback Lambda reaches out on 443 only (its one call, to DynamoDB, goes
-through the gateway endpoint; SQS dead-lettering is done by the Lambda service). No group keeps CDK's allow-all egress,
-and every rule says why it exists.
+through the gateway endpoint; SQS dead-lettering is done by the Lambda service). No
+group keeps CDK's allow-all egress, and every rule says why it exists.
 """
 
 from __future__ import annotations
