@@ -124,7 +124,7 @@ class TaskStateCallback(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Marks the dispatch of a stopped ECS task succeeded, failed or timed out",
+            description="Marks the dispatch of a stopped ECS task succeeded, failed, timed out or cancelled",
             # The newest Python runtime CDK knows (cdk-nag AwsSolutions-L1); the handler also
             # runs on 3.11, the version the tests and mypy use.
             runtime=lambda_.Runtime.PYTHON_3_14,

@@ -163,6 +163,22 @@ def test_failed_to_start_is_failed_even_with_timeout_in_the_reason() -> None:
     assert "exit_code" not in item  # no container ever ran
 
 
+def test_stop_for_a_cancel_is_cancelled() -> None:
+    event = recorded("task_timed_out")
+    event["detail"]["stoppedReason"] = "outpost: dispatch cancelled by its user"
+    client = FakeDynamo(running())
+    run(event, client)
+    assert client.items["d-1"]["status"] == "cancelled"
+
+
+def test_cancel_in_the_reason_of_a_stop_ecs_made_is_not_a_cancel() -> None:
+    event = recorded("task_failed_to_start")
+    event["detail"]["stoppedReason"] = "Task provisioning cancelled: capacity unavailable"
+    client = FakeDynamo(running())
+    run(event, client)
+    assert client.items["d-1"]["status"] == "failed"
+
+
 def test_user_stop_without_timeout_is_failed() -> None:
     event = recorded("task_timed_out")
     event["detail"]["stoppedReason"] = "Task stopped by user"

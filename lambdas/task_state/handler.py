@@ -13,8 +13,9 @@ Outcome, from the event alone:
   a stop ECS made itself (``i/o timeout`` pulling an image) is a failure, not a time-out;
 * ``succeeded`` - the essential container exited (stop code ``EssentialContainerExited``)
   and every container that reported an exit code reported 0;
-* ``failed`` - anything else: a non-zero exit, a task that failed to start, a stop by a
-  user or by ECS.
+* ``cancelled`` - the control plane stopped the task because a user cancelled the dispatch
+  (stop code ``UserInitiated`` with a reason that says "cancel");
+* ``failed`` - anything else: a non-zero exit, a task that failed to start, any other stop.
 
 The write is one conditional ``UpdateItem``: it sets the outcome whatever non-final state
 the record was left in (pending, running, cancelling, ...), and refuses to overwrite a
@@ -68,6 +69,7 @@ FINAL_STATUSES = (SUCCEEDED, FAILED, TIMED_OUT, CANCELLED)
 
 TIMEOUT_EXIT_CODE = 124
 _TIMEOUT_REASON = re.compile(r"time[sd]?[\s_-]?out", re.IGNORECASE)
+_CANCEL_REASON = re.compile(r"cancel", re.IGNORECASE)
 _TASK_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task/\S+")
 
 
@@ -139,11 +141,15 @@ def parse(event: Any) -> StoppedTask:
 
 
 def outcome(task: StoppedTask) -> Outcome:
-    """``timed_out``, ``succeeded`` or ``failed``, with the exit code that decided it."""
+    """``timed_out``, ``cancelled``, ``succeeded`` or ``failed``, with the exit code that decided it."""
     first_failure = next((code for code in task.exit_codes if code != 0), None)
-    stopped_for_timeout = task.stop_code == "UserInitiated" and _TIMEOUT_REASON.search(task.stopped_reason)
-    if stopped_for_timeout or TIMEOUT_EXIT_CODE in task.exit_codes:
+    by_control_plane = task.stop_code == "UserInitiated"
+    if (
+        by_control_plane and _TIMEOUT_REASON.search(task.stopped_reason)
+    ) or TIMEOUT_EXIT_CODE in task.exit_codes:
         return Outcome(TIMED_OUT, first_failure)
+    if by_control_plane and _CANCEL_REASON.search(task.stopped_reason):
+        return Outcome(CANCELLED, first_failure)
     if task.stop_code == "EssentialContainerExited" and task.exit_codes and first_failure is None:
         return Outcome(SUCCEEDED, 0)
     return Outcome(FAILED, first_failure)
