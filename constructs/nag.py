@@ -19,12 +19,17 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
 
     The validation namespace (``AwsSolutions::``) is the part of the rule id before the
     first dash, as cdk-nag v3 names its plugins; an id that already names its namespace
-    (``CloudFormation-Validate::W3010``) is taken as it is.
+    (``CloudFormation-Validate::W3010``) is taken as it is. A granular finding is named with
+    its bracket (``AwsSolutions-IAM5[Resource::*]``) and gets the namespace like any other,
+    so it is listed in the report's ``suppressedViolations`` with its reason.
     """
     if len(reason) < 40:
         raise ValueError(f"acknowledgement reason too short to name a compensating control: {reason!r}")
     for rule_id in rule_ids:
-        full_id = rule_id if "::" in rule_id else f"{rule_id.split('-', 1)[0]}::{rule_id}"
+        # A granular finding (``AwsSolutions-IAM5[Resource::*]``) has "::" inside its brackets:
+        # only a "::" before them names a namespace.
+        namespaced = "::" in rule_id.split("[", 1)[0]
+        full_id = rule_id if namespaced else f"{rule_id.split('-', 1)[0]}::{rule_id}"
         Validations.of(scope).acknowledge(Acknowledgment(id=full_id, reason=reason))
 
 

@@ -624,3 +624,46 @@ def test_data_comes_after_network_and_is_protected_in_prod(synthesized: Synthesi
     ordered = [a.get("displayName") for a in artifacts.values() if a["type"] == "aws:cloudformation:stack"]
     assert ordered.index(f"{stage}/Network") < ordered.index(f"{stage}/Data")
     assert data_id
+
+
+# --- acknowledgements -------------------------------------------------------------------
+
+BACKUP_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5")
+REPLICATION_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5", "PCI.DSS.321")
+EXPECTED_ACKNOWLEDGEMENTS = {
+    ("AwsSolutions-IAM5[Resource::*]", "TaskStateCallback/Permissions"),
+    ("AwsSolutions-SMG4", "GithubToken/Secret"),
+    ("HIPAA.Security-SecretsManagerRotationEnabled", "GithubToken/Secret"),
+    ("NIST.800.53.R5-SecretsManagerRotationEnabled", "GithubToken/Secret"),
+    ("Serverless-SQSRedrivePolicy", "TaskStateCallback/DeadLetters"),
+    ("Serverless-LambdaAsyncFailureDestination", "TaskStateCallback/Function"),
+    *((f"{pack}-EFSInBackupPlan", "Workspaces/FileSystem") for pack in BACKUP_PACKS),
+    *(
+        (f"{pack}-DynamoDBInBackupPlan", f"Tables/{table}")
+        for pack in BACKUP_PACKS
+        for table in EXPECTED_TABLES
+    ),
+    # From the shared bucket constructs (constructs/buckets.py).
+    *((f"{pack}-S3BucketReplicationEnabled", "Artifacts/Bucket") for pack in REPLICATION_PACKS),
+    *((f"{pack}-S3BucketReplicationEnabled", "Artifacts/AccessLogs/Bucket") for pack in REPLICATION_PACKS),
+    *(
+        (f"{pack}-S3DefaultEncryptionKMS", "Artifacts/AccessLogs/Bucket")
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+    ),
+    ("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/AccessLogs/Bucket"),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthesized, stage: str) -> None:
+    """Each acknowledgement shows in the report with its reason; a new one fails this test."""
+    found = {
+        (ack["ruleName"], ack["acknowledgedAt"].removeprefix(f"{stage}/Data/"))
+        for plugin in synthesized.report["pluginReports"]
+        for ack in plugin.get("suppressedViolations", [])
+        if ack["acknowledgedAt"].startswith(f"{stage}/Data/")
+    }
+    expected = set(EXPECTED_ACKNOWLEDGEMENTS)
+    if stage == "Dev":  # dev artifacts are not object-locked: they are deleted with the stack
+        expected.add(("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/Bucket"))
+    assert found == expected
