@@ -123,7 +123,7 @@ class DataStack(OutpostStack):
         outputs: dict[str, tuple[str, str]] = {
             "ArtifactsBucketName": (
                 self.artifacts.bucket_name,
-                "Artifacts bucket (agents write under <jobId>/)",
+                "Artifacts bucket: the agents' run output",
             ),
             "EventBusName": (self.event_bus.event_bus_name, "Bus the control plane puts cost events on"),
             "GithubTokenSecretName": (
