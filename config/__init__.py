@@ -9,15 +9,19 @@ from config.environment import (
 from config.errors import ConfigError
 from config.network import NetworkConfig
 from config.registry import AGENTS, IMAGES, RegistryConfig
+from config.service import AgentConfig, ControlPlaneConfig, ServiceConfig
 
 __all__ = [
     "AGENTS",
     "CONTEXT_KEY",
     "IMAGES",
+    "AgentConfig",
     "ConfigError",
+    "ControlPlaneConfig",
     "EnvironmentConfig",
     "NetworkConfig",
     "RegistryConfig",
+    "ServiceConfig",
     "account_override_key",
     "load_environments",
 ]

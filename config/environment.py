@@ -12,6 +12,7 @@ from config.errors import ConfigError
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
+from config.service import ServiceConfig, parse_service
 
 CONTEXT_KEY = "outpost"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
@@ -29,6 +30,7 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    service: ServiceConfig
 
     @property
     def is_production(self) -> bool:
@@ -59,6 +61,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    service = parse_service(section.section("service"), production=kind == "production")
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -68,6 +71,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         tags=env_tags,
         network=network,
         registry=registry,
+        service=service,
     )
 
 

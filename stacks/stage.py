@@ -8,6 +8,7 @@ from config import EnvironmentConfig
 from constructs import Construct
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
+from stacks.service_stack import ServiceStack
 
 
 class OutpostStage(Stage):
@@ -21,6 +22,9 @@ class OutpostStage(Stage):
         )
         self.network = NetworkStack(self, "Network", config=config)
         self.registry = RegistryStack(self, "Registry", config=config)
+        self.service = ServiceStack(
+            self, "Service", config=config, network=self.network, registry=self.registry
+        )
         Tags.of(self).add("Environment", config.name)
         for key, value in config.tags:
             Tags.of(self).add(key, value)

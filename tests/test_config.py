@@ -93,6 +93,45 @@ BAD_SETTINGS = [
     ("prod.registry.untagged_expiry_days", 0, "at least 1"),
     ("prod.registry.untagged_expiry_days", 90, "at most 30"),
     ("prod.registry.keep", 1, "is not a known setting"),
+    ("prod.service", ..., "is required"),
+    ("prod.service.surprise", 1, "is not a known setting"),
+    ("prod.service.control_plane.image_tag", "latest", "never 'latest'"),
+    ("prod.service.control_plane.image_tag", "LATEST", "never 'latest'"),
+    ("prod.service.control_plane.image_tag", "", "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", "-rc1", "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", "v1 2", "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", "a" * 129, "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", 1, "must be a string"),
+    ("prod.service.control_plane.bootstrap", "yes", "must be true or false"),
+    ("prod.service.control_plane.cpu", 300, "must be one of 256, 512, 1024"),
+    ("prod.service.control_plane.memory", 1024, "cpu 1024 accepts memory 2048-8192 MiB in steps of 1024"),
+    ("prod.service.control_plane.memory", 2500, "cpu 1024 accepts memory 2048-8192 MiB"),
+    ("prod.service.control_plane.min_tasks", 1, "production environment runs at least 2 tasks"),
+    ("dev.service.control_plane.min_tasks", 0, "must be at least 1"),
+    ("prod.service.control_plane.max_tasks", 1, "must be at least min_tasks (2)"),
+    ("prod.service.control_plane.max_tasks", 101, "must be at most 100"),
+    ("prod.service.control_plane.desired_count", 1, "between min_tasks (2) and max_tasks (10)"),
+    ("prod.service.control_plane.desired_count", 11, "between min_tasks (2) and max_tasks (10)"),
+    ("prod.service.control_plane.cpu_target_percent", 5, "must be at least 10"),
+    ("prod.service.control_plane.cpu_target_percent", 95, "must be at most 90"),
+    ("prod.service.control_plane.requests_per_target", 0, "must be at least 1"),
+    ("prod.service.control_plane.scale_in_cooldown_seconds", -1, "must be at least 0"),
+    ("prod.service.control_plane.scale_out_cooldown_seconds", 3601, "must be at most 3600"),
+    ("prod.service.control_plane.worker_task_timeout_seconds", 30, "must be at least 60"),
+    ("prod.service.control_plane.port", 3000, "is not a known setting"),
+    ("prod.service.agents.grok", ..., "is required"),
+    ("prod.service.agents.mistral", {}, "is not a known setting"),
+    ("prod.service.agents.claude.image_tag", "latest", "never 'latest'"),
+    ("prod.service.agents.claude.cpu", 1000, "must be one of 256, 512, 1024"),
+    ("prod.service.agents.aider.memory", 512, "cpu 512 accepts memory 1024-4096 MiB in steps of 1024"),
+    ("prod.service.agents.claude.ephemeral_storage_gib", 20, "must be at least 21"),
+    ("prod.service.agents.claude.ephemeral_storage_gib", 201, "must be at most 200"),
+    ("prod.service.agents.claude.gpu", 1, "is not a known setting"),
+    ("prod.service.agents_use_spot", "true", "must be true or false"),
+    ("prod.service.agent_stop_timeout_seconds", 1, "must be at least 2"),
+    ("prod.service.agent_stop_timeout_seconds", 121, "must be at most 120"),
+    ("prod.service.log_retention_days", 10, "must be one of 1, 3, 5"),
+    ("prod.service.log_retention_days", 5, "must be at least 7 days"),
 ]
 
 
@@ -187,3 +226,59 @@ def test_config_check_command(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "config error: outpost.environments.dev.network.nat_gateways = -1: must be at least 1"
     )
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "accepted"),
+    [
+        (256, 512, True),
+        (256, 2048, True),
+        (256, 3072, False),
+        (512, 4096, True),
+        (1024, 8192, True),
+        (1024, 9216, False),
+        (2048, 16384, True),
+        (4096, 30720, True),
+        (4096, 31744, False),
+        (8192, 16384, True),
+        (8192, 61440, True),
+        (8192, 17408, False),
+        (16384, 122880, True),
+        (16384, 36864, False),
+    ],
+)
+def test_fargate_cpu_memory_pairs(cpu: int, memory: int, accepted: bool) -> None:
+    context = with_setting("dev.service.agents.claude.cpu", cpu)
+    context["outpost"]["environments"]["dev"]["service"]["agents"]["claude"]["memory"] = memory
+    if accepted:
+        dev = load(context, only="dev")[0]
+        assert (dev.service.agent("claude").cpu, dev.service.agent("claude").memory) == (cpu, memory)
+    else:
+        with pytest.raises(ConfigError, match=f"cpu {cpu} accepts memory"):
+            load(context, only="dev")
+
+
+def test_shipped_service_settings() -> None:
+    envs = {env.name: env for env in load(shipped_context())}
+    for env in envs.values():
+        sizes = {a.name: (a.cpu, a.memory) for a in env.service.agents}
+        assert sizes == {
+            "claude": (1024, 2048),
+            "codex": (1024, 2048),
+            "gemini": (1024, 2048),
+            "aider": (512, 1024),
+            "grok": (1024, 2048),
+        }
+        assert env.service.control_plane.bootstrap is False
+    prod = envs["prod"].service.control_plane
+    assert prod.min_tasks >= 2
+    assert prod.running_tasks >= 2
+
+
+def test_bootstrap_runs_no_task_and_pins_scaling_at_zero() -> None:
+    context = with_setting("prod.service.control_plane.bootstrap", True)
+    prod = load(context, only="prod")[0].service.control_plane
+    assert prod.running_tasks == 0
+    assert prod.scaling_bounds == (0, 0)
+    # The configured counts still obey the production rules, for the deploy after it.
+    assert prod.desired_count >= 2
