@@ -77,9 +77,10 @@ class ControlPlane(Construct):
         run_task, cluster_tasks = self._task_arns(cluster, agents)
         acknowledge(
             self.task_policy,
-            "RunTask is limited to the five agent task-definition families, any revision (:*), and only "
-            "into this cluster (ecs:cluster condition); the revision wildcard lets an agent release "
-            "without a control-plane policy change.",
+            "RunTask is limited to the five agent task-definition families and only into this cluster "
+            "(ecs:cluster condition); the revision wildcard is needed because pinning one revision would "
+            "deny the previous control-plane tasks during a rolling deploy and after a circuit-breaker "
+            "rollback.",
             *(wildcard_resource(self, arn) for arn in run_task),
         )
         acknowledge(

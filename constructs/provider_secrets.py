@@ -27,6 +27,9 @@ class Provider:
     variable: str  # the environment variable the agent CLI reads
 
 
+# The compliance packs that have the secret-rotation rule (PCI DSS and NIST rev 4 do not).
+ROTATION_RULE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
+
 # Which provider's key each agent needs, and the variable its CLI reads it from.
 AGENT_PROVIDERS: dict[str, Provider] = {
     "claude": Provider("anthropic", "ANTHROPIC_API_KEY"),
@@ -82,7 +85,7 @@ class ProviderSecrets(Construct):
                 "operators replace it with put-secret-value when the provider rotates it, and only the "
                 "one agent's execution role may read it.",
                 "AwsSolutions-SMG4",
-                *in_packs("SecretsManagerRotationEnabled"),
+                *in_packs("SecretsManagerRotationEnabled", ROTATION_RULE_PACKS),
             )
             self.secrets[provider] = secret
 

@@ -520,3 +520,42 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
     assert (
         metrics["ALBRequestCountPerTarget"]["TargetValue"] == config.service.control_plane.requests_per_target
     )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str) -> None:
+    """Each acknowledged finding of the stack, where it is made; a new one must be added here."""
+    account = SETTINGS[stage.lower()]["account"]
+    env = ENV_NAMES[stage]
+    cluster = logical_id(synthesized, stage, "Cluster/Resource")
+    found = {
+        (ack["acknowledgedId"], ack["acknowledgedAt"].removeprefix(f"{stage}/Service/"))
+        for plugin in synthesized.report["pluginReports"]
+        for ack in plugin.get("suppressedViolations", [])
+        if ack["acknowledgedAt"].startswith(f"{stage}/Service/")
+    }
+    iam5 = "AwsSolutions::AwsSolutions-IAM5"
+    expected = {("AwsSolutions::AwsSolutions-ECS2", "ControlPlane/TaskDefinition")}
+    expected |= {(f"{iam5}[Resource::*]", f"{a.capitalize()}/Execution/Policy") for a in AGENTS}
+    expected |= {(f"{iam5}[Resource::*]", "ControlPlane/Execution/Policy")}
+    expected |= {(f"{iam5}[Resource::*]", "ControlPlane/TaskPolicy")}  # ecs:ListTasks
+    expected |= {
+        (
+            f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}:*]",
+            "ControlPlane/TaskPolicy",
+        )
+        for a in AGENTS
+    }
+    expected |= {
+        (f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task/<{cluster}>/*]", "ControlPlane/TaskPolicy")
+    }
+    for provider, _ in AGENT_SECRETS.values():
+        expected |= {
+            (rule, f"ProviderSecrets/{provider}")
+            for rule in (
+                "AwsSolutions::AwsSolutions-SMG4",
+                "HIPAA.Security::HIPAA.Security-SecretsManagerRotationEnabled",
+                "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
+            )
+        }
+    assert found == expected
