@@ -169,7 +169,17 @@ class ControlPlane(Construct):
             platform_version=ecs.FargatePlatformVersion.LATEST,
             vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
             assign_public_ip=False,
-            security_groups=[security_group],
+            # Imported immutable: the network policy (Network stack) owns every rule, so attaching
+            # a load balancer target group here cannot add a second one.
+            security_groups=[
+                ec2.SecurityGroup.from_security_group_id(
+                    self,
+                    "SecurityGroup",
+                    security_group.security_group_id,
+                    mutable=False,
+                    allow_all_outbound=False,
+                )
+            ],
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,

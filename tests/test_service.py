@@ -11,6 +11,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
+from review.flows import Rule, rules
 from tests.conftest import STAGES
 from tests.synth import Synthesized, shipped_context
 
@@ -488,6 +489,7 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
 
     context = shipped_context()
     context["outpost"]["environments"]["dev"]["service"]["control_plane"]["bootstrap"] = True
+    context["aws:cdk:enable-path-metadata"] = True  # security groups are named by construct path
     app = cdk.App(context=context)
     [config] = load_environments(app.node.try_get_context, only="dev")
     stage = OutpostStage(app, config=config)
@@ -505,6 +507,22 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
     stack.control_plane.scale_on_requests(group)
 
     template = Template.from_stack(stack)
+    # Registering the service as a target added no rule to the control plane's group: the
+    # network policy's one rule (load balancer -> 3000) is all there is, in either stack.
+    network_rules = rules([Template.from_stack(stage.network).to_json(), template.to_json()])
+    assert [r for r in network_rules if r.group == "ControlPlane" and r.direction == "ingress"] == [
+        Rule(
+            "ControlPlane",
+            "ingress",
+            "LoadBalancer",
+            "tcp",
+            3000,
+            3000,
+            "Load balancer forwards API requests to the control-plane container port",
+        )
+    ]
+    assert template.find_resources("AWS::EC2::SecurityGroupIngress") == {}
+
     template.has_resource_properties("AWS::ECS::Service", {"DesiredCount": 0})
     template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 0, "MaxCapacity": 0}
