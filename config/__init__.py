@@ -1,5 +1,6 @@
 """Typed, validated settings of every environment (read from ``cdk.json`` context)."""
 
+from config.audit import AuditConfig
 from config.environment import (
     CONTEXT_KEY,
     EnvironmentConfig,
@@ -16,6 +17,7 @@ __all__ = [
     "CONTEXT_KEY",
     "IMAGES",
     "AgentConfig",
+    "AuditConfig",
     "ConfigError",
     "ControlPlaneConfig",
     "EnvironmentConfig",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from config.audit import AuditConfig, parse_audit
 from config.common import tags
 from config.errors import ConfigError
 from config.network import NetworkConfig, parse_network
@@ -30,6 +31,7 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    audit: AuditConfig
     service: ServiceConfig
 
     @property
@@ -61,6 +63,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    audit = parse_audit(section.section("audit"), production=kind == "production")
     service = parse_service(section.section("service"), production=kind == "production")
     section.done()
     return EnvironmentConfig(
@@ -71,6 +74,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         tags=env_tags,
         network=network,
         registry=registry,
+        audit=audit,
         service=service,
     )
 
