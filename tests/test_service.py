@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
 from review.flows import Rule, rules
+from stacks.stage import OutpostStage
 from tests.conftest import STAGES
 from tests.synth import Synthesized, shipped_context
 
@@ -485,8 +486,6 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
     Also wires a load balancer target group the way the front door will, to prove that
     ``scale_on_requests`` adds a request-count target-tracking policy.
     """
-    from stacks.stage import OutpostStage
-
     context = shipped_context()
     context["outpost"]["environments"]["dev"]["service"]["control_plane"]["bootstrap"] = True
     context["aws:cdk:enable-path-metadata"] = True  # security groups are named by construct path
