@@ -7,6 +7,7 @@ from config.environment import (
     load_environments,
 )
 from config.errors import ConfigError
+from config.ingress import IngressConfig, certificate_override_key
 from config.network import NetworkConfig
 from config.registry import AGENTS, IMAGES, RegistryConfig
 
@@ -16,8 +17,10 @@ __all__ = [
     "IMAGES",
     "ConfigError",
     "EnvironmentConfig",
+    "IngressConfig",
     "NetworkConfig",
     "RegistryConfig",
     "account_override_key",
+    "certificate_override_key",
     "load_environments",
 ]
