@@ -33,6 +33,8 @@ from constructs.nag import acknowledge, in_packs
 # The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_ACM_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 
+PACKS_WITH_DELETION_PROTECTION_RULE = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5")
+
 HTTPS_PORT = 443
 HTTP_PORT = 80
 
@@ -125,7 +127,7 @@ class FrontDoor(Construct):
                 self.load_balancer,
                 "Development load balancer: deletion protection would block tearing the environment "
                 "down; production sets it (deletion_protection=True) and dev holds no data of its own.",
-                *in_packs("ELBDeletionProtectionEnabled"),
+                *in_packs("ELBDeletionProtectionEnabled", PACKS_WITH_DELETION_PROTECTION_RULE),
             )
 
         not_found = elbv2.ListenerAction.fixed_response(

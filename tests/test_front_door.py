@@ -114,6 +114,7 @@ class FrontDoorTestStack(OutpostStack):
             production=config.is_production,
             removal_policy=self.data_removal_policy,
         )
+        self.service = service.service
         self.front_door.route_to(service.service)
 
 
@@ -122,6 +123,8 @@ class Synth:
     templates: dict[str, dict[str, Any]]
     report: dict[str, Any]
     urls: dict[str, str]
+    front_doors: dict[str, FrontDoor]
+    services: dict[str, ecs.FargateService]
 
     def resources(self, stage: str, resource_type: str) -> dict[str, dict[str, Any]]:
         template = self.templates[f"{stage}/FrontDoorTest"]
@@ -137,7 +140,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir: Path = tmp_path_factory.mktemp("front-door")
     context = {**shipped_context(), "aws:cdk:enable-path-metadata": True}
     app = cdk.App(outdir=str(outdir), context=context)
-    urls = {}
+    urls, front_doors, services = {}, {}, {}
     for config in load_environments(context.get):
         stage = cdk.Stage(
             app, config.stage_name, env=cdk.Environment(account=config.account, region=config.region)
@@ -145,6 +148,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         network = NetworkStack(stage, "Network", config=config)
         stack = FrontDoorTestStack(stage, "FrontDoorTest", config=config, network=network)
         urls[config.stage_name] = stack.resolve(stack.front_door.url)
+        front_doors[config.stage_name] = stack.front_door
+        services[config.stage_name] = stack.service
     add_nag_packs(app)
     with contextlib.suppress(RuntimeError):  # an open finding: test_no_nag_findings names it
         app.synth()
@@ -156,7 +161,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             if artifact["type"] == "aws:cloudformation:stack":
                 path = assembly / artifact["properties"]["templateFile"]
                 templates[artifact["displayName"]] = json.loads(path.read_text())
-    return Synth(templates=templates, report=read_report(outdir), urls=urls)
+    return Synth(
+        templates=templates, report=read_report(outdir), urls=urls, front_doors=front_doors, services=services
+    )
 
 
 def listeners(synth: Synth, stage: str) -> dict[int, tuple[str, dict[str, Any]]]:
@@ -447,3 +454,32 @@ def test_network_stack_rules_are_untouched(synth: Synth, stage: str) -> None:
 
 def test_no_nag_findings(synth: Synth) -> None:
     assert unacknowledged_findings(synth.report) == []
+
+
+def test_front_door_acknowledgements_are_the_expected_few(synth: Synth) -> None:
+    """What a reviewer signs off: per stage, the rules acknowledged on the front door's constructs."""
+    acknowledged: dict[str, set[tuple[str, str]]] = {stage: set() for stage in STAGES}
+    for plugin in synth.report["pluginReports"]:
+        for violation in plugin.get("suppressedViolations", []):
+            for construct in violation["violatingConstructs"]:
+                stage, path = construct["constructPath"].split("/", 1)
+                if path.startswith("FrontDoorTest/FrontDoor/") and "/AccessLogs/" not in path:
+                    rule = violation["ruleName"].split("-", 1)[1]
+                    acknowledged[stage].add((rule, path.removeprefix("FrontDoorTest/FrontDoor/")))
+    assert acknowledged == {
+        "Dev": {
+            ("ELBDeletionProtectionEnabled", "LoadBalancer/Resource"),
+            ("ALBHttpToHttpsRedirection", "LoadBalancer/Http/Resource"),
+            ("ELBv2ACMCertificateRequired", "LoadBalancer/Http/Resource"),
+        },
+        "Prod": {("ELBv2ACMCertificateRequired", "LoadBalancer/HttpRedirect/Resource")},
+    }
+
+
+def test_route_to_attaches_one_service_only(synth: Synth) -> None:
+    front_door = synth.front_doors["Dev"]
+    assert front_door.listener.node.path.endswith("FrontDoor/LoadBalancer/Http")
+    assert front_door.redirect_listener is None
+    assert synth.front_doors["Prod"].redirect_listener is not None
+    with pytest.raises(RuntimeError, match="attaches one service"):
+        front_door.route_to(synth.services["Dev"])
