@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from config.audit import AuditConfig, parse_audit
 from config.common import tags
 from config.errors import ConfigError
 from config.ingress import IngressConfig, certificate_override_key, parse_ingress
@@ -30,6 +31,7 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    audit: AuditConfig
     ingress: IngressConfig
 
     @property
@@ -67,6 +69,7 @@ def parse_environment(
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    audit = parse_audit(section.section("audit"), production=kind == "production")
     ingress = parse_ingress(
         section.section("ingress"),
         region=region,
@@ -84,6 +87,7 @@ def parse_environment(
         tags=env_tags,
         network=network,
         registry=registry,
+        audit=audit,
         ingress=ingress,
     )
 
