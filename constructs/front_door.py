@@ -95,7 +95,6 @@ class FrontDoor(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._config = config
         self._vpc = vpc
         self._target_group: elbv2.ApplicationTargetGroup | None = None
 
@@ -227,6 +226,11 @@ class FrontDoor(Construct):
         The target group registers the tasks by IP on ``port`` of ``container_name`` (the
         task definition's default container when not given) and checks ``health_check_path``,
         which must answer 200 whenever the process is up (the API's ``/health/live``).
+
+        ``service`` must run in the NetworkPolicy's control-plane group and ``port`` must be
+        the port that policy opens from the load balancer: CDK then finds both rules already
+        there and adds none. Anything else would make CDK add a rule outside the policy,
+        which the derived-flows test (tests/test_network_policy.py) reports.
         """
         if self._target_group is not None:
             raise RuntimeError("FrontDoor.route_to() attaches one service; it was called before")
