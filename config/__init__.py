@@ -8,6 +8,7 @@ from config.environment import (
     load_environments,
 )
 from config.errors import ConfigError
+from config.ingress import IngressConfig, certificate_override_key
 from config.network import NetworkConfig
 from config.registry import AGENTS, IMAGES, RegistryConfig
 from config.service import AgentConfig, ControlPlaneConfig, ServiceConfig
@@ -21,9 +22,11 @@ __all__ = [
     "ConfigError",
     "ControlPlaneConfig",
     "EnvironmentConfig",
+    "IngressConfig",
     "NetworkConfig",
     "RegistryConfig",
     "ServiceConfig",
     "account_override_key",
+    "certificate_override_key",
     "load_environments",
 ]

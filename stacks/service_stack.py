@@ -1,7 +1,7 @@
 """Service stack: the ECS cluster, the control-plane service and the five agent task definitions.
 
-The public load balancer in front of the control plane is added by the front-door
-construct (it receives ``control_plane`` and calls ``scale_on_requests``).
+The public load balancer (``FrontDoor``: ALB, WAF, listeners) routes the API's paths to the
+control plane, whose request-count scaling follows the load balancer's target group.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from aws_cdk import aws_ecs as ecs
 from config import AGENTS, EnvironmentConfig
 from constructs import Construct
 from constructs.agent_task import AgentTask
-from constructs.control_plane import ControlPlane
+from constructs.control_plane import HEALTH_PATH, ControlPlane
+from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
 from constructs.provider_secrets import ProviderSecrets
 from stacks.base import OutpostStack
@@ -23,7 +24,8 @@ from stacks.registry_stack import RegistryStack
 
 
 class ServiceStack(OutpostStack):
-    """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``."""
+    """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``,
+    ``front_door`` (the public ALB) and ``target_group`` (the control plane behind it)."""
 
     def __init__(
         self,
@@ -90,6 +92,21 @@ class ServiceStack(OutpostStack):
             logs_key=self.logs_key,
             log_retention_days=settings.log_retention_days,
         )
+        self.front_door = FrontDoor(
+            self,
+            "FrontDoor",
+            config=config.ingress,
+            vpc=network.vpc,
+            security_group=network.policy.load_balancer,
+            logs_key=self.logs_key,
+            env_name=config.name,
+            production=config.is_production,
+            removal_policy=self.data_removal_policy,
+        )
+        self.target_group = self.front_door.route_to(
+            self.control_plane.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_PATH
+        )
+        self.control_plane.scale_on_requests(self.target_group)
 
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name, description="The ECS cluster")
         CfnOutput(

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, account_override_key, load_environments
+from config import ConfigError, account_override_key, certificate_override_key, load_environments
 from config.audit import S3DataEventSelector
 from tests.synth import ROOT, shipped_context
+
+PROD_CERTIFICATE = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
 
 
 def load(context: dict[str, Any], only: str | None = None) -> Any:
@@ -179,6 +181,42 @@ BAD_SETTINGS = [
     ("prod.audit.s3_data_events", [f"bucket-{n}" for n in range(101)], "at most 100 buckets"),
     ("prod.audit.s3_data_events", ..., "is required"),
     ("prod.audit.lock_days", 365, "is not a known setting"),
+    ("prod.ingress.certificate_arn", ..., "a production environment must serve HTTPS"),
+    ("prod.ingress.certificate_arn", None, "a production environment must serve HTTPS"),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:acm:us-east-1:222222222222:certificate/nope",
+        "ACM certificate ARN",
+    ),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:acm:eu-west-1:222222222222:certificate/00000000-0000-4000-8000-000000000000",
+        "of account 222222222222 in us-east-1",
+    ),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000000",
+        "of account 222222222222 in us-east-1",
+    ),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:iam::222222222222:server-certificate/outpost",
+        "ACM certificate ARN",
+    ),
+    ("prod.ingress.certificate_arn", 7, "must be a string"),
+    ("prod.ingress.domain_name", ..., "is required with a certificate"),
+    ("prod.ingress.domain_name", "API.example.com", "lower-case DNS name"),
+    ("prod.ingress.domain_name", "https://api.example.com", "lower-case DNS name"),
+    ("prod.ingress.idle_timeout_seconds", 0, "at least 1"),
+    ("prod.ingress.idle_timeout_seconds", 4001, "at most 4000"),
+    ("prod.ingress.rate_limit_per_5_minutes", 9, "at least 10"),
+    ("prod.ingress.rate_limit_per_5_minutes", 2_000_000_001, "at most 2000000000"),
+    ("prod.ingress.access_log_retention_days", 6, "at least 7"),
+    ("prod.ingress.access_log_retention_days", 3654, "at most 3653"),
+    ("prod.ingress.waf_log_retention_days", 100, "must be one of 1, 3, 5"),
+    ("prod.ingress.waf_log_retention_days", 5, "at least 7 days"),
+    ("prod.ingress.ssl_policy", "TLS12", "is not a known setting"),
+    ("prod.ingress", ..., "is required"),
 ]
 
 
@@ -225,10 +263,34 @@ def test_unknown_top_level_key() -> None:
 def test_account_override_from_context() -> None:
     context = shipped_context()
     context[account_override_key("prod")] = "333333333333"
+    # The certificate must belong to the account the stacks deploy to.
+    with pytest.raises(ConfigError, match="of account 333333333333 in us-east-1"):
+        load(context)
+    context[certificate_override_key("prod")] = PROD_CERTIFICATE.replace("222222222222", "333333333333")
     prod = next(env for env in load(context) if env.name == "prod")
     assert prod.account == "333333333333"
+    assert prod.ingress.certificate_arn == context[certificate_override_key("prod")]
     context[account_override_key("prod")] = "33"
     with pytest.raises(ConfigError, match=r"outpost:prod:account = '33': must be a 12-digit"):
+        load(context)
+
+
+def test_ingress_settings() -> None:
+    envs = {env.name: env for env in load(shipped_context())}
+    assert not envs["dev"].ingress.https
+    assert envs["dev"].ingress.certificate_arn is None
+    assert envs["prod"].ingress.https
+    assert envs["prod"].ingress.certificate_arn == PROD_CERTIFICATE
+    assert envs["prod"].ingress.domain_name == "api.outpost.example.com"
+
+
+def test_certificate_override_from_context() -> None:
+    context = with_setting("dev.ingress.domain_name", "api.dev.outpost.example.com")
+    context[certificate_override_key("dev")] = PROD_CERTIFICATE.replace("222222222222", "111111111111")
+    dev = next(env for env in load(context) if env.name == "dev")
+    assert dev.ingress.https
+    context[certificate_override_key("dev")] = "arn:aws:acm:us-east-1:111111111111:certificate/x"
+    with pytest.raises(ConfigError, match=r"^outpost:dev:certificate_arn = .*ACM certificate ARN"):
         load(context)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
@@ -255,7 +254,12 @@ def test_provider_secrets_are_encrypted_generated_and_named(synthesized: Synthes
 def test_log_groups_are_encrypted_and_expire(synthesized: Synthesized, stage: str) -> None:
     retention = SETTINGS[stage.lower()]["service"]["log_retention_days"]
     key = logical_id(synthesized, stage, "LogsKey/Key/Resource")
-    groups = synthesized.resources(f"{stage}/Service", "AWS::Logs::LogGroup")
+    groups = {
+        logical: group
+        for logical, group in synthesized.resources(f"{stage}/Service", "AWS::Logs::LogGroup").items()
+        # The WAF's group has its own retention setting; tests/test_front_door.py checks it.
+        if not str(group["Properties"].get("LogGroupName", "")).startswith("aws-waf-logs-")
+    }
     assert len(groups) == len(AGENTS) + 1
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == retention
@@ -483,8 +487,8 @@ def test_outputs(synthesized: Synthesized, stage: str) -> None:
 def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
     """First deploy into an empty registry: the service exists with 0 tasks, nothing to pull.
 
-    Also wires a load balancer target group the way the front door will, to prove that
-    ``scale_on_requests`` adds a request-count target-tracking policy.
+    Also proves that the front door's target group drives a request-count scaling policy
+    and that registering the service as a target added no security-group rule.
     """
     context = shipped_context()
     context["outpost"]["environments"]["dev"]["service"]["control_plane"]["bootstrap"] = True
@@ -493,17 +497,6 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
     [config] = load_environments(app.node.try_get_context, only="dev")
     stage = OutpostStage(app, config=config)
     stack = stage.service
-    lb = elbv2.ApplicationLoadBalancer(
-        stack, "TestLb", vpc=stage.network.vpc, security_group=stage.network.policy.load_balancer
-    )
-    listener = lb.add_listener("Http", port=80, open=False)
-    group = listener.add_targets(
-        "ControlPlane",
-        port=3000,
-        protocol=elbv2.ApplicationProtocol.HTTP,
-        targets=[stack.control_plane.service],
-    )
-    stack.control_plane.scale_on_requests(group)
 
     template = Template.from_stack(stack)
     # Registering the service as a target added no rule to the control plane's group: the
@@ -550,6 +543,8 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
         for plugin in synthesized.report["pluginReports"]
         for ack in plugin.get("suppressedViolations", [])
         if ack["acknowledgedAt"].startswith(f"{stage}/Service/")
+        # The front door's own list is pinned by tests/test_front_door.py.
+        and not ack["acknowledgedAt"].startswith(f"{stage}/Service/FrontDoor/")
     }
     iam5 = "AwsSolutions::AwsSolutions-IAM5"
     expected = {("AwsSolutions::AwsSolutions-ECS2", "ControlPlane/TaskDefinition")}
