@@ -11,9 +11,11 @@ from config.audit import AuditConfig, parse_audit
 from config.common import tags
 from config.data import DataConfig, parse_data
 from config.errors import ConfigError
+from config.ingress import IngressConfig, certificate_override_key, parse_ingress
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
+from config.service import ServiceConfig, parse_service
 
 CONTEXT_KEY = "outpost"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
@@ -32,6 +34,8 @@ class EnvironmentConfig:
     network: NetworkConfig
     registry: RegistryConfig
     audit: AuditConfig
+    service: ServiceConfig
+    ingress: IngressConfig
     data: DataConfig
 
     @property
@@ -55,7 +59,13 @@ def account_override_key(env_name: str) -> str:
     return f"{CONTEXT_KEY}:{env_name}:account"
 
 
-def parse_environment(name: str, data: Any, *, account_override: str | None = None) -> EnvironmentConfig:
+def parse_environment(
+    name: str,
+    data: Any,
+    *,
+    account_override: str | None = None,
+    certificate_override: str | None = None,
+) -> EnvironmentConfig:
     section = Section(data, f"{CONTEXT_KEY}.environments.{name}")
     kind = section.string("kind", choices=KINDS)
     account = section.string("account", pattern=ACCOUNT_PATTERN, rule="must be a 12-digit AWS account id")
@@ -70,6 +80,15 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
     audit = parse_audit(section.section("audit"), production=kind == "production")
+    service = parse_service(section.section("service"), production=kind == "production")
+    ingress = parse_ingress(
+        section.section("ingress"),
+        region=region,
+        account=account,
+        production=kind == "production",
+        env_name=name,
+        certificate_override=certificate_override,
+    )
     data = parse_data(section.section("data"))
     section.done()
     return EnvironmentConfig(
@@ -81,6 +100,8 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         network=network,
         registry=registry,
         audit=audit,
+        service=service,
+        ingress=ingress,
         data=data,
     )
 
@@ -105,5 +126,11 @@ def load_environments(
         raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
     names = [only] if only is not None else list(envs)
     return tuple(
-        parse_environment(n, envs[n], account_override=get_context(account_override_key(n))) for n in names
+        parse_environment(
+            n,
+            envs[n],
+            account_override=get_context(account_override_key(n)),
+            certificate_override=get_context(certificate_override_key(n)),
+        )
+        for n in names
     )

@@ -10,6 +10,7 @@ from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
+from stacks.service_stack import ServiceStack
 
 
 class OutpostStage(Stage):
@@ -27,6 +28,9 @@ class OutpostStage(Stage):
         self.network = NetworkStack(self, "Network", config=config)
         self.data = DataStack(self, "Data", config=config, network=self.network)
         self.registry = RegistryStack(self, "Registry", config=config)
+        self.service = ServiceStack(
+            self, "Service", config=config, network=self.network, registry=self.registry
+        )
         for child in self.node.children:
             if isinstance(child, Stack) and child is not self.audit:
                 child.add_stack_dependency(self.audit, "CloudTrail records every deployment after it")
