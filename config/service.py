@@ -27,6 +27,9 @@ MUTABLE_TAGS = ("latest",)
 # Fargate's limits: ephemeral storage 21-200 GiB, a container stop timeout of at most 120 s.
 EPHEMERAL_STORAGE_GIB = (21, 200)
 MAX_STOP_TIMEOUT_SECONDS = 120
+# Idle agent tasks the control plane keeps started per agent (0: no warm pool); each holds a
+# private IP and costs a running task, so it is bounded well below the subnet capacity.
+MAX_WARM_POOL_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ControlPlaneConfig:
     scale_in_cooldown_seconds: int
     scale_out_cooldown_seconds: int
     worker_task_timeout_seconds: int
+    warm_pool_size: int
 
     @property
     def running_tasks(self) -> int:
@@ -152,6 +156,7 @@ def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneCo
         worker_task_timeout_seconds=section.integer(
             "worker_task_timeout_seconds", minimum=60, maximum=86_400
         ),
+        warm_pool_size=section.integer("warm_pool_size", minimum=0, maximum=MAX_WARM_POOL_SIZE),
     )
     section.done()
     return config

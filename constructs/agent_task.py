@@ -1,20 +1,24 @@
-"""One agent's task definition: the image, the size, the key, the logs, the roles.
+"""One agent's task definition: the image, the size, the keys, the logs, the roles, the workspaces.
 
 The control plane launches one task of it per dispatch (``ecs:RunTask``); nothing here
 runs on its own. Every agent has its own execution role, so no agent's task can be
-started with another agent's API key.
+started with another agent's API key. Its task role may touch only its own artifacts
+prefix (``<agent>/``) and the workspaces file system through the ``/workspaces`` access point.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 
 from config.service import AgentConfig
 from constructs import Construct
+from constructs.data_access import DataAccess, artifacts_prefix
 from constructs.log_encryption import LogsKey
+from constructs.nag import acknowledge_wildcard_resource
 from constructs.provider_secrets import ProviderSecrets
 from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
 
@@ -23,6 +27,7 @@ AGENT_USER = "1000"  # the base image's non-root user
 # Writable mounts on a read-only root filesystem: the job's checkout and scratch space.
 # The image must declare both as VOLUMEs owned by uid 1000 (see the README).
 AGENT_VOLUMES = {"workspace": "/workspace", "tmp": "/tmp"}
+GITHUB_TOKEN_VARIABLE = "GITHUB_TOKEN"
 
 ARM64_LINUX = ecs.RuntimePlatform(
     cpu_architecture=ecs.CpuArchitecture.ARM64,
@@ -36,7 +41,8 @@ def task_family(env_name: str, name: str) -> str:
 
 
 class AgentTask(Construct):
-    """``task_definition``, ``task_role``, ``execution_role``, ``log_group``, ``family``."""
+    """``task_definition``, ``task_role`` and its ``task_policy``, ``execution_role``, ``log_group``,
+    ``family``."""
 
     def __init__(
         self,
@@ -47,6 +53,7 @@ class AgentTask(Construct):
         config: AgentConfig,
         repository: ecr.IRepository,
         secrets: ProviderSecrets,
+        data: DataAccess,
         logs_key: LogsKey,
         log_retention_days: int,
         stop_timeout_seconds: int,
@@ -66,15 +73,27 @@ class AgentTask(Construct):
             statements=[
                 *pull_statements(repository),
                 *secrets.read_statements(name),
+                # Every agent pushes with the GitHub token (GITHUB_TOKEN below).
+                *data.github_token_statements(Stack.of(self).region),
                 *log_write_statements(self.log_group),
             ],
         )
         self.execution_role: iam.IRole = execution.role
         self.execution_policy = execution.policy
-        # Empty on purpose: the agent talks to its model provider with its API key and to
-        # git over HTTPS; it needs no AWS permission (yet).
+        # The agent talks to its model provider with its API key and to git with the token;
+        # in AWS it only writes its artifacts and mounts the workspaces.
         self.task_role = task_role(
-            self, "TaskRole", description=f"Identity of {name} agent tasks (no permissions)"
+            self, "TaskRole", description=f"Identity of {name} agent tasks: own artifacts prefix, workspaces"
+        )
+        self.task_policy = iam.ManagedPolicy(
+            self, "TaskPolicy", roles=[self.task_role], statements=data.agent_statements(self, name)
+        )
+        acknowledge_wildcard_resource(
+            self.task_policy,
+            f"Object ARNs under this agent's own prefix ({artifacts_prefix(name)}) of the one artifacts "
+            "bucket: keys are per dispatch and exist only at run time; other agents' prefixes and "
+            "every other bucket stay out of reach, and objects are KMS-encrypted and versioned.",
+            data.artifacts.arn_for_objects(f"{artifacts_prefix(name)}*"),
         )
 
         self.task_definition = ecs.FargateTaskDefinition(
@@ -87,9 +106,11 @@ class AgentTask(Construct):
             runtime_platform=ARM64_LINUX,
             execution_role=self.execution_role,
             task_role=self.task_role,
-            volumes=[ecs.Volume(name=volume) for volume in AGENT_VOLUMES],
+            volumes=[*(ecs.Volume(name=volume) for volume in AGENT_VOLUMES), data.workspaces_volume()],
         )
         execution.depend_on_policy(self.task_definition)
+        # A task must not start before it may mount the workspaces.
+        self.task_definition.node.add_dependency(self.task_policy)
         linux = ecs.LinuxParameters(self, "Linux")
         linux.drop_capabilities(ecs.Capability.ALL)
         self.container = self.task_definition.add_container(
@@ -102,11 +123,29 @@ class AgentTask(Construct):
             linux_parameters=linux,
             stop_timeout=Duration.seconds(stop_timeout_seconds),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
-            secrets={variable: ecs.Secret.from_secrets_manager(secret)},
+            secrets={
+                variable: self._injected("ProviderSecret", secret),
+                GITHUB_TOKEN_VARIABLE: self._injected("GithubToken", data.github_token),
+            },
         )
         self.container.add_mount_points(
             *(
                 ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
                 for volume, path in AGENT_VOLUMES.items()
+            ),
+            data.workspaces_mount(),
+        )
+
+    def _injected(self, construct_id: str, secret: secretsmanager.ISecret) -> ecs.Secret:
+        """``secret`` as an ECS secret, referenced by its ARN only.
+
+        Handing ECS the secret itself would make it grant its KMS key to the execution role in
+        the key policy (the role takes no policy updates, so the grant falls back to the key):
+        a duplicate of the explicit statements above, and a reference from the Data stack back
+        to this one. The execution role's policy holds the reads, nothing else does.
+        """
+        return ecs.Secret.from_secrets_manager(
+            secretsmanager.Secret.from_secret_attributes(
+                self, construct_id, secret_complete_arn=secret.secret_arn
             )
         )

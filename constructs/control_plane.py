@@ -21,9 +21,11 @@ from aws_cdk import aws_iam as iam
 from config.service import ControlPlaneConfig
 from constructs import Construct
 from constructs.agent_task import AGENT_CONTAINER, ARM64_LINUX, AgentTask, task_family
+from constructs.data_access import DataAccess
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, wildcard_resource
+from constructs.nag import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from constructs.task_roles import ECS_TASKS, ExecutionRole, log_write_statements, pull_statements, task_role
+from constructs.workspaces_fs import MOUNT_PATH
 
 CONTAINER = "control-plane"
 USER = "1001"  # the image's non-root user (node:22-alpine based)
@@ -36,7 +38,9 @@ class ControlPlane(Construct):
 
     ``task_policy`` is the managed policy holding every permission of the task role; add
     statements for new resources there (a grant on ``task_role`` would create an inline
-    policy, which the compliance packs refuse).
+    policy, which the compliance packs refuse). It holds the agent-launching statements and
+    those of ``DataAccess.control_plane_statements`` (tables, artifacts, bus, GitHub token,
+    workspaces); the workspaces file system is mounted at ``/mnt/workspaces``.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class ControlPlane(Construct):
         agent_capacity_provider: str,
         logs_key: LogsKey,
         log_retention_days: int,
+        data: DataAccess,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -72,7 +77,7 @@ class ControlPlane(Construct):
             self,
             "TaskPolicy",
             roles=[self.task_role],
-            statements=self._agent_statements(cluster, agents),
+            statements=[*self._agent_statements(cluster, agents), *data.control_plane_statements(self)],
         )
         run_task, cluster_tasks = self._task_arns(cluster, agents)
         acknowledge(
@@ -96,6 +101,20 @@ class ControlPlane(Construct):
             "condition limits it to this cluster, and it returns task ARNs only.",
             "AwsSolutions-IAM5[Resource::*]",
         )
+        acknowledge_wildcard_resource(
+            self.task_policy,
+            "Objects of the one artifacts bucket: the control plane serves and deletes any dispatch's "
+            "artifacts, whose keys exist only at run time; no other bucket is named, objects are "
+            "KMS-encrypted and versioned (and locked in production).",
+            data.artifacts.arn_for_objects("*"),
+        )
+        acknowledge(
+            self.task_policy,
+            "Access-point ARNs do not name their file system and the access points are created at run "
+            "time: TagResource is allowed only inside CreateAccessPoint and DeleteAccessPoint only on "
+            "access points tagged with this workspaces file system's id (aws:ResourceTag).",
+            wildcard_resource(self, data.access_point_arns(self)),
+        )
 
         self.task_definition = ecs.FargateTaskDefinition(
             self,
@@ -106,7 +125,7 @@ class ControlPlane(Construct):
             runtime_platform=ARM64_LINUX,
             execution_role=execution.role,
             task_role=self.task_role,
-            volumes=[ecs.Volume(name=volume) for volume in SCRATCH],
+            volumes=[*(ecs.Volume(name=volume) for volume in SCRATCH), data.workspaces_volume()],
         )
         execution.depend_on_policy(self.task_definition)
         self.environment = self._environment(
@@ -117,6 +136,7 @@ class ControlPlane(Construct):
             subnets=subnets,
             agent_security_group=agent_security_group,
             agent_capacity_provider=agent_capacity_provider,
+            data=data,
         )
         linux = ecs.LinuxParameters(self, "Linux")
         linux.drop_capabilities(ecs.Capability.ALL)
@@ -144,13 +164,15 @@ class ControlPlane(Construct):
             *(
                 ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
                 for volume, path in SCRATCH.items()
-            )
+            ),
+            data.workspaces_mount(),
         )
         acknowledge(
             self.task_definition,
-            "The environment holds only non-secret identifiers (cluster and task-definition ARNs, "
-            "subnet and security-group ids, log-group names, timeouts); credentials go through ECS "
-            "secrets, and tests/test_service.py fails on any credential-like variable name.",
+            "The environment holds only non-secret identifiers (cluster, task-definition and secret "
+            "ARNs, table, bucket and bus names, subnet, security-group and file-system ids, log-group "
+            "names, sizes, timeouts); credentials go through ECS secrets, and tests/test_service.py "
+            "fails on any credential-like variable that is not a secret's ARN.",
             "AwsSolutions-ECS2",
         )
 
@@ -284,6 +306,7 @@ class ControlPlane(Construct):
         subnets: Sequence[ec2.ISubnet],
         agent_security_group: ec2.ISecurityGroup,
         agent_capacity_provider: str,
+        data: DataAccess,
     ) -> dict[str, str]:
         """Plain configuration of the API: identifiers only, never a credential."""
         stack = Stack.of(self)
@@ -299,7 +322,17 @@ class ControlPlane(Construct):
             "OUTPOST_AGENT_CONTAINER_NAME": AGENT_CONTAINER,
             "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(self._config.worker_task_timeout_seconds),
             "OUTPOST_AGENTS": ",".join(agent.name for agent in agents),
+            "OUTPOST_WARM_POOL_SIZE": str(self._config.warm_pool_size),
+            "OUTPOST_ARTIFACTS_BUCKET": data.artifacts.bucket_name,
+            "OUTPOST_EVENT_BUS_NAME": data.event_bus.event_bus_name,
+            "OUTPOST_EFS_FILE_SYSTEM_ID": data.file_system.file_system_id,
+            "OUTPOST_EFS_ACCESS_POINT_ID": data.access_point.access_point_id,
+            "OUTPOST_WORKSPACES_PATH": MOUNT_PATH,
+            # The ARN of the one secret the API reads itself; never a value.
+            "OUTPOST_GITHUB_TOKEN_SECRET_ARN": data.github_token.secret_arn,
         }
+        for name, table in data.tables.items():
+            environment[f"OUTPOST_TABLE_{name.upper()}"] = table.table_name
         for agent in agents:
             upper = agent.name.upper()
             environment[f"OUTPOST_TASK_DEF_{upper}"] = agent.task_definition.task_definition_arn

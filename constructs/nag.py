@@ -6,11 +6,13 @@ reasons, so they are written for a reviewer, not for the linter.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 # The packs whose rules share a suffix (``HIPAA.Security-IAMNoInlinePolicy``, ...).
 COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5", "PCI.DSS.321")
@@ -46,9 +48,36 @@ def wildcard_resource(scope: IConstruct, resource: str) -> str:
     return f"AwsSolutions-IAM5[Resource::{_render(Stack.of(scope).resolve(resource))}]"
 
 
+def acknowledge_wildcard_resource(scope: IConstruct, reason: str, resource: str) -> None:
+    """``acknowledge(scope, reason, wildcard_resource(scope, resource))`` for a ``resource``
+    that holds a reference to another stack.
+
+    Such a reference becomes ``Fn::GetStackOutput`` (which cdk-nag prints as JSON) only when
+    the app is prepared for synthesis, so the finding id is computed then: in a construct
+    validation, which runs after references are resolved and before the validation plugins.
+    """
+    if len(reason) < 40:
+        raise ValueError(f"acknowledgement reason too short to name a compensating control: {reason!r}")
+    scope.node.add_validation(_LateAcknowledgement(scope, reason, resource))
+
+
+@jsii.implements(IValidation)
+class _LateAcknowledgement:
+    def __init__(self, scope: IConstruct, reason: str, resource: str) -> None:
+        self._scope = scope
+        self._reason = reason
+        self._resource = resource
+
+    def validate(self) -> list[str]:
+        acknowledge(self._scope, self._reason, wildcard_resource(self._scope, self._resource))
+        return []
+
+
 def _render(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, dict) and "Fn::GetStackOutput" in value:
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return str(separator).join(_render(part) for part in parts)

@@ -10,10 +10,12 @@ from aws_cdk import aws_kms as kms
 from config import EnvironmentConfig
 from constructs import Construct
 from constructs.artifacts_bucket import ArtifactsBucket
+from constructs.data_access import DataAccess
 from constructs.dispatch_tables import DispatchTables
 from constructs.event_bus import OutpostEventBus
 from constructs.github_token import GithubTokenSecret
 from constructs.log_encryption import LogsKey
+from constructs.provider_secrets import ProviderSecrets
 from constructs.task_state_callback import TaskStateCallback
 from constructs.workspaces_fs import WorkspacesFileSystem
 from stacks.base import OutpostStack
@@ -21,11 +23,13 @@ from stacks.network_stack import NetworkStack
 
 
 class DataStack(OutpostStack):
-    """Artifacts bucket, DynamoDB tables, GitHub token secret, event bus, workspaces EFS,
-    task-state callback. Data is retained in production (``data_removal_policy``).
+    """Artifacts bucket, DynamoDB tables, every secret (the GitHub token and the model
+    providers' API keys), event bus, workspaces EFS, task-state callback. Data is retained in
+    production (``data_removal_policy``).
 
     Attributes for the stacks that use them: ``key``, ``artifacts``, ``tables`` (by name),
-    ``github_token``, ``event_bus``, ``file_system``, ``access_point``, ``callback``.
+    ``github_token``, ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``,
+    ``callback``, and ``access`` (the bundle the Service stack's tasks are given).
     """
 
     def __init__(
@@ -87,6 +91,14 @@ class DataStack(OutpostStack):
             removal_policy=removal,
         ).secret
 
+        # The provider keys keep a KMS key of their own rather than the data key: only the five
+        # agent execution roles ever decrypt with it (each for its one secret), so its key
+        # policy and its CloudTrail decrypt events concern credentials alone, and no
+        # permission on the data key (control plane, agents through S3) can reach a provider key.
+        self.provider_secrets = ProviderSecrets(
+            self, "ProviderSecrets", env_name=config.name, removal_policy=removal
+        )
+
         self.event_bus = OutpostEventBus(
             self,
             "Events",
@@ -120,6 +132,16 @@ class DataStack(OutpostStack):
             removal_policy=removal,
         )
 
+        self.access = DataAccess(
+            key=self.key,
+            tables=self.tables,
+            artifacts=self.artifacts,
+            event_bus=self.event_bus,
+            file_system=self.file_system,
+            access_point=self.access_point,
+            github_token=self.github_token,
+        )
+
         outputs: dict[str, tuple[str, str]] = {
             "ArtifactsBucketName": (
                 self.artifacts.bucket_name,
@@ -141,6 +163,11 @@ class DataStack(OutpostStack):
                 "Stopped-task events the callback could not process (inspect, then redrive)",
             ),
         }
+        for provider in self.provider_secrets.secrets:
+            outputs[f"{provider.capitalize()}SecretName"] = (
+                ProviderSecrets.secret_name(config.name, provider),
+                f"Secret of the {provider} API key (aws secretsmanager put-secret-value)",
+            )
         for name, table in self.tables.items():
             label = "".join(part.capitalize() for part in name.split("_"))
             outputs[f"{label}TableName"] = (table.table_name, f"DynamoDB table: {name}")

@@ -17,15 +17,20 @@ from constructs.agent_task import AgentTask
 from constructs.control_plane import HEALTH_PATH, ControlPlane
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
-from constructs.provider_secrets import ProviderSecrets
 from stacks.base import OutpostStack
+from stacks.data_stack import DataStack
 from stacks.network_stack import CONTROL_PLANE_PORT, NetworkStack
 from stacks.registry_stack import RegistryStack
 
 
 class ServiceStack(OutpostStack):
-    """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``,
-    ``front_door`` (the public ALB) and ``target_group`` (the control plane behind it)."""
+    """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``
+    (the Data stack's), ``front_door`` (the public ALB) and ``target_group`` (the control
+    plane behind it).
+
+    Every secret lives in the Data stack: the agents read their provider key and the GitHub
+    token from there, and the control plane uses the tables, bucket, bus and workspaces there.
+    """
 
     def __init__(
         self,
@@ -35,7 +40,7 @@ class ServiceStack(OutpostStack):
         config: EnvironmentConfig,
         network: NetworkStack,
         registry: RegistryStack,
-        provider_secrets: ProviderSecrets | None = None,
+        data: DataStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -46,9 +51,7 @@ class ServiceStack(OutpostStack):
             **kwargs,
         )
         settings = config.service
-        self.provider_secrets = provider_secrets or ProviderSecrets(
-            self, "ProviderSecrets", env_name=config.name, removal_policy=self.data_removal_policy
-        )
+        self.provider_secrets = data.provider_secrets
         self.logs_key = LogsKey(
             self,
             "LogsKey",
@@ -58,6 +61,8 @@ class ServiceStack(OutpostStack):
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
+            # Fixed: the Data stack's task-state rule names this cluster before it exists.
+            cluster_name=config.cluster_name,
             vpc=network.vpc,
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
             enable_fargate_capacity_providers=True,
@@ -70,6 +75,7 @@ class ServiceStack(OutpostStack):
                 config=settings.agent(name),
                 repository=registry.repositories[name],
                 secrets=self.provider_secrets,
+                data=data.access,
                 logs_key=self.logs_key,
                 log_retention_days=settings.log_retention_days,
                 stop_timeout_seconds=settings.agent_stop_timeout_seconds,
@@ -91,6 +97,7 @@ class ServiceStack(OutpostStack):
             agent_capacity_provider=settings.agent_capacity_provider,
             logs_key=self.logs_key,
             log_retention_days=settings.log_retention_days,
+            data=data.access,
         )
         self.front_door = FrontDoor(
             self,
@@ -128,11 +135,3 @@ class ServiceStack(OutpostStack):
                 value=agent.task_definition.task_definition_arn,
                 description=f"The {name} agent task definition",
             )
-        if provider_secrets is None:
-            for provider in self.provider_secrets.secrets:
-                CfnOutput(
-                    self,
-                    f"{provider.capitalize()}SecretName",
-                    value=ProviderSecrets.secret_name(config.name, provider),
-                    description=f"Secret of the {provider} API key (aws secretsmanager put-secret-value)",
-                )

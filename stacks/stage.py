@@ -29,7 +29,7 @@ class OutpostStage(Stage):
         self.data = DataStack(self, "Data", config=config, network=self.network)
         self.registry = RegistryStack(self, "Registry", config=config)
         self.service = ServiceStack(
-            self, "Service", config=config, network=self.network, registry=self.registry
+            self, "Service", config=config, network=self.network, registry=self.registry, data=self.data
         )
         for child in self.node.children:
             if isinstance(child, Stack) and child is not self.audit:

@@ -61,6 +61,7 @@ def test_keys_rotate_and_follow_the_data_removal_policy(synthesized: Synthesized
     assert sorted(path_of(k).split("/Data/")[1] for k in keys.values()) == [
         "DataKey/Resource",
         "LogsKey/Key/Resource",
+        "ProviderSecrets/Key/Resource",
         "TaskStateCallback/DeadLetterKey/Resource",
     ]
     for key in keys.values():
@@ -255,7 +256,7 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_the_data_key(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_github_token_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
-    [secret] = synthesized.resources(f"{stage}/Data", "AWS::SecretsManager::Secret").values()
+    _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubToken/Secret/Resource")
     props = secret["Properties"]
     assert props["Name"] == f"outpost/{stage.lower()}/github-token"
     assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))
@@ -591,12 +592,23 @@ def test_callback_role_has_exactly_its_managed_policy(synthesized: Synthesized, 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) -> None:
-    outputs = synthesized.template(f"{stage}/Data")["Outputs"]
+    outputs = {
+        name: output
+        for name, output in synthesized.template(f"{stage}/Data")["Outputs"].items()
+        # What the Service stack reads from this one (cross-stack references, made by CDK).
+        if not name.startswith("PublishOutput")
+    }
     assert sorted(outputs) == sorted(
         [
             "ArtifactsBucketName",
             "EventBusName",
             "GithubTokenSecretName",
+            # The model providers' API keys (tests/test_service.py asserts their names).
+            "AnthropicSecretName",
+            "DeepseekSecretName",
+            "GoogleSecretName",
+            "OpenaiSecretName",
+            "XaiSecretName",
             "WorkspacesFileSystemId",
             "WorkspacesAccessPointId",
             "CallbackDeadLetterQueueUrl",
@@ -651,6 +663,16 @@ EXPECTED_ACKNOWLEDGEMENTS = {
         for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
     ),
     ("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/AccessLogs/Bucket"),
+    # The provider API keys: issued by the providers, rotated by operators (put-secret-value).
+    *(
+        (rule, f"ProviderSecrets/{provider}")
+        for provider in ("Anthropic", "Deepseek", "Google", "Openai", "Xai")
+        for rule in (
+            "AwsSolutions-SMG4",
+            "HIPAA.Security-SecretsManagerRotationEnabled",
+            "NIST.800.53.R5-SecretsManagerRotationEnabled",
+        )
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -81,6 +82,80 @@ def output_of(value: Any) -> str:
     return str(value["Fn::GetStackOutput"]["OutputName"])
 
 
+def data_id(synthesized: Synthesized, stage: str, path: str) -> str:
+    """Logical id of the resource at construct path ``<stage>/Data/<path>``."""
+    full = f"{stage}/Data/{path}"
+    [found] = [
+        logical
+        for logical, resource in synthesized.template(f"{stage}/Data")["Resources"].items()
+        if resource.get("Metadata", {}).get("aws:cdk:path") == full
+    ]
+    return str(found)
+
+
+def from_data(synthesized: Synthesized, stage: str, value: Any) -> Any:
+    """``value`` with every reference to the Data stack replaced by ``{"Data": <its value there>}``."""
+    if isinstance(value, list):
+        return [from_data(synthesized, stage, v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    reference = value.get("Fn::GetStackOutput")
+    if reference is not None and reference["StackName"] == f"{stage}-Data":
+        outputs = synthesized.template(f"{stage}/Data")["Outputs"]
+        return {"Data": outputs[reference["OutputName"]]["Value"]}
+    return {k: from_data(synthesized, stage, v) for k, v in value.items()}
+
+
+def data_ref(synthesized: Synthesized, stage: str, path: str) -> dict[str, Any]:
+    return {"Data": ref(data_id(synthesized, stage, path))}
+
+
+def data_arn(synthesized: Synthesized, stage: str, path: str) -> dict[str, Any]:
+    return {"Data": arn_of(data_id(synthesized, stage, path))}
+
+
+def join(*parts: Any) -> dict[str, Any]:
+    return {"Fn::Join": ["", list(parts)]}
+
+
+def access_point_arn(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    account = SETTINGS[stage.lower()]["account"]
+    return join(
+        f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/",
+        data_ref(synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"),
+    )
+
+
+def mount_statement(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return {
+        "Sid": "MountWorkspaces",
+        "Effect": "Allow",
+        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        "Resource": data_arn(synthesized, stage, "Workspaces/FileSystem/Resource"),
+        "Condition": {
+            "StringEquals": {"elasticfilesystem:AccessPointArn": access_point_arn(synthesized, stage)}
+        },
+    }
+
+
+def workspaces_volume(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return {
+        "Name": "workspaces",
+        "EFSVolumeConfiguration": {
+            "FilesystemId": data_ref(synthesized, stage, "Workspaces/FileSystem/Resource"),
+            "TransitEncryption": "ENABLED",
+            "AuthorizationConfig": {
+                "AccessPointId": data_ref(synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"),
+                "IAM": "ENABLED",
+            },
+        },
+    }
+
+
+WORKSPACES_MOUNT = {"ContainerPath": "/mnt/workspaces", "ReadOnly": False, "SourceVolume": "workspaces"}
+GITHUB_TOKEN = "GithubToken/Secret/Resource"
+
+
 # --- cluster ------------------------------------------------------------------------------
 
 
@@ -89,10 +164,24 @@ def test_cluster_has_enhanced_insights_and_both_fargate_providers(
     synthesized: Synthesized, stage: str
 ) -> None:
     cluster = props(synthesized, stage, "Cluster/Resource")
+    assert cluster["ClusterName"] == f"outpost-{ENV_NAMES[stage]}"
     assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enhanced"}]
     association = props(synthesized, stage, "Cluster/Cluster")
     assert sorted(association["CapacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
     assert association["Cluster"] == ref(logical_id(synthesized, stage, "Cluster/Resource"))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_task_stopped_rule_matches_this_cluster(synthesized: Synthesized, stage: str) -> None:
+    """The Data stack's callback rule names the cluster before it exists: the names must agree."""
+    account = SETTINGS[stage.lower()]["account"]
+    name = props(synthesized, stage, "Cluster/Resource")["ClusterName"]
+    [rule] = [
+        r["Properties"]
+        for r in synthesized.resources(f"{stage}/Data", "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail-type") == ["ECS Task State Change"]
+    ]
+    assert rule["EventPattern"]["detail"]["clusterArn"] == [f"arn:aws:ecs:us-east-1:{account}:cluster/{name}"]
 
 
 # --- agents -------------------------------------------------------------------------------
@@ -112,7 +201,11 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert definition["Cpu"] == str(agent_settings["cpu"])
     assert definition["Memory"] == str(agent_settings["memory"])
     assert definition["EphemeralStorage"] == {"SizeInGiB": agent_settings["ephemeral_storage_gib"]}
-    assert definition["Volumes"] == [{"Name": "workspace"}, {"Name": "tmp"}]
+    assert from_data(synthesized, stage, definition["Volumes"]) == [
+        {"Name": "workspace"},
+        {"Name": "tmp"},
+        workspaces_volume(synthesized, stage),
+    ]
     assert definition["ExecutionRoleArn"] == arn_of(
         logical_id(synthesized, stage, f"{task}/Execution/Role/Resource")
     )
@@ -126,6 +219,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert box["MountPoints"] == [
         {"ContainerPath": "/workspace", "ReadOnly": False, "SourceVolume": "workspace"},
         {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
+        WORKSPACES_MOUNT,
     ]
     assert box["StopTimeout"] == settings["agent_stop_timeout_seconds"]
     assert box["Image"]["Fn::Join"][1][-1] == f":{agent_settings['image_tag']}"
@@ -136,8 +230,16 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     )
     assert box["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == agent
     provider, variable = AGENT_SECRETS[agent]
-    secret = logical_id(synthesized, stage, f"ProviderSecrets/{provider}/Resource")
-    assert box["Secrets"] == [{"Name": variable, "ValueFrom": ref(secret)}]
+    # Its provider's key and the GitHub token, both from the Data stack, by ARN.
+    assert from_data(synthesized, stage, box["Secrets"]) == [
+        {"Name": variable, "ValueFrom": data_ref(synthesized, stage, f"ProviderSecrets/{provider}/Resource")},
+        {"Name": "GITHUB_TOKEN", "ValueFrom": data_ref(synthesized, stage, GITHUB_TOKEN)},
+    ]
+    # The task waits for both of its policies (the mount needs the task role's).
+    assert {
+        logical_id(synthesized, stage, f"{task}/Execution/Policy/Resource"),
+        logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource"),
+    } <= set(at(synthesized, stage, f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
     # No plain-text configuration at all, so no key can hide in it.
     assert "Environment" not in box
 
@@ -149,10 +251,10 @@ def test_agent_execution_role_reads_only_its_own_secret(
 ) -> None:
     task = agent.capitalize()
     provider, _ = AGENT_SECRETS[agent]
-    secret = logical_id(synthesized, stage, f"ProviderSecrets/{provider}/Resource")
-    key = logical_id(synthesized, stage, "ProviderSecrets/Key/Resource")
+    secret = data_ref(synthesized, stage, f"ProviderSecrets/{provider}/Resource")
+    key = data_arn(synthesized, stage, "ProviderSecrets/Key/Resource")
     log_group = logical_id(synthesized, stage, f"{task}/Logs/Resource")
-    found = statements(synthesized, stage, f"{task}/Execution/Policy")
+    found = from_data(synthesized, stage, statements(synthesized, stage, f"{task}/Execution/Policy"))
     repository = found[1]["Resource"]
     assert output_of(repository).startswith(f"PublishOutputFnGetAtt{task}Repository")
     assert found == [
@@ -167,20 +269,21 @@ def test_agent_execution_role_reads_only_its_own_secret(
             "Sid": "ReadOwnProviderSecret",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": ref(secret),
+            "Resource": secret,
         },
         {
             "Sid": "DecryptOwnProviderSecret",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
-            "Resource": arn_of(key),
+            "Resource": key,
             "Condition": {
                 "StringEquals": {
                     "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
-                    "kms:EncryptionContext:SecretARN": ref(secret),
+                    "kms:EncryptionContext:SecretARN": secret,
                 }
             },
         },
+        *github_token_statements(synthesized, stage),
         {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",
@@ -190,17 +293,84 @@ def test_agent_execution_role_reads_only_its_own_secret(
     ]
 
 
+def github_token_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    token = data_ref(synthesized, stage, GITHUB_TOKEN)
+    return [
+        {
+            "Sid": "ReadGithubToken",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": token,
+        },
+        {
+            "Sid": "DecryptGithubToken",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": token,
+                }
+            },
+        },
+    ]
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_provider_secret_is_read_by_exactly_one_role(synthesized: Synthesized, stage: str) -> None:
-    readers: dict[str, list[str]] = {}
-    for policy_id, policy in synthesized.resources(f"{stage}/Service", "AWS::IAM::ManagedPolicy").items():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+@pytest.mark.parametrize("agent", AGENTS)
+def test_agent_task_role_reaches_only_its_artifacts_prefix_and_the_workspaces(
+    synthesized: Synthesized, stage: str, agent: str
+) -> None:
+    task = agent.capitalize()
+    found = from_data(synthesized, stage, statements(synthesized, stage, f"{task}/TaskPolicy"))
+    assert found == [
+        {
+            "Sid": "ReadWriteOwnArtifacts",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": join(data_arn(synthesized, stage, "Artifacts/Bucket/Resource"), f"/{agent}/*"),
+        },
+        {
+            "Sid": "UseTheDataKeyThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        },
+        mount_statement(synthesized, stage),
+    ]
+    assert props(synthesized, stage, f"{task}/TaskPolicy/Resource")["Roles"] == [
+        ref(logical_id(synthesized, stage, f"{task}/TaskRole/Resource"))
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_secret_is_read_by_exactly_the_roles_that_need_it(synthesized: Synthesized, stage: str) -> None:
+    """A provider key: only its agent's execution role. The GitHub token: every agent's execution
+    role (GITHUB_TOKEN) and the control plane's task role. No other secret read anywhere."""
+    readers: dict[str, set[str]] = {}
+    for policy in synthesized.resources(f"{stage}/Service", "AWS::IAM::ManagedPolicy").values():
+        path = policy["Metadata"]["aws:cdk:path"].removeprefix(f"{stage}/Service/").removesuffix("/Resource")
+        for statement in from_data(synthesized, stage, policy["Properties"]["PolicyDocument"]["Statement"]):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("secretsmanager:") for a in actions):
-                readers.setdefault(statement["Resource"]["Ref"], []).append(policy_id)
-    secrets = synthesized.resources(f"{stage}/Service", "AWS::SecretsManager::Secret")
-    assert sorted(readers) == sorted(secrets)
-    assert all(len(policies) == 1 for policies in readers.values()), readers
+                assert actions == ["secretsmanager:GetSecretValue"], path
+                readers.setdefault(statement["Resource"]["Data"]["Ref"], set()).add(path)
+    expected = {
+        data_id(synthesized, stage, f"ProviderSecrets/{AGENT_SECRETS[a][0]}/Resource"): {
+            f"{a.capitalize()}/Execution/Policy"
+        }
+        for a in AGENTS
+    }
+    expected[data_id(synthesized, stage, GITHUB_TOKEN)] = {
+        *(f"{a.capitalize()}/Execution/Policy" for a in AGENTS),
+        "ControlPlane/TaskPolicy",
+    }
+    assert readers == expected
+    assert sorted(readers) == sorted(synthesized.resources(f"{stage}/Data", "AWS::SecretsManager::Secret"))
+    # Every secret lives in the Data stack.
+    assert synthesized.resources(f"{stage}/Service", "AWS::SecretsManager::Secret") == {}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -210,14 +380,16 @@ def test_roles_hold_no_inline_or_extra_policies(synthesized: Synthesized, stage:
     for role_id, role in synthesized.resources(f"{stage}/Service", "AWS::IAM::Role").items():
         assert "Policies" not in role["Properties"], role_id
         assert "ManagedPolicyArns" not in role["Properties"], role_id
-    attached = {
-        r["Ref"]
-        for policy in synthesized.resources(f"{stage}/Service", "AWS::IAM::ManagedPolicy").values()
-        for r in policy["Properties"]["Roles"]
-    }
-    agent_task_roles = {logical_id(synthesized, stage, f"{a.capitalize()}/TaskRole/Resource") for a in AGENTS}
-    # The agents' task roles are empty: an agent needs no AWS permission.
-    assert not attached & agent_task_roles
+    attached: dict[str, list[str]] = {}
+    for policy_id, policy in synthesized.resources(f"{stage}/Service", "AWS::IAM::ManagedPolicy").items():
+        for role in policy["Properties"]["Roles"]:
+            attached.setdefault(role["Ref"], []).append(policy_id)
+    # One managed policy per role: the one the tests above assert statement by statement.
+    assert all(len(policies) == 1 for policies in attached.values()), attached
+    for agent in AGENTS:
+        task = agent.capitalize()
+        task_role = logical_id(synthesized, stage, f"{task}/TaskRole/Resource")
+        assert attached[task_role] == [logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource")]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -234,20 +406,32 @@ def test_task_roles_trust_only_ecs_tasks_of_this_account(synthesized: Synthesize
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_provider_secrets_are_encrypted_generated_and_named(synthesized: Synthesized, stage: str) -> None:
-    key = logical_id(synthesized, stage, "ProviderSecrets/Key/Resource")
-    assert props(synthesized, stage, "ProviderSecrets/Key/Resource")["EnableKeyRotation"] is True
+    """They live in the Data stack, under a key of their own."""
+    resources = synthesized.template(f"{stage}/Data")["Resources"]
+    key = data_id(synthesized, stage, "ProviderSecrets/Key/Resource")
+    assert resources[key]["Properties"]["EnableKeyRotation"] is True
     names = []
     for provider, _ in AGENT_SECRETS.values():
-        secret = props(synthesized, stage, f"ProviderSecrets/{provider}/Resource")
-        assert secret["KmsKeyId"] == arn_of(key)
+        secret = resources[data_id(synthesized, stage, f"ProviderSecrets/{provider}/Resource")]
+        assert secret["Properties"]["KmsKeyId"] == arn_of(key)
         # A generated placeholder: the real key is never in a template.
-        assert "SecretString" not in secret
-        assert secret["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 32}
-        names.append(secret["Name"])
+        assert "SecretString" not in secret["Properties"]
+        assert secret["Properties"]["GenerateSecretString"] == {
+            "ExcludePunctuation": True,
+            "PasswordLength": 32,
+        }
+        assert secret["DeletionPolicy"] == ("Retain" if stage == "Prod" else "Delete")
+        names.append(secret["Properties"]["Name"])
     assert sorted(names) == [
         f"outpost/{ENV_NAMES[stage]}/{p}-api-key"
         for p in ("anthropic", "deepseek", "google", "openai", "xai")
     ]
+    # The key policy names no role (ECS's automatic grants are not used): every read is in the
+    # readers' own policies, asserted above.
+    account = SETTINGS[stage.lower()]["account"]
+    principals = [s["Principal"] for s in resources[key]["Properties"]["KeyPolicy"]["Statement"]]
+    assert principals
+    assert all(p == {"AWS": f"arn:aws:iam::{account}:root"} for p in principals)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -271,6 +455,109 @@ def test_log_groups_are_encrypted_and_expire(synthesized: Synthesized, stage: st
 # --- control plane ------------------------------------------------------------------------
 
 
+TABLES = ("Dispatches", "Idempotency", "Workspaces", "WarmPool", "ApiKeys")
+# (table, index) the control plane may query: every index there is, by name.
+INDEXES = (
+    ("ApiKeys", "by-key-hash"),
+    ("Dispatches", "by-status"),
+    ("Dispatches", "by-task-arn"),
+    ("Dispatches", "by-user"),
+    ("Workspaces", "by-user"),
+)
+
+
+def control_plane_data_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    """The control plane's statements on the Data stack's resources, in policy order."""
+    account = SETTINGS[stage.lower()]["account"]
+    bucket = data_arn(synthesized, stage, "Artifacts/Bucket/Resource")
+    file_system = data_arn(synthesized, stage, "Workspaces/FileSystem/Resource")
+    file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
+    access_points = f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+    return [
+        {
+            "Sid": "ReadWriteDispatchTables",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ],
+            "Resource": [data_arn(synthesized, stage, f"Tables/{t}/Resource") for t in sorted(TABLES)],
+        },
+        {
+            "Sid": "QueryDispatchTableIndexes",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": [
+                join(data_arn(synthesized, stage, f"Tables/{t}/Resource"), f"/index/{i}") for t, i in INDEXES
+            ],
+        },
+        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket},
+        {
+            "Sid": "ReadWriteDeleteArtifacts",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": join(bucket, "/*"),
+        },
+        {
+            "Sid": "UseTheDataKeyThroughDynamoDbAndS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": ["dynamodb.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]
+                }
+            },
+        },
+        {
+            "Sid": "PutEvents",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": data_arn(synthesized, stage, "Events/Bus/Resource"),
+        },
+        *github_token_statements(synthesized, stage),
+        {
+            "Sid": "ListWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:DescribeAccessPoints",
+            "Resource": file_system,
+        },
+        {
+            "Sid": "CreateWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:CreateAccessPoint",
+            "Resource": file_system,
+            "Condition": {"StringEquals": {"aws:RequestTag/outpost:file-system": file_system_id}},
+        },
+        {
+            "Sid": "TagNewWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:TagResource",
+            "Resource": access_points,
+            "Condition": {
+                "StringEquals": {
+                    "elasticfilesystem:CreateAction": "CreateAccessPoint",
+                    "aws:RequestTag/outpost:file-system": file_system_id,
+                }
+            },
+        },
+        {
+            "Sid": "DeleteWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:DeleteAccessPoint",
+            "Resource": access_points,
+            "Condition": {"StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id}},
+        },
+        mount_statement(synthesized, stage),
+    ]
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -> None:
     env = ENV_NAMES[stage]
@@ -284,7 +571,7 @@ def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synth
         for a in ordered
         for kind in ("Execution/Role", "TaskRole")
     ]
-    assert statements(synthesized, stage, "ControlPlane/TaskPolicy") == [
+    assert from_data(synthesized, stage, statements(synthesized, stage, "ControlPlane/TaskPolicy")) == [
         {
             "Sid": "RunAgentTasks",
             "Effect": "Allow",
@@ -324,6 +611,7 @@ def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synth
                 arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/Logs/Resource")) for a in ordered
             ],
         },
+        *control_plane_data_statements(synthesized, stage),
     ]
     assert props(synthesized, stage, "ControlPlane/TaskPolicy/Resource")["Roles"] == [
         ref(logical_id(synthesized, stage, "ControlPlane/TaskRole/Resource"))
@@ -347,11 +635,17 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
     assert definition["Family"] == f"outpost-{ENV_NAMES[stage]}-control-plane"
     assert definition["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
     assert (definition["Cpu"], definition["Memory"]) == (str(settings["cpu"]), str(settings["memory"]))
-    assert definition["Volumes"] == [{"Name": "tmp"}]
+    assert from_data(synthesized, stage, definition["Volumes"]) == [
+        {"Name": "tmp"},
+        workspaces_volume(synthesized, stage),
+    ]
     box = container(synthesized, stage, "ControlPlane")
     assert box["User"] == "1001"
     assert box["ReadonlyRootFilesystem"] is True
-    assert box["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}]
+    assert box["MountPoints"] == [
+        {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
+        WORKSPACES_MOUNT,
+    ]
     assert box["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
     assert box["Image"]["Fn::Join"][1][-1] == f":{settings['image_tag']}"
     assert box["HealthCheck"]["Command"][-1].startswith(
@@ -360,14 +654,16 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
     assert box["LogConfiguration"]["Options"]["awslogs-group"] == ref(
         logical_id(synthesized, stage, "ControlPlane/Logs/Resource")
     )
-    assert "Secrets" not in box  # it has no credential to receive yet
+    # It reads the GitHub token itself when it needs it (its ARN is in the environment).
+    assert "Secrets" not in box
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None:
     settings = SETTINGS[stage.lower()]["service"]
     environment = {
-        e["Name"]: e["Value"] for e in container(synthesized, stage, "ControlPlane")["Environment"]
+        e["Name"]: from_data(synthesized, stage, e["Value"])
+        for e in container(synthesized, stage, "ControlPlane")["Environment"]
     }
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     expected: dict[str, Any] = {
@@ -380,6 +676,20 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
         "OUTPOST_AGENT_CONTAINER_NAME": "agent",
         "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(settings["control_plane"]["worker_task_timeout_seconds"]),
         "OUTPOST_AGENTS": ",".join(AGENTS),
+        "OUTPOST_WARM_POOL_SIZE": str(settings["control_plane"]["warm_pool_size"]),
+        "OUTPOST_ARTIFACTS_BUCKET": data_ref(synthesized, stage, "Artifacts/Bucket/Resource"),
+        "OUTPOST_EVENT_BUS_NAME": data_ref(synthesized, stage, "Events/Bus/Resource"),
+        "OUTPOST_EFS_FILE_SYSTEM_ID": data_ref(synthesized, stage, "Workspaces/FileSystem/Resource"),
+        "OUTPOST_EFS_ACCESS_POINT_ID": data_ref(
+            synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"
+        ),
+        "OUTPOST_WORKSPACES_PATH": "/mnt/workspaces",
+        "OUTPOST_GITHUB_TOKEN_SECRET_ARN": data_ref(synthesized, stage, GITHUB_TOKEN),
+        "OUTPOST_TABLE_DISPATCHES": data_ref(synthesized, stage, "Tables/Dispatches/Resource"),
+        "OUTPOST_TABLE_IDEMPOTENCY": data_ref(synthesized, stage, "Tables/Idempotency/Resource"),
+        "OUTPOST_TABLE_WORKSPACES": data_ref(synthesized, stage, "Tables/Workspaces/Resource"),
+        "OUTPOST_TABLE_WARM_POOL": data_ref(synthesized, stage, "Tables/WarmPool/Resource"),
+        "OUTPOST_TABLE_API_KEYS": data_ref(synthesized, stage, "Tables/ApiKeys/Resource"),
     }
     for agent in AGENTS:
         task = agent.capitalize()
@@ -403,10 +713,22 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_no_credential_in_plain_environment_variables(synthesized: Synthesized, stage: str) -> None:
+    """A variable named like a credential is allowed only when it holds a reference to a Data
+    stack resource, never a literal: a secret's ARN (``..._SECRET_ARN``) or a table's name
+    (``OUTPOST_TABLE_API_KEYS``: the table of API-key hashes)."""
+    allowed = {"_SECRET_ARN": "AWS::SecretsManager::Secret", "OUTPOST_TABLE_": "AWS::DynamoDB::Table"}
+    resources = synthesized.template(f"{stage}/Data")["Resources"]
     for definition in synthesized.resources(f"{stage}/Service", "AWS::ECS::TaskDefinition").values():
         for box in definition["Properties"]["ContainerDefinitions"]:
-            names = [e["Name"] for e in box.get("Environment", [])]
-            assert [n for n in names if SECRET_LIKE.search(n)] == [], box["Name"]
+            for variable in box.get("Environment", []):
+                name = variable["Name"]
+                if not SECRET_LIKE.search(name):
+                    continue
+                kinds = [k for marker, k in allowed.items() if marker in name]
+                assert len(kinds) == 1, (box["Name"], name)
+                kind = kinds[0]
+                value = from_data(synthesized, stage, variable["Value"])
+                assert resources[value["Data"]["Ref"]]["Type"] == kind, (box["Name"], name)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -474,7 +796,14 @@ def test_outputs(synthesized: Synthesized, stage: str) -> None:
     assert outputs["ClusterName"]["Value"] == ref(logical_id(synthesized, stage, "Cluster/Resource"))
     assert {"ControlPlaneServiceName", "ControlPlaneLogGroup"} <= set(outputs)
     assert {f"{a.capitalize()}TaskDefinition" for a in AGENTS} <= set(outputs)
-    secret_names = sorted(o["Value"] for k, o in outputs.items() if k.endswith("SecretName"))
+    # The secrets' names are outputs of the Data stack, where the secrets are.
+    assert [k for k in outputs if k.endswith("SecretName")] == []
+    data_outputs = synthesized.template(f"{stage}/Data")["Outputs"]
+    secret_names = sorted(
+        o["Value"]
+        for k, o in data_outputs.items()
+        if k.endswith("SecretName") and k != "GithubTokenSecretName"
+    )
     assert secret_names == [
         f"outpost/{ENV_NAMES[stage]}/{p}-api-key"
         for p in ("anthropic", "deepseek", "google", "openai", "xai")
@@ -561,13 +890,29 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     expected |= {
         (f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task/<{cluster}>/*]", "ControlPlane/TaskPolicy")
     }
-    for provider, _ in AGENT_SECRETS.values():
-        expected |= {
-            (rule, f"ProviderSecrets/{provider}")
-            for rule in (
-                "AwsSolutions::AwsSolutions-SMG4",
-                "HIPAA.Security::HIPAA.Security-SecretsManagerRotationEnabled",
-                "NIST.800.53.R5::NIST.800.53.R5-SecretsManagerRotationEnabled",
-            )
-        }
+    artifacts = json.dumps(
+        {
+            "Fn::GetStackOutput": {
+                "StackName": f"{stage}-Data",
+                "Region": "us-east-1",
+                "OutputName": next(
+                    name
+                    for name, o in synthesized.template(f"{stage}/Data")["Outputs"].items()
+                    if name.startswith("PublishOutput")
+                    and o["Value"] == arn_of(data_id(synthesized, stage, "Artifacts/Bucket/Resource"))
+                ),
+            }
+        },
+        separators=(",", ":"),
+    )
+    # Object ARNs of the artifacts bucket: all of them for the control plane, one prefix per agent.
+    expected |= {(f"{iam5}[Resource::{artifacts}/*]", "ControlPlane/TaskPolicy")}
+    expected |= {(f"{iam5}[Resource::{artifacts}/{a}/*]", f"{a.capitalize()}/TaskPolicy") for a in AGENTS}
+    # Access points (their ARNs do not name the file system; tag conditions do).
+    expected |= {
+        (
+            f"{iam5}[Resource::arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*]",
+            "ControlPlane/TaskPolicy",
+        )
+    }
     assert found == expected

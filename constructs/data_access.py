@@ -1,0 +1,233 @@
+"""What ECS tasks may do with the Data stack's resources: the IAM statements and the EFS volume.
+
+The Data stack owns the resources; the Service stack's tasks use them. ``DataAccess`` is the
+bundle of L2 objects handed from one to the other, and its methods build the exact
+statements each kind of task gets (added to the task's managed policy by the caller) and
+the workspaces volume of its task definition.
+
+The artifacts prefix contract: every object an agent writes lives under
+``<agent>/<dispatch_id>/`` of the artifacts bucket (``claude/d-123/report.md``). An agent's
+task role may read and write ``<agent>/*`` only; the control plane reads, writes, lists and
+deletes the whole bucket (it serves ``GET /artifacts/:jobId`` and cleans up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from constructs import IConstruct
+from constructs.dispatch_tables import TABLES
+from constructs.workspaces_fs import MOUNT_PATH
+
+WORKSPACES_VOLUME = "workspaces"
+# The tag the control plane must put on every access point it creates
+# (CreateAccessPoint ... --tags Key=outpost:file-system,Value=<file system id>): it may create
+# access points only with it and delete only access points that carry it, so the shared
+# /workspaces access point (made here, untagged) and other file systems' are out of reach.
+ACCESS_POINT_TAG = "outpost:file-system"
+
+# What the control plane does with items: CRUD, conditional writes, batches, and the same
+# inside TransactWriteItems / TransactGetItems (DynamoDB authorizes each item of a transaction
+# as its own PutItem, UpdateItem, DeleteItem, GetItem or ConditionCheckItem: there is no
+# separate transaction action). No Scan: every listing has a key or an index to query.
+ITEM_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+
+
+def artifacts_prefix(agent: str) -> str:
+    """``claude/``: the part of the artifacts bucket an agent may touch."""
+    return f"{agent}/"
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """The Data stack's resources that tasks use (``stacks.data_stack.DataStack.access``)."""
+
+    key: kms.IKey  # encrypts the tables, artifacts, GitHub token and workspaces
+    tables: Mapping[str, dynamodb.ITable]
+    artifacts: s3.IBucket
+    event_bus: events.IEventBus
+    file_system: efs.IFileSystem
+    access_point: efs.IAccessPoint
+    github_token: secretsmanager.ISecret
+
+    # --- the workspaces file system -------------------------------------------------------
+
+    def workspaces_volume(self) -> ecs.Volume:
+        """The file system through the ``/workspaces`` access point: TLS in transit, and the
+        task role's IAM identity (the file-system policy refuses anything else)."""
+        return ecs.Volume(
+            name=WORKSPACES_VOLUME,
+            efs_volume_configuration=ecs.EfsVolumeConfiguration(
+                file_system_id=self.file_system.file_system_id,
+                transit_encryption="ENABLED",
+                authorization_config=ecs.AuthorizationConfig(
+                    access_point_id=self.access_point.access_point_id, iam="ENABLED"
+                ),
+            ),
+        )
+
+    def workspaces_mount(self) -> ecs.MountPoint:
+        return ecs.MountPoint(source_volume=WORKSPACES_VOLUME, container_path=MOUNT_PATH, read_only=False)
+
+    def mount_statement(self) -> iam.PolicyStatement:
+        """Mount and write the file system, only through the ``/workspaces`` access point."""
+        return iam.PolicyStatement(
+            sid="MountWorkspaces",
+            actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            resources=[self.file_system.file_system_arn],
+            conditions={
+                "StringEquals": {"elasticfilesystem:AccessPointArn": self.access_point.access_point_arn}
+            },
+        )
+
+    def access_point_arns(self, scope: IConstruct) -> str:
+        """Every access point of the account and region (their ARNs do not name the file system)."""
+        return Stack.of(scope).format_arn(
+            service="elasticfilesystem",
+            resource="access-point",
+            resource_name="*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    # --- the control plane ----------------------------------------------------------------
+
+    def index_arns(self) -> list[str]:
+        return [
+            f"{self.tables[spec.name].table_arn}/index/{index.name}"
+            for spec in TABLES
+            for index in spec.indexes
+        ]
+
+    def control_plane_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
+        """Everything the control plane does with the Data stack, each on its exact resources."""
+        region = Stack.of(scope).region
+        file_system_arn = self.file_system.file_system_arn
+        our_tag = {f"aws:RequestTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
+        return [
+            iam.PolicyStatement(
+                sid="ReadWriteDispatchTables",
+                actions=list(ITEM_ACTIONS),
+                resources=[self.tables[spec.name].table_arn for spec in TABLES],
+            ),
+            iam.PolicyStatement(
+                sid="QueryDispatchTableIndexes",
+                actions=["dynamodb:Query"],
+                resources=self.index_arns(),
+            ),
+            iam.PolicyStatement(
+                sid="ListArtifacts",
+                actions=["s3:ListBucket"],
+                resources=[self.artifacts.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadWriteDeleteArtifacts",
+                actions=["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                resources=[self.artifacts.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                sid="UseTheDataKeyThroughDynamoDbAndS3",
+                actions=list(DATA_KEY_ACTIONS),
+                resources=[self.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": [f"dynamodb.{region}.amazonaws.com", f"s3.{region}.amazonaws.com"]
+                    }
+                },
+            ),
+            iam.PolicyStatement(
+                sid="PutEvents",
+                actions=["events:PutEvents"],
+                resources=[self.event_bus.event_bus_arn],
+            ),
+            *self.github_token_statements(region),
+            iam.PolicyStatement(
+                sid="ListWorkspaceAccessPoints",
+                actions=["elasticfilesystem:DescribeAccessPoints"],
+                resources=[file_system_arn],
+            ),
+            iam.PolicyStatement(
+                sid="CreateWorkspaceAccessPoints",
+                actions=["elasticfilesystem:CreateAccessPoint"],
+                resources=[file_system_arn],
+                conditions={"StringEquals": our_tag},
+            ),
+            iam.PolicyStatement(
+                sid="TagNewWorkspaceAccessPoints",
+                actions=["elasticfilesystem:TagResource"],
+                resources=[self.access_point_arns(scope)],
+                conditions={
+                    "StringEquals": {"elasticfilesystem:CreateAction": "CreateAccessPoint", **our_tag}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="DeleteWorkspaceAccessPoints",
+                actions=["elasticfilesystem:DeleteAccessPoint"],
+                resources=[self.access_point_arns(scope)],
+                conditions={
+                    "StringEquals": {f"aws:ResourceTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
+                },
+            ),
+            self.mount_statement(),
+        ]
+
+    def github_token_statements(self, region: str) -> list[iam.PolicyStatement]:
+        """Read the GitHub token: its value, and the data key only through Secrets Manager for it."""
+        return [
+            iam.PolicyStatement(
+                sid="ReadGithubToken",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.github_token.secret_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptGithubToken",
+                actions=["kms:Decrypt"],
+                resources=[self.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                        "kms:EncryptionContext:SecretARN": self.github_token.secret_arn,
+                    }
+                },
+            ),
+        ]
+
+    # --- an agent -------------------------------------------------------------------------
+
+    def agent_statements(self, scope: IConstruct, agent: str) -> list[iam.PolicyStatement]:
+        """An agent's task role: its artifacts prefix, the data key through S3, the workspaces."""
+        region = Stack.of(scope).region
+        return [
+            iam.PolicyStatement(
+                sid="ReadWriteOwnArtifacts",
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[self.artifacts.arn_for_objects(f"{artifacts_prefix(agent)}*")],
+            ),
+            iam.PolicyStatement(
+                sid="UseTheDataKeyThroughS3",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[self.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            ),
+            self.mount_statement(),
+        ]
