@@ -9,6 +9,7 @@ from typing import Any
 
 from config.common import tags
 from config.errors import ConfigError
+from config.monitoring import MonitoringConfig, parse_monitoring
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
@@ -29,6 +30,7 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    monitoring: MonitoringConfig
 
     @property
     def is_production(self) -> bool:
@@ -59,6 +61,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    monitoring = parse_monitoring(section.section("monitoring"), production=kind == "production")
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -68,6 +71,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         tags=env_tags,
         network=network,
         registry=registry,
+        monitoring=monitoring,
     )
 
 

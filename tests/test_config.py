@@ -93,6 +93,13 @@ BAD_SETTINGS = [
     ("prod.registry.untagged_expiry_days", 0, "at least 1"),
     ("prod.registry.untagged_expiry_days", 90, "at most 30"),
     ("prod.registry.keep", 1, "is not a known setting"),
+    ("prod.monitoring.alarm_email", "on-call", "must be an e-mail address"),
+    ("prod.monitoring.alarm_email", None, "production alarms must reach a person"),
+    ("prod.monitoring.response_time_p95_ms", 0, "at least 10"),
+    ("prod.monitoring.http_5xx_per_5_minutes", 0, "at least 1"),
+    ("prod.monitoring.cpu_percent", 101, "at most 100"),
+    ("prod.monitoring.memory_percent", 5, "at least 10"),
+    ("prod.monitoring.topic", "x", "is not a known setting"),
 ]
 
 
