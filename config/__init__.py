@@ -1,5 +1,6 @@
 """Typed, validated settings of every environment (read from ``cdk.json`` context)."""
 
+from config.audit import AuditConfig
 from config.environment import (
     CONTEXT_KEY,
     EnvironmentConfig,
@@ -14,6 +15,7 @@ __all__ = [
     "AGENTS",
     "CONTEXT_KEY",
     "IMAGES",
+    "AuditConfig",
     "ConfigError",
     "EnvironmentConfig",
     "NetworkConfig",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from config.audit import AuditConfig, parse_audit
 from config.common import tags
 from config.errors import ConfigError
 from config.monitoring import MonitoringConfig, parse_monitoring
@@ -31,6 +32,7 @@ class EnvironmentConfig:
     network: NetworkConfig
     registry: RegistryConfig
     monitoring: MonitoringConfig
+    audit: AuditConfig
 
     @property
     def is_production(self) -> bool:
@@ -62,6 +64,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=kind == "production")
+    audit = parse_audit(section.section("audit"), production=kind == "production")
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -72,6 +75,7 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         network=network,
         registry=registry,
         monitoring=monitoring,
+        audit=audit,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError, account_override_key, load_environments
+from config.audit import S3DataEventSelector
 from tests.synth import ROOT, shipped_context
 
 
@@ -41,6 +42,32 @@ def test_shipped_settings_parse() -> None:
     assert envs["dev"].stage_name == "Dev"
     assert len(envs["dev"].network.availability_zones) == 2
     assert len(envs["prod"].network.availability_zones) == 3
+
+
+def test_audit_settings() -> None:
+    envs = {env.name: env.audit for env in load(shipped_context())}
+    assert envs["prod"].object_lock_mode == "COMPLIANCE"
+    assert envs["prod"].log_all_s3_data_events
+    assert envs["dev"].object_lock_mode == "GOVERNANCE"
+    assert all(a.bucket_retention_days >= 365 for a in envs.values())
+    assert all(a.log_group_retention_days >= 365 for a in envs.values())
+
+
+def test_audit_data_events_of_named_buckets() -> None:
+    context = with_setting("dev.audit.s3_data_events", ["outpost-artifacts", "other.bucket/jobs/"])
+    dev = next(env for env in load(context) if env.name == "dev")
+    assert not dev.audit.log_all_s3_data_events
+    assert dev.audit.s3_data_event_selectors == (
+        S3DataEventSelector("outpost-artifacts", ""),
+        S3DataEventSelector("other.bucket", "jobs/"),
+    )
+
+
+def test_a_development_environment_may_use_governance_mode() -> None:
+    context = with_setting("prod.kind", "development")
+    context["outpost"]["environments"]["prod"]["audit"]["object_lock_mode"] = "GOVERNANCE"
+    prod = next(env for env in load(context) if env.name == "prod")
+    assert prod.audit.object_lock_mode == "GOVERNANCE"
 
 
 def test_prod_private_tier_holds_at_least_4000_agent_tasks() -> None:
@@ -100,6 +127,26 @@ BAD_SETTINGS = [
     ("prod.monitoring.cpu_percent", 101, "at most 100"),
     ("prod.monitoring.memory_percent", 5, "at least 10"),
     ("prod.monitoring.topic", "x", "is not a known setting"),
+    ("prod.audit", ..., "is required"),
+    ("prod.audit.bucket_retention_days", 364, "at least 365"),
+    ("prod.audit.bucket_retention_days", 36501, "at most 36500"),
+    ("prod.audit.bucket_retention_days", "365", "whole number"),
+    ("prod.audit.object_lock_mode", "LEGAL_HOLD", "must be one of COMPLIANCE, GOVERNANCE"),
+    ("prod.audit.object_lock_mode", "GOVERNANCE", "a production environment must use COMPLIANCE"),
+    ("prod.audit.log_group_retention_days", 364, "must be one of 1, 3, 5"),
+    ("prod.audit.log_group_retention_days", 180, "at least 365 days"),
+    ("prod.audit.access_log_retention_days", 90, "at least 365"),
+    ("prod.audit.access_log_retention_days", 36501, "at most 36500"),
+    ("prod.audit.s3_data_events", "all", "must be true, false or a list of bucket names"),
+    ("prod.audit.s3_data_events", [], "write false instead"),
+    ("prod.audit.s3_data_events", [7], "list of strings"),
+    ("prod.audit.s3_data_events", ["logs", "logs"], "must not repeat"),
+    ("prod.audit.s3_data_events", ["Artifacts"], "must be an S3 bucket name"),
+    ("prod.audit.s3_data_events", ["my..bucket"], "must be an S3 bucket name"),
+    ("prod.audit.s3_data_events", ["bucket/*"], "must be an S3 bucket name"),
+    ("prod.audit.s3_data_events", [f"bucket-{n}" for n in range(101)], "at most 100 buckets"),
+    ("prod.audit.s3_data_events", ..., "is required"),
+    ("prod.audit.lock_days", 365, "is not a known setting"),
 ]
 
 
