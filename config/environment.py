@@ -10,10 +10,12 @@ from typing import Any
 from config.audit import AuditConfig, parse_audit
 from config.common import tags
 from config.errors import ConfigError
+from config.ingress import IngressConfig, certificate_override_key, parse_ingress
 from config.monitoring import MonitoringConfig, parse_monitoring
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
+from config.service import ServiceConfig, parse_service
 
 CONTEXT_KEY = "outpost"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
@@ -33,6 +35,8 @@ class EnvironmentConfig:
     registry: RegistryConfig
     monitoring: MonitoringConfig
     audit: AuditConfig
+    service: ServiceConfig
+    ingress: IngressConfig
 
     @property
     def is_production(self) -> bool:
@@ -49,7 +53,13 @@ def account_override_key(env_name: str) -> str:
     return f"{CONTEXT_KEY}:{env_name}:account"
 
 
-def parse_environment(name: str, data: Any, *, account_override: str | None = None) -> EnvironmentConfig:
+def parse_environment(
+    name: str,
+    data: Any,
+    *,
+    account_override: str | None = None,
+    certificate_override: str | None = None,
+) -> EnvironmentConfig:
     section = Section(data, f"{CONTEXT_KEY}.environments.{name}")
     kind = section.string("kind", choices=KINDS)
     account = section.string("account", pattern=ACCOUNT_PATTERN, rule="must be a 12-digit AWS account id")
@@ -65,6 +75,15 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=kind == "production")
     audit = parse_audit(section.section("audit"), production=kind == "production")
+    service = parse_service(section.section("service"), production=kind == "production")
+    ingress = parse_ingress(
+        section.section("ingress"),
+        region=region,
+        account=account,
+        production=kind == "production",
+        env_name=name,
+        certificate_override=certificate_override,
+    )
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -76,6 +95,8 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         registry=registry,
         monitoring=monitoring,
         audit=audit,
+        service=service,
+        ingress=ingress,
     )
 
 
@@ -99,5 +120,11 @@ def load_environments(
         raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
     names = [only] if only is not None else list(envs)
     return tuple(
-        parse_environment(n, envs[n], account_override=get_context(account_override_key(n))) for n in names
+        parse_environment(
+            n,
+            envs[n],
+            account_override=get_context(account_override_key(n)),
+            certificate_override=get_context(certificate_override_key(n)),
+        )
+        for n in names
     )

@@ -9,6 +9,7 @@ from constructs import Construct
 from stacks.audit_stack import AuditStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
+from stacks.service_stack import ServiceStack
 
 
 class OutpostStage(Stage):
@@ -25,6 +26,9 @@ class OutpostStage(Stage):
         self.audit = AuditStack(self, "Audit", config=config)
         self.network = NetworkStack(self, "Network", config=config)
         self.registry = RegistryStack(self, "Registry", config=config)
+        self.service = ServiceStack(
+            self, "Service", config=config, network=self.network, registry=self.registry
+        )
         for child in self.node.children:
             if isinstance(child, Stack) and child is not self.audit:
                 child.add_stack_dependency(self.audit, "CloudTrail records every deployment after it")
