@@ -9,6 +9,7 @@ from typing import Any
 
 from config.audit import AuditConfig, parse_audit
 from config.common import tags
+from config.data import DataConfig, parse_data
 from config.errors import ConfigError
 from config.ingress import IngressConfig, certificate_override_key, parse_ingress
 from config.monitoring import MonitoringConfig, parse_monitoring
@@ -37,6 +38,7 @@ class EnvironmentConfig:
     audit: AuditConfig
     service: ServiceConfig
     ingress: IngressConfig
+    data: DataConfig
 
     @property
     def is_production(self) -> bool:
@@ -46,6 +48,12 @@ class EnvironmentConfig:
     def stage_name(self) -> str:
         """``dev`` becomes ``Dev``: the construct id users select with ``'Dev/*'``."""
         return self.name.capitalize()
+
+    @property
+    def cluster_name(self) -> str:
+        """``outpost-prod``: the ECS cluster's name, fixed so that the Data stack's task-state
+        rule can match the cluster's ARN before the Service stack that creates it exists."""
+        return f"outpost-{self.name}"
 
 
 def account_override_key(env_name: str) -> str:
@@ -84,6 +92,7 @@ def parse_environment(
         env_name=name,
         certificate_override=certificate_override,
     )
+    data = parse_data(section.section("data"))
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -97,6 +106,7 @@ def parse_environment(
         audit=audit,
         service=service,
         ingress=ingress,
+        data=data,
     )
 
 

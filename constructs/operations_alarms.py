@@ -25,6 +25,7 @@ from aws_cdk import aws_sqs as sqs
 
 from config.monitoring import MonitoringConfig
 from constructs import Construct
+from constructs.nag import acknowledge
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
@@ -117,7 +118,14 @@ class OperationsAlarms(Construct):
             )
         )
         if email is not None:
-            topic.add_subscription(subscriptions.EmailSubscription(email))
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(email))
+            acknowledge(
+                subscription,
+                "An alarm e-mail SNS could not deliver has nowhere better to go: a dead-letter queue "
+                "would need an alarm that notifies this same topic. The alarm's state stays visible "
+                "in CloudWatch and on the operations dashboard, and every alarm also notifies on OK.",
+                "Serverless-SNSRedrivePolicy",
+            )
         return topic
 
     def _alarm(

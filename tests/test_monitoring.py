@@ -100,7 +100,10 @@ def test_one_nat_port_allocation_alarm_per_nat_gateway(synthesized: Synthesized,
         assert props["MetricName"] == "ErrorPortAllocation"
         (dimension,) = props["Dimensions"]
         assert dimension["Name"] == "NatGatewayId"
-        assert "Fn::ImportValue" in dimension["Value"]
+        # The Network stack's own gateway, read across stacks: never a typed-in id.
+        reference = dimension["Value"]["Fn::GetStackOutput"]
+        assert reference["StackName"] == f"{stage}-Network"
+        assert "NATGateway" in reference["OutputName"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
