@@ -12,6 +12,7 @@ from config.common import tags
 from config.data import DataConfig, parse_data
 from config.errors import ConfigError
 from config.ingress import IngressConfig, certificate_override_key, parse_ingress
+from config.monitoring import MonitoringConfig, parse_monitoring
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
@@ -33,6 +34,7 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    monitoring: MonitoringConfig
     audit: AuditConfig
     service: ServiceConfig
     ingress: IngressConfig
@@ -79,6 +81,7 @@ def parse_environment(
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    monitoring = parse_monitoring(section.section("monitoring"), production=kind == "production")
     audit = parse_audit(section.section("audit"), production=kind == "production")
     service = parse_service(section.section("service"), production=kind == "production")
     ingress = parse_ingress(
@@ -99,6 +102,7 @@ def parse_environment(
         tags=env_tags,
         network=network,
         registry=registry,
+        monitoring=monitoring,
         audit=audit,
         service=service,
         ingress=ingress,

@@ -593,10 +593,10 @@ def test_callback_role_has_exactly_its_managed_policy(synthesized: Synthesized, 
 @pytest.mark.parametrize("stage", STAGES)
 def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) -> None:
     outputs = {
-        name: output
-        for name, output in synthesized.template(f"{stage}/Data")["Outputs"].items()
-        # What the Service stack reads from this one (cross-stack references, made by CDK).
-        if not name.startswith("PublishOutput")
+        key: output
+        for key, output in synthesized.template(f"{stage}/Data")["Outputs"].items()
+        # What CDK publishes for the stacks that read this one (Fn::GetStackOutput).
+        if not key.startswith("PublishOutput")
     }
     assert sorted(outputs) == sorted(
         [
