@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
+from constructs.nag import acknowledge_wildcard_resource
 from stacks.compliance import NAG_PACKS, add_nag_packs, read_report, unacknowledged_findings
 from tests.synth import Synthesized
 
@@ -90,3 +91,9 @@ def test_unacknowledged_findings_are_reported() -> None:
     assert unacknowledged_findings(report) == [
         "AwsSolutions-S1 at Dev/Data/Bucket/Resource: The S3 Bucket has server access logs disabled."
     ]
+
+
+def test_a_late_wildcard_acknowledgement_needs_a_reason() -> None:
+    stack = cdk.Stack(cdk.App(), "Throwaway")
+    with pytest.raises(ValueError, match="too short"):
+        acknowledge_wildcard_resource(stack, "because", "arn:aws:s3:::bucket/*")
