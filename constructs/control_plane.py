@@ -171,8 +171,9 @@ class ControlPlane(Construct):
             self.task_definition,
             "The environment holds only non-secret identifiers (cluster, task-definition and secret "
             "ARNs, table, bucket and bus names, subnet, security-group and file-system ids, log-group "
-            "names, sizes, timeouts); credentials go through ECS secrets, and tests/test_service.py "
-            "fails on any credential-like variable that is not a secret's ARN.",
+            "names, sizes, timeouts); credentials go through ECS secrets or Secrets Manager calls, and "
+            "tests/test_service.py fails on any credential-like variable that does not reference a "
+            "Data-stack secret (its ARN) or table (its name).",
             "AwsSolutions-ECS2",
         )
 
