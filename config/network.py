@@ -95,7 +95,8 @@ def parse_network(section: Section, *, region: str, production: bool) -> Network
 
     nat = section.integer("nat_gateways", minimum=1, maximum=len(azs))
     endpoints = section.strings("interface_endpoints", choices=INTERFACE_ENDPOINTS)
-    retention = log_retention(section, "flow_log_retention_days", minimum=7)
+    # Production keeps a year of flow logs (AWS Control Tower CT.CLOUDWATCH.PR.2).
+    retention = log_retention(section, "flow_log_retention_days", minimum=365 if production else 7)
     min_ips = section.integer("min_agent_task_ips", minimum=0)
     section.done()
 

@@ -10,10 +10,14 @@ from config.network import NetworkConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, in_packs
+from constructs.scanners import accept_cdk_provider
 
 PUBLIC = "Public"
 PRIVATE = "Private"
 PACKS_WITH_IGW_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+# AWS Control Tower proactive controls, as the cfn-guard plugin names them.
+GUARD_LOG_RETENTION = "cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check"
+ONE_YEAR = 365
 
 
 class OutpostVpc(Construct):
@@ -90,6 +94,22 @@ class OutpostVpc(Construct):
                 "and no subnet assigns public addresses.",
                 *in_packs("VPCNoUnrestrictedRouteToIGW", PACKS_WITH_IGW_RULE),
             )
+        if config.flow_log_retention_days < ONE_YEAR:
+            # Only a development environment can get here: the settings check makes
+            # production keep flow logs for at least a year.
+            acknowledge(
+                self.flow_log_group,
+                f"Development flow logs are kept {config.flow_log_retention_days} days "
+                "(network.flow_log_retention_days): the settings check makes every production "
+                "environment keep 365 days, and a development VPC carries no production data.",
+                GUARD_LOG_RETENTION,
+            )
+        accept_cdk_provider(
+            self,
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            purpose="CDK's handler that removes every rule of the VPC's default security group; its "
+            "role may only revoke rules of this VPC's default group.",
+        )
         private = [ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
         self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=private
