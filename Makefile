@@ -49,6 +49,9 @@ synth: install check-config ## synthesize every environment into cdk.out/ (no AW
 scan: synth $(SCAN_VENV)/.installed ## cfn-lint, checkov and the Control Tower rules over every synthesized template
 	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
 
+report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
+	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
+
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
