@@ -21,9 +21,10 @@ from constructs.scanners import accept_cdk_provider, skip_checkov
 GUARD = "cdk-validator-cfnguard::"
 
 REPLICATION_REASON = (
-    "Single-region by design: the bucket is versioned, expires on a schedule and is retained on stack "
-    "deletion; cross-region replication would double the retained copies without a recovery plan that "
-    "needs them."
+    "Single-region by design. Compensating controls: versioning keeps every overwritten or deleted "
+    "object recoverable until its non-current expiry, public access is blocked, only TLS is accepted, "
+    "and buckets of production data are retained on stack deletion; cross-region replication would "
+    "double the copies without a recovery plan that needs them."
 )
 
 

@@ -43,6 +43,10 @@ NAG_PACKS = (
     "Serverless",
 )
 EXPECTED_PLUGINS = (*NAG_PACKS, scan.GUARD_PLUGIN, "CloudFormation Validate")
+# Acknowledgements aws-cdk-lib makes itself (not in this app's code): on every VPC flow log,
+# for a CloudFormation spec quirk. They need not match a finding.
+LIBRARY_ACKNOWLEDGEMENTS = frozenset({"CloudFormation-Validate::F3002", "CloudFormation-Validate::F3003"})
+ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"
 
 
 @dataclass
@@ -123,9 +127,10 @@ def pack_results(
 
 
 def _packs_section(
-    report: Mapping[str, Any], stage: str
+    report: Mapping[str, Any], stage: str, made: Sequence[Made]
 ) -> tuple[Section, list[OpenFinding], list[Acknowledgement]]:
     conclusions, found, acks = pack_results(report, stage)
+    stale = stale_acknowledgements(made, report)
     open_by: dict[str, int] = defaultdict(int)
     acked_by: dict[str, int] = defaultdict(int)
     for finding in found:
@@ -177,9 +182,53 @@ def _packs_section(
                 ["rule pack", "rule", "construct", "acknowledged at", "reason"],
                 [[a.pack, a.rule, a.construct, a.acknowledged_at, a.reason] for a in acks],
             ),
+            "### Acknowledgements that match no finding (expected none)",
+            "Made in the code but matched by no finding in any environment: stale, remove them.",
+            Table(
+                ["acknowledged at", "rule", "reason"],
+                [[m.path, m.rule_id, m.reason] for m in stale if m.path.startswith(stage + "/")],
+            ),
         ],
     )
     return section, found, acks
+
+
+@dataclass(frozen=True)
+class Made:
+    """An acknowledgement as the code made it: where, for which rule id, why."""
+
+    path: str
+    rule_id: str
+    reason: str
+
+    @property
+    def in_any_stage(self) -> tuple[str, str]:
+        """Path without its stage, and rule: the same code makes it in every environment."""
+        return self.path.split("/", 1)[-1], self.rule_id
+
+
+def acknowledgements_made(outdir: Path) -> list[Made]:
+    """Every acknowledgement in the construct metadata of the cloud assembly."""
+    made = set()
+    for template in scan.templates(outdir):
+        if template.metadata is None or not template.metadata.exists():
+            continue
+        for path, entries in json.loads(template.metadata.read_text()).items():
+            for entry in entries:
+                if entry.get("type") == ACKNOWLEDGED_RULES:
+                    for rule_id, reason in entry.get("data", {}).items():
+                        made.add(Made(path.lstrip("/"), rule_id, str(reason)))
+    return sorted(made, key=lambda m: (m.path, m.rule_id))
+
+
+def stale_acknowledgements(made: Iterable[Made], report: Mapping[str, Any]) -> list[Made]:
+    """Acknowledgements of this app that matched no finding in any environment: remove them."""
+    used = {
+        (str(s.get("acknowledgedAt", "")).split("/", 1)[-1], s.get("acknowledgedId", ""))
+        for plugin in report.get("pluginReports", [])
+        for s in plugin.get("suppressedViolations", [])
+    }
+    return [m for m in made if m.rule_id not in LIBRARY_ACKNOWLEDGEMENTS and m.in_any_stage not in used]
 
 
 # ---------------------------------------------------------------- scanners
@@ -476,9 +525,10 @@ def build_review(
     stacks: Sequence[StackTemplate],
     report: Mapping[str, Any],
     summary: Sequence[Mapping[str, Any]],
+    made: Sequence[Made] = (),
 ) -> Review:
     env = stage.lower()
-    packs, found, acks = _packs_section(report, stage)
+    packs, found, acks = _packs_section(report, stage, made)
     svg = architecture_svg(stacks, title=f"Outpost {env}: architecture and allowed flows")
     overview = Section(
         "Overview",
@@ -605,9 +655,10 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     report_file = outdir / scan.VALIDATION_REPORT
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     summary = scan.read_summary(outdir)
+    made = acknowledgements_made(outdir)
     written = []
     for stage, stacks in sorted(environments.items()):
-        review = build_review(stage, stacks, report, summary)
+        review = build_review(stage, stacks, report, summary, made)
         svg = dest / f"architecture-{review.env}.svg"
         md = dest / f"security-review-{review.env}.md"
         html = dest / f"security-review-{review.env}.html"

@@ -56,6 +56,7 @@ class Template:
     stage: str  # "Dev"
     stack: str  # "Dev/Network"
     path: Path
+    metadata: Path | None = None  # construct metadata (acknowledgements, ...) of the stack
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,15 @@ def templates(outdir: Path) -> list[Template]:
             props = artifact.get("properties", {})
             if artifact["type"] == "aws:cloudformation:stack":
                 stack = artifact.get("displayName", artifact_id)
-                found.append(Template(stage or stack.split("/")[0], stack, directory / props["templateFile"]))
+                extra = artifact.get("additionalMetadataFile")
+                found.append(
+                    Template(
+                        stage or stack.split("/")[0],
+                        stack,
+                        directory / props["templateFile"],
+                        directory / extra if extra else None,
+                    )
+                )
             elif artifact["type"] == "cdk:cloud-assembly":
                 walk(directory / props["directoryName"], props.get("displayName", artifact_id))
 

@@ -72,6 +72,25 @@ def test_every_acknowledgement_of_the_app_is_in_its_report(
         assert f"### Acknowledgements ({len(review.acknowledgements)})" in markdown(report_dir, env)
 
 
+def test_no_acknowledgement_is_stale(synthesized: Synthesized) -> None:
+    """Every acknowledgement the code makes matches a finding in some environment."""
+    made = report.acknowledgements_made(synthesized.outdir)
+    assert len(made) >= sum(
+        len(p.get("suppressedViolations", [])) for p in synthesized.report["pluginReports"]
+    )
+    assert report.stale_acknowledgements(made, synthesized.report) == []
+
+
+def test_a_stale_acknowledgement_is_reported(synthesized: Synthesized) -> None:
+    stale = report.Made(f"{STAGES[0]}/Network/Somewhere", "AwsSolutions::AwsSolutions-S1", "no longer needed")
+    assert report.stale_acknowledgements([stale], synthesized.report) == [stale]
+    stacks = report.environment_templates(synthesized.outdir)[STAGES[0]]
+    review = report.build_review(STAGES[0], stacks, synthesized.report, [], [stale])
+    assert f"| {STAGES[0]}/Network/Somewhere | AwsSolutions::AwsSolutions-S1 | no longer needed |" in (
+        report.to_markdown(review, "a.svg")
+    )
+
+
 def _throwaway(outdir: Path, *, acknowledged: bool) -> report.Review:
     """A one-stack app whose security group is open to the internet on 443 (AwsSolutions-EC23)."""
     app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-path-metadata": True})
