@@ -7,11 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from config.audit import AuditConfig, parse_audit
 from config.common import tags
 from config.errors import ConfigError
+from config.ingress import IngressConfig, certificate_override_key, parse_ingress
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
+from config.service import ServiceConfig, parse_service
 
 CONTEXT_KEY = "outpost"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
@@ -29,6 +32,9 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    audit: AuditConfig
+    service: ServiceConfig
+    ingress: IngressConfig
 
     @property
     def is_production(self) -> bool:
@@ -45,7 +51,13 @@ def account_override_key(env_name: str) -> str:
     return f"{CONTEXT_KEY}:{env_name}:account"
 
 
-def parse_environment(name: str, data: Any, *, account_override: str | None = None) -> EnvironmentConfig:
+def parse_environment(
+    name: str,
+    data: Any,
+    *,
+    account_override: str | None = None,
+    certificate_override: str | None = None,
+) -> EnvironmentConfig:
     section = Section(data, f"{CONTEXT_KEY}.environments.{name}")
     kind = section.string("kind", choices=KINDS)
     account = section.string("account", pattern=ACCOUNT_PATTERN, rule="must be a 12-digit AWS account id")
@@ -59,6 +71,16 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    audit = parse_audit(section.section("audit"), production=kind == "production")
+    service = parse_service(section.section("service"), production=kind == "production")
+    ingress = parse_ingress(
+        section.section("ingress"),
+        region=region,
+        account=account,
+        production=kind == "production",
+        env_name=name,
+        certificate_override=certificate_override,
+    )
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -68,6 +90,9 @@ def parse_environment(name: str, data: Any, *, account_override: str | None = No
         tags=env_tags,
         network=network,
         registry=registry,
+        audit=audit,
+        service=service,
+        ingress=ingress,
     )
 
 
@@ -91,5 +116,11 @@ def load_environments(
         raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
     names = [only] if only is not None else list(envs)
     return tuple(
-        parse_environment(n, envs[n], account_override=get_context(account_override_key(n))) for n in names
+        parse_environment(
+            n,
+            envs[n],
+            account_override=get_context(account_override_key(n)),
+            certificate_override=get_context(certificate_override_key(n)),
+        )
+        for n in names
     )

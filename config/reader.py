@@ -39,6 +39,10 @@ class Section:
     def has(self, name: str) -> bool:
         return name in self._data
 
+    def raw(self, name: str, default: Any = _MISSING) -> Any:
+        """The value as written, for a setting that may take several shapes (checked by the caller)."""
+        return self._raw(name, default)
+
     def string(
         self,
         name: str,

@@ -6,7 +6,9 @@ reasons, so they are written for a reviewer, not for the linter.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Validations
 
 from constructs import IConstruct
 
@@ -24,10 +26,34 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
     if len(reason) < 40:
         raise ValueError(f"acknowledgement reason too short to name a compensating control: {reason!r}")
     for rule_id in rule_ids:
-        full_id = rule_id if "::" in rule_id else f"{rule_id.split('-', 1)[0]}::{rule_id}"
+        # A finding id may carry "::" in its brackets: AwsSolutions-IAM5[Resource::*].
+        rule = rule_id.split("[", 1)[0]
+        full_id = rule_id if "::" in rule else f"{rule.split('-', 1)[0]}::{rule_id}"
         Validations.of(scope).acknowledge(Acknowledgment(id=full_id, reason=reason))
 
 
 def in_packs(rule: str, packs: tuple[str, ...] = COMPLIANCE_PACKS) -> tuple[str, ...]:
     """``in_packs("VPCNoUnrestrictedRouteToIGW")`` -> the rule id in every compliance pack."""
     return tuple(f"{pack}-{rule}" for pack in packs)
+
+
+def wildcard_resource(scope: IConstruct, resource: str) -> str:
+    """The id cdk-nag gives a wildcard resource: ``AwsSolutions-IAM5[Resource::<id>]``.
+
+    Tokens render as cdk-nag renders them: ``{"Ref": "Cluster"}`` as ``<Cluster>``,
+    ``{"Fn::GetAtt": ["Role", "Arn"]}`` as ``<Role.Arn>``, joins concatenated.
+    """
+    return f"AwsSolutions-IAM5[Resource::{_render(Stack.of(scope).resolve(resource))}]"
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_render(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    raise ValueError(f"cannot render {value!r} as a cdk-nag finding id")

@@ -55,11 +55,13 @@ def security_groups(templates: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def _group_ref(value: Any, names: Mapping[str, str]) -> str:
-    """Resolve ``{"Fn::GetAtt": [id, "GroupId"]}`` (or an import of it) to a group name."""
+    """Resolve ``{"Fn::GetAtt": [id, "GroupId"]}`` (or a cross-stack reference to it) to a group name."""
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return names.get(value["Fn::GetAtt"][0], value["Fn::GetAtt"][0])
-    if isinstance(value, dict) and "Fn::ImportValue" in value:
-        export = str(value["Fn::ImportValue"])
+    if isinstance(value, dict) and ("Fn::ImportValue" in value or "Fn::GetStackOutput" in value):
+        # A cross-stack reference: an export, or another stack's output (CDK names both
+        # after the logical id of the referenced resource).
+        export = str(value.get("Fn::ImportValue") or value["Fn::GetStackOutput"]["OutputName"])
         for logical_id, name in names.items():
             if logical_id in export:
                 return name

@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, account_override_key, load_environments
+from config import ConfigError, account_override_key, certificate_override_key, load_environments
+from config.audit import S3DataEventSelector
 from tests.synth import ROOT, shipped_context
+
+PROD_CERTIFICATE = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
 
 
 def load(context: dict[str, Any], only: str | None = None) -> Any:
@@ -41,6 +44,32 @@ def test_shipped_settings_parse() -> None:
     assert envs["dev"].stage_name == "Dev"
     assert len(envs["dev"].network.availability_zones) == 2
     assert len(envs["prod"].network.availability_zones) == 3
+
+
+def test_audit_settings() -> None:
+    envs = {env.name: env.audit for env in load(shipped_context())}
+    assert envs["prod"].object_lock_mode == "COMPLIANCE"
+    assert envs["prod"].log_all_s3_data_events
+    assert envs["dev"].object_lock_mode == "GOVERNANCE"
+    assert all(a.bucket_retention_days >= 365 for a in envs.values())
+    assert all(a.log_group_retention_days >= 365 for a in envs.values())
+
+
+def test_audit_data_events_of_named_buckets() -> None:
+    context = with_setting("dev.audit.s3_data_events", ["outpost-artifacts", "other.bucket/jobs/"])
+    dev = next(env for env in load(context) if env.name == "dev")
+    assert not dev.audit.log_all_s3_data_events
+    assert dev.audit.s3_data_event_selectors == (
+        S3DataEventSelector("outpost-artifacts", ""),
+        S3DataEventSelector("other.bucket", "jobs/"),
+    )
+
+
+def test_a_development_environment_may_use_governance_mode() -> None:
+    context = with_setting("prod.kind", "development")
+    context["outpost"]["environments"]["prod"]["audit"]["object_lock_mode"] = "GOVERNANCE"
+    prod = next(env for env in load(context) if env.name == "prod")
+    assert prod.audit.object_lock_mode == "GOVERNANCE"
 
 
 def test_prod_private_tier_holds_at_least_4000_agent_tasks() -> None:
@@ -95,6 +124,101 @@ BAD_SETTINGS = [
     ("prod.registry.untagged_expiry_days", 0, "at least 1"),
     ("prod.registry.untagged_expiry_days", 90, "at most 30"),
     ("prod.registry.keep", 1, "is not a known setting"),
+    ("prod.service", ..., "is required"),
+    ("prod.service.surprise", 1, "is not a known setting"),
+    ("prod.service.control_plane.image_tag", "latest", "never 'latest'"),
+    ("prod.service.control_plane.image_tag", "LATEST", "never 'latest'"),
+    ("prod.service.control_plane.image_tag", "", "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", "-rc1", "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", "v1 2", "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", "a" * 129, "must be a Docker image tag"),
+    ("prod.service.control_plane.image_tag", 1, "must be a string"),
+    ("prod.service.control_plane.bootstrap", "yes", "must be true or false"),
+    ("prod.service.control_plane.cpu", 300, "must be one of 256, 512, 1024"),
+    ("prod.service.control_plane.memory", 1024, "cpu 1024 accepts memory 2048-8192 MiB in steps of 1024"),
+    ("prod.service.control_plane.memory", 2500, "cpu 1024 accepts memory 2048-8192 MiB"),
+    ("prod.service.control_plane.min_tasks", 1, "production environment runs at least 2 tasks"),
+    ("dev.service.control_plane.min_tasks", 0, "must be at least 1"),
+    ("prod.service.control_plane.max_tasks", 1, "must be at least min_tasks (2)"),
+    ("prod.service.control_plane.max_tasks", 101, "must be at most 100"),
+    ("prod.service.control_plane.desired_count", 1, "between min_tasks (2) and max_tasks (10)"),
+    ("prod.service.control_plane.desired_count", 11, "between min_tasks (2) and max_tasks (10)"),
+    ("prod.service.control_plane.cpu_target_percent", 5, "must be at least 10"),
+    ("prod.service.control_plane.cpu_target_percent", 95, "must be at most 90"),
+    ("prod.service.control_plane.requests_per_target", 0, "must be at least 1"),
+    ("prod.service.control_plane.scale_in_cooldown_seconds", -1, "must be at least 0"),
+    ("prod.service.control_plane.scale_out_cooldown_seconds", 3601, "must be at most 3600"),
+    ("prod.service.control_plane.worker_task_timeout_seconds", 30, "must be at least 60"),
+    ("prod.service.control_plane.port", 3000, "is not a known setting"),
+    ("prod.service.agents.grok", ..., "is required"),
+    ("prod.service.agents.mistral", {}, "is not a known setting"),
+    ("prod.service.agents.claude.image_tag", "latest", "never 'latest'"),
+    ("prod.service.agents.claude.cpu", 1000, "must be one of 256, 512, 1024"),
+    ("prod.service.agents.aider.memory", 512, "cpu 512 accepts memory 1024-4096 MiB in steps of 1024"),
+    ("prod.service.agents.claude.ephemeral_storage_gib", 20, "must be at least 21"),
+    ("prod.service.agents.claude.ephemeral_storage_gib", 201, "must be at most 200"),
+    ("prod.service.agents.claude.gpu", 1, "is not a known setting"),
+    ("prod.service.agents_use_spot", "true", "must be true or false"),
+    ("prod.service.agent_stop_timeout_seconds", 1, "must be at least 2"),
+    ("prod.service.agent_stop_timeout_seconds", 121, "must be at most 120"),
+    ("prod.service.log_retention_days", 10, "must be one of 1, 3, 5"),
+    ("prod.service.log_retention_days", 5, "must be at least 7 days"),
+    ("prod.audit", ..., "is required"),
+    ("prod.audit.bucket_retention_days", 364, "at least 365"),
+    ("prod.audit.bucket_retention_days", 36501, "at most 36500"),
+    ("prod.audit.bucket_retention_days", "365", "whole number"),
+    ("prod.audit.object_lock_mode", "LEGAL_HOLD", "must be one of COMPLIANCE, GOVERNANCE"),
+    ("prod.audit.object_lock_mode", "GOVERNANCE", "a production environment must use COMPLIANCE"),
+    ("prod.audit.log_group_retention_days", 364, "must be one of 1, 3, 5"),
+    ("prod.audit.log_group_retention_days", 180, "at least 365 days"),
+    ("prod.audit.access_log_retention_days", 90, "at least 365"),
+    ("prod.audit.access_log_retention_days", 36501, "at most 36500"),
+    ("prod.audit.s3_data_events", "all", "must be true, false or a list of bucket names"),
+    ("prod.audit.s3_data_events", [], "write false instead"),
+    ("prod.audit.s3_data_events", [7], "list of strings"),
+    ("prod.audit.s3_data_events", ["logs", "logs"], "must not repeat"),
+    ("prod.audit.s3_data_events", ["Artifacts"], "must be an S3 bucket name"),
+    ("prod.audit.s3_data_events", ["my..bucket"], "must be an S3 bucket name"),
+    ("prod.audit.s3_data_events", ["bucket/*"], "must be an S3 bucket name"),
+    ("prod.audit.s3_data_events", [f"bucket-{n}" for n in range(101)], "at most 100 buckets"),
+    ("prod.audit.s3_data_events", ..., "is required"),
+    ("prod.audit.lock_days", 365, "is not a known setting"),
+    ("prod.ingress.certificate_arn", ..., "a production environment must serve HTTPS"),
+    ("prod.ingress.certificate_arn", None, "a production environment must serve HTTPS"),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:acm:us-east-1:222222222222:certificate/nope",
+        "ACM certificate ARN",
+    ),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:acm:eu-west-1:222222222222:certificate/00000000-0000-4000-8000-000000000000",
+        "of account 222222222222 in us-east-1",
+    ),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000000",
+        "of account 222222222222 in us-east-1",
+    ),
+    (
+        "prod.ingress.certificate_arn",
+        "arn:aws:iam::222222222222:server-certificate/outpost",
+        "ACM certificate ARN",
+    ),
+    ("prod.ingress.certificate_arn", 7, "must be a string"),
+    ("prod.ingress.domain_name", ..., "is required with a certificate"),
+    ("prod.ingress.domain_name", "API.example.com", "lower-case DNS name"),
+    ("prod.ingress.domain_name", "https://api.example.com", "lower-case DNS name"),
+    ("prod.ingress.idle_timeout_seconds", 0, "at least 1"),
+    ("prod.ingress.idle_timeout_seconds", 4001, "at most 4000"),
+    ("prod.ingress.rate_limit_per_5_minutes", 9, "at least 10"),
+    ("prod.ingress.rate_limit_per_5_minutes", 2_000_000_001, "at most 2000000000"),
+    ("prod.ingress.access_log_retention_days", 6, "at least 7"),
+    ("prod.ingress.access_log_retention_days", 3654, "at most 3653"),
+    ("prod.ingress.waf_log_retention_days", 100, "must be one of 1, 3, 5"),
+    ("prod.ingress.waf_log_retention_days", 5, "at least 7 days"),
+    ("prod.ingress.ssl_policy", "TLS12", "is not a known setting"),
+    ("prod.ingress", ..., "is required"),
 ]
 
 
@@ -141,10 +265,34 @@ def test_unknown_top_level_key() -> None:
 def test_account_override_from_context() -> None:
     context = shipped_context()
     context[account_override_key("prod")] = "333333333333"
+    # The certificate must belong to the account the stacks deploy to.
+    with pytest.raises(ConfigError, match="of account 333333333333 in us-east-1"):
+        load(context)
+    context[certificate_override_key("prod")] = PROD_CERTIFICATE.replace("222222222222", "333333333333")
     prod = next(env for env in load(context) if env.name == "prod")
     assert prod.account == "333333333333"
+    assert prod.ingress.certificate_arn == context[certificate_override_key("prod")]
     context[account_override_key("prod")] = "33"
     with pytest.raises(ConfigError, match=r"outpost:prod:account = '33': must be a 12-digit"):
+        load(context)
+
+
+def test_ingress_settings() -> None:
+    envs = {env.name: env for env in load(shipped_context())}
+    assert not envs["dev"].ingress.https
+    assert envs["dev"].ingress.certificate_arn is None
+    assert envs["prod"].ingress.https
+    assert envs["prod"].ingress.certificate_arn == PROD_CERTIFICATE
+    assert envs["prod"].ingress.domain_name == "api.outpost.example.com"
+
+
+def test_certificate_override_from_context() -> None:
+    context = with_setting("dev.ingress.domain_name", "api.dev.outpost.example.com")
+    context[certificate_override_key("dev")] = PROD_CERTIFICATE.replace("222222222222", "111111111111")
+    dev = next(env for env in load(context) if env.name == "dev")
+    assert dev.ingress.https
+    context[certificate_override_key("dev")] = "arn:aws:acm:us-east-1:111111111111:certificate/x"
+    with pytest.raises(ConfigError, match=r"^outpost:dev:certificate_arn = .*ACM certificate ARN"):
         load(context)
 
 
@@ -189,3 +337,59 @@ def test_config_check_command(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "config error: outpost.environments.dev.network.nat_gateways = -1: must be at least 1"
     )
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "accepted"),
+    [
+        (256, 512, True),
+        (256, 2048, True),
+        (256, 3072, False),
+        (512, 4096, True),
+        (1024, 8192, True),
+        (1024, 9216, False),
+        (2048, 16384, True),
+        (4096, 30720, True),
+        (4096, 31744, False),
+        (8192, 16384, True),
+        (8192, 61440, True),
+        (8192, 17408, False),
+        (16384, 122880, True),
+        (16384, 36864, False),
+    ],
+)
+def test_fargate_cpu_memory_pairs(cpu: int, memory: int, accepted: bool) -> None:
+    context = with_setting("dev.service.agents.claude.cpu", cpu)
+    context["outpost"]["environments"]["dev"]["service"]["agents"]["claude"]["memory"] = memory
+    if accepted:
+        dev = load(context, only="dev")[0]
+        assert (dev.service.agent("claude").cpu, dev.service.agent("claude").memory) == (cpu, memory)
+    else:
+        with pytest.raises(ConfigError, match=f"cpu {cpu} accepts memory"):
+            load(context, only="dev")
+
+
+def test_shipped_service_settings() -> None:
+    envs = {env.name: env for env in load(shipped_context())}
+    for env in envs.values():
+        sizes = {a.name: (a.cpu, a.memory) for a in env.service.agents}
+        assert sizes == {
+            "claude": (1024, 2048),
+            "codex": (1024, 2048),
+            "gemini": (1024, 2048),
+            "aider": (512, 1024),
+            "grok": (1024, 2048),
+        }
+        assert env.service.control_plane.bootstrap is False
+    prod = envs["prod"].service.control_plane
+    assert prod.min_tasks >= 2
+    assert prod.running_tasks >= 2
+
+
+def test_bootstrap_runs_no_task_and_pins_scaling_at_zero() -> None:
+    context = with_setting("prod.service.control_plane.bootstrap", True)
+    prod = load(context, only="prod")[0].service.control_plane
+    assert prod.running_tasks == 0
+    assert prod.scaling_bounds == (0, 0)
+    # The configured counts still obey the production rules, for the deploy after it.
+    assert prod.desired_count >= 2

@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.conftest import STAGES
 from tests.synth import Synthesized
 
-STACKS = ("Network", "Registry")
+STACKS = ("Audit", "Network", "Registry", "Service")
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 

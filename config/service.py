@@ -1,0 +1,186 @@
+"""Settings of the Service stack: the control-plane service and the five agent task definitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.common import log_retention
+from config.errors import ConfigError
+from config.reader import Section
+from config.registry import AGENTS
+
+# Fargate's CPU units -> the memory sizes (MiB) it accepts with them.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# A Docker tag; `latest` (any case) is refused: deployments name an immutable tag.
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"
+MUTABLE_TAGS = ("latest",)
+
+# Fargate's limits: ephemeral storage 21-200 GiB, a container stop timeout of at most 120 s.
+EPHEMERAL_STORAGE_GIB = (21, 200)
+MAX_STOP_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class TaskSize:
+    cpu: int
+    memory: int
+
+
+@dataclass(frozen=True)
+class ControlPlaneConfig:
+    image_tag: str
+    bootstrap: bool
+    cpu: int
+    memory: int
+    desired_count: int
+    min_tasks: int
+    max_tasks: int
+    cpu_target_percent: int
+    requests_per_target: int
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+    worker_task_timeout_seconds: int
+
+    @property
+    def running_tasks(self) -> int:
+        """Tasks the service asks for: none while bootstrapping (no image to pull yet)."""
+        return 0 if self.bootstrap else self.desired_count
+
+    @property
+    def scaling_bounds(self) -> tuple[int, int]:
+        """(min, max) for autoscaling: pinned at zero while bootstrapping."""
+        return (0, 0) if self.bootstrap else (self.min_tasks, self.max_tasks)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    name: str
+    image_tag: str
+    cpu: int
+    memory: int
+    ephemeral_storage_gib: int
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    control_plane: ControlPlaneConfig
+    agents: tuple[AgentConfig, ...]
+    agents_use_spot: bool
+    agent_stop_timeout_seconds: int
+    log_retention_days: int
+
+    def agent(self, name: str) -> AgentConfig:
+        return next(a for a in self.agents if a.name == name)
+
+    @property
+    def agent_capacity_provider(self) -> str:
+        return "FARGATE_SPOT" if self.agents_use_spot else "FARGATE"
+
+
+def image_tag(section: Section, name: str = "image_tag") -> str:
+    tag = section.string(
+        name,
+        pattern=_IMAGE_TAG,
+        rule="must be a Docker image tag: 1-128 letters, digits, . _ - (not starting with . or -)",
+    )
+    if tag.lower() in MUTABLE_TAGS:
+        raise ConfigError(
+            section.key(name),
+            tag,
+            "must be an immutable release tag, never 'latest' (repositories are immutable)",
+        )
+    return tag
+
+
+def fargate_size(section: Section) -> TaskSize:
+    cpu = section.integer("cpu", choices=tuple(FARGATE_SIZES))
+    memory = section.integer("memory")
+    allowed = FARGATE_SIZES[cpu]
+    if memory not in allowed:
+        raise ConfigError(
+            section.key("memory"),
+            memory,
+            f"Fargate with cpu {cpu} accepts memory {allowed[0]}-{allowed[-1]} MiB "
+            f"in steps of {allowed[1] - allowed[0]} MiB",
+        )
+    return TaskSize(cpu=cpu, memory=memory)
+
+
+def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneConfig:
+    tag = image_tag(section)
+    bootstrap = section.boolean("bootstrap")
+    size = fargate_size(section)
+    minimum_tasks = 2 if production else 1
+    min_tasks = section.integer("min_tasks", minimum=1)
+    if min_tasks < minimum_tasks:
+        raise ConfigError(
+            section.key("min_tasks"),
+            min_tasks,
+            "a production environment runs at least 2 tasks (one per zone)",
+        )
+    max_tasks = section.integer("max_tasks", maximum=100)
+    if max_tasks < min_tasks:
+        raise ConfigError(section.key("max_tasks"), max_tasks, f"must be at least min_tasks ({min_tasks})")
+    desired = section.integer("desired_count")
+    if not min_tasks <= desired <= max_tasks:
+        raise ConfigError(
+            section.key("desired_count"),
+            desired,
+            f"must lie between min_tasks ({min_tasks}) and max_tasks ({max_tasks})",
+        )
+    config = ControlPlaneConfig(
+        image_tag=tag,
+        bootstrap=bootstrap,
+        cpu=size.cpu,
+        memory=size.memory,
+        desired_count=desired,
+        min_tasks=min_tasks,
+        max_tasks=max_tasks,
+        cpu_target_percent=section.integer("cpu_target_percent", minimum=10, maximum=90),
+        requests_per_target=section.integer("requests_per_target", minimum=1, maximum=100_000),
+        scale_in_cooldown_seconds=section.integer("scale_in_cooldown_seconds", minimum=0, maximum=3600),
+        scale_out_cooldown_seconds=section.integer("scale_out_cooldown_seconds", minimum=0, maximum=3600),
+        worker_task_timeout_seconds=section.integer(
+            "worker_task_timeout_seconds", minimum=60, maximum=86_400
+        ),
+    )
+    section.done()
+    return config
+
+
+def parse_agent(name: str, section: Section) -> AgentConfig:
+    tag = image_tag(section)
+    size = fargate_size(section)
+    low, high = EPHEMERAL_STORAGE_GIB
+    storage = section.integer("ephemeral_storage_gib", minimum=low, maximum=high)
+    section.done()
+    return AgentConfig(
+        name=name, image_tag=tag, cpu=size.cpu, memory=size.memory, ephemeral_storage_gib=storage
+    )
+
+
+def parse_service(section: Section, *, production: bool) -> ServiceConfig:
+    control_plane = parse_control_plane(section.section("control_plane"), production=production)
+    agents_section = section.section("agents")
+    agents = tuple(parse_agent(name, agents_section.section(name)) for name in AGENTS)
+    agents_section.done()
+    config = ServiceConfig(
+        control_plane=control_plane,
+        agents=agents,
+        agents_use_spot=section.boolean("agents_use_spot"),
+        agent_stop_timeout_seconds=section.integer(
+            "agent_stop_timeout_seconds", minimum=2, maximum=MAX_STOP_TIMEOUT_SECONDS
+        ),
+        log_retention_days=log_retention(section, "log_retention_days", minimum=7),
+    )
+    section.done()
+    return config

@@ -1,0 +1,307 @@
+"""The control-plane API on Fargate: its task, its service, its least-privilege role, its scaling.
+
+The service runs in the private subnets with the control plane's security group and no
+public address; a deployment that cannot get healthy tasks is stopped and rolled back by
+the circuit breaker; the load balancer (built elsewhere) registers it as a target and
+health-checks ``/health/live``. Configuration reaches the container as plain environment
+variables (identifiers only); any credential would go through ECS secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Duration, Fn, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+
+from config.service import ControlPlaneConfig
+from constructs import Construct
+from constructs.agent_task import AGENT_CONTAINER, ARM64_LINUX, AgentTask, task_family
+from constructs.log_encryption import LogsKey
+from constructs.nag import acknowledge, wildcard_resource
+from constructs.task_roles import ECS_TASKS, ExecutionRole, log_write_statements, pull_statements, task_role
+
+CONTAINER = "control-plane"
+USER = "1001"  # the image's non-root user (node:22-alpine based)
+SCRATCH = {"tmp": "/tmp"}
+HEALTH_PATH = "/health/live"
+
+
+class ControlPlane(Construct):
+    """``service``, ``task_definition``, ``task_role``, ``task_policy``, ``log_group``, ``scaling``.
+
+    ``task_policy`` is the managed policy holding every permission of the task role; add
+    statements for new resources there (a grant on ``task_role`` would create an inline
+    policy, which the compliance packs refuse).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        config: ControlPlaneConfig,
+        port: int,
+        cluster: ecs.Cluster,
+        repository: ecr.IRepository,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        agents: Sequence[AgentTask],
+        agent_security_group: ec2.ISecurityGroup,
+        agent_capacity_provider: str,
+        logs_key: LogsKey,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
+
+        execution = ExecutionRole(
+            self,
+            "Execution",
+            description="Starts control-plane tasks: pulls its image, writes its logs",
+            statements=[*pull_statements(repository), *log_write_statements(self.log_group)],
+        )
+        self.task_role = task_role(self, "TaskRole", description="Identity of the control-plane API tasks")
+        self.task_policy = iam.ManagedPolicy(
+            self,
+            "TaskPolicy",
+            roles=[self.task_role],
+            statements=self._agent_statements(cluster, agents),
+        )
+        run_task, cluster_tasks = self._task_arns(cluster, agents)
+        acknowledge(
+            self.task_policy,
+            "RunTask is limited to the five agent task-definition families and only into this cluster "
+            "(ecs:cluster condition); the revision wildcard is needed because pinning one revision would "
+            "deny the previous control-plane tasks during a rolling deploy and after a circuit-breaker "
+            "rollback.",
+            *(wildcard_resource(self, arn) for arn in run_task),
+        )
+        acknowledge(
+            self.task_policy,
+            "StopTask, DescribeTasks and TagResource name only task ARNs of this cluster "
+            "(task/<cluster>/*, plus the ecs:cluster condition where the action supports it); task "
+            "ids exist only at run time.",
+            wildcard_resource(self, cluster_tasks),
+        )
+        acknowledge(
+            self.task_policy,
+            "ecs:ListTasks has no resource type for Fargate tasks and must name '*'; the ecs:cluster "
+            "condition limits it to this cluster, and it returns task ARNs only.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            family=task_family(env_name, "control-plane"),
+            cpu=config.cpu,
+            memory_limit_mib=config.memory,
+            runtime_platform=ARM64_LINUX,
+            execution_role=execution.role,
+            task_role=self.task_role,
+            volumes=[ecs.Volume(name=volume) for volume in SCRATCH],
+        )
+        execution.depend_on_policy(self.task_definition)
+        self.environment = self._environment(
+            env_name=env_name,
+            port=port,
+            cluster=cluster,
+            agents=agents,
+            subnets=subnets,
+            agent_security_group=agent_security_group,
+            agent_capacity_provider=agent_capacity_provider,
+        )
+        linux = ecs.LinuxParameters(self, "Linux")
+        linux.drop_capabilities(ecs.Capability.ALL)
+        self.container = self.task_definition.add_container(
+            "ControlPlane",
+            container_name=CONTAINER,
+            image=ecs.ContainerImage.from_ecr_repository(repository, config.image_tag),
+            essential=True,
+            user=USER,
+            readonly_root_filesystem=True,
+            linux_parameters=linux,
+            port_mappings=[ecs.PortMapping(container_port=port, protocol=ecs.Protocol.TCP)],
+            environment=self.environment,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=CONTAINER, log_group=self.log_group),
+            health_check=ecs.HealthCheck(
+                # busybox wget is part of the alpine base image.
+                command=["CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{port}{HEALTH_PATH} || exit 1"],
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(60),
+            ),
+        )
+        self.container.add_mount_points(
+            *(
+                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
+                for volume, path in SCRATCH.items()
+            )
+        )
+        acknowledge(
+            self.task_definition,
+            "The environment holds only non-secret identifiers (cluster and task-definition ARNs, "
+            "subnet and security-group ids, log-group names, timeouts); credentials go through ECS "
+            "secrets, and tests/test_service.py fails on any credential-like variable name.",
+            "AwsSolutions-ECS2",
+        )
+
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=config.running_tasks,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            capacity_provider_strategies=[
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)
+            ],
+            platform_version=ecs.FargatePlatformVersion.LATEST,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            assign_public_ip=False,
+            # Imported immutable: the network policy (Network stack) owns every rule, so attaching
+            # a load balancer target group here cannot add a second one.
+            security_groups=[
+                ec2.SecurityGroup.from_security_group_id(
+                    self,
+                    "SecurityGroup",
+                    security_group.security_group_id,
+                    mutable=False,
+                    allow_all_outbound=False,
+                )
+            ],
+            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            enable_ecs_managed_tags=True,
+            enable_execute_command=False,
+        )
+        # Start tasks only once their permissions exist and the cluster can place them on
+        # FARGATE (the capacity-provider association is a separate resource).
+        self.service.node.add_dependency(self.task_policy, cluster)
+        low, high = config.scaling_bounds
+        self.scaling = self.service.auto_scale_task_count(min_capacity=low, max_capacity=high)
+        self.scaling.scale_on_cpu_utilization(
+            "CpuScaling",
+            target_utilization_percent=config.cpu_target_percent,
+            scale_in_cooldown=Duration.seconds(config.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(config.scale_out_cooldown_seconds),
+        )
+
+    def scale_on_requests(self, target_group: elbv2.ApplicationTargetGroup) -> None:
+        """Target tracking on ALB requests per target; call once the target group exists."""
+        self.scaling.scale_on_request_count(
+            "RequestScaling",
+            requests_per_target=self._config.requests_per_target,
+            target_group=target_group,
+            scale_in_cooldown=Duration.seconds(self._config.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(self._config.scale_out_cooldown_seconds),
+        )
+
+    def _task_arns(self, cluster: ecs.ICluster, agents: Sequence[AgentTask]) -> tuple[list[str], str]:
+        """(the agents' task-definition families, any revision; the tasks of this cluster)."""
+        stack = Stack.of(self)
+        families = [
+            stack.format_arn(
+                service="ecs",
+                resource="task-definition",
+                resource_name=f"{agent.family}:*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for agent in agents
+        ]
+        cluster_tasks = stack.format_arn(
+            service="ecs",
+            resource="task",
+            resource_name=f"{cluster.cluster_name}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        return families, cluster_tasks
+
+    def _agent_statements(
+        self, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+    ) -> list[iam.PolicyStatement]:
+        """What launching, watching and stopping agent tasks takes, and nothing more."""
+        families, cluster_tasks = self._task_arns(cluster, agents)
+        in_cluster = {"ArnEquals": {"ecs:cluster": cluster.cluster_arn}}
+        return [
+            iam.PolicyStatement(
+                sid="RunAgentTasks",
+                actions=["ecs:RunTask"],
+                resources=families,
+                conditions=in_cluster,
+            ),
+            iam.PolicyStatement(
+                sid="WatchAndStopAgentTasks",
+                actions=["ecs:DescribeTasks", "ecs:StopTask"],
+                resources=[cluster_tasks],
+                conditions=in_cluster,
+            ),
+            iam.PolicyStatement(
+                sid="TagAgentTasks",
+                actions=["ecs:TagResource"],
+                resources=[cluster_tasks],
+            ),
+            iam.PolicyStatement(
+                sid="ListClusterTasks",
+                actions=["ecs:ListTasks"],
+                resources=["*"],
+                conditions=in_cluster,
+            ),
+            iam.PolicyStatement(
+                sid="PassAgentRoles",
+                actions=["iam:PassRole"],
+                resources=[
+                    arn
+                    for agent in agents
+                    for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
+                ],
+                conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadAgentLogs",
+                actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+                resources=[agent.log_group.log_group_arn for agent in agents],
+            ),
+        ]
+
+    def _environment(
+        self,
+        *,
+        env_name: str,
+        port: int,
+        cluster: ecs.ICluster,
+        agents: Sequence[AgentTask],
+        subnets: Sequence[ec2.ISubnet],
+        agent_security_group: ec2.ISecurityGroup,
+        agent_capacity_provider: str,
+    ) -> dict[str, str]:
+        """Plain configuration of the API: identifiers only, never a credential."""
+        stack = Stack.of(self)
+        environment = {
+            "NODE_ENV": "production",
+            "PORT": str(port),
+            "AWS_REGION": stack.region,
+            "OUTPOST_ENVIRONMENT": env_name,
+            "OUTPOST_CLUSTER_ARN": cluster.cluster_arn,
+            "OUTPOST_WORKER_SUBNETS": Fn.join(",", [subnet.subnet_id for subnet in subnets]),
+            "OUTPOST_WORKER_SECURITY_GROUP": agent_security_group.security_group_id,
+            "OUTPOST_AGENT_CAPACITY_PROVIDER": agent_capacity_provider,
+            "OUTPOST_AGENT_CONTAINER_NAME": AGENT_CONTAINER,
+            "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(self._config.worker_task_timeout_seconds),
+            "OUTPOST_AGENTS": ",".join(agent.name for agent in agents),
+        }
+        for agent in agents:
+            upper = agent.name.upper()
+            environment[f"OUTPOST_TASK_DEF_{upper}"] = agent.task_definition.task_definition_arn
+            environment[f"OUTPOST_LOG_GROUP_{upper}"] = agent.log_group.log_group_name
+        return environment

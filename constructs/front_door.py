@@ -1,0 +1,396 @@
+"""The public front door: an internet-facing ALB behind AWS WAF that lets only the API's paths in.
+
+Callers reach the control plane only through this load balancer. It listens with TLS 1.3
+(HTTPS on 443, port 80 only redirects) wherever a certificate is configured; a development
+environment without one serves plain HTTP on 80. Every request passes the web ACL first
+(IP reputation, a per-IP rate limit, the common and known-bad-inputs rule sets); then the
+listener forwards only the API's paths to the control plane and answers anything else with
+a fixed JSON 404, so nothing unknown reaches a task.
+
+The construct adds no security-group rule: the load balancer uses the group the Network
+stack's ``NetworkPolicy`` made, which already allows 443/80 from the internet and 3000 to
+the control plane (listeners are created with ``open=False``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+
+from config.ingress import IngressConfig
+from constructs import Construct
+from constructs.buckets import AccessLogBucket
+from constructs.log_encryption import LogsKey
+from constructs.nag import acknowledge, in_packs
+
+# The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
+PACKS_WITH_ACM_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+
+PACKS_WITH_DELETION_PROTECTION_RULE = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5")
+
+HTTPS_PORT = 443
+HTTP_PORT = 80
+
+# TLS 1.3 only, with hybrid post-quantum key exchange (ML-KEM) where the client offers it and
+# classical ECDHE where it does not: every TLS 1.3 client can connect, none can downgrade
+# to TLS 1.2. (ELBSecurityPolicy-TLS13-1-3-PQ-2025-09.)
+SSL_POLICY = elbv2.SslPolicy.TLS13_13_PQ
+
+# The API's paths, one listener rule per row: (priority, path patterns). An ALB condition
+# takes at most 5 values and a rule at most 5 wildcards; priorities leave room in between.
+ROUTES: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (10, ("/health*",)),
+    (20, ("/api/v2/*",)),
+    (30, ("/dispatch*", "/workspaces*", "/artifacts*")),
+)
+MAX_VALUES_PER_CONDITION = 5
+
+NOT_FOUND_BODY = json.dumps({"error": "not found"}, separators=(",", ":"))
+TOO_MANY_REQUESTS_BODY = json.dumps({"error": "too many requests"}, separators=(",", ":"))
+
+# The AWS managed rule groups, by priority. The rate limit sits between IP reputation and
+# the (costlier) inspection rule sets.
+MANAGED_RULE_GROUPS: tuple[tuple[int, str], ...] = (
+    (10, "AWSManagedRulesAmazonIpReputationList"),
+    (30, "AWSManagedRulesCommonRuleSet"),
+    (40, "AWSManagedRulesKnownBadInputsRuleSet"),
+)
+RATE_LIMIT_PRIORITY = 20
+RATE_LIMIT_RULE = "RateLimitPerIp"
+RATE_LIMIT_WINDOW_SECONDS = 300
+# Rules of the common rule set that only count: dispatch requests carry prompts and code
+# longer than the 8 KB body limit of SizeRestrictions_BODY.
+COMMON_RULES_COUNTED = ("SizeRestrictions_BODY",)
+# Never written to the WAF logs: the API's credentials.
+REDACTED_HEADERS = ("authorization", "x-api-key", "cookie")
+
+
+class FrontDoor(Construct):
+    """Public ALB, its listeners, access logs and web ACL; ``route_to`` attaches the service.
+
+    Attributes: ``load_balancer``, ``listener`` (the one that serves: HTTPS 443, or HTTP 80
+    without a certificate), ``redirect_listener`` (HTTP 80 -> 443, or ``None``),
+    ``access_logs`` (the log bucket), ``web_acl``, ``waf_log_group``, ``url`` and, after
+    ``route_to``, ``target_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: IngressConfig,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        logs_key: LogsKey,
+        env_name: str,
+        production: bool,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._vpc = vpc
+        self._target_group: elbv2.ApplicationTargetGroup | None = None
+
+        # Request logs are security evidence: kept when the stack goes, in every
+        # environment, and expired by the bucket's lifecycle rule.
+        self.access_logs = AccessLogBucket(
+            self,
+            "AccessLogs",
+            expiration_days=config.access_log_retention_days,
+            removal_policy=RemovalPolicy.RETAIN,
+        ).bucket
+
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            security_group=security_group,
+            ip_address_type=elbv2.IpAddressType.IPV4,
+            deletion_protection=production,
+            idle_timeout=Duration.seconds(config.idle_timeout_seconds),
+            http2_enabled=True,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode=elbv2.DesyncMitigationMode.STRICTEST,
+            waf_fail_open=False,
+        )
+        self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
+        if not production:
+            acknowledge(
+                self.load_balancer,
+                "Development load balancer: deletion protection would block tearing the environment "
+                "down; production sets it (deletion_protection=True) and dev holds no data of its own.",
+                *in_packs("ELBDeletionProtectionEnabled", PACKS_WITH_DELETION_PROTECTION_RULE),
+            )
+
+        not_found = elbv2.ListenerAction.fixed_response(
+            404, content_type="application/json", message_body=NOT_FOUND_BODY
+        )
+        self.redirect_listener: elbv2.ApplicationListener | None = None
+        if config.certificate_arn is not None:
+            self.listener = self.load_balancer.add_listener(
+                "Https",
+                port=HTTPS_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                ssl_policy=SSL_POLICY,
+                open=False,
+                default_action=not_found,
+            )
+            self.redirect_listener = self.load_balancer.add_listener(
+                "HttpRedirect",
+                port=HTTP_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                open=False,
+                default_action=elbv2.ListenerAction.redirect(
+                    protocol="HTTPS", port=str(HTTPS_PORT), permanent=True
+                ),
+            )
+            acknowledge(
+                self.redirect_listener,
+                "Port 80 only answers 301 to https:// on 443 and forwards nothing: no certificate can "
+                "apply to plain HTTP; the HTTPS listener uses the ACM certificate with a TLS 1.3 policy.",
+                *in_packs("ELBv2ACMCertificateRequired", PACKS_WITH_ACM_RULE),
+            )
+        else:
+            self.listener = self.load_balancer.add_listener(
+                "Http",
+                port=HTTP_PORT,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                open=False,
+                default_action=not_found,
+            )
+            acknowledge(
+                self.listener,
+                "Plain HTTP only in a development environment without a certificate (the settings "
+                "check makes a certificate mandatory in production, where port 80 only redirects).",
+                *in_packs("ALBHttpToHttpsRedirection"),
+                *in_packs("ELBv2ACMCertificateRequired", PACKS_WITH_ACM_RULE),
+            )
+
+        self.waf_log_group = logs_key.log_group(
+            "WafLogs",
+            scope=self,
+            retention_days=config.waf_log_retention_days,
+            log_group_name=f"aws-waf-logs-outpost-{env_name}",
+        )
+        self.web_acl = self._web_acl(env_name, config.rate_limit_per_5_minutes)
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.load_balancer.load_balancer_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+        self._waf_logging()
+
+        scheme = "https" if config.https else "http"
+        self.url = f"{scheme}://{config.domain_name or self.load_balancer.load_balancer_dns_name}"
+        CfnOutput(
+            self,
+            "ApiUrl",
+            key="ApiUrl",
+            value=self.url,
+            description="Base URL of the Outpost API (curl <ApiUrl>/health)",
+        )
+        CfnOutput(
+            self,
+            "LoadBalancerDnsName",
+            key="LoadBalancerDnsName",
+            value=self.load_balancer.load_balancer_dns_name,
+            description="Point the API's domain name (CNAME or alias record) at this name",
+        )
+
+    @property
+    def target_group(self) -> elbv2.ApplicationTargetGroup:
+        """The control plane's target group (``route_to`` makes it)."""
+        if self._target_group is None:
+            raise RuntimeError("FrontDoor.route_to() has not been called")
+        return self._target_group
+
+    def route_to(
+        self,
+        service: ecs.FargateService,
+        *,
+        port: int = 3000,
+        health_check_path: str = "/health/live",
+        container_name: str | None = None,
+    ) -> elbv2.ApplicationTargetGroup:
+        """Forward the API's paths (``ROUTES``) on the serving listener to ``service``.
+
+        The target group registers the tasks by IP on ``port`` of ``container_name`` (the
+        task definition's default container when not given) and checks ``health_check_path``,
+        which must answer 200 whenever the process is up (the API's ``/health/live``).
+
+        ``service`` must run in the NetworkPolicy's control-plane group and ``port`` must be
+        the port that policy opens from the load balancer: CDK then finds both rules already
+        there and adds none. Anything else would make CDK add a rule outside the policy,
+        which the derived-flows test (tests/test_network_policy.py) reports.
+        """
+        if self._target_group is not None:
+            raise RuntimeError("FrontDoor.route_to() attaches one service; it was called before")
+        container = container_name or _default_container(service)
+        target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "ApiTargets",
+            vpc=self._vpc,
+            port=port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            deregistration_delay=Duration.seconds(30),
+            health_check=elbv2.HealthCheck(
+                path=health_check_path,
+                protocol=elbv2.Protocol.HTTP,
+                healthy_http_codes="200",
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+            ),
+            targets=[service.load_balancer_target(container_name=container, container_port=port)],
+        )
+        for priority, paths in ROUTES:
+            if len(paths) > MAX_VALUES_PER_CONDITION:
+                raise ValueError(f"an ALB path condition takes at most 5 values: {paths}")
+            self.listener.add_target_groups(
+                f"Route{priority}",
+                priority=priority,
+                conditions=[elbv2.ListenerCondition.path_patterns(list(paths))],
+                target_groups=[target_group],
+            )
+        self._target_group = target_group
+        return target_group
+
+    def _web_acl(self, env_name: str, rate_limit: int) -> wafv2.CfnWebACL:
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=f"outpost-{env_name}-{metric}",
+                sampled_requests_enabled=True,
+            )
+
+        rules: list[wafv2.CfnWebACL.RuleProperty] = [
+            wafv2.CfnWebACL.RuleProperty(
+                name=f"AWS-{group}",
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS",
+                        name=group,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                            )
+                            for rule in COMMON_RULES_COUNTED
+                        ]
+                        if group == "AWSManagedRulesCommonRuleSet"
+                        else None,
+                    )
+                ),
+                visibility_config=visibility(group),
+            )
+            for priority, group in MANAGED_RULE_GROUPS
+        ]
+        rules.append(
+            wafv2.CfnWebACL.RuleProperty(
+                name=RATE_LIMIT_RULE,
+                priority=RATE_LIMIT_PRIORITY,
+                action=wafv2.CfnWebACL.RuleActionProperty(
+                    block=wafv2.CfnWebACL.BlockActionProperty(
+                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                            response_code=429, custom_response_body_key="TooManyRequests"
+                        )
+                    )
+                ),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        aggregate_key_type="IP",
+                        limit=rate_limit,
+                        evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
+                    )
+                ),
+                visibility_config=visibility(RATE_LIMIT_RULE),
+            )
+        )
+        rules.sort(key=_priority)
+        return wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            description=f"Outpost {env_name}: filters every request to the public API",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            custom_response_bodies={
+                "TooManyRequests": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=TOO_MANY_REQUESTS_BODY
+                )
+            },
+            rules=rules,
+            visibility_config=visibility("web-acl"),
+        )
+
+    def _waf_logging(self) -> None:
+        """Every request the web ACL sees, to the encrypted ``aws-waf-logs-*`` group.
+
+        The log group's own resource policy lets the log delivery service write to this one
+        group, so WAF does not grow the account-wide ``AWSWAF-LOGS`` policy (10 per account,
+        5,120 characters). Credentials headers are redacted before delivery.
+        """
+        stack = Stack.of(self)
+        # WAF wants the log group's ARN without the ``:*`` that ``log_group_arn`` ends with.
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=self.waf_log_group.log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        delivery = logs.ResourcePolicy(
+            self,
+            "WafLogsDelivery",
+            policy_statements=[
+                iam.PolicyStatement(
+                    sid="WafLogDelivery",
+                    principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{log_group_arn}:log-stream:*"],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {
+                            "aws:SourceArn": stack.format_arn(
+                                service="logs", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME
+                            )
+                        },
+                    },
+                )
+            ],
+        )
+        logging = wafv2.CfnLoggingConfiguration(
+            self,
+            "WebAclLogging",
+            resource_arn=self.web_acl.attr_arn,
+            log_destination_configs=[log_group_arn],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in REDACTED_HEADERS
+            ],
+        )
+        logging.node.add_dependency(delivery)
+        logging.node.add_dependency(self.waf_log_group)
+
+
+def _priority(rule: wafv2.CfnWebACL.RuleProperty) -> int:
+    return int(rule.priority)
+
+
+def _default_container(service: ecs.FargateService) -> str:
+    container = service.task_definition.default_container
+    if container is None:
+        raise ValueError("the service's task definition has no container to route to")
+    return container.container_name

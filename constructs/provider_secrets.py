@@ -1,0 +1,123 @@
+"""The model providers' API keys: one Secrets Manager secret per provider, KMS-encrypted.
+
+The stack creates each secret with a random placeholder value; an operator sets the real
+key out of band (``aws secretsmanager put-secret-value``, see the README). So the key
+never appears in a template, a CDK context or a CloudFormation event, and every policy can
+name the exact secret ARN (a secret referenced by name would need a ``-??????`` wildcard).
+CloudFormation does not overwrite a value set that way: it generates a new value only if
+the generator settings below change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from constructs import Construct
+from constructs.nag import acknowledge, in_packs
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str  # secret name suffix and construct id stem
+    variable: str  # the environment variable the agent CLI reads
+
+
+# The compliance packs that have the secret-rotation rule (PCI DSS and NIST rev 4 do not).
+ROTATION_RULE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
+
+# Which provider's key each agent needs, and the variable its CLI reads it from.
+AGENT_PROVIDERS: dict[str, Provider] = {
+    "claude": Provider("anthropic", "ANTHROPIC_API_KEY"),
+    "codex": Provider("openai", "OPENAI_API_KEY"),
+    "gemini": Provider("google", "GEMINI_API_KEY"),
+    "aider": Provider("deepseek", "DEEPSEEK_API_KEY"),
+    "grok": Provider("xai", "XAI_API_KEY"),
+}
+
+
+class ProviderSecrets(Construct):
+    """``secrets``: provider name -> secret; ``key``: the KMS key encrypting them all.
+
+    Self-contained, so it can live in any stack of the environment: it only needs the
+    environment name (for secret names) and a removal policy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"Outpost {env_name}: encrypts the model providers' API keys",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for provider in sorted({p.name for p in AGENT_PROVIDERS.values()}):
+            secret = secretsmanager.Secret(
+                self,
+                provider.capitalize(),
+                secret_name=self.secret_name(env_name, provider),
+                description=(
+                    f"Outpost {env_name}: {provider} API key. Created with a placeholder; set the "
+                    "real value with aws secretsmanager put-secret-value."
+                ),
+                encryption_key=self.key,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=32, exclude_punctuation=True
+                ),
+                removal_policy=removal_policy,
+            )
+            acknowledge(
+                secret,
+                "A provider API key is issued by the provider and cannot be rotated by a Lambda here; "
+                "operators replace it with put-secret-value when the provider rotates it, and only the "
+                "one agent's execution role may read it.",
+                "AwsSolutions-SMG4",
+                *in_packs("SecretsManagerRotationEnabled", ROTATION_RULE_PACKS),
+            )
+            self.secrets[provider] = secret
+
+    @staticmethod
+    def secret_name(env_name: str, provider: str) -> str:
+        """``outpost/prod/anthropic-api-key``: the name operators pass to put-secret-value."""
+        return f"outpost/{env_name}/{provider}-api-key"
+
+    def for_agent(self, agent: str) -> tuple[str, secretsmanager.ISecret]:
+        """(environment variable, secret) an agent's task definition needs."""
+        provider = AGENT_PROVIDERS[agent]
+        return provider.variable, self.secrets[provider.name]
+
+    def read_statements(self, agent: str) -> list[iam.PolicyStatement]:
+        """Read this agent's secret and nothing else: the value, and its key through Secrets Manager."""
+        _, secret = self.for_agent(agent)
+        region = Stack.of(self).region
+        return [
+            iam.PolicyStatement(
+                sid="ReadOwnProviderSecret",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[secret.secret_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptOwnProviderSecret",
+                actions=["kms:Decrypt"],
+                resources=[self.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                        "kms:EncryptionContext:SecretARN": secret.secret_arn,
+                    }
+                },
+            ),
+        ]

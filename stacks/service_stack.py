@@ -1,0 +1,138 @@
+"""Service stack: the ECS cluster, the control-plane service and the five agent task definitions.
+
+The public load balancer (``FrontDoor``: ALB, WAF, listeners) routes the API's paths to the
+control plane, whose request-count scaling follows the load balancer's target group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_ecs as ecs
+
+from config import AGENTS, EnvironmentConfig
+from constructs import Construct
+from constructs.agent_task import AgentTask
+from constructs.control_plane import HEALTH_PATH, ControlPlane
+from constructs.front_door import FrontDoor
+from constructs.log_encryption import LogsKey
+from constructs.provider_secrets import ProviderSecrets
+from stacks.base import OutpostStack
+from stacks.network_stack import CONTROL_PLANE_PORT, NetworkStack
+from stacks.registry_stack import RegistryStack
+
+
+class ServiceStack(OutpostStack):
+    """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``,
+    ``front_door`` (the public ALB) and ``target_group`` (the control plane behind it)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        network: NetworkStack,
+        registry: RegistryStack,
+        provider_secrets: ProviderSecrets | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description="ECS cluster, control-plane service and the agent task definitions",
+            **kwargs,
+        )
+        settings = config.service
+        self.provider_secrets = provider_secrets or ProviderSecrets(
+            self, "ProviderSecrets", env_name=config.name, removal_policy=self.data_removal_policy
+        )
+        self.logs_key = LogsKey(
+            self,
+            "LogsKey",
+            description=f"Outpost {config.name}: encrypts the control-plane and agent logs",
+            removal_policy=self.data_removal_policy,
+        )
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=network.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENHANCED,
+            enable_fargate_capacity_providers=True,
+        )
+        self.agents = {
+            name: AgentTask(
+                self,
+                name.capitalize(),
+                env_name=config.name,
+                config=settings.agent(name),
+                repository=registry.repositories[name],
+                secrets=self.provider_secrets,
+                logs_key=self.logs_key,
+                log_retention_days=settings.log_retention_days,
+                stop_timeout_seconds=settings.agent_stop_timeout_seconds,
+            )
+            for name in AGENTS
+        }
+        self.control_plane = ControlPlane(
+            self,
+            "ControlPlane",
+            env_name=config.name,
+            config=settings.control_plane,
+            port=CONTROL_PLANE_PORT,
+            cluster=self.cluster,
+            repository=registry.repositories["control-plane"],
+            subnets=network.vpc.private_subnets,
+            security_group=network.policy.control_plane,
+            agents=list(self.agents.values()),
+            agent_security_group=network.policy.agents,
+            agent_capacity_provider=settings.agent_capacity_provider,
+            logs_key=self.logs_key,
+            log_retention_days=settings.log_retention_days,
+        )
+        self.front_door = FrontDoor(
+            self,
+            "FrontDoor",
+            config=config.ingress,
+            vpc=network.vpc,
+            security_group=network.policy.load_balancer,
+            logs_key=self.logs_key,
+            env_name=config.name,
+            production=config.is_production,
+            removal_policy=self.data_removal_policy,
+        )
+        self.target_group = self.front_door.route_to(
+            self.control_plane.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_PATH
+        )
+        self.control_plane.scale_on_requests(self.target_group)
+
+        CfnOutput(self, "ClusterName", value=self.cluster.cluster_name, description="The ECS cluster")
+        CfnOutput(
+            self,
+            "ControlPlaneServiceName",
+            value=self.control_plane.service.service_name,
+            description="The control-plane ECS service (aws ecs describe-services)",
+        )
+        CfnOutput(
+            self,
+            "ControlPlaneLogGroup",
+            value=self.control_plane.log_group.log_group_name,
+            description="The control plane's logs (aws logs tail)",
+        )
+        for name, agent in self.agents.items():
+            CfnOutput(
+                self,
+                f"{name.capitalize()}TaskDefinition",
+                value=agent.task_definition.task_definition_arn,
+                description=f"The {name} agent task definition",
+            )
+        if provider_secrets is None:
+            for provider in self.provider_secrets.secrets:
+                CfnOutput(
+                    self,
+                    f"{provider.capitalize()}SecretName",
+                    value=ProviderSecrets.secret_name(config.name, provider),
+                    description=f"Secret of the {provider} API key (aws secretsmanager put-secret-value)",
+                )
