@@ -15,9 +15,6 @@ from constructs.scanners import accept_cdk_provider
 PUBLIC = "Public"
 PRIVATE = "Private"
 PACKS_WITH_IGW_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-# AWS Control Tower proactive controls, as the cfn-guard plugin names them.
-GUARD_LOG_RETENTION = "cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check"
-ONE_YEAR = 365
 
 
 class OutpostVpc(Construct):
@@ -93,16 +90,6 @@ class OutpostVpc(Construct):
                 "balancer (behind WAF, TLS-only listener) and the NAT gateways live there, "
                 "and no subnet assigns public addresses.",
                 *in_packs("VPCNoUnrestrictedRouteToIGW", PACKS_WITH_IGW_RULE),
-            )
-        if config.flow_log_retention_days < ONE_YEAR:
-            # Only a development environment can get here: the settings check makes
-            # production keep flow logs for at least a year.
-            acknowledge(
-                self.flow_log_group,
-                f"Development flow logs are kept {config.flow_log_retention_days} days "
-                "(network.flow_log_retention_days): the settings check makes every production "
-                "environment keep 365 days, and a development VPC carries no production data.",
-                GUARD_LOG_RETENTION,
             )
         accept_cdk_provider(
             self,

@@ -13,7 +13,7 @@ from typing import Any
 from aws_cdk import CfnResource, Stack
 
 from constructs import IConstruct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge, control_tower
 
 CHECKOV_METADATA = "checkov"
 
@@ -51,11 +51,6 @@ def checkov_skips(construct: IConstruct) -> list[dict[str, str]]:
     return list(metadata.get("skip", []))
 
 
-# AWS Control Tower proactive controls (cfn-guard plugin) that CDK's own providers meet
-# differently: acknowledged on each provider's handler by ``accept_cdk_provider``.
-GUARD_LAMBDA_IN_VPC = "cdk-validator-cfnguard::lambda_inside_vpc_check"
-
-
 def accept_cdk_provider(scope: IConstruct, provider_id: str, *, purpose: str) -> None:
     """Explain, once per stack, why a CDK custom-resource provider's Lambda runs as it does.
 
@@ -73,7 +68,11 @@ def accept_cdk_provider(scope: IConstruct, provider_id: str, *, purpose: str) ->
     if any(skip["id"] == "CKV_AWS_117" for skip in checkov_skips(handler)):
         return  # already explained for this stack
     invoked = "Only CloudFormation invokes it, during deployments"
-    acknowledge(handler, f"{purpose} {invoked}, so it has no network path to protect.", GUARD_LAMBDA_IN_VPC)
+    acknowledge(
+        handler,
+        f"{purpose} {invoked}, so it has no network path to protect.",
+        control_tower("lambda_inside_vpc_check"),
+    )
     for check_id, comment in (
         ("CKV_AWS_117", f"{purpose} {invoked}: no network path to protect inside a VPC."),
         (

@@ -10,6 +10,7 @@ to fetch, the same bytes for the same templates.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,7 +116,7 @@ def _attachments(stacks: Sequence[StackTemplate]) -> dict[str, list[str]]:
 
 def _short(path: str) -> str:
     """``Agents/Claude/TaskDef`` -> ``Claude``: the last segment that is not a CDK default id."""
-    segments = [p for p in path.split("/") if p not in ("TaskDef", "Resource", "Default")]
+    segments = [p for p in path.split("/") if p not in ("TaskDef", "TaskDefinition", "Resource", "Default")]
     return segments[-1] if segments else path
 
 
@@ -293,8 +294,11 @@ def architecture_svg(stacks: Sequence[StackTemplate], *, title: str) -> str:
             f"fill='{fill}' stroke='{stroke}' stroke-width='1.4'/>"
         )
         parts.append(_text(node.cx, node.y + 22, node.name, size=13, weight="bold"))
-        detail = node.detail if len(node.detail) <= 34 else node.detail[:32] + "…"
-        parts.append(_text(node.cx, node.y + 42, detail, size=11))
+        lines = textwrap.wrap(node.detail, 34) or [""]
+        if len(lines) > 2:
+            lines = [lines[0], lines[1][:31] + "…"]
+        for i, line in enumerate(lines):
+            parts.append(_text(node.cx, node.y + (42 if len(lines) == 1 else 38 + i * 13), line, size=11))
     for (source, destination), port_labels in sorted(labels.items()):
         if source not in nodes or destination not in nodes:
             continue

@@ -64,6 +64,8 @@ class StackTemplate:
                 return str(arg if isinstance(arg, str) else arg[0])
             if fn == "Fn::ImportValue":
                 return f"import({self.render(arg)})"
+            if fn == "Fn::GetStackOutput" and isinstance(arg, dict):
+                return f"{arg.get('StackName')}:{arg.get('OutputName')}"
         return json.dumps(value, sort_keys=True)
 
     def refers_to(self, value: Any, logical_id: str) -> bool:
@@ -74,6 +76,11 @@ class StackTemplate:
             if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] == logical_id:
                 return True
             if "Fn::ImportValue" in value and logical_id in json.dumps(value["Fn::ImportValue"]):
+                return True
+            # A weak cross-stack reference names the producer's output after the logical id.
+            if "Fn::GetStackOutput" in value and logical_id in str(
+                value["Fn::GetStackOutput"].get("OutputName")
+            ):
                 return True
             return any(self.refers_to(v, logical_id) for v in value.values())
         if isinstance(value, list):

@@ -29,9 +29,8 @@ NAG_PACKS = (
 )
 
 
-# The cfn-guard plugin's validation namespace: acknowledge its findings with
-# ``acknowledge(construct, reason, f"{GUARD_NAMESPACE}::<rule name>")``.
-GUARD_NAMESPACE = "cdk-validator-cfnguard"
+# Acknowledge the cfn-guard plugin's findings with
+# ``acknowledge(construct, reason, control_tower("<rule name>"))`` (constructs/nag.py).
 
 
 def add_nag_packs(app: App) -> None:
