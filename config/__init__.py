@@ -1,6 +1,7 @@
 """Typed, validated settings of every environment (read from ``cdk.json`` context)."""
 
 from config.audit import AuditConfig
+from config.data import CallbackConfig, DataConfig
 from config.environment import (
     CONTEXT_KEY,
     EnvironmentConfig,
@@ -19,8 +20,10 @@ __all__ = [
     "IMAGES",
     "AgentConfig",
     "AuditConfig",
+    "CallbackConfig",
     "ConfigError",
     "ControlPlaneConfig",
+    "DataConfig",
     "EnvironmentConfig",
     "IngressConfig",
     "NetworkConfig",

@@ -9,8 +9,10 @@ from typing import Any
 
 from config.audit import AuditConfig, parse_audit
 from config.common import tags
+from config.data import DataConfig, parse_data
 from config.errors import ConfigError
 from config.ingress import IngressConfig, certificate_override_key, parse_ingress
+from config.monitoring import MonitoringConfig, parse_monitoring
 from config.network import NetworkConfig, parse_network
 from config.reader import Section
 from config.registry import RegistryConfig, parse_registry
@@ -32,9 +34,11 @@ class EnvironmentConfig:
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
     registry: RegistryConfig
+    monitoring: MonitoringConfig
     audit: AuditConfig
     service: ServiceConfig
     ingress: IngressConfig
+    data: DataConfig
 
     @property
     def is_production(self) -> bool:
@@ -44,6 +48,12 @@ class EnvironmentConfig:
     def stage_name(self) -> str:
         """``dev`` becomes ``Dev``: the construct id users select with ``'Dev/*'``."""
         return self.name.capitalize()
+
+    @property
+    def cluster_name(self) -> str:
+        """``outpost-prod``: the ECS cluster's name, fixed so that the Data stack's task-state
+        rule can match the cluster's ARN before the Service stack that creates it exists."""
+        return f"outpost-{self.name}"
 
 
 def account_override_key(env_name: str) -> str:
@@ -71,6 +81,7 @@ def parse_environment(
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=kind == "production")
     registry = parse_registry(section.section("registry"))
+    monitoring = parse_monitoring(section.section("monitoring"), production=kind == "production")
     audit = parse_audit(section.section("audit"), production=kind == "production")
     service = parse_service(section.section("service"), production=kind == "production")
     ingress = parse_ingress(
@@ -81,6 +92,7 @@ def parse_environment(
         env_name=name,
         certificate_override=certificate_override,
     )
+    data = parse_data(section.section("data"))
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -90,9 +102,11 @@ def parse_environment(
         tags=env_tags,
         network=network,
         registry=registry,
+        monitoring=monitoring,
         audit=audit,
         service=service,
         ingress=ingress,
+        data=data,
     )
 
 

@@ -3,8 +3,11 @@
 This file *is* the network policy (see the table in the README): the load balancer takes
 HTTPS (and HTTP, to redirect) from the internet and talks only to the control plane's
 port; the control plane and agents reach out on 443 only; agents accept nothing at all;
-interface endpoints accept 443 from the control plane and agents. No group keeps CDK's
-allow-all egress, and every rule says why it exists.
+interface endpoints accept 443 from the control plane and agents; the workspaces file
+system accepts NFS (2049) from the control plane and agents only and sends nothing; the
+task-state callback Lambda reaches out on 443 only (its one call, to DynamoDB, goes
+through the gateway endpoint; SQS dead-lettering is done by the Lambda service). No
+group keeps CDK's allow-all egress, and every rule says why it exists.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from constructs.scanners import skip_checkov
 
 HTTPS = 443
 HTTP = 80
+NFS = 2049
 
 
 class NetworkPolicy(Construct):
-    """Security groups: ``load_balancer``, ``control_plane``, ``agents``, ``endpoints``."""
+    """Security groups: ``load_balancer``, ``control_plane``, ``agents``, ``endpoints``,
+    ``file_system`` (EFS mount targets) and ``callback`` (the task-state Lambda)."""
 
     def __init__(
         self,
@@ -47,6 +52,8 @@ class NetworkPolicy(Construct):
         self.control_plane = group("ControlPlane", "control-plane API tasks")
         self.agents = group("Agents", "isolated agent tasks, no inbound traffic")
         self.endpoints = group("Endpoints", "VPC interface endpoints")
+        self.file_system = group("FileSystem", "workspaces EFS mount targets, NFS from tasks only")
+        self.callback = group("Callback", "task-state callback Lambda, outbound HTTPS only")
 
         self.load_balancer.add_ingress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS), "HTTPS from the internet to the API"
@@ -86,9 +93,21 @@ class NetworkPolicy(Construct):
             "Agents reach model providers, git hosting and package registries over HTTPS only",
         )
 
+        self.callback.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTPS),
+            "Task-state callback calls DynamoDB over HTTPS (through the gateway endpoint)",
+        )
+
         for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
             self.endpoints.connections.allow_from(
                 client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"
+            )
+        # The workspaces file system: NFS from the two kinds of task that mount it, nothing
+        # else in, and no egress rule at all (a mount target never opens a connection).
+        for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
+            self.file_system.connections.allow_from(
+                client, ec2.Port.tcp(NFS), f"NFS from the {who} to the workspaces file system"
             )
 
     @property
@@ -99,4 +118,6 @@ class NetworkPolicy(Construct):
             "control_plane": self.control_plane,
             "agents": self.agents,
             "endpoints": self.endpoints,
+            "file_system": self.file_system,
+            "callback": self.callback,
         }

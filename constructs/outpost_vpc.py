@@ -105,6 +105,12 @@ class OutpostVpc(Construct):
             "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=private
         )
 
+    @property
+    def nat_gateway_ids(self) -> list[str]:
+        """The ids of the NAT gateways (one per public subnet that holds one)."""
+        gateways = (subnet.node.try_find_child("NATGateway") for subnet in self.vpc.public_subnets)
+        return [gateway.ref for gateway in gateways if isinstance(gateway, ec2.CfnNatGateway)]
+
     def _flow_log_role(self) -> iam.IRole:
         """The flow-log delivery role, its permissions in a managed policy, not inline.
 

@@ -70,13 +70,22 @@ class Node:
         return self.y + NODE_H / 2
 
 
+# How the diagram names what a security group is attached to, by resource type.
+_KIND_LABELS = {
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("ALB", "ALBs"),
+    "AWS::ECS::Service": ("ECS service", "ECS services"),
+    "AWS::Lambda::Function": ("Lambda", "Lambda functions"),
+    "AWS::EC2::VPCEndpoint": ("interface endpoint", "interface endpoints"),
+    "AWS::EFS::MountTarget": ("EFS mount target", "EFS mount targets"),
+}
+
+
 def _attachments(stacks: Sequence[StackTemplate]) -> dict[str, list[str]]:
-    """Security group name -> what uses it (``ALB``, ``ECS service Service``, ...)."""
+    """Security group name -> what uses it (``ALB FrontDoor/LoadBalancer``, ``3 EFS mount targets``)."""
     bodies = [s.body for s in stacks]
     groups = flows.security_groups(bodies)
-    used: dict[str, list[str]] = defaultdict(list)
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     services_task_defs: set[str] = set()
-    endpoints: dict[str, int] = defaultdict(int)
     for stack in stacks:
         for logical_id, resource in sorted(stack.resources.items()):
             props = resource.get("Properties", {})
@@ -87,19 +96,15 @@ def _attachments(stacks: Sequence[StackTemplate]) -> dict[str, list[str]]:
             holders.append(
                 props.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {}).get("SecurityGroups")
             )
+            holders.append(props.get("VpcConfig", {}).get("SecurityGroupIds"))
             for group_id, group_name in groups.items():
-                if not any(stack.refers_to(h, group_id) for h in holders if h is not None):
-                    continue
-                if kind == "AWS::EC2::VPCEndpoint":
-                    endpoints[group_name] += 1
-                elif kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
-                    used[group_name].append(f"ALB {stack.name(logical_id)}")
-                elif kind == "AWS::ECS::Service":
-                    used[group_name].append(f"ECS service {stack.name(logical_id)}")
-                else:
-                    used[group_name].append(f"{kind.split('::')[-1]} {stack.name(logical_id)}")
-    for group_name, count in endpoints.items():
-        used[group_name].append(f"{count} interface endpoint{'s' if count != 1 else ''}")
+                if any(stack.refers_to(h, group_id) for h in holders if h is not None):
+                    found[group_name][kind].append(stack.name(logical_id).removesuffix("/Service"))
+    used: dict[str, list[str]] = defaultdict(list)
+    for group_name, kinds in found.items():
+        for kind, names in sorted(kinds.items()):
+            one, many = _KIND_LABELS.get(kind, (kind.split("::")[-1], kind.split("::")[-1] + "s"))
+            used[group_name].append(f"{one} {names[0]}" if len(names) == 1 else f"{len(names)} {many}")
     # Agents are launched per job with RunTask: their group is attached at run time. The task
     # definitions no service runs are the agents'; they go with the group named for agents.
     agents = [

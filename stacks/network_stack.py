@@ -35,6 +35,7 @@ class NetworkStack(OutpostStack):
         )
         network = OutpostVpc(self, "Network", config=config.network, logs_key=self.logs_key)
         self.vpc = network.vpc
+        self.nat_gateway_ids = network.nat_gateway_ids
         self.policy = NetworkPolicy(
             self,
             "NetworkPolicy",

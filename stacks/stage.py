@@ -6,7 +6,10 @@ from aws_cdk import Environment, Stack, Stage, Tags
 
 from config import EnvironmentConfig
 from constructs import Construct
+from constructs.operations_alarms import Watched
 from stacks.audit_stack import AuditStack
+from stacks.data_stack import DataStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.service_stack import ServiceStack
@@ -25,9 +28,24 @@ class OutpostStage(Stage):
         # when one stack is named): the trail records the deployment of everything after it.
         self.audit = AuditStack(self, "Audit", config=config)
         self.network = NetworkStack(self, "Network", config=config)
+        self.data = DataStack(self, "Data", config=config, network=self.network)
         self.registry = RegistryStack(self, "Registry", config=config)
         self.service = ServiceStack(
             self, "Service", config=config, network=self.network, registry=self.registry
+        )
+        # Last: it reads the metrics of the stacks above.
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            config=config,
+            watched=Watched(
+                load_balancer=self.service.front_door.load_balancer,
+                target_group=self.service.target_group,
+                service=self.service.control_plane.service,
+                callback=self.data.callback.function,
+                dead_letter_queue=self.data.callback.dead_letter_queue,
+                nat_gateway_ids=self.network.nat_gateway_ids,
+            ),
         )
         for child in self.node.children:
             if isinstance(child, Stack) and child is not self.audit:

@@ -44,6 +44,14 @@ def test_shipped_settings_parse() -> None:
     assert envs["dev"].stage_name == "Dev"
     assert len(envs["dev"].network.availability_zones) == 2
     assert len(envs["prod"].network.availability_zones) == 3
+    assert envs["prod"].cluster_name == "outpost-prod"
+    assert envs["dev"].data.event_bus_name == "outpost-events"
+
+
+def test_event_bus_name_defaults_to_the_one_the_control_plane_expects() -> None:
+    context = with_setting("prod.data.event_bus_name", ...)
+    prod = next(env for env in load(context) if env.name == "prod")
+    assert prod.data.event_bus_name == "outpost-events"
 
 
 def test_audit_settings() -> None:
@@ -124,6 +132,42 @@ BAD_SETTINGS = [
     ("prod.registry.untagged_expiry_days", 0, "at least 1"),
     ("prod.registry.untagged_expiry_days", 90, "at most 30"),
     ("prod.registry.keep", 1, "is not a known setting"),
+    ("prod.monitoring.alarm_email", "on-call", "must be an e-mail address"),
+    ("prod.monitoring.alarm_email", None, "production alarms must reach a person"),
+    ("prod.monitoring.response_time_p95_ms", 0, "at least 10"),
+    ("prod.monitoring.http_5xx_per_5_minutes", 0, "at least 1"),
+    ("prod.monitoring.cpu_percent", 101, "at most 100"),
+    ("prod.monitoring.memory_percent", 5, "at least 10"),
+    ("prod.monitoring.topic", "x", "is not a known setting"),
+    ("prod.data.artifacts_expiration_days", 0, "at least 1"),
+    ("prod.data.artifacts_expiration_days", 3651, "at most 3650"),
+    ("prod.data.artifacts_noncurrent_expiration_days", 0, "at least 1"),
+    ("prod.data.artifacts_noncurrent_expiration_days", 91, "must not exceed artifacts_expiration_days (90)"),
+    ("prod.data.access_log_retention_days", 0, "at least 1"),
+    ("prod.data.access_log_retention_days", 3651, "at most 3650"),
+    ("prod.data.event_bus_name", "outpost/events", "letters, digits or . _ -"),
+    ("prod.data.event_bus_name", "", "letters, digits or . _ -"),
+    ("prod.data.event_bus_name", "default", "default bus or a reserved"),
+    ("prod.data.event_bus_name", "aws.events", "default bus or a reserved"),
+    ("prod.data.event_archive_retention_days", 0, "at least 1"),
+    ("prod.data.event_archive_retention_days", 3651, "at most 3650"),
+    ("prod.data.efs_transition_to_ia_days", 45, "must be one of 1, 7, 14, 30"),
+    ("prod.data.callback.target_retry_attempts", -1, "at least 0"),
+    ("prod.data.callback.target_retry_attempts", 186, "at most 185"),
+    ("prod.data.callback.retry_attempts", 3, "at most 2"),
+    ("prod.data.callback.retry_attempts", -1, "at least 0"),
+    ("prod.data.callback.max_event_age_minutes", 0, "at least 1"),
+    ("prod.data.callback.max_event_age_minutes", 361, "at most 360"),
+    ("prod.data.callback.log_retention_days", 0, "must be one of 1, 3, 5"),
+    ("prod.data.callback.log_retention_days", 5, "at least 7 days"),
+    ("prod.data.callback.dead_letter_retention_days", 0, "at least 1"),
+    ("prod.data.callback.dead_letter_retention_days", 15, "at most 14"),
+    ("prod.data.callback.reserved_concurrency", 0, "at least 1"),
+    ("prod.data.callback.reserved_concurrency", 101, "at most 100"),
+    ("prod.data.callback.timeout", 30, "is not a known setting"),
+    ("prod.data.callback", ..., "is required"),
+    ("prod.data.bucket", "x", "is not a known setting"),
+    ("prod.data", ..., "is required"),
     ("prod.service", ..., "is required"),
     ("prod.service.surprise", 1, "is not a known setting"),
     ("prod.service.control_plane.image_tag", "latest", "never 'latest'"),

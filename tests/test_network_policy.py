@@ -13,6 +13,7 @@ from tests.conftest import STAGES
 from tests.synth import Synthesized
 
 CONTROL_PLANE_PORT = 3000
+NFS = 2049
 
 # The policy table of the README, one row per allowed flow.
 POLICY = {
@@ -23,6 +24,9 @@ POLICY = {
     Flow("ControlPlane", "Endpoints", "tcp", 443, 443),  # AWS APIs through endpoints
     Flow("Agents", INTERNET, "tcp", 443, 443),  # model providers, git, registries
     Flow("Agents", "Endpoints", "tcp", 443, 443),  # image pulls, logs, secrets
+    Flow("ControlPlane", "FileSystem", "tcp", NFS, NFS),  # workspaces (creates access points)
+    Flow("Agents", "FileSystem", "tcp", NFS, NFS),  # workspaces mounted at /mnt/workspaces
+    Flow("Callback", INTERNET, "tcp", 443, 443),  # DynamoDB, through the gateway endpoint
 }
 
 
@@ -44,10 +48,41 @@ def test_agents_accept_nothing(synthesized: Synthesized, stage: str) -> None:
     all_rules = stage_rules(synthesized, stage)
     assert [r for r in all_rules if r.group == "Agents" and r.direction == "ingress"] == []
     assert {(r.protocol, r.from_port, r.to_port) for r in all_rules if r.group == "Agents"} == {
-        ("tcp", 443, 443)
+        ("tcp", 443, 443),
+        ("tcp", NFS, NFS),
     }
     # No other group names the agents as a source either.
-    assert [r for r in all_rules if r.peer == "Agents" and r.group != "Endpoints"] == []
+    assert [r for r in all_rules if r.peer == "Agents" and r.group not in ("Endpoints", "FileSystem")] == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_file_system_takes_nfs_from_tasks_only_and_sends_nothing(
+    synthesized: Synthesized, stage: str
+) -> None:
+    all_rules = stage_rules(synthesized, stage)
+    mine = [r for r in all_rules if r.group == "FileSystem"]
+    assert [r for r in mine if r.direction == "egress"] == []
+    assert {(r.peer, r.protocol, r.from_port, r.to_port) for r in mine} == {
+        ("ControlPlane", "tcp", NFS, NFS),
+        ("Agents", "tcp", NFS, NFS),
+    }
+    # NFS is open towards the file system only.
+    nfs = [r for r in all_rules if r.from_port <= NFS <= r.to_port]
+    assert {(r.group, r.direction, r.peer) for r in nfs} == {
+        ("FileSystem", "ingress", "ControlPlane"),
+        ("FileSystem", "ingress", "Agents"),
+        ("ControlPlane", "egress", "FileSystem"),
+        ("Agents", "egress", "FileSystem"),
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_callback_accepts_nothing(synthesized: Synthesized, stage: str) -> None:
+    all_rules = stage_rules(synthesized, stage)
+    assert [r for r in all_rules if r.group == "Callback" and r.direction == "ingress"] == []
+    assert {(r.protocol, r.from_port, r.to_port) for r in all_rules if r.group == "Callback"} == {
+        ("tcp", 443, 443)
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)

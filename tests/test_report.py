@@ -277,7 +277,7 @@ def test_diagram_labels_what_uses_each_group() -> None:
     stacks = [StackTemplate("Env", "Env/Network", network), StackTemplate("Env", "Env/Service", service)]
     svg = ET.fromstring(architecture_svg(stacks, title="t"))
     labels = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
-    assert {"ALB Alb", "ECS service Api/Service", "tasks: Claude"} <= labels, labels
+    assert {"ALB Alb", "ECS service Api", "tasks: Claude"} <= labels, labels
     assert {"• load balancer", "• ECS service", "• 2 task definitions"} <= labels
 
 

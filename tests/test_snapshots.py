@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.conftest import STAGES
 from tests.synth import Synthesized
 
-STACKS = ("Audit", "Network", "Registry", "Service")
+STACKS = ("Audit", "Network", "Data", "Registry", "Service", "Monitoring")
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 

@@ -1,0 +1,92 @@
+"""Settings of the Data stack: artifacts, the event bus and its archive, workspaces, the callback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.common import log_retention
+from config.errors import ConfigError
+from config.reader import Section
+
+# EFS lifecycle: the ages (days since last access) EFS accepts for a move to Infrequent Access.
+EFS_TRANSITION_DAYS: tuple[int, ...] = (1, 7, 14, 30, 60, 90, 180, 270, 365)
+
+# EventBridge bus names: letters, digits and . - _ (no "/"), not "default", not "aws." (reserved).
+_EVENT_BUS_NAME = r"[A-Za-z0-9._\-]{1,256}"
+
+# Ten years: the upper bound of every "expire after N days" setting here.
+MAX_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class CallbackConfig:
+    """The task-state callback Lambda and its delivery guarantees."""
+
+    # EventBridge -> Lambda delivery attempts after the first (EventBridge allows 0-185).
+    target_retry_attempts: int
+    # Lambda's own retries of a failed asynchronous invocation (Lambda allows 0-2).
+    retry_attempts: int
+    # How long an undelivered or unprocessed event is tried before it goes to the DLQ.
+    max_event_age_minutes: int
+    log_retention_days: int
+    dead_letter_retention_days: int
+    reserved_concurrency: int
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    artifacts_expiration_days: int
+    artifacts_noncurrent_expiration_days: int
+    access_log_retention_days: int
+    event_bus_name: str
+    event_archive_retention_days: int
+    efs_transition_to_ia_days: int
+    callback: CallbackConfig
+
+
+def parse_callback(section: Section) -> CallbackConfig:
+    config = CallbackConfig(
+        target_retry_attempts=section.integer("target_retry_attempts", minimum=0, maximum=185),
+        retry_attempts=section.integer("retry_attempts", minimum=0, maximum=2),
+        # EventBridge takes 1 minute to 24 hours; Lambda's asynchronous queue 1 minute to 6 hours.
+        max_event_age_minutes=section.integer("max_event_age_minutes", minimum=1, maximum=360),
+        log_retention_days=log_retention(section, "log_retention_days", minimum=7),
+        # SQS keeps a message 1 minute to 14 days.
+        dead_letter_retention_days=section.integer("dead_letter_retention_days", minimum=1, maximum=14),
+        reserved_concurrency=section.integer("reserved_concurrency", minimum=1, maximum=100),
+    )
+    section.done()
+    return config
+
+
+def parse_data(section: Section) -> DataConfig:
+    expiration = section.integer("artifacts_expiration_days", minimum=1, maximum=MAX_DAYS)
+    noncurrent = section.integer("artifacts_noncurrent_expiration_days", minimum=1, maximum=MAX_DAYS)
+    if noncurrent > expiration:
+        raise ConfigError(
+            section.key("artifacts_noncurrent_expiration_days"),
+            noncurrent,
+            f"must not exceed artifacts_expiration_days ({expiration})",
+        )
+    bus = section.string(
+        "event_bus_name",
+        "outpost-events",
+        pattern=_EVENT_BUS_NAME,
+        rule="must be 1-256 letters, digits or . _ -",
+    )
+    if bus == "default" or bus.startswith("aws."):
+        raise ConfigError(section.key("event_bus_name"), bus, "names the default bus or a reserved aws. name")
+    config = DataConfig(
+        artifacts_expiration_days=expiration,
+        artifacts_noncurrent_expiration_days=noncurrent,
+        access_log_retention_days=section.integer("access_log_retention_days", minimum=1, maximum=MAX_DAYS),
+        event_bus_name=bus,
+        # EventBridge reads 0 as "keep forever": rejected, the archive must expire like everything else.
+        event_archive_retention_days=section.integer(
+            "event_archive_retention_days", minimum=1, maximum=MAX_DAYS
+        ),
+        efs_transition_to_ia_days=section.integer("efs_transition_to_ia_days", choices=EFS_TRANSITION_DAYS),
+        callback=parse_callback(section.section("callback")),
+    )
+    section.done()
+    return config

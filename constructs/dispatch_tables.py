@@ -1,0 +1,121 @@
+"""The DynamoDB tables of the control plane: dispatches, idempotency, workspaces, warm pool, API keys.
+
+The key schema of each table is the contract with the control plane (README, "Data
+stack"): attribute names are snake_case strings, ``expires_at`` is the TTL attribute
+(epoch seconds) wherever records expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+
+from constructs import Construct
+from constructs.nag import acknowledge, in_packs
+
+TTL_ATTRIBUTE = "expires_at"
+# The index the task-state callback queries: dispatch by the ARN of its ECS task.
+TASK_ARN_INDEX = "by-task-arn"
+
+# The packs that ask for an AWS Backup plan.
+BACKUP_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5")
+BACKUP_REASON = (
+    "Point-in-time recovery is on: any second of the last 35 days can be restored, a finer "
+    "recovery point than a daily AWS Backup plan; in production the table is retained on stack "
+    "deletion and has deletion protection."
+)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    # KEYS_ONLY where the reader only needs the table key, ALL where it lists records.
+    keys_only: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    ttl: bool = False
+    indexes: tuple[Index, ...] = field(default_factory=tuple)
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "dispatches",
+        "dispatch_id",
+        ttl=True,
+        indexes=(
+            Index("by-user", "user_id", "created_at"),
+            Index("by-status", "status", "created_at"),
+            Index(TASK_ARN_INDEX, "task_arn", keys_only=True),
+        ),
+    ),
+    TableSpec("idempotency", "idempotency_key", ttl=True),
+    TableSpec("workspaces", "workspace_id", ttl=True, indexes=(Index("by-user", "user_id", "created_at"),)),
+    TableSpec("warm_pool", "agent", "task_arn", ttl=True),
+    TableSpec("api_keys", "key_id", indexes=(Index("by-key-hash", "key_hash"),)),
+)
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+class DispatchTables(Construct):
+    """``tables``: ``dispatches``, ``idempotency``, ``workspaces``, ``warm_pool``, ``api_keys``.
+
+    On demand, point-in-time recovery, encrypted with ``encryption_key``; in production
+    (``deletion_protection``) they refuse deletion and are retained with the stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        deletion_protection: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.tables: dict[str, dynamodb.Table] = {}
+        for spec in TABLES:
+            construct_name = "".join(part.capitalize() for part in spec.name.split("_"))
+            table = dynamodb.Table(
+                self,
+                construct_name,
+                partition_key=_string(spec.partition_key),
+                sort_key=_string(spec.sort_key) if spec.sort_key else None,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+                encryption_key=encryption_key,
+                deletion_protection=deletion_protection,
+                time_to_live_attribute=TTL_ATTRIBUTE if spec.ttl else None,
+                removal_policy=removal_policy,
+            )
+            for index in spec.indexes:
+                table.add_global_secondary_index(
+                    index_name=index.name,
+                    partition_key=_string(index.partition_key),
+                    sort_key=_string(index.sort_key) if index.sort_key else None,
+                    projection_type=(
+                        dynamodb.ProjectionType.KEYS_ONLY if index.keys_only else dynamodb.ProjectionType.ALL
+                    ),
+                )
+            acknowledge(table, BACKUP_REASON, *in_packs("DynamoDBInBackupPlan", BACKUP_PACKS))
+            self.tables[spec.name] = table
+
+    @property
+    def dispatches(self) -> dynamodb.Table:
+        return self.tables["dispatches"]

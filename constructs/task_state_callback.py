@@ -1,0 +1,261 @@
+"""The task-state callback: stopped ECS tasks -> EventBridge rule -> Lambda -> dispatch finished.
+
+Delivery, at least once, with nothing lost silently:
+
+* the rule on the default bus matches "ECS Task State Change" events with ``lastStatus``
+  STOPPED from the Outpost cluster (its ARN is deterministic: ``outpost-<env>``), except
+  the tasks of ECS services (the control plane itself);
+* EventBridge retries a failed delivery (``target_retry_attempts``, up to
+  ``max_event_age_minutes``) and then sends the event to the dead-letter queue;
+* Lambda retries a failed invocation (``retry_attempts``) and then sends the event to the
+  same dead-letter queue (the function's DLQ), where an operator redrives it.
+
+The function runs in the private subnets behind the ``callback`` security group (HTTPS out,
+nothing in), with its own role whose one managed policy lists every permission it has.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+
+from config.data import CallbackConfig
+from constructs import Construct
+from constructs.dispatch_tables import TASK_ARN_INDEX
+from constructs.log_encryption import LogsKey
+from constructs.nag import acknowledge, control_tower
+from constructs.scanners import skip_checkov
+
+HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "task_state"
+MEMORY_MB = 256
+TIMEOUT = Duration.seconds(30)
+
+
+class TaskStateCallback(Construct):
+    """``function``, ``rule``, ``dead_letter_queue`` and its ``dead_letter_key``, ``log_group``, ``role``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: CallbackConfig,
+        env_name: str,
+        cluster_name: str,
+        dispatches: dynamodb.ITable,
+        table_key: kms.IKey,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        logs_key: LogsKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.cluster_arn = stack.format_arn(service="ecs", resource="cluster", resource_name=cluster_name)
+        # A fixed rule name, so the dead-letter key can name the rule in its policy without a
+        # reference cycle (key -> rule -> queue -> key).
+        rule_name = f"outpost-{env_name}-task-stopped"
+        rule_arn = stack.format_arn(service="events", resource="rule", resource_name=rule_name)
+
+        self.dead_letter_key = kms.Key(
+            self,
+            "DeadLetterKey",
+            description=f"Outpost {env_name}: encrypts the task-state callback's dead-letter queue",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.dead_letter_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowTheTaskStoppedRuleToDeadLetter",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
+            )
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.dead_letter_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(config.dead_letter_retention_days),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "This queue is itself the dead-letter queue of the rule and the function: a message here "
+            "has already failed every retry and waits for an operator (alarm on its depth) to inspect "
+            "and redrive it; a further dead-letter queue behind it would only hide it.",
+            "Serverless-SQSRedrivePolicy",
+            control_tower("sqs_dlq_check"),
+        )
+
+        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Task-state callback: finishes the dispatch of a stopped ECS task",
+        )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Permissions",
+            description="Everything the task-state callback may do, and nothing else",
+            roles=[self.role],
+            statements=self._statements(dispatches, table_key),
+        )
+        acknowledge(
+            self.policy,
+            "Two statements need Resource '*' because the services offer no resource-level permission "
+            "for them: X-Ray trace upload (PutTraceSegments, PutTelemetryRecords) and the network "
+            "interface calls Lambda makes to place the function in the VPC; every data permission "
+            "names its table, index, queue, key or log group.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        skip_checkov(
+            self.policy,
+            "CKV_AWS_111",
+            "Only X-Ray trace upload and Lambda's VPC network-interface calls use Resource '*': those "
+            "actions have no resource-level permission; every data write names its table, queue or key.",
+        )
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Marks the dispatch of a stopped ECS task succeeded, failed, timed out or cancelled",
+            # The newest Python runtime CDK knows (cdk-nag AwsSolutions-L1); the handler also
+            # runs on 3.11, the version the tests and mypy use.
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            memory_size=MEMORY_MB,
+            timeout=TIMEOUT,
+            # CDK cannot add inline policies to this role: every permission is in self.policy.
+            role=self.role.without_policy_updates(),
+            environment={
+                "DISPATCHES_TABLE": dispatches.table_name,
+                "TASK_ARN_INDEX": TASK_ARN_INDEX,
+            },
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[security_group],
+            tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=config.reserved_concurrency,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=config.retry_attempts,
+            max_event_age=Duration.minutes(config.max_event_age_minutes),
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+        )
+        self.function.node.add_dependency(self.policy)
+        acknowledge(
+            self.function,
+            "The function does run in the VPC: private subnets and the callback's own security group "
+            "(VpcConfig). Control Tower's rule accepts only literal ids or same-stack references, and "
+            "these come from the Network stack.",
+            control_tower("lambda_inside_vpc_check"),
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_173",
+            "The environment holds only the dispatch table's and index's names, no secret; Lambda "
+            "encrypts it at rest with its service key, and the role takes no policy updates for a CMK.",
+        )
+        acknowledge(
+            self.function,
+            "Failed asynchronous invocations go to the function's dead-letter queue (DeadLetterConfig, "
+            "the same SQS queue the rule dead-letters to); an on-failure destination as well would put "
+            "every failed event into that queue twice.",
+            "Serverless-LambdaAsyncFailureDestination",
+        )
+
+        self.rule = events.Rule(
+            self,
+            "TaskStopped",
+            rule_name=rule_name,
+            description=f"Stopped tasks of ECS cluster {cluster_name} (not service tasks) to the callback",
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=["ECS Task State Change"],
+                detail={
+                    "clusterArn": [self.cluster_arn],
+                    "lastStatus": ["STOPPED"],
+                    "group": events.Match.anything_but_prefix("service:"),
+                },
+            ),
+        )
+        self.rule.add_target(
+            targets.LambdaFunction(
+                self.function,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=config.target_retry_attempts,
+                max_event_age=Duration.minutes(config.max_event_age_minutes),
+            )
+        )
+
+    def _statements(self, dispatches: dynamodb.ITable, table_key: kms.IKey) -> list[iam.PolicyStatement]:
+        region = Stack.of(self).region
+        return [
+            iam.PolicyStatement(
+                sid="FindTheDispatchOfATask",
+                actions=["dynamodb:Query"],
+                resources=[f"{dispatches.table_arn}/index/{TASK_ARN_INDEX}"],
+            ),
+            iam.PolicyStatement(
+                sid="FinishTheDispatch",
+                actions=["dynamodb:UpdateItem"],
+                resources=[dispatches.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UseTheTableKeyThroughDynamoDb",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                resources=[table_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="DeadLetterFailedEvents",
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letter_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UseTheDeadLetterKeyThroughSqs",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[self.dead_letter_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="WriteItsLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UploadTraces",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="RunInTheVpc",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            ),
+        ]

@@ -1,0 +1,148 @@
+"""Data stack: everything the control plane keeps or talks to, and the task-state callback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_kms as kms
+
+from config import EnvironmentConfig
+from constructs import Construct
+from constructs.artifacts_bucket import ArtifactsBucket
+from constructs.dispatch_tables import DispatchTables
+from constructs.event_bus import OutpostEventBus
+from constructs.github_token import GithubTokenSecret
+from constructs.log_encryption import LogsKey
+from constructs.task_state_callback import TaskStateCallback
+from constructs.workspaces_fs import WorkspacesFileSystem
+from stacks.base import OutpostStack
+from stacks.network_stack import NetworkStack
+
+
+class DataStack(OutpostStack):
+    """Artifacts bucket, DynamoDB tables, GitHub token secret, event bus, workspaces EFS,
+    task-state callback. Data is retained in production (``data_removal_policy``).
+
+    Attributes for the stacks that use them: ``key``, ``artifacts``, ``tables`` (by name),
+    ``github_token``, ``event_bus``, ``file_system``, ``access_point``, ``callback``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        network: NetworkStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description="artifacts, dispatch tables, secrets, event bus, workspaces, task-state callback",
+            **kwargs,
+        )
+        data = config.data
+        removal = self.data_removal_policy
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            description=f"Outpost {config.name}: encrypts artifacts, tables, secrets and workspaces",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        logs_key = LogsKey(
+            self,
+            "LogsKey",
+            description=f"Outpost {config.name}: encrypts the task-state callback's logs",
+            removal_policy=removal,
+        )
+
+        self.artifacts = ArtifactsBucket(
+            self,
+            "Artifacts",
+            config=data,
+            encryption_key=self.key,
+            removal_policy=removal,
+            lock=config.is_production,
+        ).bucket
+
+        tables = DispatchTables(
+            self,
+            "Tables",
+            encryption_key=self.key,
+            removal_policy=removal,
+            deletion_protection=config.is_production,
+        )
+        self.tables = tables.tables
+
+        github_token_name = f"outpost/{config.name}/github-token"
+        self.github_token = GithubTokenSecret(
+            self,
+            "GithubToken",
+            secret_name=github_token_name,
+            encryption_key=self.key,
+            removal_policy=removal,
+        ).secret
+
+        self.event_bus = OutpostEventBus(
+            self,
+            "Events",
+            bus_name=data.event_bus_name,
+            archive_retention_days=data.event_archive_retention_days,
+        ).bus
+
+        workspaces = WorkspacesFileSystem(
+            self,
+            "Workspaces",
+            vpc=network.vpc,
+            security_group=network.policy.file_system,
+            encryption_key=self.key,
+            transition_to_ia_days=data.efs_transition_to_ia_days,
+            removal_policy=removal,
+        )
+        self.file_system = workspaces.file_system
+        self.access_point = workspaces.access_point
+
+        self.callback = TaskStateCallback(
+            self,
+            "TaskStateCallback",
+            config=data.callback,
+            env_name=config.name,
+            cluster_name=config.cluster_name,
+            dispatches=tables.dispatches,
+            table_key=self.key,
+            vpc=network.vpc,
+            security_group=network.policy.callback,
+            logs_key=logs_key,
+            removal_policy=removal,
+        )
+
+        outputs: dict[str, tuple[str, str]] = {
+            "ArtifactsBucketName": (
+                self.artifacts.bucket_name,
+                "Artifacts bucket: the agents' run output",
+            ),
+            "EventBusName": (self.event_bus.event_bus_name, "Bus the control plane puts cost events on"),
+            "GithubTokenSecretName": (
+                github_token_name,
+                "Set the token with: aws secretsmanager put-secret-value --secret-id <this> ...",
+            ),
+            "WorkspacesFileSystemId": (self.file_system.file_system_id, "Workspaces EFS"),
+            "WorkspacesAccessPointId": (self.access_point.access_point_id, "Access point /workspaces"),
+            "CallbackFunctionName": (
+                self.callback.function.function_name,
+                "Task-state callback (replay dead-lettered events into it)",
+            ),
+            "CallbackDeadLetterQueueUrl": (
+                self.callback.dead_letter_queue.queue_url,
+                "Stopped-task events the callback could not process (inspect, then redrive)",
+            ),
+        }
+        for name, table in self.tables.items():
+            label = "".join(part.capitalize() for part in name.split("_"))
+            outputs[f"{label}TableName"] = (table.table_name, f"DynamoDB table: {name}")
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

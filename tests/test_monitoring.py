@@ -1,0 +1,158 @@
+"""Fine-grained assertions of the Monitoring stack: every alarm reaches the topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import STAGES
+from tests.synth import Synthesized, shipped_context
+
+SETTINGS = shipped_context()["outpost"]["environments"]
+EXPECTED_ALARMS = {
+    # construct id prefix: (namespace, metric name or expression, threshold, comparison)
+    "LoadBalancer5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
+    "Target5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+    "ResponseTimeP95": ("AWS/ApplicationELB", "TargetResponseTime"),
+    "UnhealthyHosts": ("AWS/ApplicationELB", "UnHealthyHostCount"),
+    "ControlPlaneCpu": ("AWS/ECS", "CPUUtilization"),
+    "ControlPlaneMemory": ("AWS/ECS", "MemoryUtilization"),
+    "CallbackErrors": ("AWS/Lambda", "Errors"),
+    "DeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+}
+
+
+def alarms(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
+    found = synthesized.resources(f"{stage}/Monitoring", "AWS::CloudWatch::Alarm")
+    return {logical_id.removeprefix("Operations"): r["Properties"] for logical_id, r in found.items()}
+
+
+def alarm(synthesized: Synthesized, stage: str, name: str) -> dict[str, Any]:
+    (props,) = [p for logical_id, p in alarms(synthesized, stage).items() if logical_id.startswith(name)]
+    return props
+
+
+def topic_id(synthesized: Synthesized, stage: str) -> str:
+    (logical_id,) = synthesized.resources(f"{stage}/Monitoring", "AWS::SNS::Topic")
+    return logical_id
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(synthesized: Synthesized, stage: str) -> None:
+    ref = {"Ref": topic_id(synthesized, stage)}
+    found = alarms(synthesized, stage)
+    assert found
+    for name, props in found.items():
+        assert props["AlarmActions"] == [ref], name
+        assert props["OKActions"] == [ref], name
+        assert props["TreatMissingData"] == "notBreaching", name
+        assert props["AlarmDescription"], name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("name", EXPECTED_ALARMS)
+def test_alarm_watches_a_metric_the_resource_emits(synthesized: Synthesized, stage: str, name: str) -> None:
+    namespace, metric_name = EXPECTED_ALARMS[name]
+    props = alarm(synthesized, stage, name)
+    assert props["Namespace"] == namespace
+    assert props["MetricName"] == metric_name
+    # Dimensions point at real resources (references), never typed-in names.
+    for dimension in props["Dimensions"]:
+        assert isinstance(dimension["Value"], dict), (name, dimension)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_thresholds_come_from_settings(synthesized: Synthesized, stage: str) -> None:
+    settings = SETTINGS[stage.lower()]["monitoring"]
+    p95 = alarm(synthesized, stage, "ResponseTimeP95")
+    assert p95["ExtendedStatistic"] == "p95"
+    assert p95["Threshold"] == settings["response_time_p95_ms"] / 1000
+    assert p95["ComparisonOperator"] == "GreaterThanThreshold"
+    for name in ("LoadBalancer5xx", "Target5xx"):
+        props = alarm(synthesized, stage, name)
+        assert props["Threshold"] == settings["http_5xx_per_5_minutes"]
+        assert props["Statistic"] == "Sum"
+        assert props["Period"] == 300
+    assert alarm(synthesized, stage, "ControlPlaneCpu")["Threshold"] == settings["cpu_percent"]
+    assert alarm(synthesized, stage, "ControlPlaneMemory")["Threshold"] == settings["memory_percent"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_running_below_desired_uses_container_insights(synthesized: Synthesized, stage: str) -> None:
+    props = alarm(synthesized, stage, "RunningBelowDesired")
+    queries = {q["Id"]: q for q in props["Metrics"]}
+    assert queries["expr_1"]["Expression"] == "desired - running"
+    for query_id, metric_name in (("desired", "DesiredTaskCount"), ("running", "RunningTaskCount")):
+        metric = queries[query_id]["MetricStat"]["Metric"]
+        assert metric["Namespace"] == "ECS/ContainerInsights"
+        assert metric["MetricName"] == metric_name
+        assert {d["Name"] for d in metric["Dimensions"]} == {"ClusterName", "ServiceName"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_one_nat_port_allocation_alarm_per_nat_gateway(synthesized: Synthesized, stage: str) -> None:
+    nat_count = SETTINGS[stage.lower()]["network"]["nat_gateways"]
+    nat_alarms = [p for n, p in alarms(synthesized, stage).items() if n.startswith("NatPortAllocation")]
+    assert len(nat_alarms) == nat_count
+    for props in nat_alarms:
+        assert props["Namespace"] == "AWS/NATGateway"
+        assert props["MetricName"] == "ErrorPortAllocation"
+        (dimension,) = props["Dimensions"]
+        assert dimension["Name"] == "NatGatewayId"
+        # The Network stack's own gateway, read across stacks: never a typed-in id.
+        reference = dimension["Value"]["Fn::GetStackOutput"]
+        assert reference["StackName"] == f"{stage}-Network"
+        assert "NATGateway" in reference["OutputName"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_topic_is_encrypted_tls_only_and_only_cloudwatch_publishes(
+    synthesized: Synthesized, stage: str
+) -> None:
+    path = f"{stage}/Monitoring"
+    topic = synthesized.resources(path, "AWS::SNS::Topic")[topic_id(synthesized, stage)]["Properties"]
+    (key_id, key), *_ = synthesized.resources(path, "AWS::KMS::Key").items()
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert key["Properties"]["EnableKeyRotation"] is True
+    key_statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch_use,) = [s for s in key_statements if s.get("Sid") == "AllowCloudWatchAlarmsOfThisAccount"]
+    assert cloudwatch_use["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert cloudwatch_use["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    (policy,) = synthesized.resources(path, "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (publish,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publish["Action"] == "sns:Publish"
+    assert set(publish["Condition"]) == {"StringEquals", "ArnLike"}
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_email_subscription_only_when_configured(synthesized: Synthesized, stage: str) -> None:
+    email = SETTINGS[stage.lower()]["monitoring"]["alarm_email"]
+    subscriptions = synthesized.resources(f"{stage}/Monitoring", "AWS::SNS::Subscription").values()
+    assert [(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions] == (
+        [("email", email)] if email else []
+    )
+
+
+def referenced_arns(node: Any) -> set[str]:
+    """Logical ids whose ``Arn`` a template fragment references."""
+    if isinstance(node, dict):
+        if list(node) == ["Fn::GetAtt"] and node["Fn::GetAtt"][1] == "Arn":
+            return {node["Fn::GetAtt"][0]}
+        return set().union(*(referenced_arns(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(referenced_arns(v) for v in node))
+    return set()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dashboard_shows_every_alarm(synthesized: Synthesized, stage: str) -> None:
+    path = f"{stage}/Monitoring"
+    (dashboard,) = synthesized.resources(path, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == f"outpost-{stage.lower()}"
+    alarm_ids = set(synthesized.resources(path, "AWS::CloudWatch::Alarm"))
+    assert referenced_arns(dashboard["Properties"]["DashboardBody"]) == alarm_ids
