@@ -14,10 +14,12 @@ export CDK_DISABLE_VERSION_CHECK := true
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The template scanners live apart: checkov pins a `packaging` that clashes with pytest 9.
+SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk --no-notices
 ENV ?=
 
-.PHONY: help install synth test lint typecheck unit update-snapshots diff deploy check-config clean
+.PHONY: help install synth scan report test lint typecheck unit update-snapshots diff deploy check-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,17 +29,28 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	touch $@
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules from the pins
+install: $(VENV)/.installed $(SCAN_VENV)/.installed node_modules/.installed ## create .venv, .venv-scan and node_modules from the pins
 
 check-config: $(VENV)/.installed ## validate cdk.json settings (one line per error)
 	@$(PY) -m config
 
 synth: install check-config ## synthesize every environment into cdk.out/ (no AWS access)
 	$(CDK) synth --quiet
+
+scan: synth $(SCAN_VENV)/.installed ## cfn-lint, checkov and the Control Tower rules over every synthesized template
+	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
+
+report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
+	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -46,10 +59,10 @@ lint: $(VENV)/.installed ## ruff lint and format check
 typecheck: $(VENV)/.installed ## mypy --strict
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.installed ## the pytest suite (assertions, snapshots, bad config, cdk-nag)
+unit: $(VENV)/.installed $(SCAN_VENV)/.installed ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
 	$(PY) -m pytest
 
-test: install lint typecheck unit ## everything CI runs
+test: install lint typecheck unit scan ## everything CI runs
 
 update-snapshots: $(VENV)/.installed ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

@@ -13,6 +13,10 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
+# Log groups of a production environment keep at least a year (AWS Control Tower
+# CT.CLOUDWATCH.PR.2); development environments may keep less, acknowledged per log group.
+PRODUCTION_LOG_RETENTION_DAYS = 365
+
 # Tag keys and values as AWS accepts them (letters, digits, spaces and + - = . _ : / @).
 _TAG_CHARS = r"[\w .:/=+\-@]*"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from config.common import log_retention
+from config.common import PRODUCTION_LOG_RETENTION_DAYS, log_retention
 from config.errors import ConfigError
 from config.reader import Section
 
@@ -83,7 +83,9 @@ def parse_ingress(
             "rate_limit_per_5_minutes", minimum=RATE_LIMIT_MINIMUM, maximum=RATE_LIMIT_MAXIMUM
         ),
         access_log_retention_days=section.integer("access_log_retention_days", minimum=7, maximum=3653),
-        waf_log_retention_days=log_retention(section, "waf_log_retention_days", minimum=7),
+        waf_log_retention_days=log_retention(
+            section, "waf_log_retention_days", minimum=PRODUCTION_LOG_RETENTION_DAYS if production else 7
+        ),
     )
     section.done()
     return config

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from config.common import log_retention
+from config.common import PRODUCTION_LOG_RETENTION_DAYS, log_retention
 from config.errors import ConfigError
 from config.reader import Section
 
@@ -95,7 +95,9 @@ def parse_network(section: Section, *, region: str, production: bool) -> Network
 
     nat = section.integer("nat_gateways", minimum=1, maximum=len(azs))
     endpoints = section.strings("interface_endpoints", choices=INTERFACE_ENDPOINTS)
-    retention = log_retention(section, "flow_log_retention_days", minimum=7)
+    retention = log_retention(
+        section, "flow_log_retention_days", minimum=PRODUCTION_LOG_RETENTION_DAYS if production else 7
+    )
     min_ips = section.integer("min_agent_task_ips", minimum=0)
     section.done()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.common import log_retention
+from config.common import PRODUCTION_LOG_RETENTION_DAYS, log_retention
 from config.errors import ConfigError
 from config.reader import Section
 from config.registry import AGENTS
@@ -185,7 +185,9 @@ def parse_service(section: Section, *, production: bool) -> ServiceConfig:
         agent_stop_timeout_seconds=section.integer(
             "agent_stop_timeout_seconds", minimum=2, maximum=MAX_STOP_TIMEOUT_SECONDS
         ),
-        log_retention_days=log_retention(section, "log_retention_days", minimum=7),
+        log_retention_days=log_retention(
+            section, "log_retention_days", minimum=PRODUCTION_LOG_RETENTION_DAYS if production else 7
+        ),
     )
     section.done()
     return config

@@ -115,6 +115,8 @@ class AgentTask(Construct):
         linux.drop_capabilities(ecs.Capability.ALL)
         self.container = self.task_definition.add_container(
             "Agent",
+            # A hard limit, the task's size: the container cannot take more (CT.ECS.PR.7).
+            memory_limit_mib=config.memory,
             container_name=AGENT_CONTAINER,
             image=ecs.ContainerImage.from_ecr_repository(repository, config.image_tag),
             essential=True,

@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from config.data import DataConfig
 from constructs import Construct
 from constructs.buckets import AccessLogBucket, secure_bucket
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge, control_tower
 
 
 class ArtifactsBucket(Construct):
@@ -57,4 +57,5 @@ class ArtifactsBucket(Construct):
                 "block (auto-delete cannot remove locked versions); versioning keeps every overwritten or "
                 "deleted object for the non-current period, and production buckets are locked and retained.",
                 "NIST.800.53.R4-S3BucketDefaultLockEnabled",
+                control_tower("s3_bucket_object_lock_enabled_check"),
             )

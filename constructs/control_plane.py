@@ -142,6 +142,8 @@ class ControlPlane(Construct):
         linux.drop_capabilities(ecs.Capability.ALL)
         self.container = self.task_definition.add_container(
             "ControlPlane",
+            # A hard limit, the task's size: the container cannot take more (CT.ECS.PR.7).
+            memory_limit_mib=config.memory,
             container_name=CONTAINER,
             image=ecs.ContainerImage.from_ecr_repository(repository, config.image_tag),
             essential=True,

@@ -28,7 +28,8 @@ from config.ingress import IngressConfig
 from constructs import Construct
 from constructs.buckets import AccessLogBucket
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, in_packs
+from constructs.nag import acknowledge, control_tower, in_packs
+from constructs.scanners import skip_checkov
 
 # The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_ACM_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
@@ -129,6 +130,7 @@ class FrontDoor(Construct):
                 "Development load balancer: deletion protection would block tearing the environment "
                 "down; production sets it (deletion_protection=True) and dev holds no data of its own.",
                 *in_packs("ELBDeletionProtectionEnabled", PACKS_WITH_DELETION_PROTECTION_RULE),
+                control_tower("elbv2_deletion_protection_enabled_check"),
             )
 
         not_found = elbv2.ListenerAction.fixed_response(
@@ -174,7 +176,15 @@ class FrontDoor(Construct):
                 "check makes a certificate mandatory in production, where port 80 only redirects).",
                 *in_packs("ALBHttpToHttpsRedirection"),
                 *in_packs("ELBv2ACMCertificateRequired", PACKS_WITH_ACM_RULE),
+                control_tower("alb_http_to_https_redirection_check"),
             )
+            for check_id in ("CKV_AWS_2", "CKV_AWS_103"):  # HTTPS listener, TLS 1.2 or later
+                skip_checkov(
+                    self.listener,
+                    check_id,
+                    "Plain HTTP only in a development environment without a certificate: the settings "
+                    "check makes a certificate mandatory in production, where port 80 only redirects.",
+                )
 
         self.waf_log_group = logs_key.log_group(
             "WafLogs",

@@ -7,8 +7,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 
-from config.common import LOG_RETENTION_DAYS
+from config.common import LOG_RETENTION_DAYS, PRODUCTION_LOG_RETENTION_DAYS
 from constructs import Construct
+from constructs.nag import acknowledge, control_tower
 
 KEY_ACTIONS_FOR_LOGS = (
     "kms:Encrypt*",
@@ -71,8 +72,13 @@ class LogsKey(Construct):
         scope: Construct | None = None,
         log_group_name: str | None = None,
     ) -> logs.LogGroup:
-        """A log group encrypted with this key, expiring after ``retention_days``."""
-        return logs.LogGroup(
+        """A log group encrypted with this key, expiring after ``retention_days``.
+
+        Under a year, AWS Control Tower's CT.CLOUDWATCH.PR.2 fails the log group; outside
+        production it is acknowledged here (the settings check makes production keep
+        ``PRODUCTION_LOG_RETENTION_DAYS``). In a production stack the finding stays open.
+        """
+        group = logs.LogGroup(
             scope or self,
             construct_id,
             log_group_name=log_group_name,
@@ -80,6 +86,21 @@ class LogsKey(Construct):
             retention=_retention(retention_days),
             removal_policy=self._removal_policy,
         )
+        if retention_days < PRODUCTION_LOG_RETENTION_DAYS and not _in_production(group):
+            acknowledge(
+                group,
+                f"Development log group kept {retention_days} days by its setting: the settings check "
+                f"makes every production environment keep logs {PRODUCTION_LOG_RETENTION_DAYS} days or "
+                "more, and a development environment carries no production data.",
+                control_tower("cloudwatch_log_group_retention_period_check"),
+            )
+        return group
+
+
+def _in_production(scope: Construct) -> bool:
+    """Whether ``scope`` is in a production ``OutpostStack`` (it carries the environment config)."""
+    config = getattr(Stack.of(scope), "config", None)
+    return bool(getattr(config, "is_production", False))
 
 
 def _retention(days: int) -> logs.RetentionDays:

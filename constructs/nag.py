@@ -16,6 +16,8 @@ from constructs import IConstruct, IValidation
 
 # The packs whose rules share a suffix (``HIPAA.Security-IAMNoInlinePolicy``, ...).
 COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5", "PCI.DSS.321")
+# The validation namespace of the cfn-guard plugin (AWS Control Tower proactive controls).
+GUARD_PLUGIN = "cdk-validator-cfnguard"
 
 
 def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
@@ -32,6 +34,14 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
         rule = rule_id.split("[", 1)[0]
         full_id = rule_id if "::" in rule else f"{rule.split('-', 1)[0]}::{rule_id}"
         Validations.of(scope).acknowledge(Acknowledgment(id=full_id, reason=reason))
+
+
+def control_tower(rule: str) -> str:
+    """The acknowledgement id of an AWS Control Tower rule of the cfn-guard plugin.
+
+    ``control_tower("lambda_inside_vpc_check")`` -> ``cdk-validator-cfnguard::lambda_inside_vpc_check``.
+    """
+    return f"{GUARD_PLUGIN}::{rule}"
 
 
 def in_packs(rule: str, packs: tuple[str, ...] = COMPLIANCE_PACKS) -> tuple[str, ...]:

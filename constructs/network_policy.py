@@ -16,6 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 
 from constructs import Construct
 from constructs.nag import acknowledge
+from constructs.scanners import skip_checkov
 
 HTTPS = 443
 HTTP = 80
@@ -68,6 +69,12 @@ class NetworkPolicy(Construct):
             "AWS WAF (managed rules, per-IP rate limit) filters requests, the listener is "
             "TLS 1.3 only and unknown paths get a fixed 404 before reaching any task.",
             "AwsSolutions-EC23",
+        )
+        skip_checkov(
+            self.load_balancer,
+            "CKV_AWS_260",
+            "Port 80 on the public load balancer only answers with a redirect to HTTPS (served "
+            "only where no certificate is configured); AWS WAF filters every request.",
         )
         self.load_balancer.connections.allow_to(
             self.control_plane,

@@ -10,6 +10,7 @@ from config.network import NetworkConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, in_packs
+from constructs.scanners import accept_cdk_provider
 
 PUBLIC = "Public"
 PRIVATE = "Private"
@@ -90,6 +91,12 @@ class OutpostVpc(Construct):
                 "and no subnet assigns public addresses.",
                 *in_packs("VPCNoUnrestrictedRouteToIGW", PACKS_WITH_IGW_RULE),
             )
+        accept_cdk_provider(
+            self,
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            purpose="CDK's handler that removes every rule of the VPC's default security group; its "
+            "role may only revoke rules of this VPC's default group.",
+        )
         private = [ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
         self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=private

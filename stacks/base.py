@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import AspectPriority, Aspects, RemovalPolicy, Stack
 
 from config import EnvironmentConfig
 from constructs import Construct
+from constructs.kms_grants import GrantsOnlyForAwsServices
 
 
 class OutpostStack(Stack):
@@ -15,6 +16,8 @@ class OutpostStack(Stack):
 
     ``availability_zones`` answers from configuration, so nothing asks AWS for the zones
     of the account (synth stays offline); production stacks get termination protection.
+    Every KMS key of the stack lets only AWS services create grants on it
+    (``constructs.kms_grants``, AWS Control Tower CT.KMS.PR.3).
     """
 
     def __init__(
@@ -34,6 +37,7 @@ class OutpostStack(Stack):
             **kwargs,
         )
         self.config = config
+        Aspects.of(self).add(GrantsOnlyForAwsServices(), priority=AspectPriority.MUTATING)
 
     @property
     def availability_zones(self) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import App, Validations
+from aws_cdk import App, IPolicyValidationPlugin, Validations
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -15,6 +15,7 @@ from cdk_nag import (
     PCIDSS321Checks,
     ServerlessChecks,
 )
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 VALIDATION_REPORT = "validation-report.json"
 
@@ -28,9 +29,23 @@ NAG_PACKS = (
 )
 
 
+# Acknowledge the cfn-guard plugin's findings with
+# ``acknowledge(construct, reason, control_tower("<rule name>"))`` (constructs/nag.py).
+
+
 def add_nag_packs(app: App) -> None:
-    """All six packs; a finding not acknowledged on its construct fails synth."""
-    Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
+    """All six cdk-nag packs and the AWS Control Tower proactive controls.
+
+    The Control Tower controls run through the cfn-guard policy-validation plugin, which
+    ships its own ``cfn-guard`` binary and rules inside the package: nothing is downloaded
+    at synth. A finding not acknowledged on its construct fails synth, whichever plugin
+    reported it.
+    """
+    Validations.of(app).add_plugins(
+        *(pack(app) for pack in NAG_PACKS),
+        # The plugin is typed against the beta1 interface, which the jsii kernel accepts here.
+        cast(IPolicyValidationPlugin, CfnGuardValidator(control_tower_rules_enabled=True)),
+    )
 
 
 def unacknowledged_findings(report: dict[str, Any]) -> list[str]:

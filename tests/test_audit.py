@@ -205,6 +205,17 @@ def test_key_rotates_and_serves_cloudtrail_and_logs_only(synthesized: Synthesize
             "Principal": CLOUDTRAIL,
             "Resource": "*",
         },
+        {
+            # Every key of an OutpostStack (constructs/kms_grants.py, Control Tower CT.KMS.PR.3).
+            "Sid": "DenyGrantsExceptForAwsServices",
+            "Action": "kms:CreateGrant",
+            "Condition": {
+                "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+            },
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": "*",
+        },
     ]
 
 

@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs.buckets import AccessLogBucket, secure_bucket
+from constructs.kms_grants import deny_grants_except_for_aws_services
 from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from tests.synth import shipped_context
 
@@ -23,6 +24,8 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
     # The feature flags of cdk.json apply (server access logs through the bucket policy).
     app = cdk.App(outdir=str(outdir), context={**shipped_context(), "aws:cdk:enable-path-metadata": True})
     stack = cdk.Stack(app, "Buckets", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    deny_grants_except_for_aws_services(key)  # what OutpostStack's aspect does for every key
     logs = AccessLogBucket(stack, "AccessLogs", expiration_days=90, removal_policy=RemovalPolicy.RETAIN)
     secure_bucket(
         stack,
@@ -30,7 +33,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
         expiration_days=30,
         noncurrent_expiration_days=7,
         removal_policy=RemovalPolicy.DESTROY,
-        encryption_key=kms.Key(stack, "Key", enable_key_rotation=True),
+        encryption_key=key,
         server_access_logs=logs.bucket,
         access_logs_prefix="data/",
         object_lock=s3.ObjectLockRetention.governance(cdk.Duration.days(30)),
@@ -63,6 +66,8 @@ def test_every_bucket_is_locked_down_and_expires(synthesized: tuple[dict[str, An
         }
         assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        events = {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+        assert props["NotificationConfiguration"] == events
         (rule,) = props["LifecycleConfiguration"]["Rules"]
         assert rule["Status"] == "Enabled"
         assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}

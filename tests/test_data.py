@@ -673,6 +673,14 @@ EXPECTED_ACKNOWLEDGEMENTS = {
             "NIST.800.53.R5-SecretsManagerRotationEnabled",
         )
     ),
+    # AWS Control Tower (cfn-guard plugin): what log delivery requires of the access-log bucket,
+    # the dead-letter queue that is itself the last stop, and the function whose VPC settings come
+    # from the Network stack (the rule only reads same-stack references).
+    ("s3_bucket_default_encryption_kms_check", "Artifacts/AccessLogs/Bucket"),
+    ("s3_bucket_logging_enabled_check", "Artifacts/AccessLogs/Bucket"),
+    ("s3_bucket_object_lock_enabled_check", "Artifacts/AccessLogs/Bucket"),
+    ("sqs_dlq_check", "TaskStateCallback/DeadLetters"),
+    ("lambda_inside_vpc_check", "TaskStateCallback/Function"),
 }
 
 
@@ -688,4 +696,8 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
     expected = set(EXPECTED_ACKNOWLEDGEMENTS)
     if stage == "Dev":  # dev artifacts are not object-locked: they are deleted with the stack
         expected.add(("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/Bucket"))
+        expected.add(("s3_bucket_object_lock_enabled_check", "Artifacts/Bucket"))
+        # Logs kept less than a year, and CDK's bucket auto-delete handler (dev buckets only).
+        expected.add(("cloudwatch_log_group_retention_period_check", "TaskStateCallback/Logs"))
+        expected.add(("lambda_inside_vpc_check", "Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"))
     assert found == expected

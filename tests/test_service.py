@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
+from constructs.nag import control_tower
 from review.flows import Rule, rules
 from stacks.stage import OutpostStage
 from tests.conftest import STAGES
@@ -429,7 +430,11 @@ def test_provider_secrets_are_encrypted_generated_and_named(synthesized: Synthes
     # The key policy names no role (ECS's automatic grants are not used): every read is in the
     # readers' own policies, asserted above.
     account = SETTINGS[stage.lower()]["account"]
-    principals = [s["Principal"] for s in resources[key]["Properties"]["KeyPolicy"]["Statement"]]
+    principals = [
+        s["Principal"]
+        for s in resources[key]["Properties"]["KeyPolicy"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
     assert principals
     assert all(p == {"AWS": f"arn:aws:iam::{account}:root"} for p in principals)
 
@@ -877,6 +882,13 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     }
     iam5 = "AwsSolutions::AwsSolutions-IAM5"
     expected = {("AwsSolutions::AwsSolutions-ECS2", "ControlPlane/TaskDefinition")}
+    # Container Insights runs enhanced, which the Control Tower rule does not know.
+    expected |= {(control_tower("ecs_container_insights_enabled_check"), "Cluster/Resource")}
+    if stage == "Dev":  # log groups kept less than a year, development only (constructs/log_encryption.py)
+        retention = control_tower("cloudwatch_log_group_retention_period_check")
+        expected |= {
+            (retention, f"{name}/Logs") for name in (*(a.capitalize() for a in AGENTS), "ControlPlane")
+        }
     expected |= {(f"{iam5}[Resource::*]", f"{a.capitalize()}/Execution/Policy") for a in AGENTS}
     expected |= {(f"{iam5}[Resource::*]", "ControlPlane/Execution/Policy")}
     expected |= {(f"{iam5}[Resource::*]", "ControlPlane/TaskPolicy")}  # ecs:ListTasks

@@ -1,0 +1,318 @@
+"""The architecture diagram of one environment, drawn as SVG from its templates.
+
+Top: the allowed flows (``review.flows``) between the security groups and the internet, each
+group labelled with what uses it (the ALB, the ECS service, the interface endpoints, the
+agent task definitions). Bottom: one box per stack with what it holds (load balancer,
+services, agents, data stores, keys, logs). Plain SVG written by hand: no graphviz, no fonts
+to fetch, the same bytes for the same templates.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from review import flows
+from review.templates import StackTemplate
+
+# What the stack boxes list, in this order: resource type -> (singular, plural).
+SHOWN_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "load balancer", "load balancers"),
+    ("AWS::WAFv2::WebACL", "WAF web ACL", "WAF web ACLs"),
+    ("AWS::ECS::Cluster", "ECS cluster", "ECS clusters"),
+    ("AWS::ECS::Service", "ECS service", "ECS services"),
+    ("AWS::ECS::TaskDefinition", "task definition", "task definitions"),
+    ("AWS::Lambda::Function", "Lambda function", "Lambda functions"),
+    ("AWS::EC2::VPC", "VPC", "VPCs"),
+    ("AWS::EC2::NatGateway", "NAT gateway", "NAT gateways"),
+    ("AWS::EC2::VPCEndpoint", "VPC endpoint", "VPC endpoints"),
+    ("AWS::EC2::SecurityGroup", "security group", "security groups"),
+    ("AWS::S3::Bucket", "S3 bucket", "S3 buckets"),
+    ("AWS::DynamoDB::Table", "DynamoDB table", "DynamoDB tables"),
+    ("AWS::EFS::FileSystem", "EFS file system", "EFS file systems"),
+    ("AWS::ECR::Repository", "ECR repository", "ECR repositories"),
+    ("AWS::SecretsManager::Secret", "secret", "secrets"),
+    ("AWS::Events::EventBus", "event bus", "event buses"),
+    ("AWS::SNS::Topic", "SNS topic", "SNS topics"),
+    ("AWS::SQS::Queue", "SQS queue", "SQS queues"),
+    ("AWS::CloudTrail::Trail", "CloudTrail trail", "CloudTrail trails"),
+    ("AWS::Logs::LogGroup", "log group", "log groups"),
+    ("AWS::KMS::Key", "KMS key", "KMS keys"),
+    ("AWS::IAM::Role", "IAM role", "IAM roles"),
+)
+_SG_KEYS = ("SecurityGroups", "SecurityGroupIds")
+
+NODE_W, NODE_H = 200, 58
+COL_GAP, ROW_GAP = 100, 64
+BOX_W, LINE_H = 230, 17
+MARGIN = 24
+FONT = "font-family='Helvetica, Arial, sans-serif'"
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    detail: str
+    x: float
+    y: float
+
+    @property
+    def cx(self) -> float:
+        return self.x + NODE_W / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + NODE_H / 2
+
+
+# How the diagram names what a security group is attached to, by resource type.
+_KIND_LABELS = {
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("ALB", "ALBs"),
+    "AWS::ECS::Service": ("ECS service", "ECS services"),
+    "AWS::Lambda::Function": ("Lambda", "Lambda functions"),
+    "AWS::EC2::VPCEndpoint": ("interface endpoint", "interface endpoints"),
+    "AWS::EFS::MountTarget": ("EFS mount target", "EFS mount targets"),
+}
+
+
+def _attachments(stacks: Sequence[StackTemplate]) -> dict[str, list[str]]:
+    """Security group name -> what uses it (``ALB FrontDoor/LoadBalancer``, ``3 EFS mount targets``)."""
+    bodies = [s.body for s in stacks]
+    groups = flows.security_groups(bodies)
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    services_task_defs: set[str] = set()
+    for stack in stacks:
+        for logical_id, resource in sorted(stack.resources.items()):
+            props = resource.get("Properties", {})
+            kind = resource.get("Type", "")
+            if kind == "AWS::ECS::Service":
+                services_task_defs.add(stack.render(props.get("TaskDefinition")))
+            holders = [props.get(k) for k in _SG_KEYS]
+            holders.append(
+                props.get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {}).get("SecurityGroups")
+            )
+            holders.append(props.get("VpcConfig", {}).get("SecurityGroupIds"))
+            for group_id, group_name in groups.items():
+                if any(stack.refers_to(h, group_id) for h in holders if h is not None):
+                    found[group_name][kind].append(stack.name(logical_id).removesuffix("/Service"))
+    used: dict[str, list[str]] = defaultdict(list)
+    for group_name, kinds in found.items():
+        for kind, names in sorted(kinds.items()):
+            one, many = _KIND_LABELS.get(kind, (kind.split("::")[-1], kind.split("::")[-1] + "s"))
+            used[group_name].append(f"{one} {names[0]}" if len(names) == 1 else f"{len(names)} {many}")
+    # Agents are launched per job with RunTask: their group is attached at run time. The task
+    # definitions no service runs are the agents'; they go with the group named for agents.
+    agents = [
+        _short(stack.name(logical_id))
+        for stack in stacks
+        for logical_id, _ in stack.of_type("AWS::ECS::TaskDefinition")
+        if stack.name(logical_id) not in services_task_defs
+    ]
+    for group_name in set(groups.values()):
+        if "agent" in group_name.lower() and agents and not used[group_name]:
+            used[group_name].append("tasks: " + ", ".join(sorted(agents)))
+    return used
+
+
+def _short(path: str) -> str:
+    """``Agents/Claude/TaskDef`` -> ``Claude``: the last segment that is not a CDK default id."""
+    segments = [p for p in path.split("/") if p not in ("TaskDef", "TaskDefinition", "Resource", "Default")]
+    return segments[-1] if segments else path
+
+
+INBOUND, OUTBOUND = "internet (in)", "internet (out)"
+
+
+def _layers(nodes: Sequence[str], edges: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """Column of each node: the longest path from the inbound internet; a group nothing
+    reaches sits just before what it talks to; the outbound internet comes last."""
+    nexts: dict[str, set[str]] = defaultdict(set)
+    prevs: dict[str, set[str]] = defaultdict(set)
+    for source, destination in edges:
+        nexts[source].add(destination)
+        prevs[destination].add(source)
+    layer = {INBOUND: 0}
+    for _ in range(len(nodes)):  # longest path, bounded: a cycle cannot loop forever
+        for source in sorted(layer):
+            for following in sorted(nexts[source]):
+                if following != OUTBOUND and layer.get(following, -1) < layer[source] + 1 <= len(nodes):
+                    layer[following] = layer[source] + 1
+    for node in sorted(nodes):
+        if node not in layer and node != OUTBOUND:
+            reached = [layer[n] for n in nexts[node] if n in layer]
+            layer[node] = max(min(reached) - 1, 1) if reached else 1
+    layer[OUTBOUND] = max([layer[p] + 1 for p in prevs[OUTBOUND]] or [1])
+    return {n: layer[n] for n in nodes}
+
+
+def _bezier(p0: float, control: float, p1: float, t: float) -> float:
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * control + t**2 * p1
+
+
+def _text(
+    x: float, y: float, text: str, *, size: int = 12, weight: str = "normal", anchor: str = "middle"
+) -> str:
+    return (
+        f"<text x='{x:.0f}' y='{y:.0f}' {FONT} font-size='{size}' font-weight='{weight}' "
+        f"text-anchor='{anchor}' fill='#1b1f24'>{escape(text)}</text>"
+    )
+
+
+def _clip(node: Node, toward_x: float, toward_y: float) -> tuple[float, float]:
+    """Where the line from the centre of ``node`` toward a point leaves its box."""
+    dx, dy = toward_x - node.cx, toward_y - node.cy
+    if dx == 0 and dy == 0:
+        return node.cx, node.cy
+    scale = min(
+        (NODE_W / 2) / abs(dx) if dx else math.inf,
+        (NODE_H / 2) / abs(dy) if dy else math.inf,
+    )
+    return node.cx + dx * scale, node.cy + dy * scale
+
+
+def _edge(source: Node, destination: Node, label: str, bend: float) -> list[str]:
+    sx, sy = _clip(source, destination.cx, destination.cy)
+    dx, dy = _clip(destination, source.cx, source.cy)
+    mx, my = (sx + dx) / 2, (sy + dy) / 2
+    length = math.hypot(dx - sx, dy - sy) or 1.0
+    # Control point pushed sideways, so that opposite flows do not overlap.
+    cx, cy = mx - (dy - sy) / length * bend, my + (dx - sx) / length * bend
+    # The label sits 30 % along the path, so that crossing flows keep their labels apart.
+    lx, ly = _bezier(sx, cx, dx, 0.3), _bezier(sy, cy, dy, 0.3)
+    width = 7 * len(label) + 10
+    return [
+        f"<path d='M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {dx:.1f},{dy:.1f}' fill='none' "
+        "stroke='#2f6fbf' stroke-width='1.6' marker-end='url(#arrow)'/>",
+        f"<rect x='{lx - width / 2:.1f}' y='{ly - 9:.1f}' width='{width}' height='16' rx='3' "
+        "fill='#ffffff' stroke='#c9d6e8'/>",
+        _text(lx, ly + 3, label, size=11),
+    ]
+
+
+def _stack_lines(stack: StackTemplate) -> list[str]:
+    counts: dict[str, int] = defaultdict(int)
+    for resource in stack.resources.values():
+        counts[resource.get("Type", "")] += 1
+    lines = []
+    for kind, one, many in SHOWN_TYPES:
+        if counts[kind]:
+            lines.append(f"{one}" if counts[kind] == 1 else f"{counts[kind]} {many}")
+    return lines or ["(no resources shown)"]
+
+
+def architecture_svg(stacks: Sequence[StackTemplate], *, title: str) -> str:
+    """The whole diagram as an SVG document (UTF-8 text)."""
+    bodies: list[Mapping[str, Any]] = [s.body for s in stacks]
+    all_flows = flows.flows(flows.rules(bodies))
+    labels: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for flow in all_flows:
+        ports = str(flow.from_port) if flow.from_port == flow.to_port else f"{flow.from_port}-{flow.to_port}"
+        source = INBOUND if flow.source == flows.INTERNET else flow.source
+        destination = OUTBOUND if flow.destination == flows.INTERNET else flow.destination
+        labels[(source, destination)].append(f"{flow.protocol}/{ports}")
+    names = sorted(set(flows.security_groups(bodies).values()))
+    names += [end for end in (INBOUND, OUTBOUND) if any(end in pair for pair in labels)]
+    layer = _layers(names, labels)
+    used = _attachments(stacks)
+    details = {INBOUND: "clients of the public API", OUTBOUND: "providers, git, AWS APIs"}
+
+    columns: dict[int, list[str]] = defaultdict(list)
+    for name in names:
+        columns[layer[name]].append(name)
+    top = MARGIN + 56
+    nodes: dict[str, Node] = {}
+    row_of: dict[str, float] = {}
+    for column, members in sorted(columns.items()):
+        # Order a column by the mean row of what flows into it (fewer crossings); the
+        # outbound internet goes last.
+        def rank(name: str) -> tuple[bool, float, str]:
+            rows = [row_of[p] for (p, d) in labels if d == name and p in row_of]
+            return (name == OUTBOUND, sum(rows) / len(rows) if rows else math.inf, name)
+
+        for row, name in enumerate(sorted(members, key=rank)):
+            row_of[name] = row
+            detail = details.get(name) or "; ".join(used.get(name, [])) or "security group"
+            label = "internet" if name in details else name
+            nodes[name] = Node(
+                label, detail, MARGIN + column * (NODE_W + COL_GAP), top + row * (NODE_H + ROW_GAP)
+            )
+    flows_bottom = max(n.y + NODE_H for n in nodes.values())
+
+    per_row = 4
+    stack_top = flows_bottom + 70
+    stack_boxes = []
+    row_heights: dict[int, int] = defaultdict(int)
+    for index, stack in enumerate(stacks):
+        row_heights[index // per_row] = max(row_heights[index // per_row], len(_stack_lines(stack)))
+    y: float = stack_top
+    row_y: dict[int, float] = {}
+    for row in sorted(row_heights):
+        row_y[row] = y
+        y += 40 + row_heights[row] * LINE_H + 24
+    for index, stack in enumerate(stacks):
+        lines = _stack_lines(stack)
+        x = MARGIN + (index % per_row) * (BOX_W + 20)
+        by = row_y[index // per_row]
+        height = 40 + row_heights[index // per_row] * LINE_H
+        stack_boxes.append(
+            f"<rect x='{x}' y='{by:.0f}' width='{BOX_W}' height='{height}' rx='8' "
+            "fill='#f4f6f8' stroke='#8a96a3'/>"
+        )
+        stack_boxes.append(_text(x + BOX_W / 2, by + 22, f"{stack.short} stack", size=14, weight="bold"))
+        for i, line in enumerate(lines):
+            stack_boxes.append(_text(x + 14, by + 44 + i * LINE_H, "• " + line, size=12, anchor="start"))
+
+    width = max(
+        MARGIN * 2 + (max(columns) + 1) * (NODE_W + COL_GAP) - COL_GAP,
+        MARGIN * 2 + min(len(stacks), per_row) * (BOX_W + 20) - 20,
+        640,
+    )
+    total_height = y + MARGIN
+
+    parts = [
+        "<svg xmlns='http://www.w3.org/2000/svg' "
+        f"width='{width:.0f}' height='{total_height:.0f}' "
+        f"viewBox='0 0 {width:.0f} {total_height:.0f}' role='img' "
+        f"aria-label='{escape(title)}'>",
+        "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='8' markerHeight='8' "
+        "orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#2f6fbf'/></marker></defs>",
+        f"<rect width='{width:.0f}' height='{total_height:.0f}' fill='#ffffff'/>",
+        _text(MARGIN, MARGIN + 8, title, size=18, weight="bold", anchor="start"),
+        _text(
+            MARGIN,
+            MARGIN + 30,
+            "Allowed flows between security groups (derived from the templates); nothing else is allowed.",
+            size=12,
+            anchor="start",
+        ),
+    ]
+    for node in nodes.values():
+        internet = node.name == "internet"
+        fill, stroke = ("#eef0f2", "#6b7580") if internet else ("#e6effa", "#2f6fbf")
+        parts.append(
+            f"<rect x='{node.x:.0f}' y='{node.y:.0f}' width='{NODE_W}' height='{NODE_H}' rx='8' "
+            f"fill='{fill}' stroke='{stroke}' stroke-width='1.4'/>"
+        )
+        parts.append(_text(node.cx, node.y + 22, node.name, size=13, weight="bold"))
+        lines = textwrap.wrap(node.detail, 34) or [""]
+        if len(lines) > 2:
+            lines = [lines[0], lines[1][:31] + "…"]
+        for i, line in enumerate(lines):
+            parts.append(_text(node.cx, node.y + (42 if len(lines) == 1 else 38 + i * 13), line, size=11))
+    for (source, destination), port_labels in sorted(labels.items()):
+        if source not in nodes or destination not in nodes:
+            continue
+        backward = layer[destination] <= layer[source]
+        bend = 36.0 if backward else (12.0 if (destination, source) in labels else 0.0)
+        parts += _edge(nodes[source], nodes[destination], ", ".join(sorted(set(port_labels))), bend)
+    parts.append(
+        _text(MARGIN, stack_top - 16, "Stacks and what they hold", size=14, weight="bold", anchor="start")
+    )
+    parts += stack_boxes
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,94 @@
+"""Reading synthesized templates for people: names, intrinsic functions, resources by type."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StackTemplate:
+    """One stack of one environment: ``Prod/Network`` and its template."""
+
+    stage: str
+    stack: str
+    body: Mapping[str, Any]
+
+    @classmethod
+    def load(cls, stage: str, stack: str, path: Path) -> StackTemplate:
+        return cls(stage, stack, json.loads(path.read_text()))
+
+    @property
+    def short(self) -> str:
+        """``Network`` for ``Prod/Network``."""
+        return self.stack.split("/", 1)[-1]
+
+    @property
+    def resources(self) -> Mapping[str, Mapping[str, Any]]:
+        resources: Mapping[str, Mapping[str, Any]] = self.body.get("Resources", {})
+        return resources
+
+    def of_type(self, *types: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        for logical_id, resource in sorted(self.resources.items()):
+            if resource.get("Type") in types:
+                yield logical_id, resource
+
+    def name(self, logical_id: str) -> str:
+        """The construct path below the stack (``Network/FlowLogs``), else the logical id."""
+        resource = self.resources.get(logical_id)
+        if resource is None:
+            return logical_id
+        path = str(resource.get("Metadata", {}).get("aws:cdk:path", logical_id))
+        path = path.removesuffix("/Resource")
+        prefix = self.stack + "/"
+        return path[len(prefix) :] if path.startswith(prefix) else path
+
+    def render(self, value: Any) -> str:
+        """An intrinsic function as a reader would say it (``Network/FlowLogs.Arn``)."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            return ", ".join(self.render(v) for v in value)
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), *_ = value.items()
+            if fn == "Ref":
+                return f"${{{arg}}}" if str(arg).startswith("AWS::") else self.name(str(arg))
+            if fn == "Fn::GetAtt":
+                return f"{self.name(str(arg[0]))}.{arg[1]}"
+            if fn == "Fn::Join":
+                return str(arg[0]).join(self.render(v) for v in arg[1])
+            if fn == "Fn::Sub":
+                return str(arg if isinstance(arg, str) else arg[0])
+            if fn == "Fn::ImportValue":
+                return f"import({self.render(arg)})"
+            if fn == "Fn::GetStackOutput" and isinstance(arg, dict):
+                return f"{arg.get('StackName')}:{arg.get('OutputName')}"
+        return json.dumps(value, sort_keys=True)
+
+    def refers_to(self, value: Any, logical_id: str) -> bool:
+        """Whether ``value`` references ``logical_id`` (Ref, GetAtt, or an import naming it)."""
+        if isinstance(value, dict):
+            if value.get("Ref") == logical_id:
+                return True
+            if "Fn::GetAtt" in value and value["Fn::GetAtt"][0] == logical_id:
+                return True
+            if "Fn::ImportValue" in value and logical_id in json.dumps(value["Fn::ImportValue"]):
+                return True
+            # A weak cross-stack reference names the producer's output after the logical id.
+            if "Fn::GetStackOutput" in value and logical_id in str(
+                value["Fn::GetStackOutput"].get("OutputName")
+            ):
+                return True
+            return any(self.refers_to(v, logical_id) for v in value.values())
+        if isinstance(value, list):
+            return any(self.refers_to(v, logical_id) for v in value)
+        return False
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]

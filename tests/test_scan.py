@@ -1,0 +1,150 @@
+"""``make scan``: the scan driver finds what each scanner finds, and fails on it.
+
+A throwaway app with known-bad resources is synthesized once (it must be: its failure is
+the point); the driver then runs cfn-lint and checkov from ``.venv-scan`` over it and reads
+the Control Tower results from its validation report. ``make unit`` creates ``.venv-scan``
+before pytest runs, so these tests never skip for want of a scanner.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+
+from constructs.scanners import checkov_skips, skip_checkov
+from review import scan
+from stacks.compliance import add_nag_packs
+from tests.synth import ROOT, Synthesized
+
+SCAN_VENV = ROOT / ".venv-scan"
+SKIP_COMMENT = "Throwaway bucket of a test: proves a skip lands on this one resource only."
+
+
+@pytest.fixture(scope="module")
+def scan_venv() -> Path:
+    for tool in ("cfn-lint", "checkov"):
+        if not (SCAN_VENV / "bin" / tool).exists():
+            pytest.fail(f"{SCAN_VENV}/bin/{tool} is missing: run `make unit` (it installs .venv-scan)")
+    return SCAN_VENV
+
+
+@pytest.fixture(scope="module")
+def bad_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway app with resources every scanner rejects, synthesized to a temp dir."""
+    outdir = tmp_path_factory.mktemp("bad.out")
+    app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-path-metadata": True})
+    stack = cdk.Stack(
+        cdk.Stage(app, "Throwaway"), "Bad", env=cdk.Environment(account="111111111111", region="us-east-1")
+    )
+    # checkov CKV_AWS_24 (and cdk-nag): SSH open to the world.
+    ec2.CfnSecurityGroup(
+        stack,
+        "OpenSsh",
+        group_description="ssh from anywhere",
+        security_group_ingress=[
+            ec2.CfnSecurityGroup.IngressProperty(
+                ip_protocol="tcp", from_port=22, to_port=22, cidr_ip="0.0.0.0/0"
+            )
+        ],
+    )
+    # cfn-lint E3002: a property S3 does not have. Control Tower: no encryption, no versioning.
+    typo = s3.CfnBucket(stack, "Typo")
+    typo.add_property_override("BucketNam", "typo")
+    skipped = s3.Bucket(stack, "Skipped")
+    skip_checkov(skipped, "CKV_AWS_18", SKIP_COMMENT)
+    add_nag_packs(app)
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def bad_results(bad_app: Path, scan_venv: Path) -> dict[str, scan.ToolResult]:
+    return {r.tool: r for r in scan.scan(bad_app, scan_venv=scan_venv)}
+
+
+def test_templates_come_from_the_cloud_assembly(synthesized: Synthesized) -> None:
+    """Every stack of every environment is scanned, new stacks included, from the manifests."""
+    found = scan.templates(synthesized.outdir)
+    assert sorted(t.stack for t in found) == sorted(synthesized.templates)
+    assert {t.stage for t in found} == {s.split("/")[0] for s in synthesized.templates}
+    assert all(t.path.exists() for t in found)
+
+
+def test_cfn_lint_reports_the_bad_property(bad_results: dict[str, scan.ToolResult]) -> None:
+    result = bad_results["cfn-lint"]
+    assert any(f.rule == "E3002" and f.resource.startswith("Typo") for f in result.findings), result.findings
+    assert result.count("error") >= 1
+    assert "errors" in result.line()
+
+
+def test_checkov_fails_open_ssh(bad_results: dict[str, scan.ToolResult]) -> None:
+    result = bad_results["checkov"]
+    assert any(f.rule == "CKV_AWS_24" and "OpenSsh" in f.resource for f in result.findings), result.findings
+    assert (result.passed or 0) > 0
+
+
+def test_checkov_skip_applies_to_its_one_resource(bad_results: dict[str, scan.ToolResult]) -> None:
+    result = bad_results["checkov"]
+    skips = [s for s in result.skips if s.rule == "CKV_AWS_18"]
+    assert [s.reason for s in skips] == [SKIP_COMMENT]
+    assert "Skipped" in skips[0].resource
+    # The same check still fails on the bucket that has no skip.
+    assert any(f.rule == "CKV_AWS_18" and "Typo" in f.resource for f in result.findings)
+
+
+def test_control_tower_rules_fail_the_unencrypted_bucket(bad_results: dict[str, scan.ToolResult]) -> None:
+    result = bad_results["cfn-guard (Control Tower)"]
+    rules = {f.rule for f in result.findings if f.resource.startswith("Throwaway/Bad/Typo")}
+    assert "s3_bucket_default_encryption_kms_check" in rules, result.findings
+
+
+def test_scan_exits_non_zero_on_findings(
+    bad_app: Path, scan_venv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert scan.main([str(bad_app), "--scan-venv", str(scan_venv)]) == 1
+    out = capsys.readouterr().out
+    for tool in ("cfn-lint:", "checkov:", "cfn-guard (Control Tower):"):
+        assert any(line.startswith(tool) for line in out.splitlines()), out
+    summary = scan.read_summary(bad_app)
+    assert [s["ok"] for s in summary] == [False, False, False]
+
+
+def test_scan_refuses_an_empty_assembly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No templates is an error, never a silent pass."""
+    assert scan.main([str(tmp_path)]) == 2
+    assert "no stack templates" in capsys.readouterr().err
+
+
+def test_skip_checkov_merges_and_explains() -> None:
+    stack = cdk.Stack()
+    bucket = s3.Bucket(stack, "Bucket")
+    skip_checkov(bucket, "CKV_AWS_18", SKIP_COMMENT)
+    skip_checkov(bucket, "CKV_AWS_21", SKIP_COMMENT + " Second check.")
+    skip_checkov(bucket, "CKV_AWS_18", SKIP_COMMENT + " Replaced.")
+    assert checkov_skips(bucket) == [
+        {"id": "CKV_AWS_21", "comment": SKIP_COMMENT + " Second check."},
+        {"id": "CKV_AWS_18", "comment": SKIP_COMMENT + " Replaced."},
+    ]
+    with pytest.raises(ValueError, match="too short"):
+        skip_checkov(bucket, "CKV_AWS_18", "because")
+    with pytest.raises(ValueError, match="not a checkov check id"):
+        skip_checkov(bucket, "AwsSolutions-S1", SKIP_COMMENT)
+
+
+def test_every_ignored_cfn_lint_rule_has_a_reason() -> None:
+    ignores = scan.cfn_lint_ignores()
+    assert ignores, "expected .cfnlintrc.yaml to be read"
+    for ignore in ignores:
+        assert len(ignore.reason) >= 40, ignore
+
+
+def test_every_checkov_skip_in_the_app_is_explained(synthesized: Synthesized) -> None:
+    for stack, template in synthesized.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert len(skip.get("comment", "")) >= 40, (stack, logical_id, skip)
