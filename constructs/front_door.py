@@ -114,7 +114,18 @@ class FrontDoor(Construct):
             vpc=vpc,
             internet_facing=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            security_group=security_group,
+            # Imported immutable, like the control plane's group: registering a target makes
+            # CDK add the load balancer's egress rule to its group, and with the Network
+            # stack's own group object that rule would be a second AWS::EC2::SecurityGroupEgress
+            # (in this stack) for the rule the NetworkPolicy already holds: EC2 refuses the
+            # duplicate (InvalidPermission.Duplicate) and the deploy fails.
+            security_group=ec2.SecurityGroup.from_security_group_id(
+                self,
+                "SecurityGroup",
+                security_group.security_group_id,
+                mutable=False,
+                allow_all_outbound=False,
+            ),
             ip_address_type=elbv2.IpAddressType.IPV4,
             deletion_protection=production,
             idle_timeout=Duration.seconds(config.idle_timeout_seconds),
@@ -239,10 +250,12 @@ class FrontDoor(Construct):
         task definition's default container when not given) and checks ``health_check_path``,
         which must answer 200 whenever the process is up (the API's ``/health/live``).
 
-        ``service`` must run in the NetworkPolicy's control-plane group and ``port`` must be
-        the port that policy opens from the load balancer: CDK then finds both rules already
-        there and adds none. Anything else would make CDK add a rule outside the policy,
-        which the derived-flows test (tests/test_network_policy.py) reports.
+        ``service`` must run in the NetworkPolicy's control-plane group, given to it as an
+        immutable import (as ``ControlPlane`` does), and ``port`` must be the port that policy
+        opens from the load balancer. The load balancer's group is an immutable import too, so
+        CDK adds no rule for the registration on either side: the policy's own rules are the
+        whole story (tests/test_deployability.py fails on any group or rule outside the
+        Network stack).
         """
         if self._target_group is not None:
             raise RuntimeError("FrontDoor.route_to() attaches one service; it was called before")

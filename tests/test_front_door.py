@@ -81,7 +81,16 @@ class ThrowawayService(Construct):
             "Service",
             cluster=cluster,
             task_definition=task,
-            security_groups=[network.policy.control_plane],
+            # As the real ControlPlane does: the policy's group as an immutable import.
+            security_groups=[
+                ec2.SecurityGroup.from_security_group_id(
+                    self,
+                    "SecurityGroup",
+                    network.policy.control_plane.security_group_id,
+                    mutable=False,
+                    allow_all_outbound=False,
+                )
+            ],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
             desired_count=1,
