@@ -129,7 +129,7 @@ def load_environments(
     if only is not None and only not in envs:
         raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
     names = [only] if only is not None else list(envs)
-    return tuple(
+    parsed = tuple(
         parse_environment(
             n,
             envs[n],
@@ -138,3 +138,30 @@ def load_environments(
         )
         for n in names
     )
+    check_shared_accounts(parsed)
+    return parsed
+
+
+# Names an environment chooses itself that must be unique in an account and region: a
+# second environment there with the same one fails its deploy ("already exists") or, worse,
+# would share the first one's resource. Every other fixed name carries the environment's name.
+_UNIQUE_PER_ACCOUNT_AND_REGION: tuple[tuple[str, Callable[[EnvironmentConfig], str]], ...] = (
+    ("registry.repository_prefix", lambda env: env.registry.repository_prefix),
+    ("data.event_bus_name", lambda env: env.data.event_bus_name),
+)
+
+
+def check_shared_accounts(environments: tuple[EnvironmentConfig, ...]) -> None:
+    """Environments deployed to one account and region must not choose the same names."""
+    for setting, value_of in _UNIQUE_PER_ACCOUNT_AND_REGION:
+        seen: dict[tuple[str, str, str], str] = {}
+        for env in environments:
+            key = (env.account, env.region, value_of(env))
+            if key in seen:
+                raise ConfigError(
+                    f"{CONTEXT_KEY}.environments.{env.name}.{setting}",
+                    value_of(env),
+                    f"is also the {setting.split('.')[-1]} of environment {seen[key]}, deployed to the "
+                    f"same account {env.account} and region {env.region}: choose another",
+                )
+            seen[key] = env.name

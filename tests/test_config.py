@@ -351,6 +351,9 @@ def test_a_new_environment_needs_config_only() -> None:
     context = shipped_context()
     staging = json.loads(json.dumps(context["outpost"]["environments"]["dev"]))
     staging["network"]["vpc_cidr"] = "10.30.0.0/16"
+    # In dev's account: names of its own where an account allows only one (test_deployability.py).
+    staging["registry"]["repository_prefix"] = "outpost-staging"
+    staging["data"]["event_bus_name"] = "outpost-staging-events"
     context["outpost"]["environments"]["staging"] = staging
     assert [env.stage_name for env in load(context)] == ["Dev", "Prod", "Staging"]
 
