@@ -12,6 +12,8 @@ from tests.synth import Synthesized, shipped_context
 
 SETTINGS: dict[str, Any] = shipped_context()["outpost"]["environments"]
 REGION = "us-east-1"
+# A certificate ARN of the right shape for prod (no certificate is looked up: offline).
+PROD_CERTIFICATE = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -49,6 +51,26 @@ def join(*parts: Any) -> dict[str, Any]:
 def output_of(value: Any) -> str:
     """The name of the other stack's output a ``Fn::GetStackOutput`` reads."""
     return str(value["Fn::GetStackOutput"]["OutputName"])
+
+
+# --- what every bucket of the app holds -------------------------------------------------
+
+BLOCK_ALL_PUBLIC_ACCESS = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def kms_bucket_encryption(key: str) -> list[dict[str, Any]]:
+    """``ServerSideEncryptionConfiguration`` of a bucket encrypted with the key of logical id ``key``."""
+    return [
+        {
+            "BucketKeyEnabled": True,
+            "ServerSideEncryptionByDefault": {"KMSMasterKeyID": arn_of(key), "SSEAlgorithm": "aws:kms"},
+        }
+    ]
 
 
 # --- resources by construct path --------------------------------------------------------

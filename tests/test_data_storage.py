@@ -10,7 +10,16 @@ from constructs.dispatch_tables import TABLES
 from tests.conftest import STAGES
 from tests.data_templates import EXPECTED_TABLES, data, find, tables
 from tests.synth import Synthesized
-from tests.templates import REGION, account, arn_of, data_key, path_of, retained
+from tests.templates import (
+    BLOCK_ALL_PUBLIC_ACCESS,
+    REGION,
+    account,
+    arn_of,
+    data_key,
+    kms_bucket_encryption,
+    path_of,
+    retained,
+)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -58,21 +67,10 @@ def test_artifacts_bucket_is_encrypted_logged_and_expires_per_config(
     _, bucket = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
     logs_id, logs = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/AccessLogs/Bucket/Resource")
     props = bucket["Properties"]
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {
-            "BucketKeyEnabled": True,
-            "ServerSideEncryptionByDefault": {
-                "KMSMasterKeyID": arn_of(data_key(synthesized, stage)),
-                "SSEAlgorithm": "aws:kms",
-            },
-        }
-    ]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == kms_bucket_encryption(
+        data_key(synthesized, stage)
+    )
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     assert props["LoggingConfiguration"] == {
         "DestinationBucketName": {"Ref": logs_id},
