@@ -25,7 +25,7 @@ def _principals(stack: StackTemplate, document: Mapping[str, Any]) -> str:
         for kind, value in sorted(principal.items()):
             found += [f"{kind}: {stack.render(v)}" for v in as_list(value)]
         if statement.get("Condition"):
-            found.append("if " + json.dumps(statement["Condition"], sort_keys=True))
+            found.append("if " + json.dumps(stack.readable(statement["Condition"]), sort_keys=True))
     return "; ".join(found)
 
 
@@ -58,7 +58,7 @@ def iam_rows(stacks: Sequence[StackTemplate]) -> list[list[str]]:
                             statement.get("Effect", ""),
                             ", ".join(sorted(str(a) for a in as_list(statement.get("Action")))),
                             stack.render(as_list(statement.get("Resource"))),
-                            ("if " + json.dumps(statement["Condition"], sort_keys=True))
+                            ("if " + json.dumps(stack.readable(statement["Condition"]), sort_keys=True))
                             if statement.get("Condition")
                             else "",
                             via,

@@ -17,8 +17,13 @@ def _deletion(resource: Mapping[str, Any]) -> str:
     return str(resource.get("DeletionPolicy", "Delete"))
 
 
+_TITLES = ("buckets", "logs", "ecr", "keys", "tables", "efs", "sqs", "secrets")
+
+
 def retention_tables(stacks: Sequence[StackTemplate]) -> dict[str, Table]:
-    buckets, log_groups, repositories, keys, tables = [], [], [], [], []
+    rows: dict[str, list[list[str]]] = {name: [] for name in _TITLES}
+    buckets, log_groups, repositories, keys = rows["buckets"], rows["logs"], rows["ecr"], rows["keys"]
+    tables, files, queues, secrets = rows["tables"], rows["efs"], rows["sqs"], rows["secrets"]
     for stack in stacks:
         for logical_id, r in stack.of_type("AWS::S3::Bucket"):
             props = r.get("Properties", {})
@@ -39,7 +44,7 @@ def retention_tables(stacks: Sequence[StackTemplate]) -> dict[str, Table]:
                     props.get("VersioningConfiguration", {}).get("Status", "off"),
                     expiry,
                     noncurrent,
-                    f"{lock.get('Mode')} {lock.get('Days') or lock.get('Years')}" if lock else "none",
+                    _lock(lock) if lock else "none",
                 ]
             )
         for logical_id, r in stack.of_type("AWS::Logs::LogGroup"):
@@ -89,6 +94,47 @@ def retention_tables(stacks: Sequence[StackTemplate]) -> dict[str, Table]:
                     else "no",
                 ]
             )
+        for logical_id, r in stack.of_type("AWS::EFS::FileSystem"):
+            props = r.get("Properties", {})
+            transitions = [
+                f"{k} {v}" for rule in props.get("LifecyclePolicies", []) for k, v in sorted(rule.items())
+            ]
+            files.append(
+                [
+                    f"{stack.short}/{stack.name(logical_id)}",
+                    _deletion(r),
+                    "on" if props.get("BackupPolicy", {}).get("Status") == "ENABLED" else "off",
+                    ", ".join(transitions) or "none",
+                    "yes" if props.get("Encrypted") else "no",
+                ]
+            )
+        for logical_id, r in stack.of_type("AWS::SQS::Queue"):
+            props = r.get("Properties", {})
+            seconds = int(props.get("MessageRetentionPeriod", 345600))
+            queues.append(
+                [
+                    f"{stack.short}/{stack.name(logical_id)}",
+                    _deletion(r),
+                    f"{seconds / 86400:g}",
+                    "KMS"
+                    if props.get("KmsMasterKeyId")
+                    else ("SQS" if props.get("SqsManagedSseEnabled") else "default"),
+                ]
+            )
+        for logical_id, r in stack.of_type("AWS::SecretsManager::Secret"):
+            props = r.get("Properties", {})
+            rotated = any(
+                stack.refers_to(rotation.get("Properties", {}).get("SecretId"), logical_id)
+                for _, rotation in stack.of_type("AWS::SecretsManager::RotationSchedule")
+            )
+            secrets.append(
+                [
+                    f"{stack.short}/{stack.name(logical_id)}",
+                    _deletion(r),
+                    "yes" if rotated else "no",
+                    stack.render(props["KmsKeyId"]) if props.get("KmsKeyId") else "AWS managed key",
+                ]
+            )
     return {
         "S3 buckets": Table(
             [
@@ -109,7 +155,20 @@ def retention_tables(stacks: Sequence[StackTemplate]) -> dict[str, Table]:
         "DynamoDB tables": Table(
             ["table", "on stack deletion", "TTL attribute", "point-in-time recovery"], tables
         ),
+        "EFS file systems": Table(
+            ["file system", "on stack deletion", "AWS Backup", "lifecycle", "encrypted"], files
+        ),
+        "SQS queues": Table(["queue", "on stack deletion", "message retention (days)", "encryption"], queues),
+        "Secrets": Table(
+            ["secret", "on stack deletion", "rotation in the templates", "encryption key"], secrets
+        ),
     }
+
+
+def _lock(retention: Mapping[str, Any]) -> str:
+    """Object Lock default retention: ``COMPLIANCE, 365 days``."""
+    period = f"{retention['Days']} days" if "Days" in retention else f"{retention.get('Years')} years"
+    return f"{retention.get('Mode')}, {period}"
 
 
 def retention_section(stacks: Sequence[StackTemplate]) -> Section:

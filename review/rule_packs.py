@@ -7,6 +7,7 @@ CloudFormation validation.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from review import scan
 from review.acknowledgements import Made, stale_acknowledgements
 from review.document import Section, Table
+from review.templates import output_name
 
 NAG_PACKS = (
     "AwsSolutions",
@@ -25,6 +27,16 @@ NAG_PACKS = (
     "Serverless",
 )
 EXPECTED_PLUGINS = (*NAG_PACKS, scan.GUARD_PLUGIN, "CloudFormation Validate")
+# cdk-nag names a finding on a cross-stack resource with the reference's JSON in it.
+_STACK_OUTPUT = re.compile(
+    r'\{"Fn::GetStackOutput":\{"StackName":"([^"]+)"[^{}]*"OutputName":"([^"]+)"[^{}]*\}\}'
+)
+
+
+def readable_rule(rule: str) -> str:
+    """``IAM5[Resource::{"Fn::GetStackOutput":{...}}/aider/*]`` ->
+    ``IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/aider/*]``."""
+    return _STACK_OUTPUT.sub(lambda m: f"<{m.group(1)}:{output_name(m.group(2))}>", rule)
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,7 @@ def packs_section(
         rules[(ack.pack, ack.rule)][1] += 1
     per_rule = Table(
         ["rule pack", "rule", "open", "acknowledged"],
-        [[pack, rule, str(o), str(a)] for (pack, rule), (o, a) in sorted(rules.items())],
+        [[pack, readable_rule(rule), str(o), str(a)] for (pack, rule), (o, a) in sorted(rules.items())],
         empty="No rule reported anything in this environment.",
     )
     section = Section(
@@ -121,14 +133,14 @@ def packs_section(
             "### Open findings (expected none)",
             Table(
                 ["rule pack", "rule", "construct", "description"],
-                [[f.pack, f.rule, f.construct, f.description] for f in found],
+                [[f.pack, readable_rule(f.rule), f.construct, f.description] for f in found],
             ),
             f"### Acknowledgements ({len(acks)})",
             "Each row is one finding acknowledged on one construct; the reason names the "
             "compensating control.",
             Table(
                 ["rule pack", "rule", "construct", "acknowledged at", "reason"],
-                [[a.pack, a.rule, a.construct, a.acknowledged_at, a.reason] for a in acks],
+                [[a.pack, readable_rule(a.rule), a.construct, a.acknowledged_at, a.reason] for a in acks],
             ),
             "### Acknowledgements that match no finding (expected none)",
             "Made in the code but matched by no finding in any environment: stale, remove them.",

@@ -14,7 +14,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs.nag import acknowledge
 from review import acknowledgements, iam_summary, render_markdown, report, retention, scan
 from review.diagram import architecture_svg
-from review.templates import StackTemplate
+from review.templates import StackTemplate, output_name
 from stacks.compliance import add_nag_packs, read_report
 from tests.conftest import ENVIRONMENTS, STAGES
 from tests.synth import ROOT, Synthesized
@@ -171,6 +171,9 @@ RETAINED_TYPES = {
     "ECR repositories": "AWS::ECR::Repository",
     "KMS keys": "AWS::KMS::Key",
     "DynamoDB tables": "AWS::DynamoDB::Table",
+    "EFS file systems": "AWS::EFS::FileSystem",
+    "SQS queues": "AWS::SQS::Queue",
+    "Secrets": "AWS::SecretsManager::Secret",
 }
 
 
@@ -184,6 +187,18 @@ def test_data_retention_lists_every_store(written: dict[str, report.Review], env
     (flow_logs,) = [row for row in tables["Log groups"].rows if row[0] == "Network/Network/FlowLogs"]
     assert flow_logs[1] == ("365" if env == "prod" else "30")
     assert all(row[2] == "Retain" for row in tables["ECR repositories"].rows)
+
+
+def test_cross_stack_references_read_as_stack_and_resource(report_dir: Path) -> None:
+    """No raw ``{"Fn::GetStackOutput": ...}`` or CDK output names: ``Prod-Data:ArtifactsBucket.Arn``."""
+    for env in ENVIRONMENTS:
+        text = markdown(report_dir, env)
+        assert '{"Fn::' not in text
+        assert "PublishOutput" not in text
+    assert "IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/claude/*]" in markdown(report_dir, "prod")
+    assert output_name("PublishOutputRefProviderSecretsDeepseek0EED443E28EAEB13") == (
+        "ProviderSecretsDeepseek"
+    )
 
 
 def test_scanner_results_and_exceptions_are_reported(synthesized: Synthesized) -> None:
