@@ -80,6 +80,10 @@ def build_review(
     overview = Section(
         "Overview",
         [
+            "Read in this order: this table (expected: no open findings, every scanner `pass`); "
+            "the acknowledgements, whose reasons name the compensating control, and the list of "
+            "stale ones (expected empty); the allowed flows, against the diagram at the end; who "
+            "may do what (IAM); what each data store keeps and whether it survives its stack.",
             Table(
                 ["", ""],
                 [
@@ -93,7 +97,7 @@ def build_review(
                     ),
                     *([["scanners", "not run: `make report` runs `make scan` first"]] if not summary else []),
                 ],
-            )
+            ),
         ],
     )
     sections = [
