@@ -17,6 +17,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from config.service import AgentConfig
 from constructs import Construct
 from constructs.data_access import DataAccess, artifacts_prefix
+from constructs.hardened_container import ARM64_LINUX, add_hardened_container
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge_wildcard_resource
 from constructs.provider_secrets import ProviderSecrets
@@ -28,11 +29,6 @@ AGENT_USER = "1000"  # the base image's non-root user
 # The image must declare both as VOLUMEs owned by uid 1000 (see the README).
 AGENT_VOLUMES = {"workspace": "/workspace", "tmp": "/tmp"}
 GITHUB_TOKEN_VARIABLE = "GITHUB_TOKEN"
-
-ARM64_LINUX = ecs.RuntimePlatform(
-    cpu_architecture=ecs.CpuArchitecture.ARM64,
-    operating_system_family=ecs.OperatingSystemFamily.LINUX,
-)
 
 
 def task_family(env_name: str, name: str) -> str:
@@ -111,31 +107,24 @@ class AgentTask(Construct):
         execution.depend_on_policy(self.task_definition)
         # A task must not start before it may mount the workspaces.
         self.task_definition.node.add_dependency(self.task_policy)
-        linux = ecs.LinuxParameters(self, "Linux")
-        linux.drop_capabilities(ecs.Capability.ALL)
-        self.container = self.task_definition.add_container(
+        self.container = add_hardened_container(
+            self,
+            self.task_definition,
             "Agent",
-            # A hard limit, the task's size: the container cannot take more (CT.ECS.PR.7).
-            memory_limit_mib=config.memory,
             container_name=AGENT_CONTAINER,
-            image=ecs.ContainerImage.from_ecr_repository(repository, config.image_tag),
-            essential=True,
+            memory=config.memory,
+            repository=repository,
+            image_tag=config.image_tag,
             user=AGENT_USER,
-            readonly_root_filesystem=True,
-            linux_parameters=linux,
+            log_group=self.log_group,
+            stream_prefix=name,
+            scratch=AGENT_VOLUMES,
+            mounts=[data.workspaces_mount()],
             stop_timeout=Duration.seconds(stop_timeout_seconds),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
             secrets={
                 variable: self._injected("ProviderSecret", secret),
                 GITHUB_TOKEN_VARIABLE: self._injected("GithubToken", data.github_token),
             },
-        )
-        self.container.add_mount_points(
-            *(
-                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
-                for volume, path in AGENT_VOLUMES.items()
-            ),
-            data.workspaces_mount(),
         )
 
     def _injected(self, construct_id: str, secret: secretsmanager.ISecret) -> ecs.Secret:

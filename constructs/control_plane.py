@@ -20,8 +20,9 @@ from aws_cdk import aws_iam as iam
 
 from config.service import ControlPlaneConfig
 from constructs import Construct
-from constructs.agent_task import AGENT_CONTAINER, ARM64_LINUX, AgentTask, task_family
+from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
 from constructs.data_access import DataAccess
+from constructs.hardened_container import ARM64_LINUX, add_hardened_container
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from constructs.task_roles import ECS_TASKS, ExecutionRole, log_write_statements, pull_statements, task_role
@@ -138,21 +139,21 @@ class ControlPlane(Construct):
             agent_capacity_provider=agent_capacity_provider,
             data=data,
         )
-        linux = ecs.LinuxParameters(self, "Linux")
-        linux.drop_capabilities(ecs.Capability.ALL)
-        self.container = self.task_definition.add_container(
+        self.container = add_hardened_container(
+            self,
+            self.task_definition,
             "ControlPlane",
-            # A hard limit, the task's size: the container cannot take more (CT.ECS.PR.7).
-            memory_limit_mib=config.memory,
             container_name=CONTAINER,
-            image=ecs.ContainerImage.from_ecr_repository(repository, config.image_tag),
-            essential=True,
+            memory=config.memory,
+            repository=repository,
+            image_tag=config.image_tag,
             user=USER,
-            readonly_root_filesystem=True,
-            linux_parameters=linux,
+            log_group=self.log_group,
+            stream_prefix=CONTAINER,
+            scratch=SCRATCH,
+            mounts=[data.workspaces_mount()],
             port_mappings=[ecs.PortMapping(container_port=port, protocol=ecs.Protocol.TCP)],
             environment=self.environment,
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=CONTAINER, log_group=self.log_group),
             health_check=ecs.HealthCheck(
                 # busybox wget is part of the alpine base image.
                 command=["CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{port}{HEALTH_PATH} || exit 1"],
@@ -162,19 +163,12 @@ class ControlPlane(Construct):
                 start_period=Duration.seconds(60),
             ),
         )
-        self.container.add_mount_points(
-            *(
-                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
-                for volume, path in SCRATCH.items()
-            ),
-            data.workspaces_mount(),
-        )
         acknowledge(
             self.task_definition,
             "The environment holds only non-secret identifiers (cluster, task-definition and secret "
             "ARNs, table, bucket and bus names, subnet, security-group and file-system ids, log-group "
             "names, sizes, timeouts); credentials go through ECS secrets or Secrets Manager calls, and "
-            "tests/test_service.py fails on any credential-like variable that does not reference a "
+            "tests/test_control_plane.py fails on any credential-like variable that does not reference a "
             "Data-stack secret (its ARN) or table (its name).",
             "AwsSolutions-ECS2",
         )

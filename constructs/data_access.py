@@ -28,6 +28,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import IConstruct
 from constructs.dispatch_tables import TABLES
+from constructs.task_roles import secret_read_statements
 from constructs.workspaces_fs import MOUNT_PATH
 
 WORKSPACES_VOLUME = "workspaces"
@@ -193,24 +194,7 @@ class DataAccess:
 
     def github_token_statements(self, region: str) -> list[iam.PolicyStatement]:
         """Read the GitHub token: its value, and the data key only through Secrets Manager for it."""
-        return [
-            iam.PolicyStatement(
-                sid="ReadGithubToken",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.github_token.secret_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptGithubToken",
-                actions=["kms:Decrypt"],
-                resources=[self.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": self.github_token.secret_arn,
-                    }
-                },
-            ),
-        ]
+        return secret_read_statements(self.github_token, self.key, region=region, sid="GithubToken")
 
     # --- an agent -------------------------------------------------------------------------
 

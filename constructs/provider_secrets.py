@@ -19,6 +19,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct
 from constructs.nag import acknowledge, in_packs
+from constructs.task_roles import secret_read_statements
 
 
 @dataclass(frozen=True)
@@ -103,21 +104,4 @@ class ProviderSecrets(Construct):
         """Read this agent's secret and nothing else: the value, and its key through Secrets Manager."""
         _, secret = self.for_agent(agent)
         region = Stack.of(self).region
-        return [
-            iam.PolicyStatement(
-                sid="ReadOwnProviderSecret",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[secret.secret_arn],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptOwnProviderSecret",
-                actions=["kms:Decrypt"],
-                resources=[self.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                        "kms:EncryptionContext:SecretARN": secret.secret_arn,
-                    }
-                },
-            ),
-        ]
+        return secret_read_statements(secret, self.key, region=region, sid="OwnProviderSecret")

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct, IConstruct
 from constructs.nag import acknowledge
@@ -92,4 +94,29 @@ def log_write_statements(log_group: logs.ILogGroup) -> list[iam.PolicyStatement]
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
             resources=[log_group.log_group_arn],
         )
+    ]
+
+
+def secret_read_statements(
+    secret: secretsmanager.ISecret, key: kms.IKey, *, region: str, sid: str
+) -> list[iam.PolicyStatement]:
+    """Read ``secret`` and nothing else: its value (``Read<sid>``), and ``key`` only through
+    Secrets Manager for that one secret (``Decrypt<sid>``)."""
+    return [
+        iam.PolicyStatement(
+            sid=f"Read{sid}",
+            actions=["secretsmanager:GetSecretValue"],
+            resources=[secret.secret_arn],
+        ),
+        iam.PolicyStatement(
+            sid=f"Decrypt{sid}",
+            actions=["kms:Decrypt"],
+            resources=[key.key_arn],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": secret.secret_arn,
+                }
+            },
+        ),
     ]

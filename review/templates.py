@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,18 @@ class StackTemplate:
             if fn == "Fn::ImportValue":
                 return f"import({self.render(arg)})"
             if fn == "Fn::GetStackOutput" and isinstance(arg, dict):
-                return f"{arg.get('StackName')}:{arg.get('OutputName')}"
+                return f"{arg.get('StackName')}:{output_name(str(arg.get('OutputName')))}"
         return json.dumps(value, sort_keys=True)
+
+    def readable(self, value: Any) -> Any:
+        """``value`` with every intrinsic function in it rendered (for JSON of conditions)."""
+        if isinstance(value, dict):
+            if len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::")):
+                return self.render(value)
+            return {k: self.readable(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.readable(v) for v in value]
+        return value
 
     def refers_to(self, value: Any, logical_id: str) -> bool:
         """Whether ``value`` references ``logical_id`` (Ref, GetAtt, or an import naming it)."""
@@ -86,6 +97,28 @@ class StackTemplate:
         if isinstance(value, list):
             return any(self.refers_to(v, logical_id) for v in value)
         return False
+
+
+# What CDK names the output (or export) behind a cross-stack reference:
+# PublishOutput + Ref|FnGetAtt + logical id (8-hex suffix) [+ attribute] + 8-hex hash.
+_OUTPUT = re.compile(r"^(?:PublishOutput|ExportsOutput)(Ref|FnGetAtt)(.+)[0-9A-F]{8}$")
+_GET_ATT = re.compile(r"^(.+?)[0-9A-F]{8}([A-Za-z]+)$")
+_HASHED_ID = re.compile(r"^(.+?)[0-9A-F]{8}$")
+
+
+def output_name(name: str) -> str:
+    """``PublishOutputFnGetAttArtifactsBucket88671897Arn8A95CC21`` -> ``ArtifactsBucket.Arn``,
+    ``PublishOutputRefTablesDispatches1A2B3C4D5E6F7A8B`` -> ``TablesDispatches``; any other
+    name as it is."""
+    match = _OUTPUT.match(name)
+    if not match:
+        return name
+    kind, rest = match.groups()
+    if kind == "FnGetAtt":
+        attribute = _GET_ATT.match(rest)
+        return f"{attribute.group(1)}.{attribute.group(2)}" if attribute else rest
+    hashed = _HASHED_ID.match(rest)
+    return hashed.group(1) if hashed else rest
 
 
 def as_list(value: Any) -> list[Any]:

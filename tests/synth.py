@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,23 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesiz
         app.synth()
     except RuntimeError as err:  # a failed validation; the report is on disk all the same
         error = str(err)
-    result = Synthesized(outdir=outdir, error=error, report=read_report(outdir))
-    for stage in stages:
-        assembly = outdir / f"assembly-{stage.stage_name}"
+    return Synthesized(
+        outdir=outdir,
+        error=error,
+        report=read_report(outdir),
+        templates=read_templates(outdir, [stage.stage_name for stage in stages]),
+    )
+
+
+def read_templates(outdir: Path, stage_names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Every stack template of those stages' assemblies in ``outdir``, by ``Dev/Network`` and the like."""
+    templates: dict[str, dict[str, Any]] = {}
+    for stage_name in stage_names:
+        assembly = outdir / f"assembly-{stage_name}"
         manifest = json.loads((assembly / "manifest.json").read_text())
         for artifact in manifest["artifacts"].values():
             if artifact["type"] != "aws:cloudformation:stack":
                 continue
             template_file = artifact["properties"]["templateFile"]
-            result.templates[artifact["displayName"]] = json.loads((assembly / template_file).read_text())
-    return result
+            templates[artifact["displayName"]] = json.loads((assembly / template_file).read_text())
+    return templates

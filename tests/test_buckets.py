@@ -16,6 +16,7 @@ from constructs.buckets import AccessLogBucket, secure_bucket
 from constructs.kms_grants import deny_grants_except_for_aws_services
 from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from tests.synth import shipped_context
+from tests.templates import BLOCK_ALL_PUBLIC_ACCESS
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +59,7 @@ def test_every_bucket_is_locked_down_and_expires(synthesized: tuple[dict[str, An
     template, _ = synthesized
     for prefix in ("AccessLogsBucket", "Data"):
         props = by_prefix(template, prefix)["Properties"]
-        assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True,
-            "BlockPublicPolicy": True,
-            "IgnorePublicAcls": True,
-            "RestrictPublicBuckets": True,
-        }
+        assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
         assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}
         events = {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}

@@ -14,8 +14,7 @@ import pytest
 from config import ConfigError, account_override_key, certificate_override_key, load_environments
 from config.audit import S3DataEventSelector
 from tests.synth import ROOT, shipped_context
-
-PROD_CERTIFICATE = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
+from tests.templates import PROD_CERTIFICATE
 
 
 def load(context: dict[str, Any], only: str | None = None) -> Any:

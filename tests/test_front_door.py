@@ -2,36 +2,23 @@
 
 A throwaway app synthesized once for this module: per shipped environment (dev has no
 certificate, prod has one) the real Network stack, and a test stack holding a minimal
-Fargate service behind a FrontDoor, with all six cdk-nag packs.
+Fargate service behind a FrontDoor, with all six cdk-nag packs (tests/front_door_app.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecs as ecs
 
-from config import EnvironmentConfig, load_environments
-from constructs import Construct
-from constructs.front_door import FrontDoor
-from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, in_packs
 from review.flows import flows, rules
-from stacks.base import OutpostStack
-from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
-from stacks.network_stack import NetworkStack
-from tests.synth import shipped_context
+from stacks.compliance import unacknowledged_findings
+from tests.front_door_app import STAGES, Synth, synthesize_front_door
+from tests.templates import PROD_CERTIFICATE
 from tests.test_network_policy import POLICY
 
-STAGES = ("Dev", "Prod")
-PROD_CERTIFICATE = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
 ROUTED_PATHS = {
     10: ["/health*"],
     20: ["/api/v2/*"],
@@ -39,142 +26,9 @@ ROUTED_PATHS = {
 }
 
 
-class ThrowawayService(Construct):
-    """The smallest Fargate service the front door can route to (not part of the app).
-
-    Its own nag findings are acknowledged here, in test code: the real control-plane
-    service is built (and checked) in the Service stack.
-    """
-
-    def __init__(self, scope: Construct, construct_id: str, *, network: NetworkStack, logs_key: LogsKey):
-        super().__init__(scope, construct_id)
-        cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=network.vpc,
-            # Plain "enabled": the Control Tower rule CT.ECS.PR.2 knows no other value.
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-        )
-        task = ecs.FargateTaskDefinition(
-            self,
-            "Task",
-            cpu=256,
-            memory_limit_mib=512,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.ARM64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
-        )
-        task.add_container(
-            "api",
-            memory_limit_mib=512,  # a hard limit (CT.ECS.PR.7)
-            image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1.36"),
-            port_mappings=[ecs.PortMapping(container_port=3000)],
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="api", log_group=logs_key.log_group("ApiLogs", scope=self, retention_days=365)
-            ),
-            readonly_root_filesystem=True,
-            user="1001",
-        )
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=cluster,
-            task_definition=task,
-            # As the real ControlPlane does: the policy's group as an immutable import.
-            security_groups=[
-                ec2.SecurityGroup.from_security_group_id(
-                    self,
-                    "SecurityGroup",
-                    network.policy.control_plane.security_group_id,
-                    mutable=False,
-                    allow_all_outbound=False,
-                )
-            ],
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            assign_public_ip=False,
-            desired_count=1,
-            min_healthy_percent=100,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-        )
-        # Test-only acknowledgement, on the throwaway service's execution role, not on the
-        # front door: the real control-plane service owns its roles and their nag findings.
-        acknowledge(
-            task.obtain_execution_role(),
-            "Test fixture only: CDK's inline default policy of the throwaway task's execution role "
-            "(log writes to one group); the Service stack's roles are checked on their own.",
-            *in_packs("IAMNoInlinePolicy"),
-        )
-
-
-class FrontDoorTestStack(OutpostStack):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkStack
-    ):
-        super().__init__(scope, construct_id, config=config, description="front door under test")
-        logs_key = LogsKey(self, "LogsKey", description="test logs", removal_policy=self.data_removal_policy)
-        service = ThrowawayService(self, "Throwaway", network=network, logs_key=logs_key)
-        self.front_door = FrontDoor(
-            self,
-            "FrontDoor",
-            config=config.ingress,
-            vpc=network.vpc,
-            security_group=network.policy.load_balancer,
-            logs_key=logs_key,
-            env_name=config.name,
-            production=config.is_production,
-            removal_policy=self.data_removal_policy,
-        )
-        self.service = service.service
-        self.front_door.route_to(service.service)
-
-
-@dataclass
-class Synth:
-    templates: dict[str, dict[str, Any]]
-    report: dict[str, Any]
-    urls: dict[str, str]
-    front_doors: dict[str, FrontDoor]
-    services: dict[str, ecs.FargateService]
-
-    def resources(self, stage: str, resource_type: str) -> dict[str, dict[str, Any]]:
-        template = self.templates[f"{stage}/FrontDoorTest"]
-        return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
-
-    def one(self, stage: str, resource_type: str) -> tuple[str, dict[str, Any]]:
-        (item,) = self.resources(stage, resource_type).items()
-        return item[0], item[1]["Properties"]
-
-
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    outdir: Path = tmp_path_factory.mktemp("front-door")
-    context = {**shipped_context(), "aws:cdk:enable-path-metadata": True}
-    app = cdk.App(outdir=str(outdir), context=context)
-    urls, front_doors, services = {}, {}, {}
-    for config in load_environments(context.get):
-        stage = cdk.Stage(
-            app, config.stage_name, env=cdk.Environment(account=config.account, region=config.region)
-        )
-        network = NetworkStack(stage, "Network", config=config)
-        stack = FrontDoorTestStack(stage, "FrontDoorTest", config=config, network=network)
-        urls[config.stage_name] = stack.resolve(stack.front_door.url)
-        front_doors[config.stage_name] = stack.front_door
-        services[config.stage_name] = stack.service
-    add_nag_packs(app)
-    with contextlib.suppress(RuntimeError):  # an open finding: test_no_nag_findings names it
-        app.synth()
-    templates = {}
-    for stage_name in STAGES:
-        assembly = outdir / f"assembly-{stage_name}"
-        manifest = json.loads((assembly / "manifest.json").read_text())
-        for artifact in manifest["artifacts"].values():
-            if artifact["type"] == "aws:cloudformation:stack":
-                path = assembly / artifact["properties"]["templateFile"]
-                templates[artifact["displayName"]] = json.loads(path.read_text())
-    return Synth(
-        templates=templates, report=read_report(outdir), urls=urls, front_doors=front_doors, services=services
-    )
+    return synthesize_front_door(Path(tmp_path_factory.mktemp("front-door")))
 
 
 def listeners(synth: Synth, stage: str) -> dict[int, tuple[str, dict[str, Any]]]:

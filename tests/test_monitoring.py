@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import STAGES
-from tests.synth import Synthesized, shipped_context
+from tests.synth import Synthesized
+from tests.templates import SETTINGS
 
-SETTINGS = shipped_context()["outpost"]["environments"]
 EXPECTED_ALARMS = {
     # construct id prefix: (namespace, metric name or expression, threshold, comparison)
     "LoadBalancer5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),

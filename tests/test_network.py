@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import STAGES
-from tests.synth import Synthesized, shipped_context
-
-SETTINGS = shipped_context()["outpost"]["environments"]
+from tests.synth import Synthesized
+from tests.templates import SETTINGS
 
 
 def network(synthesized: Synthesized, stage: str) -> dict[str, Any]:

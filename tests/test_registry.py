@@ -9,9 +9,8 @@ import pytest
 
 from config import IMAGES
 from tests.conftest import STAGES
-from tests.synth import Synthesized, shipped_context
-
-SETTINGS = shipped_context()["outpost"]["environments"]
+from tests.synth import Synthesized
+from tests.templates import SETTINGS
 
 
 def repositories(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:

@@ -12,9 +12,9 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 
 from constructs.nag import acknowledge
-from review import report, scan
+from review import acknowledgements, iam_summary, render_markdown, report, retention, scan
 from review.diagram import architecture_svg
-from review.templates import StackTemplate
+from review.templates import StackTemplate, output_name
 from stacks.compliance import add_nag_packs, read_report
 from tests.conftest import ENVIRONMENTS, STAGES
 from tests.synth import ROOT, Synthesized
@@ -74,20 +74,22 @@ def test_every_acknowledgement_of_the_app_is_in_its_report(
 
 def test_no_acknowledgement_is_stale(synthesized: Synthesized) -> None:
     """Every acknowledgement the code makes matches a finding in some environment."""
-    made = report.acknowledgements_made(synthesized.outdir)
+    made = acknowledgements.acknowledgements_made(synthesized.outdir)
     assert len(made) >= sum(
         len(p.get("suppressedViolations", [])) for p in synthesized.report["pluginReports"]
     )
-    assert report.stale_acknowledgements(made, synthesized.report) == []
+    assert acknowledgements.stale_acknowledgements(made, synthesized.report) == []
 
 
 def test_a_stale_acknowledgement_is_reported(synthesized: Synthesized) -> None:
-    stale = report.Made(f"{STAGES[0]}/Network/Somewhere", "AwsSolutions::AwsSolutions-S1", "no longer needed")
-    assert report.stale_acknowledgements([stale], synthesized.report) == [stale]
+    stale = acknowledgements.Made(
+        f"{STAGES[0]}/Network/Somewhere", "AwsSolutions::AwsSolutions-S1", "no longer needed"
+    )
+    assert acknowledgements.stale_acknowledgements([stale], synthesized.report) == [stale]
     stacks = report.environment_templates(synthesized.outdir)[STAGES[0]]
     review = report.build_review(STAGES[0], stacks, synthesized.report, [], [stale])
     assert f"| {STAGES[0]}/Network/Somewhere | AwsSolutions::AwsSolutions-S1 | no longer needed |" in (
-        report.to_markdown(review, "a.svg")
+        render_markdown.to_markdown(review, "a.svg")
     )
 
 
@@ -150,7 +152,7 @@ def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: P
 
 
 def test_iam_at_a_glance_lists_each_role_with_its_grants(written: dict[str, report.Review]) -> None:
-    rows = report.iam_rows(written["prod"].stacks)
+    rows = iam_summary.iam_rows(written["prod"].stacks)
     (flow_logs,) = [r for r in rows if r[0] == "Network/Network/FlowLogRole"]
     assert flow_logs[1].startswith("Service: vpc-flow-logs.amazonaws.com")
     assert flow_logs[3] == "logs:CreateLogStream, logs:DescribeLogStreams, logs:PutLogEvents"
@@ -169,19 +171,34 @@ RETAINED_TYPES = {
     "ECR repositories": "AWS::ECR::Repository",
     "KMS keys": "AWS::KMS::Key",
     "DynamoDB tables": "AWS::DynamoDB::Table",
+    "EFS file systems": "AWS::EFS::FileSystem",
+    "SQS queues": "AWS::SQS::Queue",
+    "Secrets": "AWS::SecretsManager::Secret",
 }
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_data_retention_lists_every_store(written: dict[str, report.Review], env: str) -> None:
     stacks = written[env].stacks
-    tables = report.retention_tables(stacks)
+    tables = retention.retention_tables(stacks)
     for title, kind in RETAINED_TYPES.items():
         expected = {f"{s.short}/{s.name(logical_id)}" for s in stacks for logical_id, _ in s.of_type(kind)}
         assert {row[0] for row in tables[title].rows} == expected, title
     (flow_logs,) = [row for row in tables["Log groups"].rows if row[0] == "Network/Network/FlowLogs"]
     assert flow_logs[1] == ("365" if env == "prod" else "30")
     assert all(row[2] == "Retain" for row in tables["ECR repositories"].rows)
+
+
+def test_cross_stack_references_read_as_stack_and_resource(report_dir: Path) -> None:
+    """No raw ``{"Fn::GetStackOutput": ...}`` or CDK output names: ``Prod-Data:ArtifactsBucket.Arn``."""
+    for env in ENVIRONMENTS:
+        text = markdown(report_dir, env)
+        assert '{"Fn::' not in text
+        assert "PublishOutput" not in text
+    assert "IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/claude/*]" in markdown(report_dir, "prod")
+    assert output_name("PublishOutputRefProviderSecretsDeepseek0EED443E28EAEB13") == (
+        "ProviderSecretsDeepseek"
+    )
 
 
 def test_scanner_results_and_exceptions_are_reported(synthesized: Synthesized) -> None:
@@ -219,12 +236,12 @@ def test_scanner_results_and_exceptions_are_reported(synthesized: Synthesized) -
         },
     ]
     review = report.build_review(stage, stacks, synthesized.report, summary)
-    text = report.to_markdown(review, "a.svg")
+    text = render_markdown.to_markdown(review, "a.svg")
     assert "| checkov | CKV_AWS_1 | " in text
     assert "the comment of a skip" in text
     assert f"| cfn-lint | E3002 | error | {stage}/Network | Y | bad |" in text
     assert "| cfn-lint | FAIL: 1 findings, 0 exceptions |" in text
-    no_scan = report.to_markdown(report.build_review(stage, stacks, synthesized.report, []), "a.svg")
+    no_scan = render_markdown.to_markdown(report.build_review(stage, stacks, synthesized.report, []), "a.svg")
     assert "Scanner results are missing" in no_scan
 
 

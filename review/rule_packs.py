@@ -1,0 +1,153 @@
+"""The rule-pack section: open findings and acknowledgements per pack and rule.
+
+Read from ``cdk.out/validation-report.json``, which every synth writes: the six cdk-nag
+packs, the AWS Control Tower proactive controls (cfn-guard plugin) and aws-cdk-lib's
+CloudFormation validation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from review import scan
+from review.acknowledgements import Made, stale_acknowledgements
+from review.document import Section, Table
+from review.templates import output_name
+
+NAG_PACKS = (
+    "AwsSolutions",
+    "HIPAA.Security",
+    "NIST.800.53.R4",
+    "NIST.800.53.R5",
+    "PCI.DSS.321",
+    "Serverless",
+)
+EXPECTED_PLUGINS = (*NAG_PACKS, scan.GUARD_PLUGIN, "CloudFormation Validate")
+# cdk-nag names a finding on a cross-stack resource with the reference's JSON in it.
+_STACK_OUTPUT = re.compile(
+    r'\{"Fn::GetStackOutput":\{"StackName":"([^"]+)"[^{}]*"OutputName":"([^"]+)"[^{}]*\}\}'
+)
+
+
+def readable_rule(rule: str) -> str:
+    """``IAM5[Resource::{"Fn::GetStackOutput":{...}}/aider/*]`` ->
+    ``IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/aider/*]``."""
+    return _STACK_OUTPUT.sub(lambda m: f"<{m.group(1)}:{output_name(m.group(2))}>", rule)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    pack: str
+    rule: str
+    construct: str
+    acknowledged_at: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpenFinding:
+    pack: str
+    rule: str
+    construct: str
+    description: str
+
+
+def pack_results(
+    report: Mapping[str, Any], stage: str
+) -> tuple[dict[str, str], list[OpenFinding], list[Acknowledgement]]:
+    """Conclusion per plugin, open findings and acknowledgements of constructs in ``stage``."""
+    prefix = stage + "/"
+    conclusions: dict[str, str] = {}
+    found: list[OpenFinding] = []
+    acks: list[Acknowledgement] = []
+    for plugin in report.get("pluginReports", []):
+        name = plugin.get("pluginName", "?")
+        conclusions[name] = plugin.get("conclusion", "?")
+        for violation in plugin.get("violations", []):
+            for construct in violation.get("violatingConstructs", []):
+                path = construct.get("constructPath", "")
+                if path.startswith(prefix):
+                    found.append(
+                        OpenFinding(name, violation["ruleName"], path, violation.get("description", ""))
+                    )
+        for ack in plugin.get("suppressedViolations", []):
+            for construct in ack.get("violatingConstructs", []):
+                path = construct.get("constructPath", "")
+                if path.startswith(prefix):
+                    acks.append(
+                        Acknowledgement(
+                            name, ack["ruleName"], path, ack.get("acknowledgedAt", ""), ack.get("reason", "")
+                        )
+                    )
+    return conclusions, sorted(set(found), key=str), sorted(set(acks), key=str)
+
+
+def packs_section(
+    report: Mapping[str, Any], stage: str, made: Sequence[Made]
+) -> tuple[Section, list[OpenFinding], list[Acknowledgement]]:
+    conclusions, found, acks = pack_results(report, stage)
+    stale = stale_acknowledgements(made, report)
+    open_by: dict[str, int] = defaultdict(int)
+    acked_by: dict[str, int] = defaultdict(int)
+    for finding in found:
+        open_by[finding.pack] += 1
+    for ack in acks:
+        acked_by[ack.pack] += 1
+    names = list(EXPECTED_PLUGINS) + sorted(set(conclusions) - set(EXPECTED_PLUGINS))
+    summary = Table(
+        ["rule pack", "open findings", "acknowledged", "conclusion (whole app)"],
+        [
+            [
+                name,
+                str(open_by[name]),
+                str(acked_by[name]),
+                conclusions.get(name, "success (nothing reported)"),
+            ]
+            for name in names
+        ],
+    )
+    rules: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for finding in found:
+        rules[(finding.pack, finding.rule)][0] += 1
+    for ack in acks:
+        rules[(ack.pack, ack.rule)][1] += 1
+    per_rule = Table(
+        ["rule pack", "rule", "open", "acknowledged"],
+        [[pack, readable_rule(rule), str(o), str(a)] for (pack, rule), (o, a) in sorted(rules.items())],
+        empty="No rule reported anything in this environment.",
+    )
+    section = Section(
+        "Rule packs",
+        [
+            "The six cdk-nag packs, the AWS Control Tower proactive controls (cfn-guard plugin "
+            f"`{scan.GUARD_PLUGIN}`) and aws-cdk-lib's CloudFormation validation run on every synth "
+            "(`cdk.out/validation-report.json`). A pack that reported nothing does not appear in that "
+            "report: it passed with nothing to acknowledge.",
+            summary,
+            "### Per rule",
+            per_rule,
+            "### Open findings (expected none)",
+            Table(
+                ["rule pack", "rule", "construct", "description"],
+                [[f.pack, readable_rule(f.rule), f.construct, f.description] for f in found],
+            ),
+            f"### Acknowledgements ({len(acks)})",
+            "Each row is one finding acknowledged on one construct; the reason names the "
+            "compensating control.",
+            Table(
+                ["rule pack", "rule", "construct", "acknowledged at", "reason"],
+                [[a.pack, readable_rule(a.rule), a.construct, a.acknowledged_at, a.reason] for a in acks],
+            ),
+            "### Acknowledgements that match no finding (expected none)",
+            "Made in the code but matched by no finding in any environment: stale, remove them.",
+            Table(
+                ["acknowledged at", "rule", "reason"],
+                [[m.path, m.rule_id, m.reason] for m in stale if m.path.startswith(stage + "/")],
+            ),
+        ],
+    )
+    return section, found, acks

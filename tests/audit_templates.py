@@ -1,0 +1,32 @@
+"""What the Audit stack tests share: the trail's ARN, finding the stack's resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import templates
+from tests.synth import Synthesized
+from tests.templates import REGION, account
+
+CLOUDTRAIL = {"Service": "cloudtrail.amazonaws.com"}
+
+
+def by_path(synthesized: Synthesized, stage: str, suffix: str) -> tuple[str, dict[str, Any]]:
+    """The one resource whose construct path ends with ``suffix``, with its logical id."""
+    return templates.ending(synthesized, f"{stage}/Audit", suffix)
+
+
+def only(synthesized: Synthesized, stage: str, resource_type: str) -> tuple[str, dict[str, Any]]:
+    return templates.only(synthesized, f"{stage}/Audit", resource_type)
+
+
+def trail_arn(stage: str) -> str:
+    return f"arn:aws:cloudtrail:{REGION}:{account(stage)}:trail/outpost-{stage.lower()}-audit"
+
+
+def audit(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return synthesized.template(f"{stage}/Audit")
+
+
+def trail(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return only(synthesized, stage, "AWS::CloudTrail::Trail")[1]

@@ -1,0 +1,52 @@
+"""What the Data stack tests share: finding its resources, the tables it must hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.synth import Synthesized
+from tests.templates import SETTINGS, ending, path_of
+
+
+def data(stage: str) -> dict[str, Any]:
+    return SETTINGS[stage.lower()]["data"]  # type: ignore[no-any-return]
+
+
+def find(
+    synthesized: Synthesized, stage: str, resource_type: str, path_suffix: str
+) -> tuple[str, dict[str, Any]]:
+    """The one resource of ``resource_type`` whose construct path ends with ``path_suffix``."""
+    return ending(synthesized, f"{stage}/Data", path_suffix, resource_type)
+
+
+def tables(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
+    found = synthesized.resources(f"{stage}/Data", "AWS::DynamoDB::Table")
+    return {path_of(t).split("/Tables/")[1].removesuffix("/Resource"): t for t in found.values()}
+
+
+def key_schema(partition: str, sort: str | None = None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": partition, "KeyType": "HASH"}]
+    if sort:
+        schema.append({"AttributeName": sort, "KeyType": "RANGE"})
+    return schema
+
+
+EXPECTED_TABLES = {
+    "Dispatches": (
+        key_schema("dispatch_id"),
+        True,
+        {
+            "by-user": (key_schema("user_id", "created_at"), "ALL"),
+            "by-status": (key_schema("status", "created_at"), "ALL"),
+            "by-task-arn": (key_schema("task_arn"), "KEYS_ONLY"),
+        },
+    ),
+    "Idempotency": (key_schema("idempotency_key"), True, {}),
+    "Workspaces": (
+        key_schema("workspace_id"),
+        True,
+        {"by-user": (key_schema("user_id", "created_at"), "ALL")},
+    ),
+    "WarmPool": (key_schema("agent", "task_arn"), True, {}),
+    "ApiKeys": (key_schema("key_id"), False, {"by-key-hash": (key_schema("key_hash"), "ALL")}),
+}

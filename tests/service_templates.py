@@ -1,0 +1,123 @@
+"""What the Service stack tests share: where its resources are, what its agents read."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests import templates
+from tests.conftest import STAGES
+from tests.synth import Synthesized
+from tests.templates import SETTINGS, data_arn, data_ref, join
+
+
+def service(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return synthesized.template(f"{stage}/Service")
+
+
+def at(synthesized: Synthesized, stage: str, path: str) -> tuple[str, dict[str, Any]]:
+    """(logical id, resource) of the resource whose construct path is ``<stage>/Service/<path>``."""
+    return templates.at(synthesized, f"{stage}/Service", path)
+
+
+ENV_NAMES = {stage: stage.lower() for stage in STAGES}
+
+
+# Agent -> (provider secret construct id, the variable the agent CLI reads).
+AGENT_SECRETS = {
+    "claude": ("Anthropic", "ANTHROPIC_API_KEY"),
+    "codex": ("Openai", "OPENAI_API_KEY"),
+    "gemini": ("Google", "GEMINI_API_KEY"),
+    "aider": ("Deepseek", "DEEPSEEK_API_KEY"),
+    "grok": ("Xai", "XAI_API_KEY"),
+}
+
+
+SECRET_LIKE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|PRIVATE", re.IGNORECASE)
+
+
+def logical_id(synthesized: Synthesized, stage: str, path: str) -> str:
+    return at(synthesized, stage, path)[0]
+
+
+def props(synthesized: Synthesized, stage: str, path: str) -> dict[str, Any]:
+    found: dict[str, Any] = at(synthesized, stage, path)[1]["Properties"]
+    return found
+
+
+def container(synthesized: Synthesized, stage: str, task: str) -> dict[str, Any]:
+    definitions: list[dict[str, Any]] = props(synthesized, stage, f"{task}/TaskDefinition/Resource")[
+        "ContainerDefinitions"
+    ]
+    [definition] = definitions
+    return definition
+
+
+def statements(synthesized: Synthesized, stage: str, policy_path: str) -> list[dict[str, Any]]:
+    document = props(synthesized, stage, f"{policy_path}/Resource")["PolicyDocument"]
+    result: list[dict[str, Any]] = document["Statement"]
+    return result
+
+
+def access_point_arn(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    account = SETTINGS[stage.lower()]["account"]
+    return join(
+        f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/",
+        data_ref(synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"),
+    )
+
+
+def mount_statement(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return {
+        "Sid": "MountWorkspaces",
+        "Effect": "Allow",
+        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        "Resource": data_arn(synthesized, stage, "Workspaces/FileSystem/Resource"),
+        "Condition": {
+            "StringEquals": {"elasticfilesystem:AccessPointArn": access_point_arn(synthesized, stage)}
+        },
+    }
+
+
+def workspaces_volume(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    return {
+        "Name": "workspaces",
+        "EFSVolumeConfiguration": {
+            "FilesystemId": data_ref(synthesized, stage, "Workspaces/FileSystem/Resource"),
+            "TransitEncryption": "ENABLED",
+            "AuthorizationConfig": {
+                "AccessPointId": data_ref(synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"),
+                "IAM": "ENABLED",
+            },
+        },
+    }
+
+
+WORKSPACES_MOUNT = {"ContainerPath": "/mnt/workspaces", "ReadOnly": False, "SourceVolume": "workspaces"}
+
+
+GITHUB_TOKEN = "GithubToken/Secret/Resource"
+
+
+def github_token_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    token = data_ref(synthesized, stage, GITHUB_TOKEN)
+    return [
+        {
+            "Sid": "ReadGithubToken",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": token,
+        },
+        {
+            "Sid": "DecryptGithubToken",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": token,
+                }
+            },
+        },
+    ]

@@ -1,0 +1,237 @@
+"""The control plane: task definition, environment, service, scaling, bootstrap mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from config import AGENTS, load_environments
+from review.flows import Rule, rules
+from stacks.stage import OutpostStage
+from tests.conftest import STAGES
+from tests.service_templates import (
+    ENV_NAMES,
+    GITHUB_TOKEN,
+    SECRET_LIKE,
+    WORKSPACES_MOUNT,
+    at,
+    container,
+    logical_id,
+    props,
+    workspaces_volume,
+)
+from tests.synth import Synthesized, shipped_context
+from tests.templates import SETTINGS, arn_of, data_ref, from_data, output_of, ref
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> None:
+    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    definition = props(synthesized, stage, "ControlPlane/TaskDefinition/Resource")
+    assert definition["Family"] == f"outpost-{ENV_NAMES[stage]}-control-plane"
+    assert definition["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
+    assert (definition["Cpu"], definition["Memory"]) == (str(settings["cpu"]), str(settings["memory"]))
+    assert from_data(synthesized, stage, definition["Volumes"]) == [
+        {"Name": "tmp"},
+        workspaces_volume(synthesized, stage),
+    ]
+    box = container(synthesized, stage, "ControlPlane")
+    assert box["User"] == "1001"
+    assert box["ReadonlyRootFilesystem"] is True
+    assert box["MountPoints"] == [
+        {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
+        WORKSPACES_MOUNT,
+    ]
+    assert box["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
+    assert box["Image"]["Fn::Join"][1][-1] == f":{settings['image_tag']}"
+    assert box["HealthCheck"]["Command"][-1].startswith(
+        "wget -q -O /dev/null http://127.0.0.1:3000/health/live"
+    )
+    assert box["LogConfiguration"]["Options"]["awslogs-group"] == ref(
+        logical_id(synthesized, stage, "ControlPlane/Logs/Resource")
+    )
+    # It reads the GitHub token itself when it needs it (its ARN is in the environment).
+    assert "Secrets" not in box
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None:
+    settings = SETTINGS[stage.lower()]["service"]
+    environment = {
+        e["Name"]: from_data(synthesized, stage, e["Value"])
+        for e in container(synthesized, stage, "ControlPlane")["Environment"]
+    }
+    cluster = logical_id(synthesized, stage, "Cluster/Resource")
+    expected: dict[str, Any] = {
+        "NODE_ENV": "production",
+        "PORT": "3000",
+        "AWS_REGION": "us-east-1",
+        "OUTPOST_ENVIRONMENT": ENV_NAMES[stage],
+        "OUTPOST_CLUSTER_ARN": arn_of(cluster),
+        "OUTPOST_AGENT_CAPACITY_PROVIDER": "FARGATE_SPOT" if settings["agents_use_spot"] else "FARGATE",
+        "OUTPOST_AGENT_CONTAINER_NAME": "agent",
+        "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(settings["control_plane"]["worker_task_timeout_seconds"]),
+        "OUTPOST_AGENTS": ",".join(AGENTS),
+        "OUTPOST_WARM_POOL_SIZE": str(settings["control_plane"]["warm_pool_size"]),
+        "OUTPOST_ARTIFACTS_BUCKET": data_ref(synthesized, stage, "Artifacts/Bucket/Resource"),
+        "OUTPOST_EVENT_BUS_NAME": data_ref(synthesized, stage, "Events/Bus/Resource"),
+        "OUTPOST_EFS_FILE_SYSTEM_ID": data_ref(synthesized, stage, "Workspaces/FileSystem/Resource"),
+        "OUTPOST_EFS_ACCESS_POINT_ID": data_ref(
+            synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"
+        ),
+        "OUTPOST_WORKSPACES_PATH": "/mnt/workspaces",
+        "OUTPOST_GITHUB_TOKEN_SECRET_ARN": data_ref(synthesized, stage, GITHUB_TOKEN),
+        "OUTPOST_TABLE_DISPATCHES": data_ref(synthesized, stage, "Tables/Dispatches/Resource"),
+        "OUTPOST_TABLE_IDEMPOTENCY": data_ref(synthesized, stage, "Tables/Idempotency/Resource"),
+        "OUTPOST_TABLE_WORKSPACES": data_ref(synthesized, stage, "Tables/Workspaces/Resource"),
+        "OUTPOST_TABLE_WARM_POOL": data_ref(synthesized, stage, "Tables/WarmPool/Resource"),
+        "OUTPOST_TABLE_API_KEYS": data_ref(synthesized, stage, "Tables/ApiKeys/Resource"),
+    }
+    for agent in AGENTS:
+        task = agent.capitalize()
+        expected[f"OUTPOST_TASK_DEF_{agent.upper()}"] = ref(
+            logical_id(synthesized, stage, f"{task}/TaskDefinition/Resource")
+        )
+        expected[f"OUTPOST_LOG_GROUP_{agent.upper()}"] = ref(
+            logical_id(synthesized, stage, f"{task}/Logs/Resource")
+        )
+    subnets = environment.pop("OUTPOST_WORKER_SUBNETS")
+    group = environment.pop("OUTPOST_WORKER_SECURITY_GROUP")
+    assert environment == expected
+    zones = len(SETTINGS[stage.lower()]["network"]["availability_zones"])
+    separator, parts = subnets["Fn::Join"]
+    assert separator == ","
+    for index, part in enumerate(parts, start=1):
+        assert output_of(part).startswith(f"PublishOutputRefNetworkVpcPrivateSubnet{index}Subnet")
+    assert len(parts) == zones
+    assert output_of(group).startswith("PublishOutputFnGetAttNetworkPolicyAgents")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_credential_in_plain_environment_variables(synthesized: Synthesized, stage: str) -> None:
+    """A variable named like a credential is allowed only when it holds a reference to a Data
+    stack resource, never a literal: a secret's ARN (``..._SECRET_ARN``) or a table's name
+    (``OUTPOST_TABLE_API_KEYS``: the table of API-key hashes)."""
+    allowed = {"_SECRET_ARN": "AWS::SecretsManager::Secret", "OUTPOST_TABLE_": "AWS::DynamoDB::Table"}
+    resources = synthesized.template(f"{stage}/Data")["Resources"]
+    for definition in synthesized.resources(f"{stage}/Service", "AWS::ECS::TaskDefinition").values():
+        for box in definition["Properties"]["ContainerDefinitions"]:
+            for variable in box.get("Environment", []):
+                name = variable["Name"]
+                if not SECRET_LIKE.search(name):
+                    continue
+                kinds = [k for marker, k in allowed.items() if marker in name]
+                assert len(kinds) == 1, (box["Name"], name)
+                kind = kinds[0]
+                value = from_data(synthesized, stage, variable["Value"])
+                assert resources[value["Data"]["Ref"]]["Type"] == kind, (box["Name"], name)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
+    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    svc_id, svc = at(synthesized, stage, "ControlPlane/Service/Service")
+    p = svc["Properties"]
+    assert p["DeploymentConfiguration"] == {
+        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+        "MaximumPercent": 200,
+        "MinimumHealthyPercent": 100,
+    }
+    assert p["DesiredCount"] == settings["desired_count"]
+    assert p["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
+    assert p["AvailabilityZoneRebalancing"] == "ENABLED"
+    assert p["PlatformVersion"] == "LATEST"
+    assert p["EnableExecuteCommand"] is False
+    network = p["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    [group] = network["SecurityGroups"]
+    assert output_of(group).startswith("PublishOutputFnGetAttNetworkPolicyControlPlane")
+    zones = SETTINGS[stage.lower()]["network"]["availability_zones"]
+    # One private subnet per zone: ECS spreads the tasks over the zones.
+    assert len(network["Subnets"]) == len(zones)
+    assert all("PrivateSubnet" in output_of(s) for s in network["Subnets"])
+    # Tasks start once their permissions exist and FARGATE is associated with the cluster.
+    assert {
+        logical_id(synthesized, stage, "ControlPlane/TaskPolicy/Resource"),
+        logical_id(synthesized, stage, "Cluster/Cluster"),
+    } <= set(svc["DependsOn"])
+    assert svc_id
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_control_plane_scales_on_cpu_within_bounds(synthesized: Synthesized, stage: str) -> None:
+    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    target_id, target = at(synthesized, stage, "ControlPlane/Service/TaskCount/Target/Resource")
+    assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (
+        settings["min_tasks"],
+        settings["max_tasks"],
+    )
+    policy = props(synthesized, stage, "ControlPlane/Service/TaskCount/Target/CpuScaling/Resource")
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert policy["ScalingTargetId"] == ref(target_id)
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == settings["cpu_target_percent"]
+    assert tracking["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+    }
+    assert tracking["ScaleInCooldown"] == settings["scale_in_cooldown_seconds"]
+    assert tracking["ScaleOutCooldown"] == settings["scale_out_cooldown_seconds"]
+
+
+def test_prod_runs_at_least_two_tasks(synthesized: Synthesized) -> None:
+    svc = props(synthesized, "Prod", "ControlPlane/Service/Service")
+    target = props(synthesized, "Prod", "ControlPlane/Service/TaskCount/Target/Resource")
+    assert svc["DesiredCount"] >= 2
+    assert target["MinCapacity"] >= 2
+    assert len(SETTINGS["prod"]["network"]["availability_zones"]) >= 2
+
+
+def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
+    """First deploy into an empty registry: the service exists with 0 tasks, nothing to pull.
+
+    Also proves that the front door's target group drives a request-count scaling policy
+    and that registering the service as a target added no security-group rule.
+    """
+    context = shipped_context()
+    context["outpost"]["environments"]["dev"]["service"]["control_plane"]["bootstrap"] = True
+    context["aws:cdk:enable-path-metadata"] = True  # security groups are named by construct path
+    app = cdk.App(context=context)
+    [config] = load_environments(app.node.try_get_context, only="dev")
+    stage = OutpostStage(app, config=config)
+    stack = stage.service
+
+    template = Template.from_stack(stack)
+    # Registering the service as a target added no rule to the control plane's group: the
+    # network policy's one rule (load balancer -> 3000) is all there is, in either stack.
+    network_rules = rules([Template.from_stack(stage.network).to_json(), template.to_json()])
+    assert [r for r in network_rules if r.group == "ControlPlane" and r.direction == "ingress"] == [
+        Rule(
+            "ControlPlane",
+            "ingress",
+            "LoadBalancer",
+            "tcp",
+            3000,
+            3000,
+            "Load balancer forwards API requests to the control-plane container port",
+        )
+    ]
+    assert template.find_resources("AWS::EC2::SecurityGroupIngress") == {}
+
+    template.has_resource_properties("AWS::ECS::Service", {"DesiredCount": 0})
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 0, "MaxCapacity": 0}
+    )
+    policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+    metrics = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+            "PredefinedMetricType"
+        ]: p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for p in policies.values()
+    }
+    assert set(metrics) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    assert (
+        metrics["ALBRequestCountPerTarget"]["TargetValue"] == config.service.control_plane.requests_per_target
+    )

@@ -1,0 +1,194 @@
+"""The control plane's task and execution policies, statement by statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from config import AGENTS
+from tests.conftest import STAGES
+from tests.service_templates import (
+    ENV_NAMES,
+    github_token_statements,
+    logical_id,
+    mount_statement,
+    props,
+    statements,
+)
+from tests.synth import Synthesized
+from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, output_of, ref
+
+TABLES = ("Dispatches", "Idempotency", "Workspaces", "WarmPool", "ApiKeys")
+
+
+# (table, index) the control plane may query: every index there is, by name.
+INDEXES = (
+    ("ApiKeys", "by-key-hash"),
+    ("Dispatches", "by-status"),
+    ("Dispatches", "by-task-arn"),
+    ("Dispatches", "by-user"),
+    ("Workspaces", "by-user"),
+)
+
+
+def control_plane_data_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    """The control plane's statements on the Data stack's resources, in policy order."""
+    account = SETTINGS[stage.lower()]["account"]
+    bucket = data_arn(synthesized, stage, "Artifacts/Bucket/Resource")
+    file_system = data_arn(synthesized, stage, "Workspaces/FileSystem/Resource")
+    file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
+    access_points = f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+    return [
+        {
+            "Sid": "ReadWriteDispatchTables",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ],
+            "Resource": [data_arn(synthesized, stage, f"Tables/{t}/Resource") for t in sorted(TABLES)],
+        },
+        {
+            "Sid": "QueryDispatchTableIndexes",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": [
+                join(data_arn(synthesized, stage, f"Tables/{t}/Resource"), f"/index/{i}") for t, i in INDEXES
+            ],
+        },
+        {"Sid": "ListArtifacts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket},
+        {
+            "Sid": "ReadWriteDeleteArtifacts",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": join(bucket, "/*"),
+        },
+        {
+            "Sid": "UseTheDataKeyThroughDynamoDbAndS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": ["dynamodb.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]
+                }
+            },
+        },
+        {
+            "Sid": "PutEvents",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": data_arn(synthesized, stage, "Events/Bus/Resource"),
+        },
+        *github_token_statements(synthesized, stage),
+        {
+            "Sid": "ListWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:DescribeAccessPoints",
+            "Resource": file_system,
+        },
+        {
+            "Sid": "CreateWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:CreateAccessPoint",
+            "Resource": file_system,
+            "Condition": {"StringEquals": {"aws:RequestTag/outpost:file-system": file_system_id}},
+        },
+        {
+            "Sid": "TagNewWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:TagResource",
+            "Resource": access_points,
+            "Condition": {
+                "StringEquals": {
+                    "elasticfilesystem:CreateAction": "CreateAccessPoint",
+                    "aws:RequestTag/outpost:file-system": file_system_id,
+                }
+            },
+        },
+        {
+            "Sid": "DeleteWorkspaceAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:DeleteAccessPoint",
+            "Resource": access_points,
+            "Condition": {"StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id}},
+        },
+        mount_statement(synthesized, stage),
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -> None:
+    env = ENV_NAMES[stage]
+    account = SETTINGS[stage.lower()]["account"]
+    cluster = logical_id(synthesized, stage, "Cluster/Resource")
+    in_cluster = {"ArnEquals": {"ecs:cluster": arn_of(cluster)}}
+    cluster_tasks = {"Fn::Join": ["", [f"arn:aws:ecs:us-east-1:{account}:task/", ref(cluster), "/*"]]}
+    ordered = sorted(AGENTS)
+    roles = [
+        arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/{kind}/Resource"))
+        for a in ordered
+        for kind in ("Execution/Role", "TaskRole")
+    ]
+    assert from_data(synthesized, stage, statements(synthesized, stage, "ControlPlane/TaskPolicy")) == [
+        {
+            "Sid": "RunAgentTasks",
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": [
+                f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}:*" for a in ordered
+            ],
+            "Condition": in_cluster,
+        },
+        {
+            "Sid": "WatchAndStopAgentTasks",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
+            "Resource": cluster_tasks,
+            "Condition": in_cluster,
+        },
+        {"Sid": "TagAgentTasks", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": cluster_tasks},
+        {
+            "Sid": "ListClusterTasks",
+            "Effect": "Allow",
+            "Action": "ecs:ListTasks",
+            "Resource": "*",
+            "Condition": in_cluster,
+        },
+        {
+            "Sid": "PassAgentRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": roles,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        {
+            "Sid": "ReadAgentLogs",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+            "Resource": [
+                arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/Logs/Resource")) for a in ordered
+            ],
+        },
+        *control_plane_data_statements(synthesized, stage),
+    ]
+    assert props(synthesized, stage, "ControlPlane/TaskPolicy/Resource")["Roles"] == [
+        ref(logical_id(synthesized, stage, "ControlPlane/TaskRole/Resource"))
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_control_plane_execution_role_pulls_its_image_and_writes_its_logs(
+    synthesized: Synthesized, stage: str
+) -> None:
+    found = statements(synthesized, stage, "ControlPlane/Execution/Policy")
+    assert [s["Sid"] for s in found] == ["RegistryLogin", "PullOwnImage", "WriteOwnLogs"]
+    assert output_of(found[1]["Resource"]).startswith("PublishOutputFnGetAttControlPlaneRepository")
+    assert found[2]["Resource"] == arn_of(logical_id(synthesized, stage, "ControlPlane/Logs/Resource"))

@@ -1,0 +1,199 @@
+"""The Data stack's keys, artifacts bucket, tables, GitHub token and event bus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from constructs.dispatch_tables import TABLES
+from tests.conftest import STAGES
+from tests.data_templates import EXPECTED_TABLES, data, find, tables
+from tests.synth import Synthesized
+from tests.templates import (
+    BLOCK_ALL_PUBLIC_ACCESS,
+    REGION,
+    account,
+    arn_of,
+    data_key,
+    kms_bucket_encryption,
+    path_of,
+    retained,
+)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_keys_rotate_and_follow_the_data_removal_policy(synthesized: Synthesized, stage: str) -> None:
+    keys = synthesized.resources(f"{stage}/Data", "AWS::KMS::Key")
+    assert sorted(path_of(k).split("/Data/")[1] for k in keys.values()) == [
+        "DataKey/Resource",
+        "LogsKey/Key/Resource",
+        "ProviderSecrets/Key/Resource",
+        "TaskStateCallback/DeadLetterKey/Resource",
+    ]
+    for key in keys.values():
+        assert key["Properties"]["EnableKeyRotation"] is True
+        assert key["DeletionPolicy"] == retained(stage)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dead_letter_key_lets_only_the_task_stopped_rule_use_it(synthesized: Synthesized, stage: str) -> None:
+    _, key = find(synthesized, stage, "AWS::KMS::Key", "/DeadLetterKey/Resource")
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    events = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert events == [
+        {
+            "Sid": "AllowTheTaskStoppedRuleToDeadLetter",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "ArnEquals": {
+                    "aws:SourceArn": (
+                        f"arn:aws:events:{REGION}:{account(stage)}:rule/outpost-{stage.lower()}-task-stopped"
+                    )
+                }
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_artifacts_bucket_is_encrypted_logged_and_expires_per_config(
+    synthesized: Synthesized, stage: str
+) -> None:
+    settings = data(stage)
+    _, bucket = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    logs_id, logs = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/AccessLogs/Bucket/Resource")
+    props = bucket["Properties"]
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == kms_bucket_encryption(
+        data_key(synthesized, stage)
+    )
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": logs_id},
+        "LogFilePrefix": "artifacts/",
+    }
+    assert props["LifecycleConfiguration"]["Rules"] == [
+        {
+            "Id": "expire",
+            "Status": "Enabled",
+            "ExpirationInDays": settings["artifacts_expiration_days"],
+            "NoncurrentVersionExpiration": {
+                "NoncurrentDays": settings["artifacts_noncurrent_expiration_days"]
+            },
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+    ]
+    assert bucket["DeletionPolicy"] == retained(stage)
+    assert logs["DeletionPolicy"] == retained(stage)
+    assert (
+        logs["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"]
+        == (settings["access_log_retention_days"])
+    )
+
+
+def test_prod_artifacts_are_locked_for_the_noncurrent_period_dev_are_not(synthesized: Synthesized) -> None:
+    _, prod = find(synthesized, "Prod", "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    assert prod["Properties"]["ObjectLockEnabled"] is True
+    assert prod["Properties"]["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {
+            "DefaultRetention": {
+                "Days": data("Prod")["artifacts_noncurrent_expiration_days"],
+                "Mode": "GOVERNANCE",
+            }
+        },
+    }
+    _, dev = find(synthesized, "Dev", "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    assert "ObjectLockConfiguration" not in dev["Properties"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_artifacts_refuse_plain_http(synthesized: Synthesized, stage: str) -> None:
+    bucket_id, _ = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synthesized.resources(f"{stage}/Data", "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    [statements] = policies
+    conditions = [s["Condition"] for s in statements if s["Effect"] == "Deny"]
+    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
+    assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in conditions
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_five_tables_have_the_control_planes_keys_and_indexes(
+    synthesized: Synthesized, stage: str
+) -> None:
+    found = tables(synthesized, stage)
+    assert sorted(found) == sorted(EXPECTED_TABLES)
+    assert len(TABLES) == len(EXPECTED_TABLES)
+    for name, (schema, ttl, indexes) in EXPECTED_TABLES.items():
+        props = found[name]["Properties"]
+        assert props["KeySchema"] == schema, name
+        actual = {
+            gsi["IndexName"]: (gsi["KeySchema"], gsi["Projection"]["ProjectionType"])
+            for gsi in props.get("GlobalSecondaryIndexes", [])
+        }
+        assert actual == indexes, name
+        if ttl:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}, name
+        else:
+            assert "TimeToLiveSpecification" not in props, name
+        # Every key attribute is a string.
+        assert {a["AttributeType"] for a in props["AttributeDefinitions"]} == {"S"}, name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_tables_are_on_demand_recoverable_and_encrypted_with_the_data_key(
+    synthesized: Synthesized, stage: str
+) -> None:
+    key_id = data_key(synthesized, stage)
+    for name, table in tables(synthesized, stage).items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert "ProvisionedThroughput" not in props, name
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert props["SSESpecification"] == {
+            "KMSMasterKeyId": arn_of(key_id),
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+        }
+        assert table["DeletionPolicy"] == retained(stage), name
+        assert table["UpdateReplacePolicy"] == retained(stage), name
+        assert props.get("DeletionProtectionEnabled", False) is (stage == "Prod"), name
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_github_token_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
+    _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubToken/Secret/Resource")
+    props = secret["Properties"]
+    assert props["Name"] == f"outpost/{stage.lower()}/github-token"
+    assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))
+    assert props["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 40}
+    assert "SecretString" not in props
+    assert secret["DeletionPolicy"] == retained(stage)
+    outputs = synthesized.template(f"{stage}/Data")["Outputs"]
+    assert outputs["GithubTokenSecretName"]["Value"] == f"outpost/{stage.lower()}/github-token"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_secret_value_anywhere_in_the_template(synthesized: Synthesized, stage: str) -> None:
+    text = json.dumps(synthesized.template(f"{stage}/Data"))
+    assert '"SecretString"' not in text
+    assert "ghp_" not in text  # no GitHub token literal
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_event_bus_and_its_expiring_archive(synthesized: Synthesized, stage: str) -> None:
+    bus_id, bus = find(synthesized, stage, "AWS::Events::EventBus", "/Events/Bus/Resource")
+    assert bus["Properties"]["Name"] == data(stage)["event_bus_name"]
+    [archive] = synthesized.resources(f"{stage}/Data", "AWS::Events::Archive").values()
+    props = archive["Properties"]
+    assert props["SourceArn"] == arn_of(bus_id)
+    assert props["RetentionDays"] == data(stage)["event_archive_retention_days"] > 0
+    assert props["EventPattern"] == {"account": [account(stage)]}
