@@ -90,3 +90,129 @@ def test_environments_of_different_accounts_may_share_the_bus_name() -> None:
     envs = {env.name: env for env in load_environments(shipped_context().get)}
     assert envs["dev"].data.event_bus_name == envs["prod"].data.event_bus_name == "outpost-events"
     assert envs["dev"].account != envs["prod"].account
+
+
+def _all(synthesized: Synthesized, resource_type: str) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """``stack path/logical id`` -> (resource, its template), for every resource of a type."""
+    return {
+        f"{path}/{logical_id}": (resource, template)
+        for path, template in synthesized.templates.items()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def test_ecs_services_use_capacity_providers_and_no_launch_type(synthesized: Synthesized) -> None:
+    """ECS refuses a service with both a capacity provider strategy and a launch type."""
+    services = _all(synthesized, "AWS::ECS::Service")
+    assert services
+    for path, (service, _) in services.items():
+        props = service["Properties"]
+        assert "LaunchType" not in props, path
+        assert props["CapacityProviderStrategy"], path
+
+
+def test_ecs_services_wait_for_their_listener_rules_and_capacity_providers(synthesized: Synthesized) -> None:
+    """A service registers with a target group only once a rule ties it to the load balancer,
+    and can use FARGATE only once the cluster's capacity-provider association exists."""
+    for path, (service, template) in _all(synthesized, "AWS::ECS::Service").items():
+        depends_on = set(service.get("DependsOn", []))
+        resources = template["Resources"]
+        target_groups = {lb["TargetGroupArn"]["Ref"] for lb in service["Properties"]["LoadBalancers"]}
+        rules = {
+            logical_id
+            for logical_id, r in resources.items()
+            if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+            and any(
+                a.get("TargetGroupArn", {}).get("Ref") in target_groups for a in r["Properties"]["Actions"]
+            )
+        }
+        associations = {
+            logical_id
+            for logical_id, r in resources.items()
+            if r["Type"] == "AWS::ECS::ClusterCapacityProviderAssociations"
+        }
+        assert rules, path
+        assert rules <= depends_on, path
+        assert associations, path
+        assert associations <= depends_on, path
+
+
+def test_efs_volumes_with_iam_authorization_encrypt_in_transit(synthesized: Synthesized) -> None:
+    """ECS refuses EFS IAM authorization without transit encryption."""
+    volumes = [
+        (path, volume["EFSVolumeConfiguration"])
+        for path, (task, _) in _all(synthesized, "AWS::ECS::TaskDefinition").items()
+        for volume in task["Properties"].get("Volumes", [])
+        if "EFSVolumeConfiguration" in volume
+    ]
+    assert volumes
+    for path, efs in volumes:
+        if efs.get("AuthorizationConfig", {}).get("IAM") == "ENABLED":
+            assert efs["TransitEncryption"] == "ENABLED", path
+
+
+def test_object_lock_buckets_are_versioned(synthesized: Synthesized) -> None:
+    """S3 Object Lock only exists on a versioned bucket, and only from its creation."""
+    locked = {
+        path: bucket["Properties"]
+        for path, (bucket, _) in _all(synthesized, "AWS::S3::Bucket").items()
+        if bucket["Properties"].get("ObjectLockEnabled")
+    }
+    assert locked
+    for path, props in locked.items():
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, path
+        assert props["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled", path
+
+
+def test_kms_keys_of_log_groups_let_cloudwatch_logs_use_them(synthesized: Synthesized) -> None:
+    """CloudWatch Logs refuses to create a group with a key that does not grant it its use."""
+    checked = 0
+    for path, (group, template) in _all(synthesized, "AWS::Logs::LogGroup").items():
+        key_ref = group["Properties"].get("KmsKeyId")
+        if key_ref is None:
+            continue
+        (key_id, _) = key_ref["Fn::GetAtt"]
+        statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+        logs = [
+            s
+            for s in statements
+            if s["Effect"] == "Allow"
+            and s.get("Principal", {}).get("Service")
+            == {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+        ]
+        assert logs, path
+        assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(logs[0]["Action"]), path
+        checked += 1
+    assert checked
+
+
+def test_vpc_functions_wait_for_their_network_interface_permissions(synthesized: Synthesized) -> None:
+    """Lambda checks at creation that a VPC function's role may create network interfaces."""
+    functions = {
+        path: (function, template)
+        for path, (function, template) in _all(synthesized, "AWS::Lambda::Function").items()
+        if "VpcConfig" in function["Properties"]
+    }
+    assert functions
+    for path, (function, template) in functions.items():
+        role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = [
+            logical_id
+            for logical_id in function.get("DependsOn", [])
+            if template["Resources"][logical_id]["Type"] == "AWS::IAM::ManagedPolicy"
+            and {"Ref": role_id} in template["Resources"][logical_id]["Properties"]["Roles"]
+        ]
+        actions = {
+            action
+            for logical_id in policies
+            for statement in template["Resources"][logical_id]["Properties"]["PolicyDocument"]["Statement"]
+            for action in (
+                statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            )
+        }
+        assert {
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteNetworkInterface",
+        } <= actions, path
