@@ -16,6 +16,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -40,6 +41,7 @@ class Watched:
     target_group: elbv2.ApplicationTargetGroup
     service: ecs.FargateService
     callback: lambda_.IFunction
+    callback_rule: events.IRule
     dead_letter_queue: sqs.IQueue
     nat_gateway_ids: Sequence[str]
 
@@ -224,6 +226,28 @@ class OperationsAlarms(Construct):
             ),
             threshold=1,
             description="Task-state events the callback could not handle wait in its dead-letter queue.",
+        )
+        # The dead-letter queue only keeps what reaches it: an event EventBridge or Lambda fails
+        # to put there (the queue or its key refusing them) is gone, and no depth alarm sees it.
+        self._alarm(
+            "RuleDeadLetterFailures",
+            cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="InvocationsFailedToBeSentToDLQ",
+                dimensions_map={"RuleName": watched.callback_rule.rule_name},
+                period=FIVE_MINUTES,
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="EventBridge could not put undeliverable task-state events in the dead-letter "
+            "queue: those events are lost.",
+        )
+        self._alarm(
+            "CallbackDeadLetterFailures",
+            watched.callback.metric("DeadLetterErrors", period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="Lambda could not put failed task-state events in the dead-letter queue: "
+            "those events are lost.",
         )
         for index, nat_gateway_id in enumerate(watched.nat_gateway_ids, start=1):
             self._alarm(

@@ -43,6 +43,7 @@ class OutpostStage(Stage):
                 target_group=self.service.target_group,
                 service=self.service.control_plane.service,
                 callback=self.data.callback.function,
+                callback_rule=self.data.callback.rule,
                 dead_letter_queue=self.data.callback.dead_letter_queue,
                 nat_gateway_ids=self.network.nat_gateway_ids,
             ),

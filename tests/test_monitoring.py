@@ -20,6 +20,8 @@ EXPECTED_ALARMS = {
     "ControlPlaneMemory": ("AWS/ECS", "MemoryUtilization"),
     "CallbackErrors": ("AWS/Lambda", "Errors"),
     "DeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "RuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
+    "CallbackDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
 }
 
 
