@@ -114,7 +114,16 @@ class FrontDoor(Construct):
             vpc=vpc,
             internet_facing=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            security_group=security_group,
+            # Imported immutable: routing to a target would otherwise add a second
+            # "load balancer -> target" egress rule beside the network policy's own, which
+            # CloudFormation refuses as a duplicate; every rule stays in network_policy.py.
+            security_group=ec2.SecurityGroup.from_security_group_id(
+                self,
+                "SecurityGroup",
+                security_group.security_group_id,
+                mutable=False,
+                allow_all_outbound=False,
+            ),
             ip_address_type=elbv2.IpAddressType.IPV4,
             deletion_protection=production,
             idle_timeout=Duration.seconds(config.idle_timeout_seconds),

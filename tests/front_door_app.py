@@ -70,7 +70,17 @@ class ThrowawayService(Construct):
             "Service",
             cluster=cluster,
             task_definition=task,
-            security_groups=[network.policy.control_plane],
+            # As constructs/control_plane.py does: imported immutable, so the rules stay the
+            # network policy's (together with the front door's own immutable import).
+            security_groups=[
+                ec2.SecurityGroup.from_security_group_id(
+                    self,
+                    "ControlPlaneGroup",
+                    network.policy.control_plane.security_group_id,
+                    mutable=False,
+                    allow_all_outbound=False,
+                )
+            ],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
             desired_count=1,
