@@ -114,11 +114,9 @@ class FrontDoor(Construct):
             vpc=vpc,
             internet_facing=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            # Imported immutable, like the control plane's group: registering a target makes
-            # CDK add the load balancer's egress rule to its group, and with the Network
-            # stack's own group object that rule would be a second AWS::EC2::SecurityGroupEgress
-            # (in this stack) for the rule the NetworkPolicy already holds: EC2 refuses the
-            # duplicate (InvalidPermission.Duplicate) and the deploy fails.
+            # Imported immutable: routing to a target would otherwise add a second
+            # "load balancer -> target" egress rule beside the network policy's own, which
+            # CloudFormation refuses as a duplicate; every rule stays in network_policy.py.
             security_group=ec2.SecurityGroup.from_security_group_id(
                 self,
                 "SecurityGroup",

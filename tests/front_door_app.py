@@ -70,11 +70,12 @@ class ThrowawayService(Construct):
             "Service",
             cluster=cluster,
             task_definition=task,
-            # As the real ControlPlane does: the policy's group as an immutable import.
+            # As constructs/control_plane.py does: imported immutable, so the rules stay the
+            # network policy's (together with the front door's own immutable import).
             security_groups=[
                 ec2.SecurityGroup.from_security_group_id(
                     self,
-                    "SecurityGroup",
+                    "ControlPlaneGroup",
                     network.policy.control_plane.security_group_id,
                     mutable=False,
                     allow_all_outbound=False,

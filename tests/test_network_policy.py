@@ -125,3 +125,25 @@ def test_the_derivation_catches_an_extra_rule() -> None:
     # Half a flow (ingress without the matching egress) is no flow.
     half = [*base, Rule("ControlPlane", "ingress", "Agents", "tcp", 0, 65535, "x")]
     assert set(flows(half)) == set(flows(base))
+
+
+RULE_TYPES = ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_rule_lives_in_the_network_stack(synthesized: Synthesized, stage: str) -> None:
+    """No other stack adds a rule: a second copy of a policy rule (as CDK adds when a target
+    is registered with a mutable group) is refused by EC2 as a duplicate at deploy time."""
+    for path in synthesized.templates:
+        if path.startswith(f"{stage}/") and path != f"{stage}/Network":
+            for rule_type in RULE_TYPES:
+                assert synthesized.resources(path, rule_type) == {}, (path, rule_type)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_rule_is_written_twice(synthesized: Synthesized, stage: str) -> None:
+    found = [
+        (r.group, r.direction, r.peer, r.protocol, r.from_port, r.to_port)
+        for r in stage_rules(synthesized, stage)
+    ]
+    assert len(found) == len(set(found)), sorted(found)
