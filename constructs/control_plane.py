@@ -25,6 +25,7 @@ from constructs.data_access import DataAccess
 from constructs.hardened_container import ARM64_LINUX, add_hardened_container
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, acknowledge_wildcard_resource, wildcard_resource
+from constructs.network_policy import without_rules
 from constructs.task_roles import ECS_TASKS, ExecutionRole, log_write_statements, pull_statements, task_role
 from constructs.workspaces_fs import MOUNT_PATH
 
@@ -188,17 +189,9 @@ class ControlPlane(Construct):
             platform_version=ecs.FargatePlatformVersion.LATEST,
             vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
             assign_public_ip=False,
-            # Imported immutable: the network policy (Network stack) owns every rule, so attaching
-            # a load balancer target group here cannot add a second one.
-            security_groups=[
-                ec2.SecurityGroup.from_security_group_id(
-                    self,
-                    "SecurityGroup",
-                    security_group.security_group_id,
-                    mutable=False,
-                    allow_all_outbound=False,
-                )
-            ],
+            # The network policy (Network stack) owns every rule: attaching a target group
+            # here cannot add a second one.
+            security_groups=[without_rules(self, "SecurityGroup", security_group)],
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,

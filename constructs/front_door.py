@@ -29,6 +29,7 @@ from constructs import Construct
 from constructs.buckets import AccessLogBucket
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, control_tower, in_packs
+from constructs.network_policy import without_rules
 from constructs.scanners import skip_checkov
 
 # The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
@@ -114,16 +115,9 @@ class FrontDoor(Construct):
             vpc=vpc,
             internet_facing=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            # Imported immutable: routing to a target would otherwise add a second
-            # "load balancer -> target" egress rule beside the network policy's own, which
-            # CloudFormation refuses as a duplicate; every rule stays in network_policy.py.
-            security_group=ec2.SecurityGroup.from_security_group_id(
-                self,
-                "SecurityGroup",
-                security_group.security_group_id,
-                mutable=False,
-                allow_all_outbound=False,
-            ),
+            # Routing to a target would otherwise add a second "load balancer -> target"
+            # egress rule beside the network policy's own, which EC2 refuses as a duplicate.
+            security_group=without_rules(self, "SecurityGroup", security_group),
             ip_address_type=elbv2.IpAddressType.IPV4,
             deletion_protection=production,
             idle_timeout=Duration.seconds(config.idle_timeout_seconds),

@@ -20,6 +20,7 @@ from constructs import Construct
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, in_packs
+from constructs.network_policy import without_rules
 from stacks.base import OutpostStack
 from stacks.compliance import add_nag_packs, read_report
 from stacks.network_stack import NetworkStack
@@ -70,17 +71,8 @@ class ThrowawayService(Construct):
             "Service",
             cluster=cluster,
             task_definition=task,
-            # As constructs/control_plane.py does: imported immutable, so the rules stay the
-            # network policy's (together with the front door's own immutable import).
-            security_groups=[
-                ec2.SecurityGroup.from_security_group_id(
-                    self,
-                    "ControlPlaneGroup",
-                    network.policy.control_plane.security_group_id,
-                    mutable=False,
-                    allow_all_outbound=False,
-                )
-            ],
+            # As constructs/control_plane.py does: the rules stay the network policy's.
+            security_groups=[without_rules(self, "ControlPlaneGroup", network.policy.control_plane)],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
             desired_count=1,
