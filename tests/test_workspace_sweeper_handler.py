@@ -30,7 +30,7 @@ def age_dirs(root: Path, mtime: float) -> None:
     os.utime(root, (mtime, mtime))
 
 
-@pytest.fixture()
+@pytest.fixture
 def root(tmp_path: Path) -> Path:
     r = tmp_path / "workspaces"
     r.mkdir()
@@ -113,7 +113,8 @@ def test_time_budget_is_respected_and_the_next_run_resumes(root: Path) -> None:
     assert not first.complete
     assert clock.t <= 14  # stopped at the first check past the budget
     leftovers = sorted(p.name for p in root.iterdir())
-    assert leftovers and len(leftovers) <= 5
+    assert leftovers
+    assert len(leftovers) <= 5
     runs = 1
     while any(p.exists() for p in root.iterdir()) and runs < 20:
         sweep(str(root), expiry_days=30, budget_seconds=12, now=NOW, clock=FakeClock())

@@ -44,7 +44,7 @@ DAY_SECONDS = 86400
 SAFETY_MARGIN_SECONDS = 20.0
 
 
-class OutOfTime(Exception):
+class OutOfTimeError(Exception):
     """The time budget ran out; the next run resumes."""
 
 
@@ -72,7 +72,7 @@ class _Budget:
 
     def check(self) -> None:
         if self._clock() >= self._deadline:
-            raise OutOfTime
+            raise OutOfTimeError
 
 
 def _newer_than(path: str, cutoff: float, budget: _Budget) -> bool:
@@ -144,7 +144,7 @@ def sweep(
             result.deleted.append(name)
             result.bytes_deleted += freed
             LOG.info("deleted workspace %s (%d bytes)", name, freed)
-    except OutOfTime:
+    except OutOfTimeError:
         result.complete = False
     LOG.info("sweep summary %s", result.summary())
     return result
