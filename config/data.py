@@ -41,6 +41,8 @@ class DataConfig:
     event_bus_name: str
     event_archive_retention_days: int
     efs_transition_to_ia_days: int
+    # Workspace directories untouched this many days are deleted by the daily sweeper.
+    workspace_expiry_days: int
     callback: CallbackConfig
 
 
@@ -86,6 +88,7 @@ def parse_data(section: Section) -> DataConfig:
             "event_archive_retention_days", minimum=1, maximum=MAX_DAYS
         ),
         efs_transition_to_ia_days=section.integer("efs_transition_to_ia_days", choices=EFS_TRANSITION_DAYS),
+        workspace_expiry_days=section.integer("workspace_expiry_days", minimum=1, maximum=MAX_DAYS),
         callback=parse_callback(section.section("callback")),
     )
     section.done()

@@ -6,7 +6,8 @@ port; the control plane and agents reach out on 443 only; agents accept nothing 
 interface endpoints accept 443 from the control plane and agents; the workspaces file
 system accepts NFS (2049) from the control plane and agents only and sends nothing; the
 task-state callback Lambda reaches out on 443 only (its one call, to DynamoDB, goes
-through the gateway endpoint; SQS dead-lettering is done by the Lambda service). No
+through the gateway endpoint; SQS dead-lettering is done by the Lambda service); the
+workspace sweeper Lambda talks NFS to the file system and nothing else. No
 group keeps CDK's allow-all egress, and every rule says why it exists.
 """
 
@@ -25,7 +26,8 @@ NFS = 2049
 
 class NetworkPolicy(Construct):
     """Security groups: ``load_balancer``, ``control_plane``, ``agents``, ``endpoints``,
-    ``file_system`` (EFS mount targets) and ``callback`` (the task-state Lambda)."""
+    ``file_system`` (EFS mount targets), ``callback`` (the task-state Lambda) and ``sweeper``
+    (the workspace-sweeper Lambda)."""
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class NetworkPolicy(Construct):
         self.endpoints = group("Endpoints", "VPC interface endpoints")
         self.file_system = group("FileSystem", "workspaces EFS mount targets, NFS from tasks only")
         self.callback = group("Callback", "task-state callback Lambda, outbound HTTPS only")
+        self.sweeper = group("Sweeper", "workspace sweeper Lambda, NFS to the workspaces file system only")
 
         self.load_balancer.add_ingress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS), "HTTPS from the internet to the API"
@@ -105,7 +108,11 @@ class NetworkPolicy(Construct):
             )
         # The workspaces file system: NFS from the two kinds of task that mount it, nothing
         # else in, and no egress rule at all (a mount target never opens a connection).
-        for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
+        for client, who in (
+            (self.control_plane, "control plane"),
+            (self.agents, "agents"),
+            (self.sweeper, "workspace sweeper"),
+        ):
             self.file_system.connections.allow_from(
                 client, ec2.Port.tcp(NFS), f"NFS from the {who} to the workspaces file system"
             )
@@ -120,6 +127,7 @@ class NetworkPolicy(Construct):
             "endpoints": self.endpoints,
             "file_system": self.file_system,
             "callback": self.callback,
+            "sweeper": self.sweeper,
         }
 
 

@@ -17,6 +17,7 @@ from constructs.github_token import GithubTokenSecret
 from constructs.log_encryption import LogsKey
 from constructs.provider_secrets import ProviderSecrets
 from constructs.task_state_callback import TaskStateCallback
+from constructs.workspace_sweeper import WorkspaceSweeper
 from constructs.workspaces_fs import WorkspacesFileSystem
 from stacks.base import OutpostStack
 from stacks.network_stack import NetworkStack
@@ -29,7 +30,7 @@ class DataStack(OutpostStack):
 
     Attributes for the stacks that use them: ``key``, ``artifacts``, ``tables`` (by name),
     ``github_token``, ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``,
-    ``callback``, and ``access`` (the bundle the Service stack's tasks are given).
+    ``callback``, ``sweeper``, and ``access`` (the bundle the Service stack's tasks are given).
     """
 
     def __init__(
@@ -45,7 +46,7 @@ class DataStack(OutpostStack):
             scope,
             construct_id,
             config=config,
-            description="artifacts, dispatch tables, secrets, event bus, workspaces, task-state callback",
+            description="artifacts, dispatch tables, secrets, event bus, workspaces and their sweeper, task-state callback",
             **kwargs,
         )
         data = config.data
@@ -130,6 +131,23 @@ class DataStack(OutpostStack):
             security_group=network.policy.callback,
             logs_key=logs_key,
             removal_policy=removal,
+        )
+
+        # Workspaces accumulate: the sweeper deletes those untouched for the expiry. It shares
+        # the callback's dead-letter queue (one queue to watch) and log retention.
+        self.sweeper = WorkspaceSweeper(
+            self,
+            "WorkspaceSweeper",
+            env_name=config.name,
+            expiry_days=data.workspace_expiry_days,
+            file_system=self.file_system,
+            access_point=self.access_point,
+            vpc=network.vpc,
+            security_group=network.policy.sweeper,
+            dead_letter_queue=self.callback.dead_letter_queue,
+            dead_letter_key=self.callback.dead_letter_key,
+            logs_key=logs_key,
+            log_retention_days=data.callback.log_retention_days,
         )
 
         self.access = DataAccess(
