@@ -44,6 +44,7 @@ class Watched:
     callback_rule: events.IRule
     dead_letter_queue: sqs.IQueue
     nat_gateway_ids: Sequence[str]
+    sweeper: lambda_.IFunction
 
 
 class OperationsAlarms(Construct):
@@ -218,6 +219,12 @@ class OperationsAlarms(Construct):
             watched.callback.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
             threshold=1,
             description="The task-state callback failed: dispatches may stay RUNNING.",
+        )
+        self._alarm(
+            "SweeperErrors",
+            watched.sweeper.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The workspace sweeper failed: expired workspaces stay on the file system.",
         )
         self._alarm(
             "DeadLetters",

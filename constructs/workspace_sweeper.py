@@ -116,7 +116,7 @@ class WorkspaceSweeper(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Deletes workspace directories on the workspaces file system untouched for the expiry",
+            description="Deletes workspace directories untouched for the expiry on the workspaces EFS",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",

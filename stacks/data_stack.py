@@ -46,7 +46,7 @@ class DataStack(OutpostStack):
             scope,
             construct_id,
             config=config,
-            description="artifacts, dispatch tables, secrets, event bus, workspaces and their sweeper, task-state callback",
+            description="artifacts, dispatch tables, secrets, event bus, workspaces, task-state callback",
             **kwargs,
         )
         data = config.data

@@ -46,6 +46,7 @@ class OutpostStage(Stage):
                 callback_rule=self.data.callback.rule,
                 dead_letter_queue=self.data.callback.dead_letter_queue,
                 nat_gateway_ids=self.network.nat_gateway_ids,
+                sweeper=self.data.sweeper.function,
             ),
         )
         for child in self.node.children:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import STAGES
 from tests.synth import Synthesized
-from tests.templates import SETTINGS
+from tests.templates import SETTINGS, data_id, from_data, ref
 
 EXPECTED_ALARMS = {
     # construct id prefix: (namespace, metric name or expression, threshold, comparison)
@@ -22,6 +22,7 @@ EXPECTED_ALARMS = {
     "DeadLetters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     "RuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
     "CallbackDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
+    "SweeperErrors": ("AWS/Lambda", "Errors"),
 }
 
 
@@ -158,3 +159,13 @@ def test_dashboard_shows_every_alarm(synthesized: Synthesized, stage: str) -> No
     assert dashboard["Properties"]["DashboardName"] == f"outpost-{stage.lower()}"
     alarm_ids = set(synthesized.resources(path, "AWS::CloudWatch::Alarm"))
     assert referenced_arns(dashboard["Properties"]["DashboardBody"]) == alarm_ids
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_sweeper_errors_watch_the_sweeper_function(synthesized: Synthesized, stage: str) -> None:
+    props = alarm(synthesized, stage, "SweeperErrors")
+    (dimension,) = props["Dimensions"]
+    assert dimension["Name"] == "FunctionName"
+    sweeper = data_id(synthesized, stage, "WorkspaceSweeper/Function/Resource")
+    assert from_data(synthesized, stage, dimension["Value"]) == {"Data": ref(sweeper)}
+    assert (props["Threshold"], props["Statistic"], props["Period"]) == (1, "Sum", 300)

@@ -27,6 +27,7 @@ POLICY = {
     Flow("ControlPlane", "FileSystem", "tcp", NFS, NFS),  # workspaces (creates access points)
     Flow("Agents", "FileSystem", "tcp", NFS, NFS),  # workspaces mounted at /mnt/workspaces
     Flow("Callback", INTERNET, "tcp", 443, 443),  # DynamoDB, through the gateway endpoint
+    Flow("Sweeper", "FileSystem", "tcp", NFS, NFS),  # deletes expired workspaces
 }
 
 
@@ -65,14 +66,17 @@ def test_file_system_takes_nfs_from_tasks_only_and_sends_nothing(
     assert {(r.peer, r.protocol, r.from_port, r.to_port) for r in mine} == {
         ("ControlPlane", "tcp", NFS, NFS),
         ("Agents", "tcp", NFS, NFS),
+        ("Sweeper", "tcp", NFS, NFS),
     }
     # NFS is open towards the file system only.
     nfs = [r for r in all_rules if r.from_port <= NFS <= r.to_port]
     assert {(r.group, r.direction, r.peer) for r in nfs} == {
         ("FileSystem", "ingress", "ControlPlane"),
         ("FileSystem", "ingress", "Agents"),
+        ("FileSystem", "ingress", "Sweeper"),
         ("ControlPlane", "egress", "FileSystem"),
         ("Agents", "egress", "FileSystem"),
+        ("Sweeper", "egress", "FileSystem"),
     }
 
 
@@ -82,6 +86,16 @@ def test_callback_accepts_nothing(synthesized: Synthesized, stage: str) -> None:
     assert [r for r in all_rules if r.group == "Callback" and r.direction == "ingress"] == []
     assert {(r.protocol, r.from_port, r.to_port) for r in all_rules if r.group == "Callback"} == {
         ("tcp", 443, 443)
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_sweeper_talks_nfs_to_the_file_system_only_and_accepts_nothing(
+    synthesized: Synthesized, stage: str
+) -> None:
+    mine = [r for r in stage_rules(synthesized, stage) if r.group == "Sweeper"]
+    assert {(r.direction, r.peer, r.protocol, r.from_port, r.to_port) for r in mine} == {
+        ("egress", "FileSystem", "tcp", NFS, NFS)
     }
 
 
