@@ -54,7 +54,11 @@ def test_rule_matches_stopped_tasks_of_the_outpost_cluster_only(synthesized: Syn
             },
         }
     ]
-    [permission] = synthesized.resources(f"{stage}/Data", "AWS::Lambda::Permission").values()
+    [permission] = [
+        p
+        for p in synthesized.resources(f"{stage}/Data", "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == arn_of(function_id)
+    ]
     assert permission["Properties"] == {
         "Action": "lambda:InvokeFunction",
         "FunctionName": arn_of(function_id),
@@ -94,7 +98,11 @@ def test_callback_function(synthesized: Synthesized, stage: str) -> None:
     assert len(vpc["SubnetIds"]) == len(SETTINGS[stage.lower()]["network"]["availability_zones"])
     assert all("VpcPrivateSubnet" in output_of(s) for s in vpc["SubnetIds"])
 
-    [invoke_config] = synthesized.resources(f"{stage}/Data", "AWS::Lambda::EventInvokeConfig").values()
+    [invoke_config] = [
+        c
+        for c in synthesized.resources(f"{stage}/Data", "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
     assert invoke_config["Properties"] == {
         "FunctionName": {"Ref": function_id},
         "Qualifier": "$LATEST",
@@ -138,6 +146,20 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_expires(synthesized: Synthe
             "Action": "sqs:SendMessage",
             "Resource": arn_of(queue_id),
             "Condition": {"ArnEquals": {"aws:SourceArn": arn_of(parts["rule"][0])}},
+        },
+        # The workspace sweeper's daily rule shares this dead-letter queue (tests/test_data_sweeper.py).
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn_of(queue_id),
+            "Condition": {
+                "ArnEquals": {
+                    "aws:SourceArn": arn_of(
+                        find(synthesized, stage, "AWS::Events::Rule", "/WorkspaceSweeper/Daily/Resource")[0]
+                    )
+                }
+            },
         },
     ]
 

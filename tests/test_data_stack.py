@@ -67,6 +67,9 @@ REPLICATION_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5", "PCI.
 
 EXPECTED_ACKNOWLEDGEMENTS = {
     ("AwsSolutions-IAM5[Resource::*]", "TaskStateCallback/Permissions"),
+    ("AwsSolutions-IAM5[Resource::*]", "WorkspaceSweeper/Permissions"),
+    ("Serverless-LambdaAsyncFailureDestination", "WorkspaceSweeper/Function"),
+    ("lambda_inside_vpc_check", "WorkspaceSweeper/Function"),
     ("AwsSolutions-SMG4", "GithubToken/Secret"),
     ("HIPAA.Security-SecretsManagerRotationEnabled", "GithubToken/Secret"),
     ("NIST.800.53.R5-SecretsManagerRotationEnabled", "GithubToken/Secret"),
@@ -122,5 +125,6 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
         expected.add(("s3_bucket_object_lock_enabled_check", "Artifacts/Bucket"))
         # Logs kept less than a year, and CDK's bucket auto-delete handler (dev buckets only).
         expected.add(("cloudwatch_log_group_retention_period_check", "TaskStateCallback/Logs"))
+        expected.add(("cloudwatch_log_group_retention_period_check", "WorkspaceSweeper/Logs"))
         expected.add(("lambda_inside_vpc_check", "Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"))
     assert found == expected

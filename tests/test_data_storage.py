@@ -37,7 +37,7 @@ def test_keys_rotate_and_follow_the_data_removal_policy(synthesized: Synthesized
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_dead_letter_key_lets_only_the_task_stopped_rule_use_it(synthesized: Synthesized, stage: str) -> None:
+def test_dead_letter_key_lets_only_the_two_rules_use_it(synthesized: Synthesized, stage: str) -> None:
     _, key = find(synthesized, stage, "AWS::KMS::Key", "/DeadLetterKey/Resource")
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     events = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
@@ -55,7 +55,21 @@ def test_dead_letter_key_lets_only_the_task_stopped_rule_use_it(synthesized: Syn
                     )
                 }
             },
-        }
+        },
+        {
+            "Sid": "AllowTheWorkspaceSweepRuleToDeadLetter",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "ArnEquals": {
+                    "aws:SourceArn": (
+                        f"arn:aws:events:{REGION}:{account(stage)}:rule/outpost-{stage.lower()}-workspace-sweep"
+                    )
+                }
+            },
+        },
     ]
 
 

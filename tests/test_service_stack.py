@@ -39,7 +39,7 @@ def test_the_task_stopped_rule_matches_this_cluster(synthesized: Synthesized, st
     [rule] = [
         r["Properties"]
         for r in synthesized.resources(f"{stage}/Data", "AWS::Events::Rule").values()
-        if r["Properties"]["EventPattern"].get("detail-type") == ["ECS Task State Change"]
+        if r["Properties"].get("EventPattern", {}).get("detail-type") == ["ECS Task State Change"]
     ]
     assert rule["EventPattern"]["detail"]["clusterArn"] == [f"arn:aws:ecs:us-east-1:{account}:cluster/{name}"]
 
