@@ -131,3 +131,12 @@ def test_a_second_run_changes_nothing(root: Path) -> None:
     again = sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW)
     assert (again.deleted, again.kept, again.bytes_deleted) == ([], 1, 0)
     assert (root / "fresh" / "a.txt").exists()
+
+
+def test_read_only_directories_are_deleted_too(root: Path) -> None:
+    make(root / "old" / "cache" / "mod" / "a.go", mtime=OLD)
+    os.chmod(root / "old" / "cache" / "mod", 0o555)
+    os.chmod(root / "old" / "cache", 0o555)
+    age_dirs(root / "old", OLD)
+    assert sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW).deleted == ["old"]
+    assert list(root.iterdir()) == []

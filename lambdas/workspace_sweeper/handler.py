@@ -95,6 +95,10 @@ def _newer_than(path: str, cutoff: float, budget: _Budget) -> bool:
 def _delete_tree(path: str, budget: _Budget) -> int:
     """Delete ``path`` bottom-up without following symlinks; the bytes of the files deleted."""
     freed = 0
+    # A read-only directory (Go's module cache makes them) would refuse the unlinks below; the
+    # access point's user owns every workspace file, so it may make its own directory writable.
+    if os.lstat(path).st_mode & stat.S_IRWXU != stat.S_IRWXU:
+        os.chmod(path, stat.S_IRWXU)
     with os.scandir(path) as listing:
         entries = list(listing)
     for entry in entries:
