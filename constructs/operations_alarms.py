@@ -232,7 +232,11 @@ class OperationsAlarms(Construct):
                 period=FIVE_MINUTES, statistic="Maximum"
             ),
             threshold=1,
-            description="Task-state events the callback could not handle wait in its dead-letter queue.",
+            description=(
+                "Events the task-state callback or the workspace sweeper could not handle wait in "
+                "their dead-letter queue; the event's detail-type says which (ECS Task State Change: "
+                "the callback; Scheduled Event: the sweeper)."
+            ),
         )
         # The dead-letter queue only keeps what reaches it: an event EventBridge or Lambda fails
         # to put there (the queue or its key refusing them) is gone, and no depth alarm sees it.
