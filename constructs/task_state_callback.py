@@ -34,6 +34,7 @@ from constructs.dispatch_tables import TASK_ARN_INDEX
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, control_tower
 from constructs.scanners import skip_checkov
+from constructs.vpc_function import vpc_function_statements
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "task_state"
 MEMORY_MB = 256
@@ -225,37 +226,10 @@ class TaskStateCallback(Construct):
                 resources=[table_key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="DeadLetterFailedEvents",
-                actions=["sqs:SendMessage"],
-                resources=[self.dead_letter_queue.queue_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UseTheDeadLetterKeyThroughSqs",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[self.dead_letter_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                sid="WriteItsLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UploadTraces",
-                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="RunInTheVpc",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],
+            *vpc_function_statements(
+                self,
+                dead_letter_queue=self.dead_letter_queue,
+                dead_letter_key=self.dead_letter_key,
+                log_group=self.log_group,
             ),
         ]

@@ -35,6 +35,7 @@ from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, control_tower
 from constructs.scanners import skip_checkov
+from constructs.vpc_function import vpc_function_statements
 from constructs.workspaces_fs import MOUNT_PATH
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "workspace_sweeper"
@@ -187,7 +188,6 @@ class WorkspaceSweeper(Construct):
         dead_letter_queue: sqs.IQueue,
         dead_letter_key: kms.IKey,
     ) -> list[iam.PolicyStatement]:
-        region = Stack.of(self).region
         return [
             iam.PolicyStatement(
                 sid="MountTheWorkspacesAccessPointToDelete",
@@ -197,37 +197,10 @@ class WorkspaceSweeper(Construct):
                     "StringEquals": {"elasticfilesystem:AccessPointArn": access_point.access_point_arn}
                 },
             ),
-            iam.PolicyStatement(
-                sid="DeadLetterFailedEvents",
-                actions=["sqs:SendMessage"],
-                resources=[dead_letter_queue.queue_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UseTheDeadLetterKeyThroughSqs",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[dead_letter_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                sid="WriteItsLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            ),
-            iam.PolicyStatement(
-                sid="UploadTraces",
-                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="RunInTheVpc",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
-                resources=["*"],
+            *vpc_function_statements(
+                self,
+                dead_letter_queue=dead_letter_queue,
+                dead_letter_key=dead_letter_key,
+                log_group=self.log_group,
             ),
         ]
