@@ -25,7 +25,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
 from config.data import CallbackConfig
@@ -33,8 +32,7 @@ from constructs import Construct
 from constructs.dispatch_tables import TASK_ARN_INDEX
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, control_tower
-from constructs.scanners import skip_checkov
-from constructs.vpc_function import vpc_function_statements
+from constructs.vpc_function import vpc_function
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "task_state"
 MEMORY_MB = 256
@@ -102,86 +100,28 @@ class TaskStateCallback(Construct):
         )
 
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
-        self.role = iam.Role(
+        parts = vpc_function(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Task-state callback: finishes the dispatch of a stopped ECS task",
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Permissions",
-            description="Everything the task-state callback may do, and nothing else",
-            roles=[self.role],
-            statements=self._statements(dispatches, table_key),
-        )
-        acknowledge(
-            self.policy,
-            "Two statements need Resource '*' because the services offer no resource-level permission "
-            "for them: X-Ray trace upload (PutTraceSegments, PutTelemetryRecords) and the network "
-            "interface calls Lambda makes to place the function in the VPC; every data permission "
-            "names its table, index, queue, key or log group.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        skip_checkov(
-            self.policy,
-            "CKV_AWS_111",
-            "Only X-Ray trace upload and Lambda's VPC network-interface calls use Resource '*': those "
-            "actions have no resource-level permission; every data write names its table, queue or key.",
-        )
-
-        self.function = lambda_.Function(
-            self,
-            "Function",
+            name="task-state callback",
+            role_description="Task-state callback: finishes the dispatch of a stopped ECS task",
             description="Marks the dispatch of a stopped ECS task succeeded, failed, timed out or cancelled",
-            # The newest Python runtime CDK knows (cdk-nag AwsSolutions-L1); the handler also
-            # runs on 3.11, the version the tests and mypy use.
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            memory_size=MEMORY_MB,
+            handler_dir=HANDLER_DIR,
+            memory_mb=MEMORY_MB,
             timeout=TIMEOUT,
-            # CDK cannot add inline policies to this role: every permission is in self.policy.
-            role=self.role.without_policy_updates(),
-            environment={
-                "DISPATCHES_TABLE": dispatches.table_name,
-                "TASK_ARN_INDEX": TASK_ARN_INDEX,
-            },
+            environment={"DISPATCHES_TABLE": dispatches.table_name, "TASK_ARN_INDEX": TASK_ARN_INDEX},
+            environment_holds="the dispatch table's and index's names",
+            statements=self._statements(dispatches, table_key),
+            data_permissions="every data permission names its table, index, queue, key or log group.",
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-            tracing=lambda_.Tracing.ACTIVE,
-            reserved_concurrent_executions=config.reserved_concurrency,
+            security_group=security_group,
+            reserved_concurrency=config.reserved_concurrency,
             dead_letter_queue=self.dead_letter_queue,
+            dead_letter_key=self.dead_letter_key,
             retry_attempts=config.retry_attempts,
             max_event_age=Duration.minutes(config.max_event_age_minutes),
             log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
         )
-        self.function.node.add_dependency(self.policy)
-        acknowledge(
-            self.function,
-            "The function does run in the VPC: private subnets and the callback's own security group "
-            "(VpcConfig). Control Tower's rule accepts only literal ids or same-stack references, and "
-            "these come from the Network stack.",
-            control_tower("lambda_inside_vpc_check"),
-        )
-        skip_checkov(
-            self.function,
-            "CKV_AWS_173",
-            "The environment holds only the dispatch table's and index's names, no secret; Lambda "
-            "encrypts it at rest with its service key, and the role takes no policy updates for a CMK.",
-        )
-        acknowledge(
-            self.function,
-            "Failed asynchronous invocations go to the function's dead-letter queue (DeadLetterConfig, "
-            "the same SQS queue the rule dead-letters to); an on-failure destination as well would put "
-            "every failed event into that queue twice.",
-            "Serverless-LambdaAsyncFailureDestination",
-        )
+        self.role, self.policy, self.function = parts.role, parts.policy, parts.function
 
         self.rule = events.Rule(
             self,
@@ -225,11 +165,5 @@ class TaskStateCallback(Construct):
                 actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
                 resources=[table_key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
-            ),
-            *vpc_function_statements(
-                self,
-                dead_letter_queue=self.dead_letter_queue,
-                dead_letter_key=self.dead_letter_key,
-                log_group=self.log_group,
             ),
         ]

@@ -2,13 +2,146 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
+from constructs.nag import acknowledge, control_tower
+from constructs.scanners import skip_checkov
+
+
+@dataclass(frozen=True)
+class VpcFunction:
+    role: iam.Role
+    policy: iam.ManagedPolicy
+    function: lambda_.Function
+
+
+def vpc_function(
+    scope: Construct,
+    *,
+    name: str,
+    role_description: str,
+    description: str,
+    handler_dir: Path,
+    memory_mb: int,
+    timeout: Duration,
+    environment: Mapping[str, str],
+    environment_holds: str,
+    statements: Sequence[iam.PolicyStatement],
+    data_permissions: str,
+    vpc: ec2.IVpc,
+    security_group: ec2.ISecurityGroup,
+    reserved_concurrency: int,
+    dead_letter_queue: sqs.IQueue,
+    dead_letter_key: kms.IKey,
+    retry_attempts: int,
+    max_event_age: Duration,
+    log_group: logs.ILogGroup,
+    filesystem: lambda_.FileSystem | None = None,
+) -> VpcFunction:
+    """A hardened Python function in the private subnets, under ``scope`` (ids Role,
+    Permissions, Function): its own role whose only permissions are one managed policy
+    (``statements`` plus :func:`vpc_function_statements`), ARM64, X-Ray, JSON logs to
+    ``log_group``, reserved concurrency, retries into ``dead_letter_queue``.
+
+    ``name`` (``task-state callback``) and the phrases ``environment_holds`` and
+    ``data_permissions`` complete the acknowledgements, which a reviewer reads.
+    """
+    role = iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=role_description,
+    )
+    policy = iam.ManagedPolicy(
+        scope,
+        "Permissions",
+        description=f"Everything the {name} may do, and nothing else",
+        roles=[role],
+        statements=[
+            *statements,
+            *vpc_function_statements(
+                scope,
+                dead_letter_queue=dead_letter_queue,
+                dead_letter_key=dead_letter_key,
+                log_group=log_group,
+            ),
+        ],
+    )
+    acknowledge(
+        policy,
+        "Two statements need Resource '*' because the services offer no resource-level permission "
+        "for them: X-Ray trace upload (PutTraceSegments, PutTelemetryRecords) and the network "
+        f"interface calls Lambda makes to place the function in the VPC; {data_permissions}",
+        "AwsSolutions-IAM5[Resource::*]",
+    )
+    skip_checkov(
+        policy,
+        "CKV_AWS_111",
+        "Only X-Ray trace upload and Lambda's VPC network-interface calls use Resource '*': those "
+        f"actions have no resource-level permission; {data_permissions}",
+    )
+    function = lambda_.Function(
+        scope,
+        "Function",
+        description=description,
+        # The newest Python runtime CDK knows (cdk-nag AwsSolutions-L1); the handlers also
+        # run on 3.11, the version the tests and mypy use.
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        architecture=lambda_.Architecture.ARM_64,
+        handler="handler.handler",
+        code=lambda_.Code.from_asset(str(handler_dir), exclude=["__pycache__", "*.pyc"]),
+        memory_size=memory_mb,
+        timeout=timeout,
+        # CDK cannot add inline policies to this role: every permission is in the policy.
+        role=role.without_policy_updates(),
+        environment=dict(environment),
+        filesystem=filesystem,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        security_groups=[security_group],
+        tracing=lambda_.Tracing.ACTIVE,
+        reserved_concurrent_executions=reserved_concurrency,
+        dead_letter_queue=dead_letter_queue,
+        retry_attempts=retry_attempts,
+        max_event_age=max_event_age,
+        log_group=log_group,
+        logging_format=lambda_.LoggingFormat.JSON,
+        application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+        system_log_level_v2=lambda_.SystemLogLevel.WARN,
+    )
+    function.node.add_dependency(policy)
+    acknowledge(
+        function,
+        f"The function does run in the VPC: private subnets and the {name}'s own security group "
+        "(VpcConfig). Control Tower's rule accepts only literal ids or same-stack references, and "
+        "these come from the Network stack.",
+        control_tower("lambda_inside_vpc_check"),
+    )
+    skip_checkov(
+        function,
+        "CKV_AWS_173",
+        f"The environment holds only {environment_holds}, no secret; Lambda encrypts it at rest with "
+        "its service key, and the role takes no policy updates for a CMK.",
+    )
+    acknowledge(
+        function,
+        "Failed asynchronous invocations go to the function's dead-letter queue (DeadLetterConfig, "
+        "the SQS queue the rule dead-letters to); an on-failure destination as well would put "
+        "every failed event into that queue twice.",
+        "Serverless-LambdaAsyncFailureDestination",
+    )
+    return VpcFunction(role=role, policy=policy, function=function)
 
 
 def vpc_function_statements(

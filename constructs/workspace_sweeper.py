@@ -33,9 +33,7 @@ from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, control_tower
-from constructs.scanners import skip_checkov
-from constructs.vpc_function import vpc_function_statements
+from constructs.vpc_function import vpc_function
 from constructs.workspaces_fs import MOUNT_PATH
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "workspace_sweeper"
@@ -83,87 +81,36 @@ class WorkspaceSweeper(Construct):
         )
 
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Workspace sweeper: deletes expired workspace directories",
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Permissions",
-            description="Everything the workspace sweeper may do, and nothing else",
-            roles=[self.role],
-            statements=self._statements(file_system, access_point, dead_letter_queue, dead_letter_key),
-        )
-        acknowledge(
-            self.policy,
-            "Two statements need Resource '*' because the services offer no resource-level permission "
-            "for them: X-Ray trace upload (PutTraceSegments, PutTelemetryRecords) and the network "
-            "interface calls Lambda makes to place the function in the VPC; the file-system "
-            "permissions name the file system and are limited to the /workspaces access point.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        skip_checkov(
-            self.policy,
-            "CKV_AWS_111",
-            "Only X-Ray trace upload and Lambda's VPC network-interface calls use Resource '*': those "
-            "actions have no resource-level permission; EFS writes name the file system and access point.",
-        )
-
         # from_efs_access_point also brings CDK's security-group rules and role statements; both
-        # are dropped here: every rule lives in NetworkPolicy, every permission in self.policy.
+        # are dropped here: every rule lives in NetworkPolicy, every permission in the policy.
         mount = lambda_.FileSystem.from_efs_access_point(access_point, MOUNT_PATH).config
-        self.function = lambda_.Function(
+        parts = vpc_function(
             self,
-            "Function",
+            name="workspace sweeper",
+            role_description="Workspace sweeper: deletes expired workspace directories",
             description="Deletes workspace directories untouched for the expiry on the workspaces EFS",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            memory_size=MEMORY_MB,
+            handler_dir=HANDLER_DIR,
+            memory_mb=MEMORY_MB,
             timeout=TIMEOUT,
-            role=self.role.without_policy_updates(),
             environment={"WORKSPACES_ROOT": MOUNT_PATH, "EXPIRY_DAYS": str(expiry_days)},
-            filesystem=lambda_.FileSystem(
-                arn=mount.arn, local_mount_path=mount.local_mount_path, dependency=mount.dependency
-            ),
+            environment_holds="the mount path and the expiry in days",
+            statements=self._statements(file_system, access_point),
+            data_permissions="the file-system permissions name the file system and are limited to "
+            "the /workspaces access point.",
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[security_group],
-            tracing=lambda_.Tracing.ACTIVE,
+            security_group=security_group,
             # Never two sweeps at once over the same tree.
-            reserved_concurrent_executions=1,
+            reserved_concurrency=1,
             dead_letter_queue=dead_letter_queue,
+            dead_letter_key=dead_letter_key,
             retry_attempts=RETRY_ATTEMPTS,
             max_event_age=MAX_EVENT_AGE,
             log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            filesystem=lambda_.FileSystem(
+                arn=mount.arn, local_mount_path=mount.local_mount_path, dependency=mount.dependency
+            ),
         )
-        self.function.node.add_dependency(self.policy)
-        acknowledge(
-            self.function,
-            "The function does run in the VPC: private subnets and the sweeper's own security group "
-            "(VpcConfig). Control Tower's rule accepts only literal ids or same-stack references, and "
-            "these come from the Network stack.",
-            control_tower("lambda_inside_vpc_check"),
-        )
-        skip_checkov(
-            self.function,
-            "CKV_AWS_173",
-            "The environment holds only the mount path and the expiry in days, no secret; Lambda "
-            "encrypts it at rest with its service key, and the role takes no policy updates for a CMK.",
-        )
-        acknowledge(
-            self.function,
-            "Failed asynchronous invocations go to the function's dead-letter queue (DeadLetterConfig, "
-            "the SQS queue the rule dead-letters to); an on-failure destination as well would put "
-            "every failed event into that queue twice.",
-            "Serverless-LambdaAsyncFailureDestination",
-        )
+        self.role, self.policy, self.function = parts.role, parts.policy, parts.function
 
         self.rule = events.Rule(
             self,
@@ -185,8 +132,6 @@ class WorkspaceSweeper(Construct):
         self,
         file_system: efs.IFileSystem,
         access_point: efs.IAccessPoint,
-        dead_letter_queue: sqs.IQueue,
-        dead_letter_key: kms.IKey,
     ) -> list[iam.PolicyStatement]:
         return [
             iam.PolicyStatement(
@@ -196,11 +141,5 @@ class WorkspaceSweeper(Construct):
                 conditions={
                     "StringEquals": {"elasticfilesystem:AccessPointArn": access_point.access_point_arn}
                 },
-            ),
-            *vpc_function_statements(
-                self,
-                dead_letter_queue=dead_letter_queue,
-                dead_letter_key=dead_letter_key,
-                log_group=self.log_group,
             ),
         ]
