@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -19,12 +20,18 @@ RATE_LIMIT_MINIMUM = 10
 RATE_LIMIT_MAXIMUM = 2_000_000_000
 # ALB idle timeout bounds, seconds.
 IDLE_TIMEOUT_MAXIMUM = 4000
+# Each range is one inbound rule per listener port (two with a certificate: 443 and the 80 that
+# redirects); a security group holds 60 inbound rules ("Amazon VPC quotas"), and the
+# load balancer's group keeps room for what the network policy may add.
+MAX_ALLOWED_CIDRS = 25
 
 
 @dataclass(frozen=True)
 class IngressConfig:
     certificate_arn: str | None
     domain_name: str | None
+    # IPv4 ranges the load balancer admits; empty: the whole internet (only with a certificate).
+    allowed_cidrs: tuple[str, ...]
     idle_timeout_seconds: int
     rate_limit_per_5_minutes: int
     access_log_retention_days: int
@@ -78,6 +85,7 @@ def parse_ingress(
     config = IngressConfig(
         certificate_arn=certificate,
         domain_name=domain,
+        allowed_cidrs=_allowed_cidrs(section, https=certificate is not None),
         idle_timeout_seconds=section.integer("idle_timeout_seconds", minimum=1, maximum=IDLE_TIMEOUT_MAXIMUM),
         rate_limit_per_5_minutes=section.integer(
             "rate_limit_per_5_minutes", minimum=RATE_LIMIT_MINIMUM, maximum=RATE_LIMIT_MAXIMUM
@@ -89,3 +97,38 @@ def parse_ingress(
     )
     section.done()
     return config
+
+
+def _allowed_cidrs(section: Section, *, https: bool) -> tuple[str, ...]:
+    """Who may reach the load balancer. Without a certificate the API would travel in clear
+    over the internet (API keys included), so ranges are required and the internet refused."""
+    cidrs = section.strings("allowed_cidrs", [])
+    key = section.key("allowed_cidrs")
+    if len(cidrs) > MAX_ALLOWED_CIDRS:
+        raise ConfigError(
+            key, len(cidrs), f"must hold at most {MAX_ALLOWED_CIDRS} ranges (security-group rules)"
+        )
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise ConfigError(
+                key, cidr, "must be an IPv4 range such as 203.0.113.0/24 (host bits zero)"
+            ) from None
+        if network.prefixlen == 0 and not https:
+            raise ConfigError(
+                key,
+                cidr,
+                "admits the whole internet to plain HTTP (API keys in clear): list your office or VPN "
+                "ranges, or set a certificate_arn",
+            )
+        if network.version != 4:
+            raise ConfigError(key, cidr, "must be an IPv4 range: the load balancer listens on IPv4 only")
+    if not https and not cidrs:
+        raise ConfigError(
+            key,
+            None,
+            "is required without a certificate: the API would be served in clear to the whole internet; "
+            "list the ranges that may use plain HTTP, or set a certificate_arn",
+        )
+    return tuple(cidrs)

@@ -92,8 +92,22 @@ class AgentConfig:
 
 
 @dataclass(frozen=True)
+class JanitorConfig:
+    """The dispatch janitor: what cleans up after a control plane that died mid-dispatch."""
+
+    # How often it runs, and how long a dispatch's access point or revision may exist with no
+    # running task before it is stale (the control plane's time between creating and running).
+    interval_minutes: int
+    grace_minutes: int
+    # 1 reserves one execution (never two runs at once); 0 reserves none.
+    reserved_concurrency: int
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     control_plane: ControlPlaneConfig
+    janitor: JanitorConfig
     agents: tuple[AgentConfig, ...]
     # The agent images' CPU architecture (the control plane's image is ARM64), and the Fargate
     # platform version the control plane launches agent tasks on.
@@ -194,8 +208,22 @@ def parse_agent(name: str, section: Section) -> AgentConfig:
     )
 
 
+def parse_janitor(section: Section, *, production: bool) -> JanitorConfig:
+    config = JanitorConfig(
+        interval_minutes=section.integer("interval_minutes", minimum=5, maximum=60),
+        grace_minutes=section.integer("grace_minutes", minimum=5, maximum=120),
+        reserved_concurrency=section.integer("reserved_concurrency", minimum=0, maximum=1),
+        log_retention_days=log_retention(
+            section, "log_retention_days", minimum=PRODUCTION_LOG_RETENTION_DAYS if production else 7
+        ),
+    )
+    section.done()
+    return config
+
+
 def parse_service(section: Section, *, production: bool) -> ServiceConfig:
     control_plane = parse_control_plane(section.section("control_plane"), production=production)
+    janitor = parse_janitor(section.section("janitor"), production=production)
     agents_section = section.section("agents")
     agents = tuple(parse_agent(name, agents_section.section(name)) for name in AGENTS)
     agents_section.done()
@@ -212,6 +240,7 @@ def parse_service(section: Section, *, production: bool) -> ServiceConfig:
         )
     config = ServiceConfig(
         control_plane=control_plane,
+        janitor=janitor,
         agents=agents,
         agent_architecture=architecture,
         agent_platform_version=platform,

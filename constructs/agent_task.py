@@ -1,9 +1,13 @@
 """One agent's task definition: the image, the size, the keys, the logs, the roles, the workspaces.
 
-The control plane launches one task of it per dispatch (``ecs:RunTask``); nothing here
-runs on its own. Every agent has its own execution role, so no agent's task can be
-started with another agent's API key. Its task role may touch only its own artifacts
-prefix (``<agent>/``) and the workspaces file system through the ``/workspaces`` access point.
+This is the base definition of the agent's family (``outpost-<env>-<agent>``): it mounts no
+workspace. For each dispatch the control plane registers a revision of the agent's dispatch
+family (``outpost-<env>-<agent>-dispatch``, ``dispatch_family``) from it, adding the EFS volume
+of that dispatch's own access point, runs it (``ecs:RunTask``) and deletes it afterwards
+(docs/data.md); the warm pool runs the base definition. Every agent has its own execution
+role, so no agent's task can be started with another agent's API key. Its task role holds no
+S3 permission (artifacts go through presigned requests) and may mount only through an access
+point other than the shared ``/workspaces`` one.
 """
 
 from __future__ import annotations
@@ -16,10 +20,9 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from config.service import AgentConfig
 from constructs import Construct
-from constructs.data_access import DataAccess, artifacts_prefix
+from constructs.data_access import DataAccess
 from constructs.hardened_container import add_hardened_container, linux
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge_wildcard_resource
 from constructs.provider_secrets import ProviderSecrets
 from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
 
@@ -36,9 +39,14 @@ def task_family(env_name: str, name: str) -> str:
     return f"outpost-{env_name}-{name}"
 
 
+def dispatch_family(env_name: str, agent: str) -> str:
+    """``outpost-prod-claude-dispatch``: the family of the per-dispatch revisions."""
+    return f"{task_family(env_name, agent)}-dispatch"
+
+
 class AgentTask(Construct):
     """``task_definition``, ``task_role`` and its ``task_policy``, ``execution_role``, ``log_group``,
-    ``family``."""
+    ``family`` and ``dispatch_family``."""
 
     def __init__(
         self,
@@ -59,6 +67,7 @@ class AgentTask(Construct):
         name = config.name
         self.name = name
         self.family = task_family(env_name, name)
+        self.dispatch_family = dispatch_family(env_name, name)
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
         variable, secret = secrets.for_agent(name)
         self.secret_variable = variable
@@ -78,21 +87,13 @@ class AgentTask(Construct):
         self.execution_role: iam.IRole = execution.role
         self.execution_policy = execution.policy
         # The agent talks to its model provider with its API key and to git with the token;
-        # in AWS it only writes its artifacts and mounts the workspaces.
+        # in AWS it only mounts its dispatch's workspace.
         self.task_role = task_role(
-            self, "TaskRole", description=f"Identity of {name} agent tasks: own artifacts prefix, workspaces"
+            self, "TaskRole", description=f"Identity of {name} agent tasks: its dispatch's workspace only"
         )
         self.task_policy = iam.ManagedPolicy(
-            self, "TaskPolicy", roles=[self.task_role], statements=data.agent_statements(self, name)
+            self, "TaskPolicy", roles=[self.task_role], statements=data.agent_statements(self)
         )
-        acknowledge_wildcard_resource(
-            self.task_policy,
-            f"Object ARNs under this agent's own prefix ({artifacts_prefix(name)}) of the one artifacts "
-            "bucket: keys are per dispatch and exist only at run time; other agents' prefixes and "
-            "every other bucket stay out of reach, and objects are KMS-encrypted and versioned.",
-            data.artifacts.arn_for_objects(f"{artifacts_prefix(name)}*"),
-        )
-
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -103,10 +104,10 @@ class AgentTask(Construct):
             runtime_platform=linux(architecture),
             execution_role=self.execution_role,
             task_role=self.task_role,
-            volumes=[*(ecs.Volume(name=volume) for volume in AGENT_VOLUMES), data.workspaces_volume()],
+            volumes=[ecs.Volume(name=volume) for volume in AGENT_VOLUMES],
         )
         execution.depend_on_policy(self.task_definition)
-        # A task must not start before it may mount the workspaces.
+        # A dispatch's revision must not start before its task may mount the workspace.
         self.task_definition.node.add_dependency(self.task_policy)
         self.container = add_hardened_container(
             self,
@@ -120,7 +121,6 @@ class AgentTask(Construct):
             log_group=self.log_group,
             stream_prefix=name,
             scratch=AGENT_VOLUMES,
-            mounts=[data.workspaces_mount()],
             stop_timeout=Duration.seconds(stop_timeout_seconds),
             secrets={
                 variable: self._injected("ProviderSecret", secret),

@@ -12,28 +12,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Duration, Fn, IAspect, Stack
+from aws_cdk import Aspects, Duration, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 
+from config.api import HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
+from constructs.agent_launch import acknowledge_launch, launch_statements
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
 from constructs.data_access import DataAccess
 from constructs.hardened_container import ARM64_LINUX, add_hardened_container
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from constructs.network_policy import without_rules
-from constructs.task_roles import ECS_TASKS, ExecutionRole, log_write_statements, pull_statements, task_role
+from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
 from constructs.workspaces_fs import MOUNT_PATH
 
 CONTAINER = "control-plane"
 USER = "1001"  # the image's non-root user (node:22-alpine based)
 SCRATCH = {"tmp": "/tmp"}
-HEALTH_PATH = "/health/live"
 # The task role's managed policies (construct id -> what it allows), one per concern.
 POLICIES = {
     "LaunchPolicy": "launch, watch and stop agent tasks, pass them their roles, read their logs",
@@ -87,7 +88,7 @@ class ControlPlane(Construct):
         )
         self.task_role = task_role(self, "TaskRole", description="Identity of the control-plane API tasks")
         statements = {
-            "LaunchPolicy": self._agent_statements(cluster, agents),
+            "LaunchPolicy": launch_statements(self, cluster=cluster, agents=agents),
             "RecordsPolicy": data.control_plane_record_statements(self),
             "ArtifactsPolicy": data.control_plane_artifact_statements(self),
             "WorkspacesPolicy": data.control_plane_workspace_statements(self),
@@ -102,29 +103,7 @@ class ControlPlane(Construct):
             )
             for name in POLICIES
         }
-        launch = self.policies["LaunchPolicy"]
-        run_task, cluster_tasks = self._task_arns(cluster, agents)
-        acknowledge(
-            launch,
-            "RunTask is limited to the five agent task-definition families and only into this cluster "
-            "(ecs:cluster condition); the revision wildcard is needed because pinning one revision would "
-            "deny the previous control-plane tasks during a rolling deploy and after a circuit-breaker "
-            "rollback.",
-            *(wildcard_resource(self, arn) for arn in run_task),
-        )
-        acknowledge(
-            launch,
-            "StopTask, DescribeTasks and TagResource name only task ARNs of this cluster "
-            "(task/<cluster>/*, plus the ecs:cluster condition where the action supports it); task "
-            "ids exist only at run time.",
-            wildcard_resource(self, cluster_tasks),
-        )
-        acknowledge(
-            launch,
-            "ecs:ListTasks has no resource type for Fargate tasks and must name '*'; the ecs:cluster "
-            "condition limits it to this cluster, and it returns task ARNs only.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
+        acknowledge_launch(self.policies["LaunchPolicy"], cluster=cluster, agents=agents)
         acknowledge_wildcard_resource(
             self.policies["ArtifactsPolicy"],
             "Objects of the one artifacts bucket: the control plane serves and deletes any dispatch's "
@@ -180,7 +159,10 @@ class ControlPlane(Construct):
             environment=self.environment,
             health_check=ecs.HealthCheck(
                 # busybox wget is part of the alpine base image.
-                command=["CMD-SHELL", f"wget -q -O /dev/null http://127.0.0.1:{port}{HEALTH_PATH} || exit 1"],
+                command=[
+                    "CMD-SHELL",
+                    f"wget -q -O /dev/null http://127.0.0.1:{port}{HEALTH_CHECK_PATH} || exit 1",
+                ],
                 interval=Duration.seconds(30),
                 timeout=Duration.seconds(5),
                 retries=3,
@@ -244,73 +226,6 @@ class ControlPlane(Construct):
             scale_out_cooldown=Duration.seconds(self._config.scale_out_cooldown_seconds),
         )
 
-    def _task_arns(self, cluster: ecs.ICluster, agents: Sequence[AgentTask]) -> tuple[list[str], str]:
-        """(the agents' task-definition families, any revision; the tasks of this cluster)."""
-        stack = Stack.of(self)
-        families = [
-            stack.format_arn(
-                service="ecs",
-                resource="task-definition",
-                resource_name=f"{agent.family}:*",
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            )
-            for agent in agents
-        ]
-        cluster_tasks = stack.format_arn(
-            service="ecs",
-            resource="task",
-            resource_name=f"{cluster.cluster_name}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        return families, cluster_tasks
-
-    def _agent_statements(
-        self, cluster: ecs.ICluster, agents: Sequence[AgentTask]
-    ) -> list[iam.PolicyStatement]:
-        """What launching, watching and stopping agent tasks takes, and nothing more."""
-        families, cluster_tasks = self._task_arns(cluster, agents)
-        in_cluster = {"ArnEquals": {"ecs:cluster": cluster.cluster_arn}}
-        return [
-            iam.PolicyStatement(
-                sid="RunAgentTasks",
-                actions=["ecs:RunTask"],
-                resources=families,
-                conditions=in_cluster,
-            ),
-            iam.PolicyStatement(
-                sid="WatchAndStopAgentTasks",
-                actions=["ecs:DescribeTasks", "ecs:StopTask"],
-                resources=[cluster_tasks],
-                conditions=in_cluster,
-            ),
-            iam.PolicyStatement(
-                sid="TagAgentTasks",
-                actions=["ecs:TagResource"],
-                resources=[cluster_tasks],
-            ),
-            iam.PolicyStatement(
-                sid="ListClusterTasks",
-                actions=["ecs:ListTasks"],
-                resources=["*"],
-                conditions=in_cluster,
-            ),
-            iam.PolicyStatement(
-                sid="PassAgentRoles",
-                actions=["iam:PassRole"],
-                resources=[
-                    arn
-                    for agent in agents
-                    for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
-                ],
-                conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
-            ),
-            iam.PolicyStatement(
-                sid="ReadAgentLogs",
-                actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
-                resources=[agent.log_group.log_group_arn for agent in agents],
-            ),
-        ]
-
     def _environment(
         self,
         *,
@@ -354,6 +269,8 @@ class ControlPlane(Construct):
         for agent in agents:
             upper = agent.name.upper()
             environment[f"OUTPOST_TASK_DEF_{upper}"] = agent.task_definition.task_definition_arn
+            # Per dispatch: a revision of this family with the dispatch's access point.
+            environment[f"OUTPOST_DISPATCH_FAMILY_{upper}"] = agent.dispatch_family
             environment[f"OUTPOST_LOG_GROUP_{upper}"] = agent.log_group.log_group_name
         return environment
 

@@ -5,10 +5,17 @@ bundle of L2 objects handed from one to the other, and its methods build the exa
 statements each kind of task gets (added to the task's managed policy by the caller) and
 the workspaces volume of its task definition.
 
-The artifacts prefix contract: every object an agent writes lives under
-``<agent>/<dispatch_id>/`` of the artifacts bucket (``claude/d-123/report.md``). An agent's
-task role may read and write ``<agent>/*`` only; the control plane reads, writes, lists and
-deletes the whole bucket (it serves ``GET /artifacts/:jobId`` and cleans up).
+Per-dispatch isolation (docs/data.md, "One dispatch cannot touch another's data"):
+
+* Artifacts live under ``<dispatch_id>/`` of the artifacts bucket. Agent task roles hold no S3
+  permission at all: the control plane hands each task a presigned POST policy limited to
+  its dispatch's prefix (and presigned GETs for its inputs), signed with its own role, which
+  reads, writes, lists and deletes the whole bucket.
+* Workspaces: agent task definitions mount nothing. For each dispatch the control plane
+  creates an access point rooted at that dispatch's workspace directory and registers a
+  revision of the agent's dispatch family (``outpost-<env>-<agent>-dispatch``) that mounts
+  it; agent task roles may mount through an access point only, never the shared
+  ``/workspaces`` one, and the file-system policy refuses any mount without an access point.
 """
 
 from __future__ import annotations
@@ -37,6 +44,16 @@ WORKSPACES_VOLUME = "workspaces"
 # access points only with it and delete only access points that carry it, so the shared
 # /workspaces access point (made here, untagged) and other file systems' are out of reach.
 ACCESS_POINT_TAG = "outpost:file-system"
+# The dispatch an access point, a task-definition revision or a task belongs to: required on
+# every one the control plane creates, and how the dispatch janitor finds stale ones.
+DISPATCH_TAG = "outpost:dispatch"
+
+
+def of_a_dispatch() -> dict[str, dict[str, str]]:
+    """Condition: the resource carries the ``outpost:dispatch`` tag (the shared access point and
+    the control plane's own tasks do not)."""
+    return {"Null": {f"aws:ResourceTag/{DISPATCH_TAG}": "false"}}
+
 
 # What the control plane does with items: CRUD, conditional writes, batches, and the same
 # inside TransactWriteItems / TransactGetItems (DynamoDB authorizes each item of a transaction
@@ -55,11 +72,6 @@ ITEM_ACTIONS = (
 DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 
 
-def artifacts_prefix(agent: str) -> str:
-    """``claude/``: the part of the artifacts bucket an agent may touch."""
-    return f"{agent}/"
-
-
 @dataclass(frozen=True)
 class DataAccess:
     """The Data stack's resources that tasks use (``stacks.data_stack.DataStack.access``)."""
@@ -75,8 +87,9 @@ class DataAccess:
     # --- the workspaces file system -------------------------------------------------------
 
     def workspaces_volume(self) -> ecs.Volume:
-        """The file system through the ``/workspaces`` access point: TLS in transit, and the
-        task role's IAM identity (the file-system policy refuses anything else)."""
+        """The file system through the shared ``/workspaces`` access point (the control plane's
+        own mount): TLS in transit, and the task role's IAM identity (the file-system policy
+        refuses anything else)."""
         return ecs.Volume(
             name=WORKSPACES_VOLUME,
             efs_volume_configuration=ecs.EfsVolumeConfiguration(
@@ -92,7 +105,7 @@ class DataAccess:
         return ecs.MountPoint(source_volume=WORKSPACES_VOLUME, container_path=MOUNT_PATH, read_only=False)
 
     def mount_statement(self) -> iam.PolicyStatement:
-        """Mount and write the file system, only through the ``/workspaces`` access point."""
+        """Mount and write the file system, only through the shared ``/workspaces`` access point."""
         return iam.PolicyStatement(
             sid="MountWorkspaces",
             actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
@@ -162,6 +175,7 @@ class DataAccess:
         """Clone into workspaces: the GitHub token; one access point per workspace; the mount."""
         file_system_arn = self.file_system.file_system_arn
         our_tag = {f"aws:RequestTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
+        for_a_dispatch = {"Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"}}
         return [
             *self.github_token_statements(Stack.of(scope).region),
             iam.PolicyStatement(
@@ -170,13 +184,13 @@ class DataAccess:
                 resources=[file_system_arn],
             ),
             iam.PolicyStatement(
-                sid="CreateWorkspaceAccessPoints",
+                sid="CreateDispatchAccessPoints",
                 actions=["elasticfilesystem:CreateAccessPoint"],
                 resources=[file_system_arn],
-                conditions={"StringEquals": our_tag},
+                conditions={"StringEquals": our_tag, **for_a_dispatch},
             ),
             iam.PolicyStatement(
-                sid="TagNewWorkspaceAccessPoints",
+                sid="TagNewDispatchAccessPoints",
                 actions=["elasticfilesystem:TagResource"],
                 resources=[self.access_point_arns(scope)],
                 conditions={
@@ -184,11 +198,12 @@ class DataAccess:
                 },
             ),
             iam.PolicyStatement(
-                sid="DeleteWorkspaceAccessPoints",
+                sid="DeleteDispatchAccessPoints",
                 actions=["elasticfilesystem:DeleteAccessPoint"],
                 resources=[self.access_point_arns(scope)],
                 conditions={
-                    "StringEquals": {f"aws:ResourceTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
+                    "StringEquals": {f"aws:ResourceTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id},
+                    **of_a_dispatch(),
                 },
             ),
             self.mount_statement(),
@@ -209,20 +224,24 @@ class DataAccess:
 
     # --- an agent -------------------------------------------------------------------------
 
-    def agent_statements(self, scope: IConstruct, agent: str) -> list[iam.PolicyStatement]:
-        """An agent's task role: its artifacts prefix, the data key through S3, the workspaces."""
-        region = Stack.of(scope).region
+    def agent_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
+        """An agent's task role: mount and write the file system through a dispatch's own access
+        point (the one its task-definition revision names), never the shared ``/workspaces``
+        one and never without an access point. No S3, no key: artifacts travel on presigned
+        requests the control plane signs for the dispatch's prefix only.
+
+        EFS evaluates ``elasticfilesystem:AccessPointArn`` on ClientMount, not the access
+        point's tags, so which dispatch's access point a task mounts is fixed by its
+        task-definition revision (registered by the control plane), not by this statement.
+        """
         return [
             iam.PolicyStatement(
-                sid="ReadWriteOwnArtifacts",
-                actions=["s3:GetObject", "s3:PutObject"],
-                resources=[self.artifacts.arn_for_objects(f"{artifacts_prefix(agent)}*")],
+                sid="MountADispatchAccessPoint",
+                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                resources=[self.file_system.file_system_arn],
+                conditions={
+                    "ArnLike": {"elasticfilesystem:AccessPointArn": self.access_point_arns(scope)},
+                    "ArnNotEquals": {"elasticfilesystem:AccessPointArn": self.access_point.access_point_arn},
+                },
             ),
-            iam.PolicyStatement(
-                sid="UseTheDataKeyThroughS3",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[self.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-            ),
-            self.mount_statement(),
         ]

@@ -24,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 
+from config.api import PUBLIC_ROUTES
 from config.ingress import IngressConfig
 from constructs import Construct
 from constructs.buckets import AccessLogBucket
@@ -45,14 +46,6 @@ HTTP_PORT = 80
 # to TLS 1.2. (ELBSecurityPolicy-TLS13-1-3-PQ-2025-09.)
 SSL_POLICY = elbv2.SslPolicy.TLS13_13_PQ
 
-# The API's paths, one listener rule per row: (priority, path patterns). An ALB condition
-# takes at most 5 values and a rule at most 5 wildcards; priorities leave room in between.
-ROUTES: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (10, ("/health*",)),
-    (20, ("/api/v2/*",)),
-    (30, ("/dispatch*", "/workspaces*", "/artifacts*")),
-)
-MAX_VALUES_PER_CONDITION = 5
 
 NOT_FOUND_BODY = json.dumps({"error": "not found"}, separators=(",", ":"))
 TOO_MANY_REQUESTS_BODY = json.dumps({"error": "too many requests"}, separators=(",", ":"))
@@ -232,11 +225,12 @@ class FrontDoor(Construct):
         self,
         service: ecs.FargateService,
         *,
-        port: int = 3000,
-        health_check_path: str = "/health/live",
+        port: int,
+        health_check_path: str,
         container_name: str | None = None,
     ) -> elbv2.ApplicationTargetGroup:
-        """Forward the API's paths (``ROUTES``) on the serving listener to ``service``.
+        """Forward the API's routes (``config.api.PUBLIC_ROUTES``: methods and exact paths) on
+        the serving listener to ``service``; anything else gets the listener's fixed 404.
 
         The target group registers the tasks by IP on ``port`` of ``container_name`` (the
         task definition's default container when not given) and checks ``health_check_path``,
@@ -271,13 +265,14 @@ class FrontDoor(Construct):
             ),
             targets=[service.load_balancer_target(container_name=container, container_port=port)],
         )
-        for priority, paths in ROUTES:
-            if len(paths) > MAX_VALUES_PER_CONDITION:
-                raise ValueError(f"an ALB path condition takes at most 5 values: {paths}")
+        for route in PUBLIC_ROUTES:
             self.listener.add_target_groups(
-                f"Route{priority}",
-                priority=priority,
-                conditions=[elbv2.ListenerCondition.path_patterns(list(paths))],
+                f"Route{route.priority}",
+                priority=route.priority,
+                conditions=[
+                    elbv2.ListenerCondition.http_request_methods(list(route.methods)),
+                    elbv2.ListenerCondition.path_patterns(list(route.paths)),
+                ],
                 target_groups=[target_group],
             )
         self._target_group = target_group

@@ -1,13 +1,14 @@
 """Every security group of an environment and every rule between them, in one place.
 
 This file *is* the network policy (see the table in the README): the load balancer takes
-HTTPS (and HTTP, to redirect) from the internet and talks only to the control plane's
-port; the control plane and agents reach out on 443 only; agents accept nothing at all;
-interface endpoints accept 443 from the control plane and agents; the workspaces file
-system accepts NFS (2049) from the control plane and agents only and sends nothing; the
-task-state callback Lambda reaches out on 443 only (its one call, to DynamoDB, goes
-through the gateway endpoint; SQS dead-lettering is done by the Lambda service); the
-workspace sweeper Lambda talks NFS to the file system and nothing else. No
+HTTPS (and HTTP, to redirect) from the internet, or, without a certificate, plain HTTP from
+the configured ranges only, and talks only to the control plane's port; the control plane
+and agents reach out on 443 only; agents accept nothing at all; interface endpoints accept
+443 from the control plane and agents; the workspaces file system accepts NFS (2049) from
+the control plane, agents and the workspace sweeper only and sends nothing; the task-state
+callback and the dispatch janitor Lambdas reach out on 443 only (the callback's one call,
+to DynamoDB, goes through the gateway endpoint; SQS dead-lettering is done by the Lambda
+service); the workspace sweeper Lambda talks NFS to the file system and nothing else. No
 group keeps CDK's allow-all egress, and every rule says why it exists.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
 
+from config.ingress import IngressConfig
 from constructs import Construct
 from constructs.nag import acknowledge
 from constructs.scanners import skip_checkov
@@ -26,8 +28,8 @@ NFS = 2049
 
 class NetworkPolicy(Construct):
     """Security groups: ``load_balancer``, ``control_plane``, ``agents``, ``endpoints``,
-    ``file_system`` (EFS mount targets), ``callback`` (the task-state Lambda) and ``sweeper``
-    (the workspace-sweeper Lambda)."""
+    ``file_system`` (EFS mount targets), ``callback`` (the task-state Lambda), ``sweeper``
+    (the workspace-sweeper Lambda) and ``janitor`` (the dispatch-janitor Lambda)."""
 
     def __init__(
         self,
@@ -37,6 +39,7 @@ class NetworkPolicy(Construct):
         vpc: ec2.IVpc,
         env_name: str,
         control_plane_port: int,
+        ingress: IngressConfig,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -57,28 +60,9 @@ class NetworkPolicy(Construct):
         self.file_system = group("FileSystem", "workspaces EFS mount targets, NFS from tasks only")
         self.callback = group("Callback", "task-state callback Lambda, outbound HTTPS only")
         self.sweeper = group("Sweeper", "workspace sweeper Lambda, NFS to the workspaces file system only")
+        self.janitor = group("Janitor", "dispatch janitor Lambda, outbound HTTPS only")
 
-        self.load_balancer.add_ingress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS), "HTTPS from the internet to the API"
-        )
-        self.load_balancer.add_ingress_rule(
-            ec2.Peer.any_ipv4(),
-            ec2.Port.tcp(HTTP),
-            "HTTP from the internet: redirected to HTTPS (served only where no certificate is configured)",
-        )
-        acknowledge(
-            self.load_balancer,
-            "The public API's front door must accept the internet on 443 (80 only redirects): "
-            "AWS WAF (managed rules, per-IP rate limit) filters requests, the listener is "
-            "TLS 1.3 only and unknown paths get a fixed 404 before reaching any task.",
-            "AwsSolutions-EC23",
-        )
-        skip_checkov(
-            self.load_balancer,
-            "CKV_AWS_260",
-            "Port 80 on the public load balancer only answers with a redirect to HTTPS (served "
-            "only where no certificate is configured); AWS WAF filters every request.",
-        )
+        self._admit_clients(ingress)
         self.load_balancer.connections.allow_to(
             self.control_plane,
             ec2.Port.tcp(control_plane_port),
@@ -101,13 +85,18 @@ class NetworkPolicy(Construct):
             ec2.Port.tcp(HTTPS),
             "Task-state callback calls DynamoDB over HTTPS (through the gateway endpoint)",
         )
+        self.janitor.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTPS),
+            "Dispatch janitor calls the ECS and EFS APIs over HTTPS (endpoints or NAT)",
+        )
 
         for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
             self.endpoints.connections.allow_from(
                 client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"
             )
-        # The workspaces file system: NFS from the two kinds of task that mount it, nothing
-        # else in, and no egress rule at all (a mount target never opens a connection).
+        # The workspaces file system: NFS from the tasks and the function that mount it,
+        # nothing else in, and no egress rule at all (a mount target never opens a connection).
         for client, who in (
             (self.control_plane, "control plane"),
             (self.agents, "agents"),
@@ -116,6 +105,41 @@ class NetworkPolicy(Construct):
             self.file_system.connections.allow_from(
                 client, ec2.Port.tcp(NFS), f"NFS from the {who} to the workspaces file system"
             )
+
+    def _admit_clients(self, ingress: IngressConfig) -> None:
+        """The load balancer's inbound rules. With a certificate: 443, and 80 that only
+        redirects, from ``allowed_cidrs`` or else the internet. Without one: plain HTTP on 80,
+        and only from ``allowed_cidrs`` (the settings check requires them and refuses /0)."""
+        if not ingress.https:
+            for cidr in ingress.allowed_cidrs:
+                self.load_balancer.add_ingress_rule(
+                    ec2.Peer.ipv4(cidr),
+                    ec2.Port.tcp(HTTP),
+                    f"Plain HTTP to the API from {cidr} only (no certificate configured)",
+                )
+            return
+        peers = [ec2.Peer.ipv4(cidr) for cidr in ingress.allowed_cidrs] or [ec2.Peer.any_ipv4()]
+        for peer in peers:
+            who = peer.unique_id if ingress.allowed_cidrs else "the internet"
+            self.load_balancer.add_ingress_rule(peer, ec2.Port.tcp(HTTPS), f"HTTPS from {who} to the API")
+            self.load_balancer.add_ingress_rule(
+                peer, ec2.Port.tcp(HTTP), f"HTTP from {who}: only redirected to HTTPS"
+            )
+        if ingress.allowed_cidrs:
+            return
+        acknowledge(
+            self.load_balancer,
+            "The public API's front door must accept the internet on 443 (80 only redirects): "
+            "AWS WAF (managed rules, per-IP rate limit) filters requests, the listener is "
+            "TLS 1.3 only and unknown paths get a fixed 404 before reaching any task.",
+            "AwsSolutions-EC23",
+        )
+        skip_checkov(
+            self.load_balancer,
+            "CKV_AWS_260",
+            "Port 80 on the public load balancer only answers with a redirect to HTTPS; AWS WAF "
+            "filters every request.",
+        )
 
     @property
     def groups(self) -> dict[str, ec2.SecurityGroup]:
@@ -128,6 +152,7 @@ class NetworkPolicy(Construct):
             "file_system": self.file_system,
             "callback": self.callback,
             "sweeper": self.sweeper,
+            "janitor": self.janitor,
         }
 
 

@@ -46,6 +46,7 @@ class Watched:
     nat_gateway_ids: Sequence[str]
     sweeper: lambda_.IFunction
     sweeper_rule: events.IRule
+    janitor: lambda_.IFunction
 
 
 class OperationsAlarms(Construct):
@@ -223,6 +224,13 @@ class OperationsAlarms(Construct):
             watched.sweeper.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
             threshold=1,
             description="The workspace sweeper failed: expired workspaces stay on the file system.",
+        )
+        self._alarm(
+            "JanitorErrors",
+            watched.janitor.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The dispatch janitor failed: access points and task-definition revisions of "
+            "dispatches whose control plane died stay, and overdue tasks keep running.",
         )
         self._alarm(
             "DeadLetters",

@@ -1,4 +1,6 @@
-"""The workspaces file system: shared EFS that agents mount at ``/mnt/workspaces``."""
+"""The workspaces file system: EFS that each dispatch mounts at ``/mnt/workspaces`` through an
+access point of its own (its workspace directory), and the control plane and the sweeper through
+the shared ``/workspaces`` one."""
 
 from __future__ import annotations
 
@@ -39,8 +41,10 @@ class WorkspacesFileSystem(Construct):
     Access after ``transition_to_ia_days`` without access and back on the first access.
     The file-system policy refuses any connection without TLS and any client that does not
     authenticate with IAM (``mount -o tls,iam``): only principals of this account whose own
-    policy allows ``elasticfilesystem:ClientMount`` may mount. The control plane creates
-    one access point per workspace at run time (``elasticfilesystem:CreateAccessPoint``).
+    policy allows ``elasticfilesystem:ClientMount`` may mount, and only through an access
+    point (which fixes the directory and the POSIX identity; no client gets root access). The
+    control plane creates one access point per dispatch at run time
+    (``elasticfilesystem:CreateAccessPoint``), rooted at that dispatch's workspace directory.
     """
 
     def __init__(
@@ -77,6 +81,21 @@ class WorkspacesFileSystem(Construct):
                         actions=["*"],
                         resources=["*"],
                         conditions={"Bool": {"aws:SecureTransport": "false"}},
+                    ),
+                    # EFS evaluates elasticfilesystem:AccessPointArn on ClientMount ("Using IAM to
+                    # enforce use of access points", EFS user guide): absent, the client mounts the
+                    # file-system root, which no principal here needs.
+                    iam.PolicyStatement(
+                        sid="DenyMountsWithoutAnAccessPoint",
+                        effect=iam.Effect.DENY,
+                        principals=[iam.AnyPrincipal()],
+                        actions=[
+                            "elasticfilesystem:ClientMount",
+                            "elasticfilesystem:ClientWrite",
+                            "elasticfilesystem:ClientRootAccess",
+                        ],
+                        resources=["*"],
+                        conditions={"Null": {"elasticfilesystem:AccessPointArn": "true"}},
                     ),
                     iam.PolicyStatement(
                         sid="AllowIamAuthorizedClientsOfThisAccount",

@@ -296,17 +296,24 @@ def architecture_svg(stacks: Sequence[StackTemplate], *, title: str) -> str:
     """The whole diagram as an SVG document (UTF-8 text)."""
     bodies: list[Mapping[str, Any]] = [s.body for s in stacks]
     all_flows = flows.flows(flows.rules(bodies))
+    groups = set(flows.security_groups(bodies).values())
     labels: dict[tuple[str, str], list[str]] = defaultdict(list)
+    # Outside the VPC: the internet, or an address range (a CIDR peer) in its place.
+    ranges = sorted({f.source for f in all_flows if f.source not in groups and f.source != flows.INTERNET})
     for flow in all_flows:
         ports = str(flow.from_port) if flow.from_port == flow.to_port else f"{flow.from_port}-{flow.to_port}"
-        source = INBOUND if flow.source == flows.INTERNET else flow.source
-        destination = OUTBOUND if flow.destination == flows.INTERNET else flow.destination
-        labels[(source, destination)].append(f"{flow.protocol}/{ports}")
-    names = sorted(set(flows.security_groups(bodies).values()))
+        source = flow.source if flow.source in groups else INBOUND
+        destination = flow.destination if flow.destination in groups else OUTBOUND
+        if source == INBOUND and ranges:
+            labels[(source, destination)].append(f"{flow.protocol}/{ports} from {flow.source}")
+        else:
+            labels[(source, destination)].append(f"{flow.protocol}/{ports}")
+    names = sorted(groups)
     names += [end for end in (INBOUND, OUTBOUND) if any(end in pair for pair in labels)]
     layer = _layers(names, labels)
     used = _attachments(stacks)
-    details = {INBOUND: "clients of the public API", OUTBOUND: "model providers, git, AWS APIs"}
+    clients = "clients of the public API" + (f" ({', '.join(ranges)} only)" if ranges else "")
+    details = {INBOUND: clients, OUTBOUND: "model providers, git, AWS APIs"}
 
     columns: dict[int, list[str]] = defaultdict(list)
     for name in names:

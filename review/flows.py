@@ -121,9 +121,11 @@ def flows(all_rules: Iterable[Rule]) -> list[Flow]:
     groups = {r.group for r in all_rules}
     egress = [r for r in all_rules if r.direction == "egress"]
     ingress = [r for r in all_rules if r.direction == "ingress"]
-    # The internet has no group: it may send to and receive from anything.
-    egress += [Rule(INTERNET, "egress", g, "all", 0, 65535, "") for g in groups]
-    ingress += [Rule(INTERNET, "ingress", g, "all", 0, 65535, "") for g in groups]
+    # The internet, and an address range outside the VPC (a CIDR peer), have no group: they
+    # may send to and receive from anything.
+    outside = {INTERNET} | {r.peer for r in all_rules if r.peer not in groups}
+    egress += [Rule(peer, "egress", g, "all", 0, 65535, "") for peer in outside for g in groups]
+    ingress += [Rule(peer, "ingress", g, "all", 0, 65535, "") for peer in outside for g in groups]
     result = set()
     for out in egress:
         for into in ingress:

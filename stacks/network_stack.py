@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from config import EnvironmentConfig
+from config.api import CONTROL_PLANE_PORT
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
 from constructs.outpost_vpc import OutpostVpc
 from stacks.base import OutpostStack
-
-CONTROL_PLANE_PORT = 3000
 
 
 class NetworkStack(OutpostStack):
@@ -42,6 +41,7 @@ class NetworkStack(OutpostStack):
             vpc=self.vpc,
             env_name=config.name,
             control_plane_port=CONTROL_PLANE_PORT,
+            ingress=config.ingress,
         )
         self.interface_endpoints = network.add_interface_endpoints(
             config.network.interface_endpoints, security_group=self.policy.endpoints

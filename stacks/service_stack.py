@@ -12,15 +12,17 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_ecs as ecs
 
 from config import AGENTS, EnvironmentConfig
+from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
 from constructs.agent_task import AgentTask
-from constructs.control_plane import HEALTH_PATH, ControlPlane
+from constructs.control_plane import ControlPlane
+from constructs.dispatch_janitor import DispatchJanitor
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, control_tower
 from stacks.base import OutpostStack
 from stacks.data_stack import DataStack
-from stacks.network_stack import CONTROL_PLANE_PORT, NetworkStack
+from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryExports
 
 
@@ -121,9 +123,25 @@ class ServiceStack(OutpostStack):
             removal_policy=self.data_removal_policy,
         )
         self.target_group = self.front_door.route_to(
-            self.control_plane.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_PATH
+            self.control_plane.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_CHECK_PATH
         )
         self.control_plane.scale_on_requests(self.target_group)
+        # Cleans up after a control plane that died mid-dispatch.
+        self.janitor = DispatchJanitor(
+            self,
+            "DispatchJanitor",
+            env_name=config.name,
+            config=settings.janitor,
+            worker_task_timeout_seconds=settings.control_plane.worker_task_timeout_seconds,
+            cluster=self.cluster,
+            agents=list(self.agents.values()),
+            data=data.access,
+            vpc=network.vpc,
+            security_group=network.policy.janitor,
+            dead_letter_queue=data.callback.dead_letter_queue,
+            dead_letter_key=data.callback.dead_letter_key,
+            logs_key=self.logs_key,
+        )
 
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name, description="The ECS cluster")
         CfnOutput(

@@ -57,6 +57,7 @@ class OutpostStage(Stage):
                 nat_gateway_ids=self.network.nat_gateway_ids,
                 sweeper=self.data.sweeper.function,
                 sweeper_rule=self.data.sweeper.rule,
+                janitor=self.service.janitor.function,
             ),
         )
         for child in self.node.children:

@@ -16,6 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from config import EnvironmentConfig, load_environments
+from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
@@ -59,7 +60,7 @@ class ThrowawayService(Construct):
             "api",
             memory_limit_mib=512,  # a hard limit (CT.ECS.PR.7)
             image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1.36"),
-            port_mappings=[ecs.PortMapping(container_port=3000)],
+            port_mappings=[ecs.PortMapping(container_port=CONTROL_PLANE_PORT)],
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="api", log_group=logs_key.log_group("ApiLogs", scope=self, retention_days=365)
             ),
@@ -108,7 +109,9 @@ class FrontDoorTestStack(OutpostStack):
             removal_policy=self.data_removal_policy,
         )
         self.service = service.service
-        self.front_door.route_to(service.service)
+        self.front_door.route_to(
+            service.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_CHECK_PATH
+        )
 
 
 @dataclass

@@ -284,6 +284,22 @@ BAD_SETTINGS = [
     ("prod.ingress.waf_log_retention_days", 90, "at least 365 days"),
     ("dev.ingress.waf_log_retention_days", 5, "at least 7 days"),
     ("prod.ingress.ssl_policy", "TLS12", "is not a known setting"),
+    # Without a certificate, ranges are required and the internet is refused (plain HTTP).
+    ("dev.ingress.allowed_cidrs", ..., "is required without a certificate"),
+    ("dev.ingress.allowed_cidrs", [], "is required without a certificate"),
+    ("dev.ingress.allowed_cidrs", ["0.0.0.0/0"], "admits the whole internet to plain HTTP"),
+    ("dev.ingress.allowed_cidrs", ["::/0"], "admits the whole internet to plain HTTP"),
+    ("dev.ingress.allowed_cidrs", ["10.0.0.1/24"], "must be an IPv4 range"),
+    ("dev.ingress.allowed_cidrs", ["office"], "must be an IPv4 range"),
+    ("prod.ingress.allowed_cidrs", ["2001:db8::/32"], "must be an IPv4 range"),
+    ("dev.ingress.allowed_cidrs", [f"10.0.{n}.0/24" for n in range(26)], "at most 25 ranges"),
+    ("dev.ingress.allowed_cidrs", "203.0.113.0/24", "must be a list of strings"),
+    ("prod.service.janitor", ..., "is required"),
+    ("prod.service.janitor.interval_minutes", 4, "at least 5"),
+    ("prod.service.janitor.interval_minutes", 61, "at most 60"),
+    ("prod.service.janitor.grace_minutes", 121, "at most 120"),
+    ("prod.service.janitor.reserved_concurrency", 2, "at most 1"),
+    ("prod.service.janitor.log_retention_days", 30, "at least 365 days"),
     ("prod.ingress", ..., "is required"),
 ]
 
@@ -497,3 +513,12 @@ def test_lambda_concurrency_zero_reserves_none() -> None:
     assert (envs["dev"].callback.reserved_concurrency, envs["dev"].sweeper.reserved_concurrency) == (0, 0)
     assert envs["prod"].callback.reserved_concurrency > 0
     assert envs["prod"].sweeper.reserved_concurrency == 1
+
+
+def test_a_certificate_lifts_the_ingress_restriction() -> None:
+    """With a certificate the internet may connect (ranges optional, 0.0.0.0/0 accepted)."""
+    prod = load(shipped_context(), only="prod")[0].ingress
+    assert prod.https
+    assert prod.allowed_cidrs == ()
+    context = with_setting("prod.ingress.allowed_cidrs", ["0.0.0.0/0"])
+    assert load(context, only="prod")[0].ingress.allowed_cidrs == ("0.0.0.0/0",)

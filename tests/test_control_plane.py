@@ -101,6 +101,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
         expected[f"OUTPOST_LOG_GROUP_{agent.upper()}"] = ref(
             logical_id(synthesized, stage, f"{task}/Logs/Resource")
         )
+        expected[f"OUTPOST_DISPATCH_FAMILY_{agent.upper()}"] = f"outpost-{ENV_NAMES[stage]}-{agent}-dispatch"
     subnets = environment.pop("OUTPOST_WORKER_SUBNETS")
     group = environment.pop("OUTPOST_WORKER_SECURITY_GROUP")
     assert environment == expected

@@ -107,14 +107,17 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
             "Resource": file_system,
         },
         {
-            "Sid": "CreateWorkspaceAccessPoints",
+            "Sid": "CreateDispatchAccessPoints",
             "Effect": "Allow",
             "Action": "elasticfilesystem:CreateAccessPoint",
             "Resource": file_system,
-            "Condition": {"StringEquals": {"aws:RequestTag/outpost:file-system": file_system_id}},
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/outpost:file-system": file_system_id},
+                "Null": {"aws:RequestTag/outpost:dispatch": "false"},
+            },
         },
         {
-            "Sid": "TagNewWorkspaceAccessPoints",
+            "Sid": "TagNewDispatchAccessPoints",
             "Effect": "Allow",
             "Action": "elasticfilesystem:TagResource",
             "Resource": access_points,
@@ -126,11 +129,14 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
             },
         },
         {
-            "Sid": "DeleteWorkspaceAccessPoints",
+            "Sid": "DeleteDispatchAccessPoints",
             "Effect": "Allow",
             "Action": "elasticfilesystem:DeleteAccessPoint",
             "Resource": access_points,
-            "Condition": {"StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id}},
+            "Condition": {
+                "StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id},
+                "Null": {"aws:ResourceTag/outpost:dispatch": "false"},
+            },
         },
         mount_statement(synthesized, stage),
     ]
@@ -148,14 +154,48 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
         for a in ordered
         for kind in ("Execution/Role", "TaskRole")
     ]
+    families = [f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}:*" for a in ordered]
+    dispatch = [
+        f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}-dispatch:*" for a in ordered
+    ]
     return [
+        {
+            "Sid": "ReadBaseTaskDefinitions",
+            "Effect": "Allow",
+            "Action": "ecs:DescribeTaskDefinition",
+            "Resource": "*",
+        },
+        {
+            "Sid": "RegisterDispatchRevisions",
+            "Effect": "Allow",
+            "Action": "ecs:RegisterTaskDefinition",
+            "Resource": dispatch,
+            "Condition": {"Null": {"aws:RequestTag/outpost:dispatch": "false"}},
+        },
+        {
+            "Sid": "TagDispatchRevisions",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": dispatch,
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+        },
+        {
+            "Sid": "RetireDispatchRevisions",
+            "Effect": "Allow",
+            "Action": "ecs:DeregisterTaskDefinition",
+            "Resource": "*",
+        },
+        {
+            "Sid": "DeleteDispatchRevisions",
+            "Effect": "Allow",
+            "Action": "ecs:DeleteTaskDefinitions",
+            "Resource": dispatch,
+        },
         {
             "Sid": "RunAgentTasks",
             "Effect": "Allow",
             "Action": "ecs:RunTask",
-            "Resource": [
-                f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}:*" for a in ordered
-            ],
+            "Resource": sorted([*families, *dispatch]),
             "Condition": in_cluster,
         },
         {

@@ -27,7 +27,9 @@ def test_workspaces_file_system(synthesized: Synthesized, stage: str) -> None:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_file_system_policy_requires_tls_and_iam(synthesized: Synthesized, stage: str) -> None:
+def test_file_system_policy_requires_tls_iam_and_an_access_point(
+    synthesized: Synthesized, stage: str
+) -> None:
     _, fs = find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource")
     assert fs["Properties"]["FileSystemPolicy"]["Statement"] == [
         {
@@ -37,6 +39,18 @@ def test_file_system_policy_requires_tls_and_iam(synthesized: Synthesized, stage
             "Action": "*",
             "Resource": "*",
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyMountsWithoutAnAccessPoint",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": [
+                "elasticfilesystem:ClientMount",
+                "elasticfilesystem:ClientRootAccess",
+                "elasticfilesystem:ClientWrite",
+            ],
+            "Resource": "*",
+            "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}},
         },
         {
             "Sid": "AllowIamAuthorizedClientsOfThisAccount",

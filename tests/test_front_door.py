@@ -13,16 +13,20 @@ from typing import Any
 
 import pytest
 
+from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from review.flows import flows, rules
 from stacks.compliance import unacknowledged_findings
 from tests.front_door_app import STAGES, Synth, synthesize_front_door
 from tests.templates import PROD_CERTIFICATE
-from tests.test_network_policy import POLICY
+from tests.test_network_policy import POLICY, clients
 
-ROUTED_PATHS = {
-    10: ["/health*"],
-    20: ["/api/v2/*"],
-    30: ["/dispatch*", "/workspaces*", "/artifacts*"],
+# The public routes: the seven operations the MCP tools call and the load balancer's check,
+# by method and exact path (config/api.py; docs/service.md lists the same).
+ROUTES = {
+    10: (["GET", "HEAD"], ["/health/live", "/health"]),
+    20: (["POST"], ["/api/v2/jobs", "/api/v2/jobs/*/cancel"]),
+    30: (["GET", "HEAD"], ["/api/v2/jobs/*", "/api/v2/workspaces", "/api/v2/artifacts/*"]),
+    40: (["DELETE"], ["/api/v2/workspaces/*"]),
 }
 
 
@@ -87,12 +91,16 @@ def test_only_the_api_paths_reach_the_service(synth: Synth, stage: str, port: in
         props = rule["Properties"]
         assert props["ListenerArn"] == {"Ref": listener_id}
         assert props["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": target_group_id}}]
-        (condition,) = props["Conditions"]
-        assert condition["Field"] == "path-pattern"
-        values = condition["PathPatternConfig"]["Values"]
-        assert len(values) <= 5  # the ALB's limit per condition
-        found[props["Priority"]] = values
-    assert found == ROUTED_PATHS
+        methods, paths = props["Conditions"]
+        assert (methods["Field"], paths["Field"]) == ("http-request-method", "path-pattern")
+        found[props["Priority"]] = (
+            methods["HttpRequestMethodConfig"]["Values"],
+            paths["PathPatternConfig"]["Values"],
+        )
+        # The ALB's limits: 3 values per condition, 5 per rule.
+        assert max(len(v) for v in found[props["Priority"]]) <= 3
+        assert sum(len(v) for v in found[props["Priority"]]) <= 5
+    assert found == ROUTES
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -287,7 +295,7 @@ def test_outputs_name_the_api_url_and_dns_name(synth: Synth) -> None:
 def test_front_door_adds_no_security_group_rule(synth: Synth, stage: str) -> None:
     """The network policy stays the one in the Network stack: the derived flows do not change."""
     stage_templates = [t for path, t in synth.templates.items() if path.startswith(f"{stage}/")]
-    assert set(flows(rules(stage_templates))) == POLICY
+    assert set(flows(rules(stage_templates))) == POLICY | clients(stage)
     for type_ in (
         "AWS::EC2::SecurityGroupIngress",
         "AWS::EC2::SecurityGroupEgress",
@@ -356,4 +364,20 @@ def test_route_to_attaches_one_service_only(synth: Synth) -> None:
     assert front_door.redirect_listener is None
     assert synth.front_doors["Prod"].redirect_listener is not None
     with pytest.raises(RuntimeError, match="attaches one service"):
-        front_door.route_to(synth.services["Dev"])
+        front_door.route_to(
+            synth.services["Dev"], port=CONTROL_PLANE_PORT, health_check_path=HEALTH_CHECK_PATH
+        )
+
+
+def test_the_documented_routes_are_the_routes() -> None:
+    """docs/service.md's table of public routes is the contract the listener rules implement."""
+    page = (Path(__file__).parent.parent / "docs" / "service.md").read_text()
+    table = page.split("<!-- public routes -->", 2)[1]
+    rows = [row.strip().split("|") for row in table.splitlines() if row.strip().startswith("| `")]
+    documented = {
+        (method, path)
+        for row in rows
+        for method in row[1].strip().strip("`").split("`, `")
+        for path in row[2].strip().strip("`").split("`, `")
+    }
+    assert documented == {(m, p) for methods, paths in ROUTES.values() for m in methods for p in paths}

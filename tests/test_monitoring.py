@@ -23,6 +23,7 @@ EXPECTED_ALARMS = {
     "RuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
     "CallbackDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
     "SweeperErrors": ("AWS/Lambda", "Errors"),
+    "JanitorErrors": ("AWS/Lambda", "Errors"),
     "SweeperRuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
     "SweeperDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
 }

@@ -11,14 +11,13 @@ import pytest
 from review.flows import INTERNET, Flow, Rule, flows, rules
 from tests.conftest import STAGES
 from tests.synth import Synthesized
+from tests.templates import SETTINGS
 
 CONTROL_PLANE_PORT = 3000
 NFS = 2049
 
-# The policy table of the README, one row per allowed flow.
+# The policy table of the README, one row per allowed flow (clients of the load balancer below).
 POLICY = {
-    Flow(INTERNET, "LoadBalancer", "tcp", 443, 443),  # the API, over TLS
-    Flow(INTERNET, "LoadBalancer", "tcp", 80, 80),  # redirected to 443
     Flow("LoadBalancer", "ControlPlane", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT),
     Flow("ControlPlane", INTERNET, "tcp", 443, 443),  # AWS APIs through NAT
     Flow("ControlPlane", "Endpoints", "tcp", 443, 443),  # AWS APIs through endpoints
@@ -28,7 +27,18 @@ POLICY = {
     Flow("Agents", "FileSystem", "tcp", NFS, NFS),  # workspaces mounted at /mnt/workspaces
     Flow("Callback", INTERNET, "tcp", 443, 443),  # DynamoDB, through the gateway endpoint
     Flow("Sweeper", "FileSystem", "tcp", NFS, NFS),  # deletes expired workspaces
+    Flow("Janitor", INTERNET, "tcp", 443, 443),  # ECS and EFS APIs: stale dispatch resources
 }
+
+
+def clients(stage: str) -> set[Flow]:
+    """Who reaches the load balancer. With a certificate: 443, and 80 that only redirects, from
+    the configured ranges or else the internet; without one: plain 80 from the ranges only."""
+    ingress = SETTINGS[stage.lower()]["ingress"]
+    ranges = ingress.get("allowed_cidrs", [])
+    if ingress.get("certificate_arn"):
+        return {Flow(peer, "LoadBalancer", "tcp", p, p) for peer in ranges or [INTERNET] for p in (443, 80)}
+    return {Flow(cidr, "LoadBalancer", "tcp", 80, 80) for cidr in ranges}
 
 
 def stage_rules(synthesized: Synthesized, stage: str) -> list[Rule]:
@@ -39,8 +49,9 @@ def stage_rules(synthesized: Synthesized, stage: str) -> list[Rule]:
 @pytest.mark.parametrize("stage", STAGES)
 def test_allowed_flows_are_exactly_the_policy(synthesized: Synthesized, stage: str) -> None:
     derived = set(flows(stage_rules(synthesized, stage)))
-    extra = sorted(str(f) for f in derived - POLICY)
-    missing = sorted(str(f) for f in POLICY - derived)
+    policy = POLICY | clients(stage)
+    extra = sorted(str(f) for f in derived - policy)
+    missing = sorted(str(f) for f in policy - derived)
     assert (extra, missing) == ([], []), "(flows not in the policy, policy rows not allowed)"
 
 
@@ -161,3 +172,17 @@ def test_no_rule_is_written_twice(synthesized: Synthesized, stage: str) -> None:
         for r in stage_rules(synthesized, stage)
     ]
     assert len(found) == len(set(found)), sorted(found)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_plain_http_never_reaches_the_internet(synthesized: Synthesized, stage: str) -> None:
+    """Without a certificate the load balancer admits port 80 from the configured ranges only,
+    never 0.0.0.0/0 (API keys would cross the internet in clear); with one, 80 only redirects."""
+    inbound = [
+        r for r in stage_rules(synthesized, stage) if r.group == "LoadBalancer" and r.direction == "ingress"
+    ]
+    assert inbound
+    if not SETTINGS[stage.lower()]["ingress"].get("certificate_arn"):
+        assert {(r.from_port, r.to_port) for r in inbound} == {(80, 80)}
+        assert INTERNET not in {r.peer for r in inbound}
+        assert {r.peer for r in inbound} == set(SETTINGS[stage.lower()]["ingress"]["allowed_cidrs"])

@@ -141,7 +141,8 @@ def test_an_acknowledgement_added_appears_and_removed_disappears(tmp_path: Path)
 def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: Path) -> None:
     for env, review in written.items():
         text = markdown(report_dir, env)
-        assert "| internet | LoadBalancer | tcp | 443 |" in text
+        # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
+        assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
         assert "| LoadBalancer | ControlPlane | tcp | 3000 |" in text
         assert "| Agents | internet | tcp | 443 |" in text
         assert f"![Architecture of {env}](architecture-{env}.svg)" in text
@@ -195,7 +196,7 @@ def test_cross_stack_references_read_as_stack_and_resource(report_dir: Path) -> 
         text = markdown(report_dir, env)
         assert '{"Fn::' not in text
         assert "PublishOutput" not in text
-    assert "IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/claude/*]" in markdown(report_dir, "prod")
+    assert "IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/*]" in markdown(report_dir, "prod")
     assert output_name("PublishOutputRefProviderSecretsDeepseek0EED443E28EAEB13") == (
         "ProviderSecretsDeepseek"
     )

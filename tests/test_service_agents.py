@@ -10,20 +10,18 @@ from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
     GITHUB_TOKEN,
-    WORKSPACES_MOUNT,
+    access_point_arn,
     at,
     container,
     github_token_statements,
     image_uri,
     logical_id,
-    mount_statement,
     props,
     repository_arn,
     statements,
-    workspaces_volume,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, ref
+from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, ref
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -40,11 +38,8 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert definition["Cpu"] == str(agent_settings["cpu"])
     assert definition["Memory"] == str(agent_settings["memory"])
     assert definition["EphemeralStorage"] == {"SizeInGiB": agent_settings["ephemeral_storage_gib"]}
-    assert from_data(synthesized, stage, definition["Volumes"]) == [
-        {"Name": "workspace"},
-        {"Name": "tmp"},
-        workspaces_volume(synthesized, stage),
-    ]
+    # The base definition mounts no workspace: each dispatch's revision adds its own.
+    assert definition["Volumes"] == [{"Name": "workspace"}, {"Name": "tmp"}]
     assert definition["ExecutionRoleArn"] == arn_of(
         logical_id(synthesized, stage, f"{task}/Execution/Role/Resource")
     )
@@ -58,7 +53,6 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert box["MountPoints"] == [
         {"ContainerPath": "/workspace", "ReadOnly": False, "SourceVolume": "workspace"},
         {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
-        WORKSPACES_MOUNT,
     ]
     assert box["StopTimeout"] == settings["agent_stop_timeout_seconds"]
     assert box["Image"] == image_uri(stage, agent, agent_settings["image_tag"])
@@ -73,7 +67,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
         {"Name": variable, "ValueFrom": data_ref(synthesized, stage, f"ProviderSecrets/{provider}/Resource")},
         {"Name": "GITHUB_TOKEN", "ValueFrom": data_ref(synthesized, stage, GITHUB_TOKEN)},
     ]
-    # The task waits for both of its policies (the mount needs the task role's).
+    # The task waits for both of its policies (a dispatch's mount needs the task role's).
     assert {
         logical_id(synthesized, stage, f"{task}/Execution/Policy/Resource"),
         logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource"),
@@ -132,26 +126,29 @@ def test_agent_execution_role_reads_only_its_own_secret(
 
 @pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("agent", AGENTS)
-def test_agent_task_role_reaches_only_its_artifacts_prefix_and_the_workspaces(
+def test_agent_task_role_may_only_mount_a_dispatch_access_point(
     synthesized: Synthesized, stage: str, agent: str
 ) -> None:
+    """No S3 and no key (artifacts travel on presigned requests); the file system only through an
+    access point that is not the shared /workspaces one."""
     task = agent.capitalize()
+    account = SETTINGS[stage.lower()]["account"]
     found = from_data(synthesized, stage, statements(synthesized, stage, f"{task}/TaskPolicy"))
     assert found == [
         {
-            "Sid": "ReadWriteOwnArtifacts",
+            "Sid": "MountADispatchAccessPoint",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject"],
-            "Resource": join(data_arn(synthesized, stage, "Artifacts/Bucket/Resource"), f"/{agent}/*"),
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            "Resource": data_arn(synthesized, stage, "Workspaces/FileSystem/Resource"),
+            "Condition": {
+                "ArnLike": {
+                    "elasticfilesystem:AccessPointArn": (
+                        f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+                    )
+                },
+                "ArnNotEquals": {"elasticfilesystem:AccessPointArn": access_point_arn(synthesized, stage)},
+            },
         },
-        {
-            "Sid": "UseTheDataKeyThroughS3",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
-            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
-        },
-        mount_statement(synthesized, stage),
     ]
     assert props(synthesized, stage, f"{task}/TaskPolicy/Resource")["Roles"] == [
         ref(logical_id(synthesized, stage, f"{task}/TaskRole/Resource"))

@@ -1,0 +1,156 @@
+"""What launching agents takes in IAM: the control plane's statements, and the ARNs the dispatch
+janitor shares with them.
+
+Per dispatch the control plane reads its agent's base task definition, registers a revision
+of the agent's dispatch family with that dispatch's workspace access point, runs it in the
+cluster, watches and stops it, and then deregisters and deletes the revision. Each statement
+names the exact families, cluster and roles. Two ECS actions have no resource-level
+permission in the Service Authorization Reference and must name ``*``:
+``DescribeTaskDefinition`` and ``DeregisterTaskDefinition`` (``RegisterTaskDefinition`` and
+``DeleteTaskDefinitions`` take ``task-definition/<family>:*`` since 2025).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+
+from constructs import IConstruct
+from constructs.agent_task import AgentTask
+from constructs.data_access import DISPATCH_TAG
+from constructs.nag import acknowledge, wildcard_resource
+from constructs.task_roles import ECS_TASKS
+
+
+def revisions(scope: IConstruct, families: Sequence[str]) -> list[str]:
+    """``task-definition/<family>:*``: every revision of each family."""
+    stack = Stack.of(scope)
+    return [
+        stack.format_arn(
+            service="ecs",
+            resource="task-definition",
+            resource_name=f"{family}:*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        for family in families
+    ]
+
+
+def cluster_tasks(scope: IConstruct, cluster: ecs.ICluster) -> str:
+    """``task/<cluster>/*``: the tasks of this cluster (their ids exist only at run time)."""
+    return Stack.of(scope).format_arn(
+        service="ecs",
+        resource="task",
+        resource_name=f"{cluster.cluster_name}/*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def in_cluster(cluster: ecs.ICluster) -> dict[str, dict[str, str]]:
+    return {"ArnEquals": {"ecs:cluster": cluster.cluster_arn}}
+
+
+def launch_statements(
+    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+) -> list[iam.PolicyStatement]:
+    """Launching, watching and stopping agent tasks, one dispatch revision each, and nothing more."""
+    dispatch_revisions = revisions(scope, [agent.dispatch_family for agent in agents])
+    tasks = cluster_tasks(scope, cluster)
+    return [
+        iam.PolicyStatement(
+            sid="ReadBaseTaskDefinitions",
+            actions=["ecs:DescribeTaskDefinition"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="RegisterDispatchRevisions",
+            actions=["ecs:RegisterTaskDefinition"],
+            resources=dispatch_revisions,
+            conditions={"Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"}},
+        ),
+        iam.PolicyStatement(
+            sid="TagDispatchRevisions",
+            actions=["ecs:TagResource"],
+            resources=dispatch_revisions,
+            conditions={"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+        ),
+        iam.PolicyStatement(
+            sid="RetireDispatchRevisions",
+            actions=["ecs:DeregisterTaskDefinition"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="DeleteDispatchRevisions",
+            actions=["ecs:DeleteTaskDefinitions"],
+            resources=dispatch_revisions,
+        ),
+        iam.PolicyStatement(
+            sid="RunAgentTasks",
+            actions=["ecs:RunTask"],
+            # A dispatch runs its own revision; the warm pool runs the base definitions.
+            resources=[*revisions(scope, [agent.family for agent in agents]), *dispatch_revisions],
+            conditions=in_cluster(cluster),
+        ),
+        iam.PolicyStatement(
+            sid="WatchAndStopAgentTasks",
+            actions=["ecs:DescribeTasks", "ecs:StopTask"],
+            resources=[tasks],
+            conditions=in_cluster(cluster),
+        ),
+        iam.PolicyStatement(sid="TagAgentTasks", actions=["ecs:TagResource"], resources=[tasks]),
+        iam.PolicyStatement(
+            sid="ListClusterTasks",
+            actions=["ecs:ListTasks"],
+            resources=["*"],
+            conditions=in_cluster(cluster),
+        ),
+        iam.PolicyStatement(
+            sid="PassAgentRoles",
+            actions=["iam:PassRole"],
+            resources=[
+                arn for agent in agents for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
+            ],
+            conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+        ),
+        iam.PolicyStatement(
+            sid="ReadAgentLogs",
+            actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+            resources=[agent.log_group.log_group_arn for agent in agents],
+        ),
+    ]
+
+
+def acknowledge_launch(
+    policy: iam.ManagedPolicy, *, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+) -> None:
+    """The wildcards of :func:`launch_statements`, each with what bounds it."""
+    acknowledge(
+        policy,
+        "Task definitions are named by family, any revision: the agents' base families and their "
+        "dispatch families (registered per dispatch, so revisions exist only at run time); "
+        "RegisterTaskDefinition requires the outpost:dispatch tag, RunTask only into this cluster "
+        "(ecs:cluster), and pinning a revision would deny tasks across a rolling deploy.",
+        *(
+            wildcard_resource(policy, arn)
+            for arn in revisions(policy, [a.family for a in agents] + [a.dispatch_family for a in agents])
+        ),
+    )
+    acknowledge(
+        policy,
+        "StopTask, DescribeTasks and TagResource name only task ARNs of this cluster "
+        "(task/<cluster>/*, plus the ecs:cluster condition where the action supports it); task "
+        "ids exist only at run time.",
+        wildcard_resource(policy, cluster_tasks(policy, cluster)),
+    )
+    acknowledge(
+        policy,
+        "ecs:ListTasks, DescribeTaskDefinition and DeregisterTaskDefinition have no resource-level "
+        "permission and must name '*': ListTasks is held to this cluster (ecs:cluster) and returns "
+        "ARNs only; DescribeTaskDefinition reads definitions, which hold no secret value; a "
+        "deregistered revision keeps running tasks and services running, and only the dispatch "
+        "families' revisions can be deleted (DeleteTaskDefinitions names them).",
+        "AwsSolutions-IAM5[Resource::*]",
+    )

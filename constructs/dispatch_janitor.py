@@ -1,0 +1,195 @@
+"""The dispatch janitor: a schedule -> Lambda that cleans up after a control plane that died.
+
+Per dispatch the control plane creates an EFS access point and a task-definition revision and
+removes both when the task stops (docs/data.md). If it dies in between, they stay, and a task
+whose control plane died is never stopped at its timeout. Every ``interval_minutes`` this
+function (lambdas/dispatch_janitor/handler.py):
+
+* stops dispatch tasks older than the worker timeout plus the grace period (the task-state
+  callback then records them timed out);
+* deregisters and deletes dispatch-family revisions no running task uses, registered longer
+  than the grace period ago;
+* deletes access points of the workspaces file system tagged with a dispatch no running task
+  belongs to, created longer than the grace period ago (never the shared ``/workspaces`` one).
+
+Failures raise (alarm ``JanitorErrors`` in the Monitoring stack); the next run retries, since
+every step is idempotent. It runs in the private subnets behind the ``janitor`` security
+group (HTTPS out only) with its own role whose one managed policy lists every permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+
+from config.service import JanitorConfig
+from constructs import Construct
+from constructs.agent_launch import cluster_tasks, in_cluster, revisions
+from constructs.agent_task import AgentTask
+from constructs.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
+from constructs.log_encryption import LogsKey
+from constructs.nag import acknowledge, wildcard_resource
+from constructs.vpc_function import vpc_function
+
+HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "dispatch_janitor"
+MEMORY_MB = 256
+TIMEOUT = Duration.minutes(5)
+
+
+class DispatchJanitor(Construct):
+    """``function``, ``rule`` (the schedule), ``log_group``, ``role``, ``policy``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        config: JanitorConfig,
+        worker_task_timeout_seconds: int,
+        cluster: ecs.ICluster,
+        agents: Sequence[AgentTask],
+        data: DataAccess,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        dead_letter_queue: sqs.IQueue,
+        dead_letter_key: kms.IKey,
+        logs_key: LogsKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        grace_seconds = config.grace_minutes * 60
+        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
+        parts = vpc_function(
+            self,
+            name="dispatch janitor",
+            role_description="Dispatch janitor: removes what dead control planes left of dispatches",
+            description="Stops overdue dispatch tasks; deletes stale dispatch revisions and access points",
+            handler_dir=HANDLER_DIR,
+            memory_mb=MEMORY_MB,
+            timeout=TIMEOUT,
+            environment={
+                "CLUSTER_ARN": cluster.cluster_arn,
+                "FILE_SYSTEM_ID": data.file_system.file_system_id,
+                "SHARED_ACCESS_POINT_ID": data.access_point.access_point_id,
+                "DISPATCH_FAMILIES": ",".join(agent.dispatch_family for agent in agents),
+                "GRACE_SECONDS": str(grace_seconds),
+                "TASK_TIMEOUT_SECONDS": str(worker_task_timeout_seconds + grace_seconds),
+            },
+            environment_holds="the cluster's ARN, the file system's and access point's ids, family "
+            "names and timeouts",
+            statements=self._statements(cluster, agents, data),
+            data_permissions="ListTasks (held to this cluster by ecs:cluster), ListTaskDefinitions, "
+            "DescribeTaskDefinition and DeregisterTaskDefinition have none either; every other "
+            "permission names the cluster's tasks, the dispatch families, the file system, or "
+            "access points tagged with that file system.",
+            vpc=vpc,
+            security_group=security_group,
+            reserved_concurrency=config.reserved_concurrency,
+            dead_letter_queue=dead_letter_queue,
+            dead_letter_key=dead_letter_key,
+            # A failed run is not retried: the next scheduled one does the same work.
+            retry_attempts=0,
+            max_event_age=Duration.minutes(config.interval_minutes),
+            log_group=self.log_group,
+        )
+        self.role, self.policy, self.function = parts.role, parts.policy, parts.function
+        acknowledge(
+            self.policy,
+            "Access-point ARNs do not name their file system and dispatch access points exist only "
+            "at run time: DeleteAccessPoint requires the access point's outpost:file-system tag to "
+            "be this workspaces file system (aws:ResourceTag); the shared /workspaces one is untagged.",
+            wildcard_resource(self, data.access_point_arns(self)),
+        )
+        acknowledge(
+            self.policy,
+            "Dispatch revisions exist only at run time: DeleteTaskDefinitions names the five dispatch "
+            "families (any revision); the agents' base families and the control plane's are not named.",
+            *(wildcard_resource(self, arn) for arn in revisions(self, [a.dispatch_family for a in agents])),
+        )
+        acknowledge(
+            self.policy,
+            "StopTask and DescribeTasks name only task ARNs of this cluster (task/<cluster>/*, and "
+            "the ecs:cluster condition); task ids exist only at run time.",
+            wildcard_resource(self, cluster_tasks(self, cluster)),
+        )
+
+        self.rule = events.Rule(
+            self,
+            "Schedule",
+            rule_name=f"outpost-{env_name}-dispatch-janitor",
+            description="Clean up after dispatches whose control plane died",
+            schedule=events.Schedule.rate(Duration.minutes(config.interval_minutes)),
+        )
+        self.rule.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
+        acknowledge(
+            self.rule,
+            "A scheduled event carries nothing to replay: a delivery that fails after EventBridge's "
+            "retries is only a missed run, which the next run (every interval_minutes) does in full; "
+            "the function's own failures go to its dead-letter queue and raise JanitorErrors. (The "
+            "shared queue lives in the Data stack, whose policy cannot name this stack's rule "
+            "without a dependency cycle.)",
+            "Serverless-EventBusDLQ",
+        )
+
+    def _statements(
+        self, cluster: ecs.ICluster, agents: Sequence[AgentTask], data: DataAccess
+    ) -> list[iam.PolicyStatement]:
+        file_system_id = data.file_system.file_system_id
+        return [
+            iam.PolicyStatement(
+                sid="ListClusterTasks",
+                actions=["ecs:ListTasks"],
+                resources=["*"],
+                conditions=in_cluster(cluster),
+            ),
+            iam.PolicyStatement(
+                sid="FindOverdueTasks",
+                actions=["ecs:DescribeTasks"],
+                resources=[cluster_tasks(self, cluster)],
+                conditions=in_cluster(cluster),
+            ),
+            iam.PolicyStatement(
+                sid="StopOverdueDispatchTasks",
+                actions=["ecs:StopTask"],
+                resources=[cluster_tasks(self, cluster)],
+                # Dispatch tasks only: never the control plane's own (untagged) tasks.
+                conditions={**in_cluster(cluster), **of_a_dispatch()},
+            ),
+            iam.PolicyStatement(
+                sid="FindAndRetireStaleRevisions",
+                actions=[
+                    "ecs:DeregisterTaskDefinition",
+                    "ecs:DescribeTaskDefinition",
+                    "ecs:ListTaskDefinitions",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="DeleteStaleRevisions",
+                actions=["ecs:DeleteTaskDefinitions"],
+                resources=revisions(self, [agent.dispatch_family for agent in agents]),
+            ),
+            iam.PolicyStatement(
+                sid="FindStaleAccessPoints",
+                actions=["elasticfilesystem:DescribeAccessPoints"],
+                resources=[data.file_system.file_system_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DeleteStaleAccessPoints",
+                actions=["elasticfilesystem:DeleteAccessPoint"],
+                resources=[data.access_point_arns(self)],
+                conditions={
+                    "StringEquals": {f"aws:ResourceTag/{ACCESS_POINT_TAG}": file_system_id},
+                    **of_a_dispatch(),
+                },
+            ),
+        ]
