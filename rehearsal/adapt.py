@@ -13,7 +13,7 @@ for a response its Lambda would send. So, before a template goes to the emulator
 - Defects of moto 5.2.5 that AWS does not have are worked around, each listed in
   ``WORKAROUNDS`` and in the rehearsal's output.
 
-``coverage(types)`` sorts the types a deployment used into what the emulator skipped,
+``coverage(types, support)`` sorts the types a deployment used into what the emulator skipped,
 what the rehearsal answered in its place, and what it only stored.
 """
 
@@ -23,40 +23,20 @@ import copy
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
+from rehearsal.emulator import Support
 from rehearsal.resolve import Resolver
 
 WORKAROUNDS = (
-    "AWS::KMS::Key Tags dropped (moto 5.2.5 reads Tags of a key as TagKey/TagValue and fails on Key/Value)",
-    "AWS::Events::Archive EventPattern sent as a JSON string (moto 5.2.5 fails on the object form AWS accepts)",
-    "Custom:: resources answered SUCCESS by the rehearsal (moto would wait for their Lambda, which it cannot run)",
+    "AWS::KMS::Key Tags dropped (moto 5.2.5 reads a key's Tags as TagKey/TagValue, fails on Key/Value)",
+    "AWS::Events::Archive EventPattern sent as a JSON string (moto 5.2.5 fails on the object AWS takes)",
+    "Custom:: resources answered SUCCESS by the rehearsal (moto waits for their Lambda, which it cannot run)",
 )
 
 
-@cache
-def moto_models() -> dict[str, Any]:
-    """moto's CloudFormation model per resource type (the types it creates)."""
-    from moto.cloudformation.parsing import get_model_map
-
-    return dict(get_model_map())
-
-
-def modeled(resource_type: str) -> bool:
-    return resource_type in moto_models()
-
-
-def answerable(resource_type: str, attribute: str) -> bool:
-    """Whether moto's model of ``resource_type`` can give ``Fn::GetAtt`` ``attribute``."""
-    if resource_type.startswith("Custom::"):
-        return True
-    model = moto_models().get(resource_type)
-    return model is not None and hasattr(model, "get_cfn_attribute") and bool(model.has_cfn_attr(attribute))
-
-
 @dataclass(frozen=True)
-class MissingReference(LookupError):
+class MissingReferenceError(LookupError):
     """A ``Fn::GetStackOutput`` whose stack or output the emulator does not have."""
 
     resource: str
@@ -64,10 +44,14 @@ class MissingReference(LookupError):
     output: str
 
     def __str__(self) -> str:
-        return f"{self.resource} reads output {self.output} of stack {self.stack_name}, which it does not have"
+        return (
+            f"{self.resource} reads output {self.output} of stack {self.stack_name}, which it does not have"
+        )
 
 
-def for_emulator(template: dict[str, Any], resolver: Resolver, outputs: Callable[[str, str], Any]) -> dict[str, Any]:
+def for_emulator(
+    template: dict[str, Any], resolver: Resolver, outputs: Callable[[str, str], Any], support: Support
+) -> dict[str, Any]:
     """A copy of ``template`` the emulator can create; ``outputs(stack, name)`` reads the emulator
     (raises ``KeyError`` when the stack or output is not there)."""
     body = copy.deepcopy(template)
@@ -85,13 +69,15 @@ def for_emulator(template: dict[str, Any], resolver: Resolver, outputs: Callable
                 try:
                     return outputs(str(reference["StackName"]), str(reference["OutputName"]))
                 except KeyError:
-                    raise MissingReference(where, str(reference["StackName"]), str(reference["OutputName"])) from None
-            if key == "Ref" and arg in resources and not _created(resources[arg]["Type"]):
+                    raise MissingReferenceError(
+                        where, str(reference["StackName"]), str(reference["OutputName"])
+                    ) from None
+            if key == "Ref" and arg in resources and not created(resources[arg]["Type"], support):
                 return resolver.reference(arg, "Ref")
             if key == "Fn::GetAtt":
                 logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
                 kind = resources.get(logical_id, {}).get("Type", "")
-                if kind and not (_created(kind) and answerable(kind, attribute)):
+                if kind and not (created(kind, support) and answerable(kind, attribute, support)):
                     return resolver.reference(logical_id, attribute)
         return {k: substitute(v, where) for k, v in value.items()}
 
@@ -107,8 +93,36 @@ def for_emulator(template: dict[str, Any], resolver: Resolver, outputs: Callable
     return body
 
 
-def _created(resource_type: str) -> bool:
-    return resource_type.startswith("Custom::") or modeled(resource_type)
+def created(resource_type: str, support: Support) -> bool:
+    """Whether the emulator creates a resource of this type (custom resources: a stand-in)."""
+    return resource_type.startswith("Custom::") or resource_type in support.modeled
+
+
+def answerable(resource_type: str, attribute: str, support: Support) -> bool:
+    """Whether the emulator's model of ``resource_type`` gives ``Fn::GetAtt`` ``attribute``."""
+    return resource_type.startswith("Custom::") or (resource_type, attribute) in support.answerable
+
+
+def attributes(templates: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Every ``(type, attribute)`` of a ``Fn::GetAtt`` in ``templates`` (what to ask the emulator)."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(value: Any, resources: dict[str, Any]) -> None:
+        if isinstance(value, dict):
+            target = value.get("Fn::GetAtt")
+            if target is not None and len(value) == 1:
+                logical_id, attribute = target.split(".", 1) if isinstance(target, str) else target
+                if logical_id in resources and isinstance(attribute, str):
+                    found.add((resources[logical_id]["Type"], attribute))
+            for v in value.values():
+                walk(v, resources)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, resources)
+
+    for template in templates:
+        walk(template, template.get("Resources", {}))
+    return found
 
 
 @dataclass(frozen=True)
@@ -118,10 +132,10 @@ class Coverage:
     stored: tuple[str, ...]  # created as a record: no behaviour (no policy evaluated, no task run)
 
 
-def coverage(types: Iterable[str]) -> Coverage:
+def coverage(types: Iterable[str], support: Support) -> Coverage:
     kinds = sorted(set(types))
     return Coverage(
-        skipped=tuple(t for t in kinds if not _created(t)),
+        skipped=tuple(t for t in kinds if not created(t, support)),
         answered=tuple(t for t in kinds if t.startswith("Custom::")),
-        stored=tuple(t for t in kinds if modeled(t)),
+        stored=tuple(t for t in kinds if t in support.modeled),
     )

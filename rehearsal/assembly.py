@@ -93,7 +93,12 @@ def _file_assets(assembly_dir: Path, manifest_file: str) -> tuple[FileAsset, ...
         source = (assembly_dir / entry["source"]["path"]).resolve()
         for destination in entry["destinations"].values():
             assets.append(
-                FileAsset(source, entry["source"].get("packaging", "file"), destination["bucketName"], destination["objectKey"])
+                FileAsset(
+                    source,
+                    entry["source"].get("packaging", "file"),
+                    destination["bucketName"],
+                    destination["objectKey"],
+                )
             )
     return tuple(assets)
 
@@ -122,7 +127,9 @@ def read_stage(assembly_dir: Path) -> list[Stack]:
             region=region,
             template=json.loads(template_file.read_text()),
             template_file=template_file,
-            dependencies=tuple(d for d in artifact.get("dependencies", []) if artifacts.get(d, {}).get("type") == STACK),
+            dependencies=tuple(
+                d for d in artifact.get("dependencies", []) if artifacts.get(d, {}).get("type") == STACK
+            ),
             assets=assets,
             deploy_role=_role(props.get("assumeRoleArn", "")),
             execution_role=_role(props.get("cloudFormationExecutionRoleArn", "")),

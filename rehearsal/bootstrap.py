@@ -46,7 +46,9 @@ def bootstrap_stack(account: str, region: str, template_path: Path = BOOTSTRAP_T
     template: dict[str, Any] = yaml.safe_load(template_path.read_text())
     for name, value in BOOTSTRAP_PARAMETERS.items():
         template["Parameters"][name]["Default"] = value
-    stack = Stack.from_template(f"{account}/{region}/{TOOLKIT_STACK}", template, account=account, region=region)
+    stack = Stack.from_template(
+        f"{account}/{region}/{TOOLKIT_STACK}", template, account=account, region=region
+    )
     stack.stack_name = TOOLKIT_STACK
     stack.template_file = template_path
     return stack

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from rehearsal.adapt import MissingReference, for_emulator
+from rehearsal.adapt import MissingReferenceError, for_emulator
 from rehearsal.assembly import Stack
 from rehearsal.emulator import Emulator
 from rehearsal.limits import Finding
@@ -76,11 +76,15 @@ class Deployment:
         self.accounts: dict[tuple[str, str], Account] = {}
         self.results: dict[str, Result] = {}
         self.pushed: list[str] = []
+        self.deployed: dict[str, str] = {}  # stack name -> the template it was last given
 
     def account(self, stack: Stack) -> Account:
         key = stack.environment
         if key not in self.accounts:
-            role = stack.deploy_role or f"arn:aws:iam::{stack.account}:role/cdk-hnb659fds-deploy-role-{stack.account}-{stack.region}"
+            role = (
+                stack.deploy_role
+                or f"arn:aws:iam::{stack.account}:role/cdk-hnb659fds-deploy-role-{key[0]}-{key[1]}"
+            )
             self.accounts[key] = Account(self.emulator, stack.account, stack.region, role)
         return self.accounts[key]
 
@@ -152,8 +156,8 @@ class Deployment:
             return Result(name, "failed", reason)
         account = self.account(stack)
         try:
-            body = for_emulator(stack.template, self.resolver(stack), account.output)
-        except MissingReference as err:
+            body = for_emulator(stack.template, self.resolver(stack), account.output, self.emulator.support)
+        except MissingReferenceError as err:
             return Result(name, "failed", str(err))
         if push_images:
             missing = self.push_images(stack)
@@ -161,6 +165,10 @@ class Deployment:
                 return Result(name, "failed", missing)
         cloudformation = account.client("cloudformation")
         existing = self._status(cloudformation, stack.stack_name)
+        text = json.dumps(body, sort_keys=True)
+        if existing is not None and self.deployed.get(stack.stack_name) == text:
+            return Result(name, "unchanged")  # as cdk deploy skips a stack whose template did not change
+        self.deployed[stack.stack_name] = text
         try:
             request = self._template_request(stack, body)
             if existing is None:
@@ -214,10 +222,14 @@ class Deployment:
 
     def _answer_custom_resources(self, account: Account, stack: Stack, body: dict[str, Any]) -> None:
         """Answer SUCCESS for every custom resource, as its Lambda would (moto cannot run it)."""
-        custom = [k for k, r in body.get("Resources", {}).items() if str(r.get("Type", "")).startswith("Custom::")]
+        custom = [
+            k for k, r in body.get("Resources", {}).items() if str(r.get("Type", "")).startswith("Custom::")
+        ]
         if not custom:
             return
-        stack_id = account.client("cloudformation").describe_stacks(StackName=stack.stack_name)["Stacks"][0]["StackId"]
+        stack_id = account.client("cloudformation").describe_stacks(StackName=stack.stack_name)["Stacks"][0][
+            "StackId"
+        ]
         credentials = account.session.get_credentials()
         for logical_id in custom:
             response = {
@@ -256,7 +268,9 @@ class Deployment:
                 if not match or (match.group(1), match.group(2)) != stack.environment:
                     continue
                 repository, tag = match.group(3), match.group(4)
-                manifest = json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + "0" * 64}, "layers": []})
+                manifest = json.dumps(
+                    {"schemaVersion": 2, "config": {"digest": "sha256:" + "0" * 64}, "layers": []}
+                )
                 try:
                     ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)
                 except ecr.exceptions.RepositoryNotFoundException:

@@ -13,20 +13,22 @@ point to another account, providing an opportunity to switch accounts", moto's S
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 
+ROOT = Path(__file__).resolve().parent.parent
 DUMMY_KEY = "rehearsal"  # what moto accepts as the caller in its default account
 SERVER_LINE = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 START_TIMEOUT = 30.0
@@ -50,6 +52,14 @@ def isolate_from_aws(environ: Any = os.environ) -> None:
     environ.update(FAKE_AWS_ENVIRONMENT)
 
 
+@dataclass(frozen=True)
+class Support:
+    """What moto's CloudFormation creates: resource types, and ``Fn::GetAtt`` it can answer."""
+
+    modeled: frozenset[str] = frozenset()
+    answerable: frozenset[tuple[str, str]] = frozenset()
+
+
 @dataclass
 class Emulator:
     """A running moto server."""
@@ -57,6 +67,7 @@ class Emulator:
     endpoint: str
     pid: int
     log: Path
+    support: Support = field(default_factory=Support)
 
     def session(self, region: str, role_arn: str | None = None) -> boto3.session.Session:
         """A session with dummy keys; with ``role_arn``, that role's account (AssumeRole)."""
@@ -102,24 +113,32 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running(log_dir: Path | None = None) -> Iterator[Emulator]:
-    """A moto server for the duration of the ``with`` block, stopped whatever happens."""
+def running(log_dir: Path | None = None, attributes: Iterable[tuple[str, str]] = ()) -> Iterator[Emulator]:
+    """A moto server for the duration of the ``with`` block, stopped whatever happens.
+
+    ``attributes`` are the ``(type, attribute)`` pairs of ``Fn::GetAtt`` the rehearsal will
+    send: the server says which of them moto answers (``Emulator.support``)."""
     isolate_from_aws()
     directory = Path(log_dir or tempfile.mkdtemp(prefix="rehearsal-"))
     directory.mkdir(parents=True, exist_ok=True)
-    log = directory / f"moto-{os.getpid()}-{time.monotonic_ns()}.log"
+    stem = directory / f"moto-{os.getpid()}-{time.monotonic_ns()}"
+    log, query, reply = (stem.with_suffix(s) for s in (".log", ".query.json", ".support.json"))
+    query.write_text(json.dumps({"attributes": sorted(set(attributes))}))
     env = dict(os.environ)
     env["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"  # no Lambda code ever runs
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+            [sys.executable, "-m", "rehearsal.moto_server", str(query), str(reply)],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            cwd=ROOT,
         )
     try:
         port = _wait_for_port(process, log)
-        yield Emulator(endpoint=f"http://127.0.0.1:{port}", pid=process.pid, log=log)
+        answer = json.loads(reply.read_text())
+        support = Support(frozenset(answer["modeled"]), frozenset((t, a) for t, a in answer["answerable"]))
+        yield Emulator(endpoint=f"http://127.0.0.1:{port}", pid=process.pid, log=log, support=support)
     finally:
         stop(process)

@@ -20,7 +20,7 @@ from typing import Any
 
 from config.service import FARGATE_SIZES
 from rehearsal.assembly import Stack
-from rehearsal.resolve import Resolver, StackSet
+from rehearsal.resolve import StackSet
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 # ("IAM and AWS STS quotas"): managed policy 6,144 characters, a role's inline policies
@@ -33,7 +33,9 @@ TRUST_POLICY_SIZE = 2_048
 MANAGED_POLICIES_PER_ROLE = 10
 # https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
 # ("Amazon VPC quotas"): inbound or outbound rules per security group, 60 each.
-VPC_QUOTAS = "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups"
+VPC_QUOTAS = (
+    "https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups"
+)
 RULES_PER_SECURITY_GROUP = 60
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
 # ("Quotas for your Application Load Balancers"): rules per Application Load Balancer,
@@ -55,13 +57,17 @@ FARGATE_SIZE_PAGE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
 # ("AWS Fargate capacity providers"): "Linux tasks with the ARM64 architecture don't support
 # the Fargate Spot capacity provider. Fargate Spot only supports Linux tasks with X86_64."
-FARGATE_SPOT_PAGE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html"
+FARGATE_SPOT_PAGE = (
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html"
+)
 # The environment variable through which the control plane picks the capacity provider of the
 # agent tasks it starts with RunTask (constructs/control_plane.py).
 AGENT_CAPACITY_PROVIDER = "OUTPOST_AGENT_CAPACITY_PROVIDER"
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html
 # (CreateListener errors: CertificateNotFound, "The specified certificate does not exist").
-CERTIFICATE_PAGE = "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html"
+CERTIFICATE_PAGE = (
+    "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html"
+)
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html ("Configuring
 # reserved concurrency"): you can reserve up to the account's concurrency minus 100, which
 # stay unreserved for functions without a reservation. The account quota ("Concurrent
@@ -126,14 +132,22 @@ class _Checker:
 
     def template_quotas(self, stack: Stack) -> None:
         template = stack.template
-        size = len(stack.template_file.read_bytes()) if stack.template_file.exists() else len(json.dumps(template))
-        limit, how = (TEMPLATE_S3_BYTES, "in S3") if stack.template_url else (TEMPLATE_BODY_BYTES, "in the request")
+        size = (
+            len(stack.template_file.read_bytes())
+            if stack.template_file.exists()
+            else len(json.dumps(template))
+        )
+        limit, how = (
+            (TEMPLATE_S3_BYTES, "in S3") if stack.template_url else (TEMPLATE_BODY_BYTES, "in the request")
+        )
         if size > limit:
             self.fail(stack, "template", f"template of {size:,} bytes exceeds {limit:,} ({how})", CFN_QUOTAS)
         for section, limit in (("Resources", RESOURCES), ("Outputs", OUTPUTS), ("Parameters", PARAMETERS)):
             count = len(template.get(section, {}))
             if count > limit:
-                self.fail(stack, "template", f"{count} {section.lower()} exceed {limit} per stack", CFN_QUOTAS)
+                self.fail(
+                    stack, "template", f"{count} {section.lower()} exceed {limit} per stack", CFN_QUOTAS
+                )
 
     def iam(self, stack: Stack) -> None:
         for logical_id, props in _of_type(stack, "AWS::IAM::ManagedPolicy"):
@@ -147,7 +161,7 @@ class _Checker:
                     IAM_QUOTAS,
                 )
         inline: Counter[str] = Counter()
-        for logical_id, props in _of_type(stack, "AWS::IAM::Policy"):
+        for _, props in _of_type(stack, "AWS::IAM::Policy"):
             for role in props.get("Roles", []):
                 if isinstance(role, dict) and "Ref" in role:
                     inline[role["Ref"]] += policy_size(self.value(stack, props.get("PolicyDocument", {})))
@@ -155,9 +169,14 @@ class _Checker:
             trust = policy_size(self.value(stack, props.get("AssumeRolePolicyDocument", {})))
             if trust > TRUST_POLICY_SIZE:
                 self.fail(
-                    stack, logical_id, f"trust policy of {trust:,} characters exceeds {TRUST_POLICY_SIZE:,}", IAM_QUOTAS
+                    stack,
+                    logical_id,
+                    f"trust policy of {trust:,} characters exceeds {TRUST_POLICY_SIZE:,}",
+                    IAM_QUOTAS,
                 )
-            own = sum(policy_size(self.value(stack, p.get("PolicyDocument", {}))) for p in props.get("Policies", []))
+            own = sum(
+                policy_size(self.value(stack, p.get("PolicyDocument", {}))) for p in props.get("Policies", [])
+            )
             total = own + inline[logical_id]
             if total > ROLE_INLINE_POLICIES_SIZE:
                 self.fail(
@@ -180,30 +199,40 @@ class _Checker:
             cpu, memory = (self.value(stack, props.get(k)) for k in ("Cpu", "Memory"))
             allowed = FARGATE_SIZES.get(int(cpu or 0), ())
             if int(memory or 0) not in allowed:
-                self.fail(stack, logical_id, f"Fargate has no task size of cpu {cpu} with memory {memory}", FARGATE_SIZE_PAGE)
+                self.fail(
+                    stack,
+                    logical_id,
+                    f"Fargate has no task size of cpu {cpu} with memory {memory}",
+                    FARGATE_SIZE_PAGE,
+                )
             for container in props.get("ContainerDefinitions", []):
                 env = {e.get("Name"): e.get("Value") for e in container.get("Environment", [])}
                 if self.value(stack, env.get(AGENT_CAPACITY_PROVIDER)) != "FARGATE_SPOT":
                     continue
-                named = sorted(v["Ref"] for v in env.values() if isinstance(v, dict) and v.get("Ref") in arm64)
+                named = sorted(
+                    v["Ref"] for v in env.values() if isinstance(v, dict) and v.get("Ref") in arm64
+                )
                 if named:
                     self.fail(
                         stack,
                         logical_id,
-                        f"{AGENT_CAPACITY_PROVIDER}=FARGATE_SPOT but the task definitions it launches are ARM64 "
+                        f"{AGENT_CAPACITY_PROVIDER}=FARGATE_SPOT but the tasks it starts are ARM64 "
                         f"({', '.join(named)}): Linux ARM64 tasks don't support Fargate Spot",
                         FARGATE_SPOT_PAGE,
                     )
         for logical_id, props in _of_type(stack, "AWS::ECS::Service"):
             strategy = self.value(stack, props.get("CapacityProviderStrategy", []))
-            spot = any(s.get("CapacityProvider") == "FARGATE_SPOT" and (s.get("Weight") or s.get("Base")) for s in strategy)
+            spot = any(
+                s.get("CapacityProvider") == "FARGATE_SPOT" and (s.get("Weight") or s.get("Base"))
+                for s in strategy
+            )
             definition = props.get("TaskDefinition")
             if spot and isinstance(definition, dict) and definition.get("Ref") in arm64:
                 self.fail(
                     stack,
                     logical_id,
-                    f"capacity-provider strategy names FARGATE_SPOT for ARM64 task definition {definition['Ref']}: "
-                    "Linux ARM64 tasks don't support Fargate Spot",
+                    f"capacity-provider strategy names FARGATE_SPOT, task definition "
+                    f"{definition['Ref']} is ARM64: Linux ARM64 tasks don't support Fargate Spot",
                     FARGATE_SPOT_PAGE,
                 )
 
@@ -218,12 +247,15 @@ class _Checker:
                         stack,
                         logical_id,
                         f"certificate {arn} is not one of the certificates that exist "
-                        "(CertificateNotFound; add a stand-in to rehearsal/settings.json if an operator created it)",
+                        "(CertificateNotFound; if an operator created it, add it to rehearsal/settings.json)",
                         CERTIFICATE_PAGE,
                     )
                 elif arn.split(":")[3:5] != [stack.region, stack.account]:
                     self.fail(
-                        stack, logical_id, f"certificate {arn} is not in {stack.account}/{stack.region}", CERTIFICATE_PAGE
+                        stack,
+                        logical_id,
+                        f"certificate {arn} is not in {stack.account}/{stack.region}",
+                        CERTIFICATE_PAGE,
                     )
 
     # --- across stacks, in deployment order -----------------------------------------------
@@ -258,7 +290,9 @@ class _Checker:
                 for logical_id, props in _of_type(stack, f"AWS::EC2::SecurityGroup{kind}"):
                     add_rule(stack, logical_id, self.value(stack, props.get("GroupId")), direction)
             for logical_id, props in _of_type(stack, "AWS::ElasticLoadBalancingV2::Listener"):
-                listeners[str(resolver.reference(logical_id, "Ref"))] = str(self.value(stack, props.get("LoadBalancerArn")))
+                listeners[str(resolver.reference(logical_id, "Ref"))] = str(
+                    self.value(stack, props.get("LoadBalancerArn"))
+                )
             for logical_id, props in _of_type(stack, "AWS::ElasticLoadBalancingV2::ListenerRule"):
                 listener = str(self.value(stack, props.get("ListenerArn")))
                 balancer = listeners.get(listener, listener)
@@ -290,8 +324,9 @@ class _Checker:
                     self.fail(
                         stack,
                         logical_id,
-                        f"reserved concurrency {value} leaves {left} unreserved in {stack.account}/{stack.region} "
-                        f"(Lambda keeps at least {UNRESERVED_MINIMUM}; assumed account quota "
+                        f"reserved concurrency {value} leaves {left} unreserved in "
+                        f"{'/'.join(stack.environment)}; "
+                        f"Lambda keeps at least {UNRESERVED_MINIMUM} (assumed account quota "
                         f"{self.options.lambda_concurrency_quota:,})",
                         LAMBDA_CONCURRENCY_PAGE,
                     )
@@ -301,7 +336,7 @@ class _Checker:
             self.fail(
                 stack,
                 logical_id,
-                f"role {role} would have {count} managed policies attached (at most {MANAGED_POLICIES_PER_ROLE})",
+                f"role {role} would have {count} managed policies (at most {MANAGED_POLICIES_PER_ROLE})",
                 IAM_QUOTAS,
             )
 

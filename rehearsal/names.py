@@ -30,7 +30,7 @@ ALNUM = string.ascii_uppercase + string.digits
 HEX = "0123456789abcdef"
 
 
-class UnknownReference(ValueError):
+class UnknownReferenceError(ValueError):
     """The rehearsal does not know what a reference resolves to (add the type to ``names.py``)."""
 
 
@@ -103,7 +103,11 @@ Namer = Callable[[Resource, str], Any]
 def _role(r: Resource, attr: str) -> str:
     name = r.name("RoleName", 64)
     path = str(r.properties.get("Path", "/"))
-    return {"Ref": name, "Arn": r.arn("iam", f"role{path}{name}", region=False), "RoleId": "AROA" + random_part(17, ALNUM, r.logical_id)}[attr]
+    return {
+        "Ref": name,
+        "Arn": r.arn("iam", f"role{path}{name}", region=False),
+        "RoleId": "AROA" + random_part(17, ALNUM, r.logical_id),
+    }[attr]
 
 
 def _managed_policy(r: Resource, attr: str) -> str:
@@ -162,7 +166,9 @@ def _topic(r: Resource, attr: str) -> str:
 def _secret(r: Resource, attr: str) -> str:
     # Without a Name, Secrets Manager secrets created by CloudFormation are named
     # <logical id>-<12 random>; the ARN adds "-" and 6 random characters to the name.
-    name = r.properties.get("Name") or f"{r.logical_id}-{random_part(12, ALNUM + ALNUM.lower(), r.logical_id)}"
+    name = (
+        r.properties.get("Name") or f"{r.logical_id}-{random_part(12, ALNUM + ALNUM.lower(), r.logical_id)}"
+    )
     arn = r.arn("secretsmanager", f"secret:{name}-{random_part(6, ALNUM + ALNUM.lower(), str(name))}")
     return {"Ref": arn, "Id": arn}[attr]
 
@@ -287,7 +293,9 @@ def _scalable_target(r: Resource, attr: str) -> str:
 
 def _scaling_policy(r: Resource, attr: str) -> str:
     name = r.name("PolicyName", 256)
-    arn = r.arn("autoscaling", f"scalingPolicy:{uuid_like(r.logical_id)}:resource/ecs/service:policyName/{name}")
+    arn = r.arn(
+        "autoscaling", f"scalingPolicy:{uuid_like(r.logical_id)}:resource/ecs/service:policyName/{name}"
+    )
     return {"Ref": arn, "Arn": arn}[attr]
 
 
@@ -392,7 +400,7 @@ def reference(resource: Resource, attribute: str = "Ref") -> Any:
             raise KeyError(attribute)
         return namer(resource, attribute)
     except KeyError:
-        raise UnknownReference(
+        raise UnknownReferenceError(
             f"{resource.logical_id} ({resource.type}): no realistic value for "
             f"{'Ref' if attribute == 'Ref' else 'Fn::GetAtt ' + attribute}; add it to rehearsal/names.py"
         ) from None

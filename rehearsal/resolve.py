@@ -22,7 +22,7 @@ from rehearsal.names import Place, Resource, reference, uuid_like
 Outputs = Callable[[str, str, str], Any]
 
 
-class MissingOutput(LookupError):
+class MissingOutputError(LookupError):
     """A ``Fn::GetStackOutput`` names an output its stack does not have (or a stack not there)."""
 
     def __init__(self, stack_name: str, output: str, why: str = "has no such output") -> None:
@@ -31,7 +31,7 @@ class MissingOutput(LookupError):
         self.output = output
 
 
-class Unresolvable(ValueError):
+class UnresolvableError(ValueError):
     """An intrinsic function the rehearsal does not evaluate."""
 
 
@@ -45,7 +45,7 @@ SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
 def no_outputs(stack_name: str, region: str, output: str) -> Any:
-    raise MissingOutput(stack_name, output, "is not known here")
+    raise MissingOutputError(stack_name, output, "is not known here")
 
 
 class _LazyProperties(Mapping[str, Any]):
@@ -115,7 +115,7 @@ class Resolver:
             if logical_id in self.template.get("Parameters", {}):
                 return self.parameter(logical_id)
         if logical_id not in self.resources:
-            raise Unresolvable(f"reference to {logical_id}, which the template does not declare")
+            raise UnresolvableError(f"reference to {logical_id}, which the template does not declare")
         return reference(self.resource(logical_id), attribute)
 
     def parameter(self, name: str) -> Any:
@@ -123,7 +123,7 @@ class Resolver:
             return self.parameters[name]
         declared = self.template["Parameters"][name]
         if "Default" not in declared:
-            raise Unresolvable(f"parameter {name} has no value")
+            raise UnresolvableError(f"parameter {name} has no value")
         value = declared["Default"]
         if str(declared.get("Type", "")).startswith("List") or declared.get("Type") == "CommaDelimitedList":
             return str(value).split(",")
@@ -192,8 +192,10 @@ class Resolver:
             return json.dumps(self.resolve(arg), separators=(",", ":"))
         if name == "Fn::GetStackOutput":
             ref = self.resolve(arg)
-            return self.outputs(str(ref["StackName"]), str(ref.get("Region", self.place.region)), str(ref["OutputName"]))
-        raise Unresolvable(f"{name} is not evaluated by the rehearsal")
+            return self.outputs(
+                str(ref["StackName"]), str(ref.get("Region", self.place.region)), str(ref["OutputName"])
+            )
+        raise UnresolvableError(f"{name} is not evaluated by the rehearsal")
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
@@ -228,7 +230,7 @@ class StackSet:
     def output(self, stack_name: str, region: str, name: str) -> Any:
         producer = self.stacks.get(stack_name)
         if producer is None:
-            raise MissingOutput(stack_name, name, "is not part of this deployment")
+            raise MissingOutputError(stack_name, name, "is not part of this deployment")
         if name not in producer.template.get("Outputs", {}):
-            raise MissingOutput(stack_name, name)
+            raise MissingOutputError(stack_name, name)
         return self.resolver(producer).resolve(producer.template["Outputs"][name]["Value"])

@@ -8,15 +8,16 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rehearsal import limits
-from rehearsal.adapt import WORKAROUNDS, coverage
-from rehearsal.assembly import Assembly, Stack, read_assembly
+from rehearsal.adapt import WORKAROUNDS, attributes, coverage
+from rehearsal.assembly import Assembly, read_assembly
 from rehearsal.bootstrap import bootstrap_stack, publish
 from rehearsal.deploy import Deployment, Result
-from rehearsal.emulator import isolate_from_aws, running
+from rehearsal.emulator import Emulator, Support, isolate_from_aws, running
 
 SETTINGS = Path(__file__).resolve().parent / "settings.json"
 
@@ -28,6 +29,7 @@ class Group:
     stages: list[str]
     results: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    support: Support = field(default_factory=Support)
 
 
 def groups(assembly: Assembly) -> list[Group]:
@@ -48,23 +50,31 @@ def rehearse_group(
     findings: dict[str, list[limits.Finding]],
     first: Assembly | None,
     log_dir: Path | None,
+    emulator: Emulator | None = None,
 ) -> Group:
     stacks = [s for stage in group.stages for s in assembly.stages[stage]]
-    with running(log_dir) as emulator:
+    toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
+    templates = [s.template for s in stacks + toolkits + (first.stacks if first else [])]
+    with nullcontext(emulator) if emulator else running(log_dir, attributes(templates)) as emulator:
+        group.support = emulator.support
         deployment = Deployment(emulator, findings)
-        for account, region in dict.fromkeys(s.environment for s in stacks):
-            toolkit = bootstrap_stack(account, region)
+        for toolkit in toolkits:
+            account, region = toolkit.environment
             [result] = deployment.deploy([toolkit], push_images=False)
             if result.status != "created":
                 group.results.append(result)
                 return group
-            s3 = deployment.account(stacks[0] if stacks[0].environment == (account, region) else toolkit).client("s3")
+            s3 = deployment.account(
+                stacks[0] if stacks[0].environment == (account, region) else toolkit
+            ).client("s3")
             count = publish(s3, [a for s in stacks if s.environment == (account, region) for a in s.assets])
             group.notes.append(f"bootstrapped {account}/{region} (CDKToolkit), published {count} file assets")
         if first is not None:
             initial = [s for stage in group.stages for s in first.stages.get(stage, [])]
             for result in deployment.deploy(initial, push_images=False):
-                group.notes.append(f"first deploy (bootstrap: true): {result.stack} {result.status} {result.detail}".rstrip())
+                group.notes.append(
+                    f"first deploy (bootstrap: true): {result.stack} {result.status} {result.detail}".rstrip()
+                )
             deployment.results.clear()
         group.results.extend(deployment.deploy(stacks))
         if deployment.pushed:
@@ -81,7 +91,10 @@ def report(groups_done: Sequence[Group], assembly: Assembly, options: limits.Opt
         for result in group.results:
             print(f"{result.stack:<{width}}{result.status}{': ' + result.detail if result.detail else ''}")
             failed += result.status not in ("created", "updated", "unchanged")
-    kinds = coverage(r["Type"] for s in assembly.stacks for r in s.template.get("Resources", {}).values())
+    support = groups_done[0].support if groups_done else Support()
+    kinds = coverage(
+        (r["Type"] for s in assembly.stacks for r in s.template.get("Resources", {}).values()), support
+    )
     print("\nWhat the emulator does not model (so this is not AWS):")
     print(f"  skipped, not created at all (no moto model): {', '.join(kinds.skipped) or 'none'}")
     print(f"  answered by the rehearsal, their Lambda never runs: {', '.join(kinds.answered) or 'none'}")
@@ -113,14 +126,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, emulator: Emulator | None = None) -> int:
+    """The rehearsal; ``emulator``: a running one to use (tests), else each group starts its own."""
     args = parse(argv)
     started = time.monotonic()
     isolate_from_aws()
     settings = json.loads(args.settings.read_text())
     options = limits.Options(
         certificates=frozenset(settings.get("certificates", []) + args.certificate),
-        lambda_concurrency_quota=args.lambda_concurrency_quota or int(settings.get("lambda_concurrency_quota", 1000)),
+        lambda_concurrency_quota=args.lambda_concurrency_quota
+        or int(settings.get("lambda_concurrency_quota", 1000)),
     )
     if not (args.outdir / "manifest.json").exists():
         print(f"rehearsal: no cloud assembly in {args.outdir} (run make synth)", file=sys.stderr)
@@ -133,8 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     findings = limits.by_stack(limits.check(assembly.stacks + (first.stacks if first else []), options))
     todo = groups(assembly)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(lambda g: rehearse_group(g, assembly, findings, first, args.log_dir), todo))
+        done = list(
+            pool.map(lambda g: rehearse_group(g, assembly, findings, first, args.log_dir, emulator), todo)
+        )
     return report(done, assembly, options, time.monotonic() - started)
-
-
-__all__ = ["Stack", "main"]
