@@ -59,6 +59,17 @@ def run(
     return code, capsys.readouterr().out
 
 
+def service_line(
+    outdir: Path, change: Any, capsys: pytest.CaptureFixture[str], emulator: Emulator
+) -> tuple[int, str, str]:
+    """Rehearse ``outdir`` after ``change`` to the Service template: exit code, the Service
+    stack's line, the whole output."""
+    edit_service(outdir, change)
+    code, out = run(outdir, capsys, emulator)
+    [line] = [line for line in out.splitlines() if line.startswith("Dev/Service")]
+    return code, line, out
+
+
 def moto_processes(marker: str) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
@@ -139,10 +150,8 @@ def test_a_control_plane_policy_past_6144_characters_fails_the_service_stack(
             for i in range(30)
         ]
 
-    edit_service(outdir, grow)
-    code, out = run(outdir, capsys, emulator)
+    code, line, out = service_line(outdir, grow, capsys, emulator)
     assert code == 1
-    [line] = [line for line in out.splitlines() if line.startswith("Dev/Service")]
     assert "failed: ControlPlaneTaskPolicy" in line
     assert "exceeds 6,144" in line
     assert any(line.split() == ["Dev/Data", "created"] for line in out.splitlines()), out
@@ -162,9 +171,7 @@ def test_agents_sent_to_fargate_spot_on_arm64_fail_the_service_stack(
                         if variable["Name"] == "OUTPOST_AGENT_CAPACITY_PROVIDER":
                             variable["Value"] = "FARGATE_SPOT"
 
-    edit_service(outdir, spot)
-    code, out = run(outdir, capsys, emulator)
+    code, line, _ = service_line(outdir, spot, capsys, emulator)
     assert code == 1
-    [line] = [line for line in out.splitlines() if line.startswith("Dev/Service")]
     assert "ControlPlaneTaskDefinition" in line
     assert "don't support Fargate Spot" in line
