@@ -25,8 +25,14 @@ def first_deploy_context() -> dict[str, Any]:
     context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
     for environment in context["outpost"]["environments"].values():
         environment["service"]["control_plane"]["bootstrap"] = True
-    # As the CDK CLI runs the app: construct paths in metadata, no version report.
-    context.update({"aws:cdk:enable-path-metadata": True, "aws:cdk:version-reporting": False})
+    # As the CDK CLI runs the app: construct paths and asset paths in metadata, no version report.
+    context.update(
+        {
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+            "aws:cdk:version-reporting": False,
+        }
+    )
     return context
 
 
