@@ -31,6 +31,7 @@ from rehearsal.resolve import Resolver
 WORKAROUNDS = (
     "AWS::KMS::Key Tags dropped (moto 5.2.5 reads a key's Tags as TagKey/TagValue, fails on Key/Value)",
     "AWS::Events::Archive EventPattern sent as a JSON string (moto 5.2.5 fails on the object AWS takes)",
+    "certificate stand-ins requested in the emulator's ACM; listeners get the ARN it chose (not settable)",
     "Custom:: resources answered SUCCESS by the rehearsal (moto waits for their Lambda, which it cannot run)",
 )
 

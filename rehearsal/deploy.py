@@ -25,6 +25,7 @@ from rehearsal.limits import Finding
 from rehearsal.names import Place
 from rehearsal.resolve import Resolver
 
+LISTENER_TYPES = ("AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerCertificate")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception)\b.*$", re.MULTILINE)
 ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)[:@](.+)$")
@@ -77,6 +78,7 @@ class Deployment:
         self.results: dict[str, Result] = {}
         self.pushed: list[str] = []
         self.deployed: dict[str, str] = {}  # stack name -> the template it was last given
+        self.stand_ins: dict[str, str] = {}  # certificate stand-in -> its ARN in the emulator
 
     def account(self, stack: Stack) -> Account:
         key = stack.environment
@@ -159,6 +161,7 @@ class Deployment:
             body = for_emulator(stack.template, self.resolver(stack), account.output, self.emulator.support)
         except MissingReferenceError as err:
             return Result(name, "failed", str(err))
+        self.certificates(stack, body)
         if push_images:
             missing = self.push_images(stack)
             if missing:
@@ -269,7 +272,12 @@ class Deployment:
                     continue
                 repository, tag = match.group(3), match.group(4)
                 manifest = json.dumps(
-                    {"schemaVersion": 2, "config": {"digest": "sha256:" + "0" * 64}, "layers": []}
+                    {
+                        "schemaVersion": 2,
+                        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                        "config": {"digest": "sha256:" + "0" * 64},
+                        "layers": [],
+                    }
                 )
                 try:
                     ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)
@@ -277,8 +285,24 @@ class Deployment:
                     return f"{logical_id} runs {image}, but repository {repository} does not exist"
                 except ecr.exceptions.ImageAlreadyExistsException:
                     continue
+                except ClientError as err:
+                    return f"{logical_id}: pushing {image} failed: {err}"
                 self.pushed.append(f"{repository}:{tag}")
         return None
+
+    def certificates(self, stack: Stack, body: dict[str, Any]) -> None:
+        """Create each certificate stand-in a listener names in the emulator's ACM (it checks that
+        they exist), and give the listener the ARN the emulator chose (it cannot be set)."""
+        acm = self.account(stack).client("acm")
+        for resource in body.get("Resources", {}).values():
+            if resource.get("Type") not in LISTENER_TYPES:
+                continue
+            for certificate in resource.get("Properties", {}).get("Certificates", []):
+                arn = str(certificate.get("CertificateArn", ""))
+                if arn not in self.stand_ins:
+                    domain = f"{hashlib.sha256(arn.encode()).hexdigest()[:12]}.rehearsal.example.com"
+                    self.stand_ins[arn] = acm.request_certificate(DomainName=domain)["CertificateArn"]
+                certificate["CertificateArn"] = self.stand_ins[arn]
 
     def emulator_error(self) -> str:
         errors = ERROR_LINE.findall(self.emulator.log.read_text(errors="replace"))

@@ -144,7 +144,12 @@ def test_a_control_plane_policy_past_6144_characters_fails_the_service_stack(
     outdir = copy_of(synthesized, tmp_path / "cdk.out", account="444444444444")
 
     def grow(resources: dict[str, Any]) -> None:
-        [policy] = [r for k, r in resources.items() if k.startswith("ControlPlaneTaskPolicy")]
+        policies = [
+            r
+            for k, r in resources.items()
+            if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("ControlPlane")
+        ]
+        policy = max(policies, key=lambda r: len(json.dumps(r)))
         policy["Properties"]["PolicyDocument"]["Statement"] += [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{'x' * 200}{i}/*"}
             for i in range(30)
@@ -152,7 +157,8 @@ def test_a_control_plane_policy_past_6144_characters_fails_the_service_stack(
 
     code, line, out = service_line(outdir, grow, capsys, emulator)
     assert code == 1
-    assert "failed: ControlPlaneTaskPolicy" in line
+    assert "failed: ControlPlane" in line
+    assert "managed policy of" in line
     assert "exceeds 6,144" in line
     assert any(line.split() == ["Dev/Data", "created"] for line in out.splitlines()), out
 

@@ -295,34 +295,38 @@ def test_reserved_concurrency_must_leave_100_unreserved_of_the_assumed_quota() -
 
 
 def test_every_policy_of_today_resolves_to_realistic_values(synthesized: Synthesized) -> None:
-    """The control-plane policy, measured as IAM sees it: no intrinsic function left, the real
-    account in every ARN, generated names of the length CloudFormation gives them."""
+    """The control plane's managed policies, measured as IAM sees them: no intrinsic function
+    left, the real account in every ARN, generated role names of CloudFormation's form."""
     assembly = read_assembly(synthesized.outdir)
     resolvers = StackSet(assembly.stacks)
-    for item in assembly.stacks:
-        if not item.display_name.endswith("/Service"):
-            continue
-        [(logical_id, policy)] = [
-            (k, r) for k, r in item.template["Resources"].items() if k.startswith("ControlPlaneTaskPolicy")
+    roles: list[str] = []
+    for item in (s for s in assembly.stacks if s.display_name.endswith("/Service")):
+        policies = [
+            (k, r)
+            for k, r in item.template["Resources"].items()
+            if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("ControlPlane")
         ]
-        document = resolvers.resolver(item).resolve(policy["Properties"]["PolicyDocument"])
-        text = json.dumps(document)
-        assert "Fn::" not in text, logical_id
-        assert '"Ref"' not in text, logical_id
-        arns = [
-            r
-            for s in document["Statement"]
-            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
-        ]
-        assert all(
-            arn == "*" or f":{item.account}:" in arn or arn.startswith("arn:aws:s3:::") for arn in arns
-        )
-        roles = [a for a in arns if ":role/" in a]
-        assert roles
-        assert all(
-            len(a.split(":role/")[1]) <= 64 and a.split(":role/")[1].startswith(item.stack_name)
-            for a in roles
-        )
+        assert policies, item.display_name
+        for logical_id, policy in policies:
+            document = resolvers.resolver(item).resolve(policy["Properties"]["PolicyDocument"])
+            text = json.dumps(document)
+            assert "Fn::" not in text, logical_id
+            assert '"Ref"' not in text, logical_id
+            arns = [
+                r
+                for s in document["Statement"]
+                for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+            ]
+            assert all(
+                arn == "*" or f":{item.account}:" in arn or arn.startswith("arn:aws:s3:::") for arn in arns
+            ), logical_id
+            roles += [
+                a.split(":role/")[1]
+                for a in arns
+                if ":role/" in a and a.split(":role/")[1].startswith(item.stack_name)
+            ]
+    assert roles
+    assert all(len(name) <= 64 for name in roles)
 
 
 def test_the_limits_run_over_every_synthesized_template(synthesized: Synthesized) -> None:
