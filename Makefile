@@ -19,7 +19,7 @@ SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk --no-notices
 ENV ?=
 
-.PHONY: help install synth scan report test lint typecheck unit update-snapshots diff deploy check-config clean
+.PHONY: help install synth scan report rehearse rehearse-first-deploy test lint typecheck unit update-snapshots diff deploy check-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,11 +46,26 @@ check-config: $(VENV)/.installed ## validate cdk.json settings (one line per err
 synth: install check-config ## synthesize every environment into cdk.out/ (no AWS access)
 	$(CDK) synth --quiet
 
+# cdk.out as a file: `make rehearse` synthesizes only when an input changed since the last
+# synth, and never a second time within `make test` (where `scan` already ran `synth`).
+CDK_OUT := cdk.out/manifest.json
+SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
+	$(shell find config stacks constructs lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
+$(CDK_OUT): $(SYNTH_INPUTS)
+	$(MAKE) --no-print-directory synth
+
 scan: synth $(SCAN_VENV)/.installed ## cfn-lint, checkov and the Control Tower rules over every synthesized template
 	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
 	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
+
+rehearse: $(CDK_OUT) $(VENV)/.installed node_modules/.installed ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
+	$(PY) -m rehearsal cdk.out
+
+rehearse-first-deploy: $(CDK_OUT) $(VENV)/.installed node_modules/.installed ## the first-deploy runbook on the emulator: bootstrap: true, push images, deploy (one more synth)
+	$(PY) -m rehearsal.first_deploy cdk.out.first-deploy
+	$(PY) -m rehearsal cdk.out --first-deploy cdk.out.first-deploy
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -62,7 +77,7 @@ typecheck: $(VENV)/.installed ## mypy --strict
 unit: $(VENV)/.installed $(SCAN_VENV)/.installed ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
 	$(PY) -m pytest
 
-test: install lint typecheck unit scan ## everything CI runs
+test: install lint typecheck unit scan rehearse ## everything CI runs
 
 update-snapshots: $(VENV)/.installed ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
@@ -77,4 +92,4 @@ deploy: install ## cdk deploy of one environment: make deploy ENV=prod (needs AW
 	  $(CDK) deploy "$$stage/*" -c outpost:only=$(ENV) --require-approval broadening
 
 clean: ## remove cdk.out and caches (keeps .venv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.first-deploy .pytest_cache .mypy_cache .ruff_cache
