@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.service import FARGATE_SIZES
+from config.service import FARGATE_SIZES, SPOT_MINIMUM_PLATFORM, platform_at_least
 from rehearsal.assembly import Stack
 from rehearsal.resolve import StackSet
 
@@ -54,15 +54,19 @@ RESOURCES, OUTPUTS, PARAMETERS = 500, 200, 200
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
 # ("Task CPU and memory"): the pairs Fargate accepts (config.service.FARGATE_SIZES).
 FARGATE_SIZE_PAGE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
-# ("AWS Fargate capacity providers"): "Linux tasks with the ARM64 architecture don't support
-# the Fargate Spot capacity provider. Fargate Spot only supports Linux tasks with X86_64."
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html:
+# "FARGATE_SPOT supports Linux tasks with the X86_64 architecture on platform version 1.3.0 or
+# later. FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0
+# or later" (Graviton on Fargate Spot since September 2024; older copies of the developer guide's
+# "AWS Fargate capacity providers" page still say ARM64 is not supported at all).
 FARGATE_SPOT_PAGE = (
-    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html"
+    "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html"
 )
-# The environment variable through which the control plane picks the capacity provider of the
-# agent tasks it starts with RunTask (constructs/control_plane.py).
+# The environment variables through which the control plane picks the capacity provider and the
+# platform version of the agent tasks it starts with RunTask (constructs/control_plane.py);
+# RunTask's platform version defaults to LATEST.
 AGENT_CAPACITY_PROVIDER = "OUTPOST_AGENT_CAPACITY_PROVIDER"
+AGENT_PLATFORM_VERSION = "OUTPOST_AGENT_PLATFORM_VERSION"
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html
 # (CreateListener errors: CertificateNotFound, "The specified certificate does not exist").
 CERTIFICATE_PAGE = (
@@ -188,10 +192,11 @@ class _Checker:
 
     def fargate(self, stack: Stack) -> None:
         definitions = dict(_of_type(stack, "AWS::ECS::TaskDefinition"))
-        arm64 = {
-            logical_id
+        architecture = {
+            logical_id: str(
+                self.value(stack, props.get("RuntimePlatform", {})).get("CpuArchitecture", "X86_64")
+            )
             for logical_id, props in definitions.items()
-            if self.value(stack, props.get("RuntimePlatform", {})).get("CpuArchitecture") == "ARM64"
         }
         for logical_id, props in definitions.items():
             if "FARGATE" not in props.get("RequiresCompatibilities", []):
@@ -209,15 +214,18 @@ class _Checker:
                 env = {e.get("Name"): e.get("Value") for e in container.get("Environment", [])}
                 if self.value(stack, env.get(AGENT_CAPACITY_PROVIDER)) != "FARGATE_SPOT":
                     continue
-                named = sorted(
-                    v["Ref"] for v in env.values() if isinstance(v, dict) and v.get("Ref") in arm64
-                )
-                if named:
+                platform = str(self.value(stack, env.get(AGENT_PLATFORM_VERSION)) or "LATEST")
+                started = [
+                    v["Ref"] for v in env.values() if isinstance(v, dict) and v.get("Ref") in definitions
+                ]
+                refused = sorted(t for t in started if not _spot_runs(architecture[t], platform))
+                if refused:
                     self.fail(
                         stack,
                         logical_id,
-                        f"{AGENT_CAPACITY_PROVIDER}=FARGATE_SPOT but the tasks it starts are ARM64 "
-                        f"({', '.join(named)}): Linux ARM64 tasks don't support Fargate Spot",
+                        f"{AGENT_CAPACITY_PROVIDER}=FARGATE_SPOT with {AGENT_PLATFORM_VERSION}={platform}, "
+                        f"but the tasks it starts ({', '.join(refused)}) are "
+                        f"{architecture[refused[0]]}: {_spot_rule(architecture[refused[0]])}",
                         FARGATE_SPOT_PAGE,
                     )
         for logical_id, props in _of_type(stack, "AWS::ECS::Service"):
@@ -227,12 +235,16 @@ class _Checker:
                 for s in strategy
             )
             definition = props.get("TaskDefinition")
-            if spot and isinstance(definition, dict) and definition.get("Ref") in arm64:
+            if not (spot and isinstance(definition, dict) and definition.get("Ref") in definitions):
+                continue
+            cpu = architecture[definition["Ref"]]
+            platform = str(self.value(stack, props.get("PlatformVersion")) or "LATEST")
+            if not _spot_runs(cpu, platform):
                 self.fail(
                     stack,
                     logical_id,
-                    f"capacity-provider strategy names FARGATE_SPOT, task definition "
-                    f"{definition['Ref']} is ARM64: Linux ARM64 tasks don't support Fargate Spot",
+                    f"capacity-provider strategy names FARGATE_SPOT on platform version {platform}, task "
+                    f"definition {definition['Ref']} is {cpu}: {_spot_rule(cpu)}",
                     FARGATE_SPOT_PAGE,
                 )
 
@@ -358,3 +370,16 @@ def by_stack(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     for finding in findings:
         grouped[finding.stack].append(finding)
     return dict(grouped)
+
+
+def _spot_runs(architecture: str, platform: str) -> bool:
+    """Fargate Spot runs Linux tasks of ``architecture`` on ``platform`` (config/service.py)."""
+    minimum = SPOT_MINIMUM_PLATFORM.get(architecture)
+    return minimum is not None and platform_at_least(platform, minimum)
+
+
+def _spot_rule(architecture: str) -> str:
+    minimum = SPOT_MINIMUM_PLATFORM.get(architecture)
+    if minimum is None:
+        return f"Fargate Spot does not run {architecture} tasks"
+    return f"Fargate Spot runs {architecture} Linux tasks on platform version {minimum} or later only"

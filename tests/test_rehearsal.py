@@ -163,7 +163,7 @@ def test_a_control_plane_policy_past_6144_characters_fails_the_service_stack(
     assert any(line.split() == ["Dev/Data", "created"] for line in out.splitlines()), out
 
 
-def test_agents_sent_to_fargate_spot_on_arm64_fail_the_service_stack(
+def test_arm64_agents_sent_to_fargate_spot_on_platform_1_3_fail_the_service_stack(
     synthesized: Synthesized, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outdir = copy_of(synthesized, tmp_path / "cdk.out", account="555555555555")
@@ -176,8 +176,10 @@ def test_agents_sent_to_fargate_spot_on_arm64_fail_the_service_stack(
                     for variable in container.get("Environment", []):
                         if variable["Name"] == "OUTPOST_AGENT_CAPACITY_PROVIDER":
                             variable["Value"] = "FARGATE_SPOT"
+                        if variable["Name"] == "OUTPOST_AGENT_PLATFORM_VERSION":
+                            variable["Value"] = "1.3.0"
 
     code, line, _ = service_line(outdir, spot, capsys, emulator)
     assert code == 1
     assert "ControlPlaneTaskDefinition" in line
-    assert "don't support Fargate Spot" in line
+    assert "ARM64 Linux tasks on platform version 1.4.0 or later only" in line

@@ -227,33 +227,42 @@ def test_fargate_cpu_memory_pairs() -> None:
     ]
 
 
-def service(provider: str) -> dict[str, Any]:
+def service(provider: str, platform: str | None = None) -> dict[str, Any]:
     strategy = [{"CapacityProvider": provider, "Weight": 1}]
-    return {
-        "Type": "AWS::ECS::Service",
-        "Properties": {"TaskDefinition": {"Ref": "T"}, "CapacityProviderStrategy": strategy},
-    }
+    props: dict[str, Any] = {"TaskDefinition": {"Ref": "T"}, "CapacityProviderStrategy": strategy}
+    if platform:
+        props["PlatformVersion"] = platform
+    return {"Type": "AWS::ECS::Service", "Properties": props}
 
 
-def test_a_service_on_fargate_spot_with_an_arm64_task_fails() -> None:
-    [reason] = reasons(stack({"T": task_definition("512", "1024"), "S": service("FARGATE_SPOT")}))
-    assert reason.startswith("S: capacity-provider strategy names FARGATE_SPOT, task definition T is ARM64")
-    assert reasons(stack({"T": task_definition("512", "1024", "X86_64"), "S": service("FARGATE_SPOT")})) == []
-    assert reasons(stack({"T": task_definition("512", "1024"), "S": service("FARGATE")})) == []
+def test_a_service_on_fargate_spot_needs_the_platform_version_of_its_architecture() -> None:
+    """Fargate Spot: ARM64 Linux tasks on 1.4.0 or later, X86_64 on 1.3.0 or later."""
+    arm = task_definition("512", "1024")
+    [reason] = reasons(stack({"T": arm, "S": service("FARGATE_SPOT", "1.3.0")}))
+    assert reason.startswith("S: capacity-provider strategy names FARGATE_SPOT on platform version 1.3.0")
+    assert "ARM64 Linux tasks on platform version 1.4.0 or later only" in reason
+    assert reasons(stack({"T": arm, "S": service("FARGATE_SPOT")})) == []  # LATEST is 1.4.0
+    assert reasons(stack({"T": arm, "S": service("FARGATE_SPOT", "1.4.0")})) == []
+    x86 = task_definition("512", "1024", "X86_64")
+    assert reasons(stack({"T": x86, "S": service("FARGATE_SPOT", "1.3.0")})) == []
+    assert reasons(stack({"T": arm, "S": service("FARGATE", "1.3.0")})) == []
 
 
-def test_a_launcher_sending_arm64_tasks_to_fargate_spot_fails() -> None:
-    launcher = task_definition(
-        "512", "1024", env={"OUTPOST_AGENT_CAPACITY_PROVIDER": "FARGATE_SPOT", "AGENT": {"Ref": "Agent"}}
-    )
-    [finding] = findings(stack({"Agent": task_definition("1024", "2048"), "Launcher": launcher}))
+def test_a_launcher_sending_arm64_tasks_to_fargate_spot_on_1_3_fails() -> None:
+    def launcher(provider: str, platform: str | None) -> dict[str, Any]:
+        env: dict[str, Any] = {"OUTPOST_AGENT_CAPACITY_PROVIDER": provider, "AGENT": {"Ref": "Agent"}}
+        if platform:
+            env["OUTPOST_AGENT_PLATFORM_VERSION"] = platform
+        return task_definition("512", "1024", env=env)
+
+    agent = task_definition("1024", "2048")
+    [finding] = findings(stack({"Agent": agent, "Launcher": launcher("FARGATE_SPOT", "1.3.0")}))
     assert finding.resource == "Launcher"
     assert "FARGATE_SPOT" in finding.reason
     assert "(Agent)" in finding.reason
-    on_demand = task_definition(
-        "512", "1024", env={"OUTPOST_AGENT_CAPACITY_PROVIDER": "FARGATE", "AGENT": {"Ref": "Agent"}}
-    )
-    assert reasons(stack({"Agent": task_definition("1024", "2048"), "Launcher": on_demand})) == []
+    assert reasons(stack({"Agent": agent, "Launcher": launcher("FARGATE_SPOT", "LATEST")})) == []
+    assert reasons(stack({"Agent": agent, "Launcher": launcher("FARGATE_SPOT", None)})) == []
+    assert reasons(stack({"Agent": agent, "Launcher": launcher("FARGATE", "1.3.0")})) == []
 
 
 def listener(certificate: str) -> dict[str, Any]:
