@@ -19,7 +19,7 @@ SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk --no-notices
 ENV ?=
 
-.PHONY: help install synth scan report test lint typecheck unit update-snapshots diff deploy check-config clean
+.PHONY: help install synth scan report review-check test lint typecheck unit update-snapshots diff deploy check-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ scan: synth $(SCAN_VENV)/.installed ## cfn-lint, checkov and the Control Tower r
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
 	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
+
+# Not part of `make test`: CI has no browser. Needs Debian's chromium and poppler-utils.
+review-check: report ## prod's HTML review in headless Chromium at 1,280 px: screenshots, PDF, page count, overflow
+	$(PY) -m review.browser_check cdk.out/security-review-prod.html --out cdk.out/browser-check \
+	  --shot acknowledgements --shot data-reach --shot architecture
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .
