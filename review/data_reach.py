@@ -87,7 +87,7 @@ def _split(stack: StackTemplate, value: Any, separators: tuple[str, ...]) -> tup
     for separator in separators:
         head, found, tail = text.partition(separator)
         if found and tail:
-            return head, tail
+            return head, (found + tail).lstrip("/")
     return text, None
 
 
