@@ -120,12 +120,19 @@ class _Cells(HTMLParser):
             self.cells[-1] += data
 
 
+def table_cells(page: str) -> list[str]:
+    """The text of every data cell (``td``) of an HTML page."""
+    parser = _Cells()
+    parser.feed(page)
+    return parser.cells
+
+
 def _squeeze(text: str) -> str:
     """Text without white space: a cell wrapped over lines still matches."""
     return re.sub(r"\s+", "", text)
 
 
-def _printed(cell: str, text: str) -> bool:
+def printed(cell: str, text: str) -> bool:
     """Whether the cell's text is in the PDF's: whole, or in two pieces when its row breaks
     across pages (the first lines of every cell of the row print before the break)."""
     return cell in text or any(cell[:k] in text and cell[k:] in text for k in range(1, len(cell)))
@@ -150,9 +157,7 @@ def measure(page: Path, out: Path) -> Measures:
     text = _squeeze(
         subprocess.run([pdftotext, "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     )
-    parser = _Cells()
-    parser.feed(page.read_text())
-    cells = [c for c in (_squeeze(c) for c in parser.cells) if c]
+    cells = [c for c in (_squeeze(c) for c in table_cells(page.read_text())) if c]
     return Measures(
         viewport=layout["viewport"],
         scroll_width=layout["scrollWidth"],
@@ -161,7 +166,7 @@ def measure(page: Path, out: Path) -> Measures:
         pages=int(fields["Pages"].strip()),
         page_size=fields.get("Page size", "?").strip(),
         cells=len(cells),
-        missing_in_pdf=[c for c in cells if not _printed(c, text)],
+        missing_in_pdf=[c for c in cells if not printed(c, text)],
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from review import report
+from review import browser_check, report
 from review.document import Figure, Heading, Section, Table, outline
 from review.render_html import to_html
 from review.render_markdown import to_markdown
@@ -180,3 +180,14 @@ def test_text_is_escaped_and_both_renderings_share_the_contents() -> None:
         assert f'<a id="{anchor}"></a>' in markdown
     assert [href for href, _ in parsed.toc] == [anchor for _, anchor in anchors]
     assert "![the diagram](a.svg)" in markdown
+
+
+def test_the_browser_check_finds_a_clipped_cell_in_the_pdf_text() -> None:
+    """``make review-check`` (not in CI) reads the PDF's text: a cell whose row breaks across
+    pages prints in two pieces and counts as printed; a cell cut off at the page edge does not."""
+    page = "<table><tr><th>h</th><td>first cell</td><td>second <code>x</code> cell</td></tr></table>"
+    assert browser_check.table_cells(page) == ["first cell", "second x cell"]
+    split = "firstsecond" + "cell" + "xcell"  # both rows' first lines, then the rest of each
+    assert browser_check.printed("firstcell", split)
+    assert browser_check.printed("secondxcell", split)
+    assert not browser_check.printed("secondxcellwiderthanthepage", split)
