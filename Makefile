@@ -19,7 +19,7 @@ SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk --no-notices
 ENV ?=
 
-.PHONY: help install synth scan report rehearse rehearse-first-deploy test lint typecheck unit update-snapshots diff deploy check-config clean
+.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy test lint typecheck unit update-snapshots diff deploy check-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -66,6 +66,11 @@ rehearse: $(CDK_OUT) $(VENV)/.installed node_modules/.installed ## deploy every 
 rehearse-first-deploy: $(CDK_OUT) $(VENV)/.installed node_modules/.installed ## the first-deploy runbook on the emulator: bootstrap: true, push images, deploy (one more synth)
 	$(PY) -m rehearsal.first_deploy cdk.out.first-deploy
 	$(PY) -m rehearsal cdk.out --first-deploy cdk.out.first-deploy
+
+# Not part of `make test`: CI has no browser. Needs Debian's chromium and poppler-utils.
+review-check: report ## prod's HTML review in headless Chromium at 1,280 px: screenshots, PDF, page count, overflow
+	$(PY) -m review.browser_check cdk.out/security-review-prod.html --out cdk.out/browser-check \
+	  --shot acknowledgements --shot data-reach --shot architecture
 
 lint: $(VENV)/.installed ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from review import flows
-from review.document import Section, Table
+from review.document import Heading, Section, Table
 from review.templates import StackTemplate
 
 
@@ -22,12 +22,12 @@ def network_section(stacks: Sequence[StackTemplate]) -> Section:
         [
             "Derived from the security groups in the templates: a flow is allowed when the source's "
             "group lets it out and the destination's group lets it in. Anything not listed is refused.",
-            "### Allowed flows",
+            Heading("Allowed flows"),
             Table(
                 ["from", "to", "protocol", "ports"],
                 [[f.source, f.destination, f.protocol, ports(f.from_port, f.to_port)] for f in allowed],
             ),
-            "### Security group rules",
+            Heading("Security group rules"),
             Table(
                 ["group", "direction", "peer", "protocol", "ports", "description"],
                 [

@@ -11,15 +11,17 @@ without running anything:
 - scanners: cfn-lint, checkov and cfn-guard results and every exception, from
   ``scan-summary.json`` (``make scan``);
 - the network policy: allowed flows and every security group rule (``review.flows``);
-- IAM at a glance: each role, who may assume it, what it may do and on what;
+- IAM at a glance: each role, what uses it, who may assume it, what it may do and on what;
+- data reach: what data each role can read and write (``review.data_reach``);
 - data retention at a glance: buckets, log groups, repositories, keys, tables;
 - the architecture diagram (``review.diagram``).
 
 Usage: ``python -m review.report [cdk.out] [--diagram docs/architecture.svg --diagram-env prod]``.
 
 The sections are built by one module each: ``review.rule_packs`` (with
-``review.acknowledgements``), ``review.scanners``, ``review.network``, ``review.iam_summary``,
-``review.retention``; ``review.render_markdown`` and ``review.render_html`` write them out.
+``review.acknowledgements``), ``review.scanners``, ``review.network``, ``review.iam_summary``
+and ``review.data_reach`` (both over ``review.roles``), ``review.retention``;
+``review.render_markdown`` and ``review.render_html`` (a Jinja2 template) write them out.
 This module assembles them per environment and writes the files.
 """
 
@@ -36,13 +38,15 @@ from typing import Any
 
 from review import scan
 from review.acknowledgements import Made, acknowledgements_made
+from review.data_reach import data_reach_section
 from review.diagram import architecture_svg
-from review.document import Section, Table
+from review.document import Figure, Section, Table
 from review.iam_summary import iam_section
 from review.network import network_section
 from review.render_html import to_html
 from review.render_markdown import to_markdown
 from review.retention import retention_section
+from review.roles import environment_roles
 from review.rule_packs import Acknowledgement, OpenFinding, packs_section
 from review.scanners import scanner_rows, scanners_section
 from review.templates import StackTemplate
@@ -83,9 +87,10 @@ def build_review(
             "Read in this order: this table (expected: no open findings, every scanner `pass`); "
             "the acknowledgements, whose reasons name the compensating control, and the list of "
             "stale ones (expected empty); the allowed flows, against the diagram at the end; who "
-            "may do what (IAM); what each data store keeps and whether it survives its stack.",
+            "may do what (IAM) and what data each role reaches; what each data store keeps and "
+            "whether it survives its stack.",
             Table(
-                ["", ""],
+                ["what", "this environment"],
                 [
                     ["environment", f"{env} (stage `{stage}`)"],
                     ["stacks", ", ".join(s.stack for s in stacks)],
@@ -100,14 +105,19 @@ def build_review(
             ),
         ],
     )
+    roles = environment_roles(stacks)
     sections = [
         overview,
-        packs,
+        *packs,
         scanners_section(summary, stage, len(stacks)),
         network_section(stacks),
-        iam_section(stacks),
+        iam_section(stacks, roles),
+        data_reach_section(stacks, roles),
         retention_section(stacks),
-        Section("Architecture", ["Generated from the templates of this environment."]),
+        Section(
+            "Architecture",
+            ["Generated from the templates of this environment.", Figure(f"Architecture of {env}")],
+        ),
     ]
     return Review(env, stage, list(stacks), acks, found, svg, sections)
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from review.document import Block, Section, Table
+from review.document import Block, Heading, Section, Table
 from review.templates import StackTemplate
 
 
@@ -177,5 +177,5 @@ def retention_section(stacks: Sequence[StackTemplate]) -> Section:
         "deleted (`Retain` keeps it; `Delete` removes it)."
     ]
     for title, table in retention_tables(stacks).items():
-        blocks += [f"### {title}", table]
+        blocks += [Heading(title), table]
     return Section("Data retention at a glance", blocks)

@@ -15,7 +15,7 @@ from typing import Any
 
 from review import scan
 from review.acknowledgements import Made, stale_acknowledgements
-from review.document import Section, Table
+from review.document import Block, Heading, Section, Table
 from review.templates import output_name
 
 NAG_PACKS = (
@@ -88,7 +88,8 @@ def pack_results(
 
 def packs_section(
     report: Mapping[str, Any], stage: str, made: Sequence[Made]
-) -> tuple[Section, list[OpenFinding], list[Acknowledgement]]:
+) -> tuple[list[Section], list[OpenFinding], list[Acknowledgement]]:
+    """The rule-pack section and the acknowledgements section of ``stage``."""
     conclusions, found, acks = pack_results(report, stage)
     stale = stale_acknowledgements(made, report)
     open_by: dict[str, int] = defaultdict(int)
@@ -128,26 +129,50 @@ def packs_section(
             "(`cdk.out/validation-report.json`). A pack that reported nothing does not appear in that "
             "report: it passed with nothing to acknowledge.",
             summary,
-            "### Per rule",
+            Heading("Per rule"),
             per_rule,
-            "### Open findings (expected none)",
+            Heading("Open findings (expected none)"),
             Table(
                 ["rule pack", "rule", "construct", "description"],
                 [[f.pack, readable_rule(f.rule), f.construct, f.description] for f in found],
             ),
-            f"### Acknowledgements ({len(acks)})",
-            "Each row is one finding acknowledged on one construct; the reason names the "
-            "compensating control.",
-            Table(
-                ["rule pack", "rule", "construct", "acknowledged at", "reason"],
-                [[a.pack, readable_rule(a.rule), a.construct, a.acknowledged_at, a.reason] for a in acks],
-            ),
-            "### Acknowledgements that match no finding (expected none)",
-            "Made in the code but matched by no finding in any environment: stale, remove them.",
-            Table(
-                ["acknowledged at", "rule", "reason"],
-                [[m.path, m.rule_id, m.reason] for m in stale if m.path.startswith(stage + "/")],
-            ),
         ],
     )
-    return section, found, acks
+    mine = [m for m in stale if m.path.startswith(stage + "/")]
+    return [section, acknowledgements_section(acks, mine)], found, acks
+
+
+def _rule(ack: Acknowledgement) -> str:
+    """``AwsSolutions-EC23`` names its pack; ``W3010`` gets it: ``CloudFormation Validate: W3010``."""
+    rule = readable_rule(ack.rule)
+    return rule if rule.startswith(ack.pack) else f"{ack.pack}: {rule}"
+
+
+def acknowledgements_section(acks: Sequence[Acknowledgement], stale: Sequence[Made]) -> Section:
+    """The acknowledgements per stack, one row per construct and reason with all its rules
+    (the packs often find the same thing, and the reason is read once)."""
+    by_stack: dict[str, dict[tuple[str, str, str], list[str]]] = defaultdict(dict)
+    for ack in acks:
+        stack = ack.construct.split("/")[1] if ack.construct.count("/") > 1 else ack.construct
+        key = (ack.construct, ack.acknowledged_at, ack.reason)
+        by_stack[stack].setdefault(key, []).append(_rule(ack))
+    blocks: list[Block] = [
+        f"{len(acks)} findings acknowledged, each on one construct, with a reason that names the "
+        "compensating control. One row per construct and reason, with every rule it answers.",
+    ]
+    for stack, rows in sorted(by_stack.items()):
+        count = sum(len(rules) for rules in rows.values())
+        blocks += [
+            Heading(f"{stack} stack"),
+            f"{count} acknowledgements on {len({c for c, _, _ in rows})} constructs.",
+            Table(
+                ["rules", "construct", "acknowledged at", "reason"],
+                [["\n".join(rules), *key] for key, rules in sorted(rows.items())],
+            ),
+        ]
+    blocks += [
+        Heading("Stale acknowledgements (expected none)"),
+        "Made in the code but matched by no finding in any environment: remove them.",
+        Table(["acknowledged at", "rule", "reason"], [[m.path, m.rule_id, m.reason] for m in stale]),
+    ]
+    return Section("Acknowledgements", blocks)

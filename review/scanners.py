@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from review.document import Section, Table
+from review.document import Heading, Section, Table
 
 
 def _mine(tool: Mapping[str, Any], stage: str) -> tuple[list[Any], list[Any]]:
@@ -60,9 +60,9 @@ def scanners_section(summary: Sequence[Mapping[str, Any]], stage: str, templates
                 ["tool", "templates", "findings", "exceptions", "result"],
                 scanner_rows(summary, stage, templates),
             ),
-            "### Findings (expected none)",
+            Heading("Findings (expected none)"),
             Table(["tool", "rule", "level", "stack", "resource", "message"], findings),
-            "### Exceptions",
+            Heading("Exceptions"),
             "cfn-lint ignores (`Metadata.cfn-lint` on one resource each; none may apply to every "
             "template), checkov skips (`Metadata.checkov.skip` on one resource each) and acknowledged "
             "Control Tower rules.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,47 @@ class StackTemplate:
             return any(self.refers_to(v, logical_id) for v in value)
         return False
 
+
+# A resource as a reference names it: the stack that holds it, its logical id, the attribute
+# (``Arn``) or ``None`` for a ``Ref``.
+Target = tuple[StackTemplate, str, str | None]
+
+
+def resolve(stacks: Sequence[StackTemplate], stack: StackTemplate, value: Any) -> Target | None:
+    """The resource ``value`` refers to, following cross-stack references to their producer
+    (``Fn::GetStackOutput`` and ``Fn::ImportValue`` to the stack with that output); ``None``
+    for anything that is not one reference to a resource of the environment."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    (fn, arg), *_ = value.items()
+    if fn == "Ref" and arg in stack.resources:
+        return stack, str(arg), None
+    if fn == "Fn::GetAtt" and isinstance(arg, list) and arg[0] in stack.resources:
+        return stack, str(arg[0]), str(arg[1])
+    if fn in ("Fn::GetStackOutput", "Fn::ImportValue"):
+        wanted = str(arg.get("OutputName")) if isinstance(arg, dict) else stack.render(arg)
+        for producer in stacks:
+            for name, output in producer.body.get("Outputs", {}).items():
+                export = output.get("Export", {}).get("Name")
+                if wanted in (name, export):
+                    return resolve(stacks, producer, output.get("Value"))
+    return None
+
+
+def references(value: Any) -> Iterator[Mapping[str, Any]]:
+    """Every reference inside ``value`` (``Ref``, ``Fn::GetAtt``, cross-stack outputs)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in REFERENCES:
+            yield value
+            return
+        for item in value.values():
+            yield from references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from references(item)
+
+
+REFERENCES = frozenset({"Ref", "Fn::GetAtt", "Fn::GetStackOutput", "Fn::ImportValue"})
 
 # What CDK names the output (or export) behind a cross-stack reference:
 # PublishOutput + Ref|FnGetAtt + logical id (8-hex suffix) [+ attribute] + 8-hex hash.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from review import report
 from tests.synth import Synthesized, shipped_context, synthesize
 
 ENVIRONMENTS = tuple(shipped_context()["outpost"]["environments"])
@@ -15,3 +16,14 @@ STAGES = tuple(name.capitalize() for name in ENVIRONMENTS)
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(Path(tmp_path_factory.mktemp("cdk.out")))
+
+
+@pytest.fixture(scope="session")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("report")
+
+
+@pytest.fixture(scope="session")
+def written(synthesized: Synthesized, report_dir: Path) -> dict[str, report.Review]:
+    """The security reviews of the session's synth (``make report``), written into ``report_dir``."""
+    return {review.env: review for review, _ in report.write_reports(synthesized.outdir, report_dir)}
