@@ -57,7 +57,8 @@ LEVELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _BUCKET_LEVEL = ("ListBucket", "ListBucketVersions")
 # Condition keys the targets already say in words.
-_SAID = ("elasticfilesystem:AccessPointArn", "kms:ViaService", "kms:EncryptionContext:SecretARN")
+AP_KEY = "elasticfilesystem:AccessPointArn"
+_SAID = (AP_KEY, "kms:ViaService", "kms:EncryptionContext:SecretARN")
 
 
 def _granted(patterns: Sequence[str]) -> list[tuple[str, str, bool]]:
@@ -137,9 +138,13 @@ def _target(
             return where + ": new access points (each may root anywhere in it)"
         if action == "DeleteAccessPoint":
             return f"access points `{stack.render(resource)}`: delete"
-        if "elasticfilesystem:AccessPointArn" in keys:
-            return f"{where} through {_access_point(stacks, stack, keys['elasticfilesystem:AccessPointArn'])}"
-        return f"{where}, any path (no access point required by this policy)"
+        allowed, excluded = _access_point_tests(condition)
+        if allowed is None:
+            return f"{where}, any path (no access point required by this policy)"
+        through = f"{where} through {_access_point(stacks, stack, allowed)}"
+        if excluded is not None:
+            through += f" except {_access_point(stacks, stack, excluded)}"
+        return through
     if service == "kms":
         via = sorted(str(v).split(".")[0] for v in as_list(keys.get("kms:ViaService")))
         text = f"key `{stack.render(resource)}`: decrypt " + (
@@ -149,6 +154,19 @@ def _target(
         return text + (f" for `{stack.render(secret)}`" if secret else "")
     name = stack.render(resource)
     return {"secretsmanager": "secret", "sqs": "queue", "logs": "log group"}[service] + f" `{name}`"
+
+
+def _access_point_tests(condition: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(the access point(s) a mount must go through, the one(s) it must not), from the
+    ``elasticfilesystem:AccessPointArn`` tests of positive and negated operators."""
+    allowed = excluded = None
+    for operator, tests in condition.items():
+        if isinstance(tests, dict) and AP_KEY in tests:
+            if "Not" in operator:
+                excluded = tests[AP_KEY]
+            else:
+                allowed = tests[AP_KEY]
+    return allowed, excluded
 
 
 def _condition(stack: StackTemplate, condition: Mapping[str, Any]) -> str:

@@ -60,6 +60,23 @@ def test_an_agent_is_launched_by_the_control_plane(written: dict[str, report.Rev
     assert "run on demand by the control plane task role" in agent[1]
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_agents_reach_no_bucket_and_only_their_dispatch_access_point(
+    written: dict[str, report.Review], env: str
+) -> None:
+    """Issue 10, as a reviewer reads it: an agent task role reads and writes no S3 object and
+    mounts only through an access point other than the shared /workspaces one."""
+    rows = {row[0].split("\n")[0]: row for row in reach_rows(written[env].stacks)}
+    agents = [row for label, row in rows.items() if label.endswith("agent task role")]
+    assert len(agents) == 5
+    for row in agents:
+        reads, writes = row[2], row[3]
+        assert "bucket" not in reads + writes
+        for cell in (reads, writes):
+            assert "through any access point except access point" in cell
+            assert "(root `/workspaces`)" in cell
+
+
 def _resource(kind: str, path: str, **props: Any) -> dict[str, Any]:
     return {"Type": kind, "Properties": props, "Metadata": {"aws:cdk:path": f"Env/Data/{path}/Resource"}}
 
