@@ -13,6 +13,7 @@ without running anything:
 - the network policy: allowed flows and every security group rule (``review.flows``);
 - IAM at a glance: each role, who may assume it, what it may do and on what;
 - data retention at a glance: buckets, log groups, repositories, keys, tables;
+- the monthly cost estimate of the environment (``review.cost``, ``make cost``);
 - the architecture diagram (``review.diagram``).
 
 Usage: ``python -m review.report [cdk.out] [--diagram docs/architecture.svg --diagram-env prod]``.
@@ -36,6 +37,7 @@ from typing import Any
 
 from review import scan
 from review.acknowledgements import Made, acknowledgements_made
+from review.cost import cost_sections
 from review.diagram import architecture_svg
 from review.document import Section, Table
 from review.iam_summary import iam_section
@@ -73,6 +75,7 @@ def build_review(
     report: Mapping[str, Any],
     summary: Sequence[Mapping[str, Any]],
     made: Sequence[Made] = (),
+    cost: Section | None = None,
 ) -> Review:
     env = stage.lower()
     packs, found, acks = packs_section(report, stage, made)
@@ -107,6 +110,7 @@ def build_review(
         network_section(stacks),
         iam_section(stacks),
         retention_section(stacks),
+        *([cost] if cost is not None else []),
         Section("Architecture", ["Generated from the templates of this environment."]),
     ]
     return Review(env, stage, list(stacks), acks, found, svg, sections)
@@ -123,9 +127,10 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     summary = scan.read_summary(outdir)
     made = acknowledgements_made(outdir)
+    costs = cost_sections(outdir)
     written = []
     for stage, stacks in sorted(environments.items()):
-        review = build_review(stage, stacks, report, summary, made)
+        review = build_review(stage, stacks, report, summary, made, cost=costs.get(stage))
         svg = dest / f"architecture-{review.env}.svg"
         md = dest / f"security-review-{review.env}.md"
         html = dest / f"security-review-{review.env}.html"
