@@ -9,6 +9,7 @@ import pytest
 from config import ConfigError, load_environments
 from config.cost import CostAssumptions, load_cost
 from config.registry import AGENTS
+from tests.settings import assert_one_clear_line, set_path
 from tests.synth import shipped_context
 
 
@@ -19,14 +20,7 @@ def cost_of(context: dict[str, Any], only: str | None = None) -> dict[str, CostA
 def with_cost(path: str, value: Any) -> dict[str, Any]:
     """The shipped context with ``outpost.cost.<path>`` set (or removed if ...)."""
     context = shipped_context()
-    node = context["outpost"]["cost"]
-    *parents, last = path.split(".")
-    for part in parents:
-        node = node.setdefault(part, {})
-    if value is ...:
-        del node[last]
-    else:
-        node[last] = value
+    set_path(context["outpost"]["cost"], path, value)
     return context
 
 
@@ -83,10 +77,7 @@ BAD_COST = [
 def test_bad_cost_assumption_is_one_clear_line(setting: str, value: Any, key: str, rule: str) -> None:
     with pytest.raises(ConfigError) as caught:
         cost_of(with_cost(setting, value))
-    message = str(caught.value)
-    assert "\n" not in message
-    assert rule in message
-    assert key in caught.value.key
+    assert_one_clear_line(caught.value, rule, key)
 
 
 def test_cost_must_be_an_object() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -13,7 +15,8 @@ from config.delivery import (
     bootstrap_qualifier,
     load_delivery,
 )
-from tests.synth import shipped_context
+from tests.settings import assert_one_clear_line, set_path
+from tests.synth import ROOT, shipped_context
 from tests.templates import PROD_CERTIFICATE
 
 GITHUB = "token.actions.githubusercontent.com"
@@ -30,11 +33,7 @@ def delivery_of(context: dict[str, Any]) -> Any:
 def with_delivery(name: str, value: Any) -> dict[str, Any]:
     """The shipped context with ``outpost.delivery.<name>`` set (or removed if ...)."""
     context = shipped_context()
-    block = context["outpost"]["delivery"]
-    if value is ...:
-        del block[name]
-    else:
-        block[name] = value
+    set_path(context["outpost"]["delivery"], name, value)
     return context
 
 
@@ -145,10 +144,7 @@ BAD_DELIVERY = [
 def test_bad_delivery_setting_is_one_clear_line(setting: str, value: Any, rule: str) -> None:
     with pytest.raises(ConfigError) as caught:
         delivery_of(with_delivery(setting, value))
-    message = str(caught.value)
-    assert "\n" not in message
-    assert rule in message
-    assert caught.value.key.startswith("outpost.delivery")
+    assert_one_clear_line(caught.value, rule, "outpost.delivery")
 
 
 def test_delivery_must_be_an_object() -> None:
@@ -167,3 +163,25 @@ def test_bootstrap_qualifier() -> None:
     for bad in ("", "eleven-char", "has space", 7):
         with pytest.raises(ConfigError, match=r"must be a bootstrap qualifier: 1-10 letters"):
             bootstrap_qualifier(context(bad).get)
+
+
+def test_config_command_names_the_delivery_stack_of_an_environment() -> None:
+    """What ``make deploy-delivery ENV=prod`` deploys."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "config", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert run("--delivery-stack", "prod").stdout.strip() == "Delivery/Account222222222222"
+    assert "delivery Delivery/Account111111111111 (us-east-1): example-org/outpost-infra deploys dev" in (
+        run().stdout
+    )
+    missing = run("--delivery-stack", "staging")
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "config error: staging is not in outpost.delivery.environments"

@@ -54,6 +54,17 @@ def bootstrap_arns(env: str, kinds: tuple[str, ...], qualifier: str = "hnb659fds
     return [f"arn:aws:iam::{account}:role/cdk-{qualifier}-{kind}-role-{account}-{region}" for kind in kinds]
 
 
+def assumable(policy: dict[str, Any]) -> Any:
+    """The resources of the policy's one statement, which allows ``sts:AssumeRole`` and nothing else."""
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {k: v for k, v in statement.items() if k != "Resource"} == {
+        "Sid": "AssumeBootstrapRoles",
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+    }
+    return statement["Resource"]
+
+
 def trust_statement(role: dict[str, Any]) -> dict[str, Any]:
     statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert len(statements) == 1, statements
@@ -151,14 +162,7 @@ def test_a_deploy_role_may_only_assume_the_bootstrap_roles_of_its_account_and_re
 ) -> None:
     for env in DELIVERED:
         role, policy = role_and_policy(synthesized.template(stack_of(env)), env, "Deploy")
-        assert policy["Properties"]["PolicyDocument"]["Statement"] == [
-            {
-                "Sid": "AssumeBootstrapRoles",
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Resource": bootstrap_arns(env, DEPLOY_ROLES),
-            }
-        ]
+        assert assumable(policy) == bootstrap_arns(env, DEPLOY_ROLES)
         # Nothing else: no inline policy, no managed policy of AWS, no boundary to lift.
         assert set(role["Properties"]) == {
             "AssumeRolePolicyDocument",
@@ -173,14 +177,7 @@ def test_a_deploy_role_may_only_assume_the_bootstrap_roles_of_its_account_and_re
 def test_a_diff_role_may_only_assume_the_lookup_role(synthesized: Synthesized) -> None:
     for env in DELIVERED:
         role, policy = role_and_policy(synthesized.template(stack_of(env)), env, "Diff")
-        assert policy["Properties"]["PolicyDocument"]["Statement"] == [
-            {
-                "Sid": "AssumeBootstrapRoles",
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Resource": bootstrap_arns(env, ("lookup",))[0],
-            }
-        ]
+        assert assumable(policy) == bootstrap_arns(env, ("lookup",))[0]
         assert role["Properties"]["RoleName"] == f"outpost-{env}-github-diff"
         assert role["Properties"]["MaxSessionDuration"] == 3600
 
@@ -263,8 +260,7 @@ def test_the_roles_follow_the_bootstrap_qualifier(tmp_path: Path) -> None:
     context[QUALIFIER_CONTEXT_KEY] = "outpost1"
     templates = synth_delivery(tmp_path, context)
     _, policy = role_and_policy(templates["Delivery/Account222222222222"], "prod", "Deploy")
-    resources = policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]
-    assert resources == bootstrap_arns("prod", DEPLOY_ROLES, qualifier="outpost1")
+    assert assumable(policy) == bootstrap_arns("prod", DEPLOY_ROLES, qualifier="outpost1")
 
 
 def test_one_environment_builds_no_delivery_stage(tmp_path: Path) -> None:
