@@ -25,9 +25,19 @@ from constructs import Construct
 
 STS_AUDIENCE = "sts.amazonaws.com"
 # The bootstrap roles a deploy uses (cdk bootstrap's names, without cfn-exec-role: only
-# CloudFormation may assume that one) and the one a template diff uses.
+# CloudFormation may assume that one) and the one a template diff uses: `cdk diff --method
+# template` "compares templates directly and uses the lookup role", while "auto" and
+# "change-set" "use the deploy role instead" (`cdk diff --help`, CLI 2.1148; in the CLI's
+# source, Deployments.readCurrentTemplate reads through accessStackForLookupBestEffort).
 DEPLOY_BOOTSTRAP_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
 DIFF_BOOTSTRAP_ROLES = ("lookup",)
+# What IAM checks at create time: a role name of at most 64 characters, a session of 1 to 12
+# hours (AWS::IAM::Role MaxSessionDuration), a trust policy of at most 2,048 characters
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html); and one OIDC
+# provider per URL in an account (CreateOpenIDConnectProvider fails with EntityAlreadyExists),
+# hence delivery.existing_oidc_providers. tests/test_delivery.py checks each.
+MAX_ROLE_NAME = 64
+MAX_TRUST_POLICY_CHARACTERS = 2048
 
 
 def github_oidc_provider(

@@ -10,6 +10,7 @@ the deployed templates through it; a change-set diff would need the deploy role)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import aws_cdk as cdk
 from app import build
 from config import load_environments
 from config.delivery import QUALIFIER_CONTEXT_KEY, bootstrap_qualifier, load_delivery
+from constructs.github_oidc import MAX_ROLE_NAME, MAX_TRUST_POLICY_CHARACTERS
 from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from stacks.delivery_stack import DeliveryStage
 from tests.synth import Synthesized, read_templates, shipped_context
@@ -269,3 +271,20 @@ def test_one_environment_builds_no_delivery_stage(tmp_path: Path) -> None:
     context["outpost:only"] = "dev"
     stages = build(cdk.App(outdir=str(tmp_path), context=context))
     assert [stage.stage_name for stage in stages] == ["Dev"]
+
+
+def test_what_iam_checks_when_it_creates_the_roles(synthesized: Synthesized) -> None:
+    """Name length, session length and trust-policy size (constructs/github_oidc.py cites the limits)."""
+    for env in DELIVERED:
+        for kind in ("Deploy", "Diff"):
+            role, _ = role_and_policy(synthesized.template(stack_of(env)), env, kind)
+            name = role["Properties"]["RoleName"]
+            assert len(name) <= MAX_ROLE_NAME
+            assert re.fullmatch(r"[\w+=,.@-]+", name)
+            assert 3600 <= role["Properties"]["MaxSessionDuration"] <= 43200
+            # The provider's ARN replaces its Ref at deploy time: count it at its longest.
+            document = json.loads(json.dumps(role["Properties"]["AssumeRolePolicyDocument"]))
+            document["Statement"][0]["Principal"]["Federated"] = (
+                f"arn:aws-us-gov:iam::{SETTINGS[env]['account']}:oidc-provider/{GITHUB}"
+            )
+            assert len(json.dumps(document, separators=(",", ":"))) <= MAX_TRUST_POLICY_CHARACTERS
