@@ -18,29 +18,47 @@ PY := $(VENV)/bin/python
 SCAN_VENV := .venv-scan
 CDK := node_modules/.bin/cdk --no-notices
 ENV ?=
+# `make diff`: auto (a change set through the deploy role, falling back to the templates) or
+# template (compares templates through the read-only lookup role: what CI's diff role may do).
+DIFF_METHOD ?= auto
+# `make deploy`: CI passes `never`, behind the GitHub environment's required reviewers (see
+# README, "Deploy from GitHub Actions"); at a terminal, broadened permissions ask first.
+REQUIRE_APPROVAL ?= broadening
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
-.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy test lint typecheck unit update-snapshots diff deploy check-config clean
+# Each install is stamped with a checksum of the files it was made from, not their mtime: a
+# fresh checkout (or CI restoring .venv and node_modules from its cache) reinstalls only when
+# a pin changed.
+stamp = $(1)/.installed-$(shell cat $(2) | cksum | cut -d' ' -f1)
+VENV_READY := $(call stamp,$(VENV),requirements.txt requirements-dev.txt)
+SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.txt)
+NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
+
+.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy cost test lint \
+	typecheck unit update-snapshots diff deploy diff-delivery deploy-delivery check-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV_READY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	rm -f $(VENV)/.installed*
 	touch $@
 
-$(SCAN_VENV)/.installed: requirements-scan.txt
+$(SCAN_READY):
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	rm -f $(SCAN_VENV)/.installed*
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+$(NODE_READY):
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed $(SCAN_VENV)/.installed node_modules/.installed ## create .venv, .venv-scan and node_modules from the pins
+install: $(VENV_READY) $(SCAN_READY) $(NODE_READY) ## create .venv, .venv-scan and node_modules from the pins
 
-check-config: $(VENV)/.installed ## validate cdk.json settings (one line per error)
+check-config: $(VENV_READY) ## validate cdk.json settings (one line per error)
 	@$(PY) -m config
 
 synth: install check-config ## synthesize every environment into cdk.out/ (no AWS access)
@@ -54,16 +72,16 @@ SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
 $(CDK_OUT): $(SYNTH_INPUTS)
 	$(MAKE) --no-print-directory synth
 
-scan: synth $(SCAN_VENV)/.installed ## cfn-lint, checkov and the Control Tower rules over every synthesized template
+scan: synth $(SCAN_READY) ## cfn-lint, checkov and the Control Tower rules over every synthesized template
 	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
 	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
 
-rehearse: $(CDK_OUT) $(VENV)/.installed node_modules/.installed ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
+rehearse: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
 	$(PY) -m rehearsal cdk.out
 
-rehearse-first-deploy: $(CDK_OUT) $(VENV)/.installed node_modules/.installed ## the first-deploy runbook on the emulator: bootstrap: true, push images, deploy (one more synth)
+rehearse-first-deploy: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## the first-deploy runbook on the emulator: bootstrap: true, push images, deploy (one more synth)
 	$(PY) -m rehearsal.first_deploy cdk.out.first-deploy
 	$(PY) -m rehearsal cdk.out --first-deploy cdk.out.first-deploy
 
@@ -72,29 +90,46 @@ review-check: report ## prod's HTML review in headless Chromium at 1,280 px: scr
 	$(PY) -m review.browser_check cdk.out/security-review-prod.html --out cdk.out/browser-check \
 	  --shot acknowledgements --shot data-reach --shot architecture
 
-lint: $(VENV)/.installed ## ruff lint and format check
+cost: $(CDK_OUT) $(VENV_READY) ## monthly cost estimate of every environment, from cdk.out, the settings and cost/prices.json
+	$(PY) -m cost cdk.out
+
+lint: $(VENV_READY) ## ruff lint and format check; actionlint (with ShellCheck) on every workflow
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= $(WORKFLOWS)
 
-typecheck: $(VENV)/.installed ## mypy --strict
+typecheck: $(VENV_READY) ## mypy --strict
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.installed $(SCAN_VENV)/.installed ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
+unit: $(VENV_READY) $(SCAN_READY) ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
 	$(PY) -m pytest
 
 test: install lint typecheck unit scan rehearse ## everything CI runs
 
-update-snapshots: $(VENV)/.installed ## accept template changes into tests/__snapshots__
+update-snapshots: $(VENV_READY) ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
-diff: install ## cdk diff of one environment: make diff ENV=prod (needs AWS credentials)
+diff: install ## cdk diff of one environment: make diff ENV=prod [DIFF_METHOD=template] (needs AWS credentials)
 	@test -n "$(ENV)" || { echo "usage: make diff ENV=<environment>" >&2; exit 2; }
-	stage=$$($(PY) -m config --env $(ENV)) && $(CDK) diff "$$stage/*" -c outpost:only=$(ENV)
+	@case "$(DIFF_METHOD)" in auto|template|change-set) ;; \
+	  *) echo "DIFF_METHOD=$(DIFF_METHOD): must be auto, template or change-set" >&2; exit 2;; esac
+	stage=$$($(PY) -m config --env $(ENV)) && \
+	  $(CDK) diff "$$stage/*" -c outpost:only=$(ENV) --method $(DIFF_METHOD)
 
 deploy: install ## cdk deploy of one environment: make deploy ENV=prod (needs AWS credentials)
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<environment>" >&2; exit 2; }
+	@case "$(REQUIRE_APPROVAL)" in never|any-change|broadening) ;; \
+	  *) echo "REQUIRE_APPROVAL=$(REQUIRE_APPROVAL): must be never, any-change or broadening" >&2; exit 2;; esac
 	stage=$$($(PY) -m config --env $(ENV)) && \
-	  $(CDK) deploy "$$stage/*" -c outpost:only=$(ENV) --require-approval broadening
+	  $(CDK) deploy "$$stage/*" -c outpost:only=$(ENV) --require-approval $(REQUIRE_APPROVAL)
+
+diff-delivery: install ## cdk diff of the Delivery stack of an environment's account: make diff-delivery ENV=prod
+	@test -n "$(ENV)" || { echo "usage: make diff-delivery ENV=<environment>" >&2; exit 2; }
+	stack=$$($(PY) -m config --delivery-stack $(ENV)) && $(CDK) diff "$$stack"
+
+deploy-delivery: install ## deploy the Delivery stack (GitHub OIDC roles) of an environment's account, by an administrator
+	@test -n "$(ENV)" || { echo "usage: make deploy-delivery ENV=<environment>" >&2; exit 2; }
+	stack=$$($(PY) -m config --delivery-stack $(ENV)) && $(CDK) deploy "$$stack" --require-approval broadening
 
 clean: ## remove cdk.out and caches (keeps .venv and node_modules)
 	rm -rf cdk.out cdk.out.first-deploy .pytest_cache .mypy_cache .ruff_cache

@@ -8,14 +8,29 @@ import sys
 import aws_cdk as cdk
 
 from config import ConfigError, load_environments
+from config.cost import load_cost
+from config.delivery import bootstrap_qualifier, load_delivery
 from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
+from stacks.delivery_stack import DeliveryStage
 from stacks.stage import OutpostStage
 
 
-def build(app: cdk.App) -> list[OutpostStage]:
-    """Add every configured environment (or only ``-c outpost:only=NAME``) to ``app``."""
-    only = app.node.try_get_context("outpost:only")
-    stages = [OutpostStage(app, config=env) for env in load_environments(app.node.try_get_context, only=only)]
+def build(app: cdk.App) -> list[cdk.Stage]:
+    """Add every configured environment (or only ``-c outpost:only=NAME``) to ``app``, and the
+    ``Delivery`` stage of every account when all environments are built."""
+    get = app.node.try_get_context
+    only = get("outpost:only")
+    environments = load_environments(get, only=only)
+    load_cost(get, environments)  # a bad cost assumption stops synth like any other setting
+    stages: list[cdk.Stage] = [OutpostStage(app, config=env) for env in environments]
+    # Built from every environment or not at all: a Delivery stack built from one environment
+    # of a shared account would drop the roles of the others.
+    delivery = None if only is not None else load_delivery(get, environments)
+    if delivery is not None:
+        config, targets = delivery
+        stages.append(
+            DeliveryStage(app, delivery=config, targets=targets, qualifier=bootstrap_qualifier(get))
+        )
     add_nag_packs(app)
     return stages
 

@@ -23,6 +23,8 @@ ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
 ACCOUNT_PATTERN = r"\d{12}"
 REGION_PATTERN = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 KINDS = ("development", "production")
+# Blocks of ``outpost`` beside ``environments``: the Delivery stacks' and the cost estimate's settings.
+OTHER_BLOCKS = ("delivery", "cost")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def load_environments(
     """Parse every environment from context; ``only`` keeps one, by name."""
     root = Section(get_context(CONTEXT_KEY), CONTEXT_KEY)
     envs = root.mapping("environments")
+    # Blocks of their own, parsed by config.delivery and config.cost (they read every environment).
+    for block in OTHER_BLOCKS:
+        root.raw(block, None)
     root.done()
     if not envs:
         raise ConfigError(f"{CONTEXT_KEY}.environments", envs, "must define at least one environment")

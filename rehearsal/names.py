@@ -332,6 +332,13 @@ def _sns_subscription(r: Resource, attr: str) -> str:
     return {"Ref": f"{r.properties.get('TopicArn')}:{uuid_like(r.logical_id)}"}[attr]
 
 
+def _oidc_provider(r: Resource, attr: str) -> str:
+    """``arn:aws:iam::<account>:oidc-provider/<host>``: Ref and Arn are the ARN."""
+    url = str(r.properties.get("Url", "https://token.actions.githubusercontent.com"))
+    arn = r.arn("iam", f"oidc-provider/{url.removeprefix('https://')}", region=False)
+    return {"Ref": arn, "Arn": arn}[attr]
+
+
 def _physical_id(r: Resource, attr: str) -> str:
     """Types whose Ref is an opaque physical id of no particular length (rarely referenced)."""
     return {"Ref": generated_name(r.place, r.logical_id, 255)}[attr]
@@ -340,6 +347,7 @@ def _physical_id(r: Resource, attr: str) -> str:
 NAMERS: dict[str, Namer] = {
     "AWS::IAM::Role": _role,
     "AWS::IAM::ManagedPolicy": _managed_policy,
+    "AWS::IAM::OIDCProvider": _oidc_provider,
     "AWS::KMS::Key": _kms_key,
     "AWS::S3::Bucket": _bucket,
     "AWS::DynamoDB::Table": _table,

@@ -337,7 +337,8 @@ def architecture_svg(stacks: Sequence[StackTemplate], *, title: str) -> str:
             nodes[name] = Node(
                 label, detail, home, MARGIN + column * (NODE_W + COL_GAP), top + row * (NODE_H + ROW_GAP)
             )
-    flows_bottom = max(n.y + NODE_H for n in nodes.values())
+    # A stage without security groups (the Delivery stage: IAM only) draws its stacks alone.
+    flows_bottom = max((n.y + NODE_H for n in nodes.values()), default=top - 40)
 
     per_row = 3
     stack_top = flows_bottom + 80
@@ -367,7 +368,7 @@ def architecture_svg(stacks: Sequence[StackTemplate], *, title: str) -> str:
             stack_boxes.append(_text(x + indent, by + 44 + i * LINE_H, line.strip(), size=12, anchor="start"))
 
     width = max(
-        MARGIN * 2 + (max(columns) + 1) * (NODE_W + COL_GAP) - COL_GAP,
+        MARGIN * 2 + (max(columns, default=0) + 1) * (NODE_W + COL_GAP) - COL_GAP,
         MARGIN * 2 + min(len(stacks), per_row) * (BOX_W + 20) - 20,
         640,
     )

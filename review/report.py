@@ -14,6 +14,7 @@ without running anything:
 - IAM at a glance: each role, what uses it, who may assume it, what it may do and on what;
 - data reach: what data each role can read and write (``review.data_reach``);
 - data retention at a glance: buckets, log groups, repositories, keys, tables;
+- the monthly cost estimate of the environment (``review.cost``, ``make cost``);
 - the architecture diagram (``review.diagram``).
 
 Usage: ``python -m review.report [cdk.out] [--diagram docs/architecture.svg --diagram-env prod]``.
@@ -38,6 +39,7 @@ from typing import Any
 
 from review import scan
 from review.acknowledgements import Made, acknowledgements_made
+from review.cost import cost_sections
 from review.data_reach import data_reach_section
 from review.diagram import architecture_svg
 from review.document import Figure, Section, Table
@@ -77,6 +79,7 @@ def build_review(
     report: Mapping[str, Any],
     summary: Sequence[Mapping[str, Any]],
     made: Sequence[Made] = (),
+    cost: Section | None = None,
 ) -> Review:
     env = stage.lower()
     packs, found, acks = packs_section(report, stage, made)
@@ -114,6 +117,7 @@ def build_review(
         iam_section(stacks, roles),
         data_reach_section(stacks, roles),
         retention_section(stacks),
+        *([cost] if cost is not None else []),
         Section(
             "Architecture",
             ["Generated from the templates of this environment.", Figure(f"Architecture of {env}")],
@@ -133,9 +137,10 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     summary = scan.read_summary(outdir)
     made = acknowledgements_made(outdir)
+    costs = cost_sections(outdir)
     written = []
     for stage, stacks in sorted(environments.items()):
-        review = build_review(stage, stacks, report, summary, made)
+        review = build_review(stage, stacks, report, summary, made, cost=costs.get(stage))
         svg = dest / f"architecture-{review.env}.svg"
         md = dest / f"security-review-{review.env}.md"
         html = dest / f"security-review-{review.env}.html"

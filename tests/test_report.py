@@ -17,7 +17,7 @@ from review.diagram import architecture_svg
 from review.templates import StackTemplate, output_name
 from stacks.compliance import add_nag_packs, read_report
 from tests.conftest import ENVIRONMENTS, STAGES
-from tests.synth import ROOT, Synthesized
+from tests.synth import ROOT, Synthesized, shipped_context
 
 THROWAWAY_REASON = "Throwaway acknowledgement of a test: the report must show it while it exists."
 
@@ -31,8 +31,9 @@ def md(text: str) -> str:
 
 
 def test_a_report_for_every_environment(written: dict[str, report.Review], report_dir: Path) -> None:
-    assert sorted(written) == sorted(ENVIRONMENTS)
-    for env in ENVIRONMENTS:
+    # The Delivery stage (GitHub OIDC roles, stacks/delivery_stack.py) gets its own review.
+    assert sorted(written) == sorted([*ENVIRONMENTS, "delivery"])
+    for env in [*ENVIRONMENTS, "delivery"]:
         assert markdown(report_dir, env).startswith(f"# Security review: Outpost {env}")
         html = (report_dir / f"security-review-{env}.html").read_text()
         # Self-contained: the diagram is inline and nothing is loaded from elsewhere.
@@ -128,7 +129,8 @@ def test_an_acknowledgement_added_appears_and_removed_disappears(tmp_path: Path)
 
 
 def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: Path) -> None:
-    for env, review in written.items():
+    for env in ENVIRONMENTS:
+        review = written[env]
         text = markdown(report_dir, env)
         # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
         assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
@@ -303,3 +305,29 @@ def test_report_reads_the_scan_summary(tmp_path: Path) -> None:
     assert json.loads((tmp_path / scan.SUMMARY_FILE).read_text())[0]["line"] == result.line()
     assert scan.read_summary(tmp_path)[0]["ok"] is True
     assert read_report(tmp_path) == {}
+
+
+def test_the_delivery_review_shows_whom_each_ci_role_trusts(
+    report_dir: Path, written: dict[str, report.Review]
+) -> None:
+    delivery = shipped_context()["outpost"]["delivery"]
+    text = markdown(report_dir, "delivery")
+    assert "| open findings (rule packs) | 0 |" in text
+    for env in delivery["environments"]:
+        assert f"repo:{delivery['repository']}:environment:{env}" in text
+        assert f"/{env.capitalize()}Deploy/Role |" in text
+        assert f"/{env.capitalize()}Diff/Role |" in text
+    assert f"repo:{delivery['repository']}:pull_request" in text
+
+
+def test_each_environment_review_has_its_cost_estimate(
+    report_dir: Path, written: dict[str, report.Review]
+) -> None:
+    for env in ENVIRONMENTS:
+        text = markdown(report_dir, env)
+        assert "## Monthly cost estimate" in text
+        assert "| item | $/month | how | assumptions |" in text
+        assert "| NAT gateways |" in text
+        assert "dispatches_per_month = " in text
+        assert "| total |" in text
+    assert "## Monthly cost estimate" not in markdown(report_dir, "delivery")

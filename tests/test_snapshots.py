@@ -11,9 +11,19 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import STAGES
-from tests.synth import Synthesized
+from tests.synth import Synthesized, shipped_context
+from tests.templates import SETTINGS
 
 STACKS = ("Audit", "Network", "Data", "Registry", "Service", "Monitoring")
+# One Delivery stack per account of a delivered environment (stacks/delivery_stack.py).
+DELIVERY_STACKS = tuple(
+    sorted(
+        {
+            f"Delivery/Account{SETTINGS[env]['account']}"
+            for env in shipped_context()["outpost"]["delivery"]["environments"]
+        }
+    )
+)
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
@@ -35,5 +45,13 @@ def test_template_matches_snapshot(
     assert masked(synthesized.template(f"{stage}/{stack}")) == snapshot_json
 
 
+@pytest.mark.parametrize("stack", DELIVERY_STACKS)
+def test_delivery_template_matches_snapshot(
+    synthesized: Synthesized, snapshot_json: SnapshotAssertion, stack: str
+) -> None:
+    assert masked(synthesized.template(stack)) == snapshot_json
+
+
 def test_every_stack_has_a_snapshot(synthesized: Synthesized) -> None:
-    assert sorted(synthesized.templates) == sorted(f"{s}/{k}" for s in STAGES for k in STACKS)
+    expected = [f"{s}/{k}" for s in STAGES for k in STACKS] + list(DELIVERY_STACKS)
+    assert sorted(synthesized.templates) == sorted(expected)
