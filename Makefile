@@ -24,9 +24,9 @@ ENV ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-loadtest.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -r requirements-loadtest.txt
 	touch $@
 
 $(SCAN_VENV)/.installed: requirements-scan.txt
@@ -62,7 +62,20 @@ typecheck: $(VENV)/.installed ## mypy --strict
 unit: $(VENV)/.installed $(SCAN_VENV)/.installed ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
 	$(PY) -m pytest
 
-test: install lint typecheck unit scan ## everything CI runs
+test: install lint typecheck unit scan loadtest-selftest ## everything CI runs
+
+# Load test of a deployed environment and its offline self-test (docs/loadtest.md). The
+# key comes from the environment (OUTPOST_API_KEY), never from a file; extra flags: ARGS=.
+URL ?=
+ARGS ?=
+.PHONY: loadtest loadtest-selftest
+
+loadtest: $(VENV)/.installed ## load-test an environment: make loadtest ENV=prod [URL=https://...] [ARGS=...]
+	@test -n "$(ENV)" || { echo "usage: make loadtest ENV=<environment> [URL=<ApiUrl>] [ARGS=<flags>]" >&2; exit 2; }
+	$(PY) -m loadtest --env '$(ENV)' $(if $(URL),--url '$(URL)') $(ARGS)
+
+loadtest-selftest: $(VENV)/.installed ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
+	$(PY) -m pytest loadtest/tests -q
 
 update-snapshots: $(VENV)/.installed ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

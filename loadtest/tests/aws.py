@@ -1,0 +1,20 @@
+"""boto3 clients whose calls never leave the process: botocore's Stubber answers them.
+
+The Stubber still checks every request against the service's API model, so a misspelled
+parameter or a wrong shape fails here as AWS would refuse it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import botocore.session  # type: ignore[import-untyped]
+from botocore.stub import Stubber  # type: ignore[import-untyped]
+
+
+def stubbed(service: str) -> tuple[Any, Any]:
+    """(client, stubber) for ``service``; the caller adds responses and activates the stubber."""
+    client = botocore.session.get_session().create_client(
+        service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    return client, Stubber(client)
