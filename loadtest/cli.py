@@ -52,6 +52,9 @@ def _parser(model: LoadModel) -> argparse.ArgumentParser:
     parser.add_argument("--url", help="the API's base URL (default: the Service stack's ApiUrl output)")
     parser.add_argument("--auth", choices=("bearer", "x-api-key"), default="bearer", help="key header")
     parser.add_argument("--print-model", action="store_true", help="print model and thresholds; send nothing")
+    parser.add_argument(
+        "--daily-users", type=int, default=model.daily_users, help="scale the model (10x: 10000)"
+    )
     parser.add_argument("--cdk-json", type=Path, default=CDK_JSON, help=argparse.SUPPRESS)
     real = parser.add_argument_group("a deployed environment")
     real.add_argument("--generators", type=int, default=1, help="machines sharing the load (WAF: per IP)")
@@ -130,8 +133,11 @@ def _headers(auth: str, key: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None, *, out: Print = print) -> int:
-    model = LoadModel()
-    args = _parser(model).parse_args(argv)
+    args = _parser(LoadModel()).parse_args(argv)
+    if args.daily_users < 1:
+        print("loadtest error: --daily-users must be at least 1", file=sys.stderr)
+        return results.USAGE
+    model = LoadModel(daily_users=args.daily_users)
     try:
         env = _environment(args.cdk_json, args.env)
     except ConfigError as err:

@@ -114,12 +114,12 @@ class LoadModel:
                 f"{self.daily_users:,} daily users x {self.sessions_per_user_per_day} sessions x "
                 f"{self.dispatches_per_session} dispatches = {self.dispatches_per_day:,} dispatches a day.",
                 f"Peak-to-average {self.peak_to_average:g}: {self.peak_dispatches_per_second:.3f} "
-                f"dispatches/s at peak ({self.peak_dispatches_per_second * 3600:.0f} an hour).",
+                f"dispatches/s at peak ({self.peak_dispatches_per_second * 3600:,.0f} an hour).",
                 f"A dispatch stays active {self.dispatch_seconds:g} s (1 in {self.cancel_every} "
                 f"cancelled half-way: mean {self.mean_active_seconds:g} s), "
                 f"polled every {self.status_poll_seconds:g} s.",
-                f"Little's law: {self.concurrent_dispatches} concurrent dispatches "
-                f"(target {self.target_concurrent_dispatches}+), so {self.concurrent_dispatches} simulated "
+                f"Little's law: {self.concurrent_dispatches:,} concurrent dispatches "
+                f"(target {self.target_concurrent_dispatches}+), so {self.concurrent_dispatches:,} simulated "
                 f"users each holding one, arriving at {self.dispatch_rate:.3f} dispatches/s.",
                 f"Per session: 1 health, 1 list workspaces, 1/{self.delete_every_sessions} delete workspace; "
                 f"per dispatch: its status polls, 1 artifacts, 1/{self.cancel_every} cancel.",

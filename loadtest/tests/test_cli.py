@@ -178,3 +178,12 @@ def test_help_states_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "The load model (docs/loadtest.md):" in out
     assert "Little's law: 106 concurrent dispatches" in out
+
+
+def test_daily_users_scale_the_model_and_the_5xx_fraction(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--env", "prod", "--print-model", "--daily-users", "10000"]) == PASSED
+    out = capsys.readouterr().out
+    assert "40,000 dispatches a day" in out
+    assert "1,056 concurrent dispatches" in out
+    assert "76.61 requests/s, 22,982 per 5 minutes" in out
+    assert "5xx below 0.044% of requests" in out
