@@ -19,9 +19,10 @@ from typing import Any
 
 from locust.env import Environment
 
+from loadtest.contract import JOBS, confirmed_dry_run, dispatch_body, job_id
 from loadtest.plan import Plan
 from loadtest.results import Sample
-from loadtest.scenario import JOBS, RunState, confirmed_dry_run, dispatch_body, job_id, user_class
+from loadtest.scenario import RunState, user_class
 
 # How often the driver checks its stop conditions, seconds.
 TICK_SECONDS = 0.05

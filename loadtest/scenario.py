@@ -25,39 +25,13 @@ from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
 from config import AGENTS
+from loadtest import contract
+from loadtest.contract import JOBS, WORKSPACES, confirmed_dry_run, dispatch_body, job_id
 from loadtest.model import ARTIFACTS, CANCEL, DELETE_WORKSPACE, DISPATCH, HEALTH, LIST_WORKSPACES, STATUS
 from loadtest.plan import Plan
 
-# The paths of the seven operations (shared reference, "The 7 operations").
-JOBS = "/api/v2/jobs"
-WORKSPACES = "/api/v2/workspaces"
-ARTIFACTS_PATH = "/api/v2/artifacts"
-HEALTH_PATH = "/health"
-# Should a dispatch ever run for real, this is all its agent is asked to do.
-PROMPT = "Load test: there is no work to do. Reply 'ok' and stop."
 # Marks the harness's own clean-up requests, which are not part of the measured load.
 CLEANUP: dict[str, Any] = {"cleanup": True}
-
-
-def dispatch_body(*, agent: str, workspace: str, hold_seconds: float) -> dict[str, Any]:
-    """A dry-run dispatch: the control plane records it and launches no task."""
-    return {
-        "agent": agent,
-        "prompt": PROMPT,
-        "workspaceId": workspace,
-        "dryRun": True,
-        "dryRunHoldSeconds": hold_seconds,
-    }
-
-
-def confirmed_dry_run(payload: Any) -> bool:
-    """The contract: the answer to a dry-run dispatch says ``"dryRun": true``."""
-    return isinstance(payload, dict) and payload.get("dryRun") is True
-
-
-def job_id(payload: Any) -> str | None:
-    value = payload.get("jobId") if isinstance(payload, dict) else None
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -106,7 +80,7 @@ class OutpostUser(FastHttpUser):
         self._pause(0)
         session_start = self._turn(plan.dispatches_per_session)
         if session_start:
-            self.client.get(HEALTH_PATH, name=HEALTH)
+            self.client.get(contract.HEALTH, name=HEALTH)
             self.client.get(WORKSPACES, name=LIST_WORKSPACES)
             session = (self.cycle + self.number) // plan.dispatches_per_session
             if session % plan.delete_every_sessions == 0 and self.workspace_used:
@@ -124,7 +98,7 @@ class OutpostUser(FastHttpUser):
             self.client.get(f"{JOBS}/{self.job}", name=STATUS)
         if cancel:
             self.client.post(f"{JOBS}/{self.job}/cancel", name=CANCEL)
-        self.client.get(f"{ARTIFACTS_PATH}/{self.job}", name=ARTIFACTS)
+        self.client.get(f"{contract.ARTIFACTS}/{self.job}", name=ARTIFACTS)
         self.job = None
 
     def _dispatch(self, hold: float) -> bool:

@@ -23,12 +23,24 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from loadtest.contract import (
+    ARTIFACTS,
+    DRY_RUN,
+    DRY_RUN_HOLD_SECONDS,
+    HEALTH,
+    JOB_ID,
+    JOBS,
+    WORKSPACE_ID,
+    WORKSPACES,
+)
+
 LOOPBACK = "127.0.0.1"
 API_KEY_ENV = "OUTPOST_API_KEY"
-_JOB = re.compile(r"/api/v2/jobs/([\w-]+)")
-_CANCEL = re.compile(r"/api/v2/jobs/([\w-]+)/cancel")
-_ARTIFACTS = re.compile(r"/api/v2/artifacts/([\w-]+)")
-_WORKSPACE = re.compile(r"/api/v2/workspaces/([\w-]+)")
+_ID = r"/([\w-]+)"
+_JOB = re.compile(JOBS + _ID)
+_CANCEL = re.compile(JOBS + _ID + "/cancel")
+_ARTIFACTS = re.compile(ARTIFACTS + _ID)
+_WORKSPACE = re.compile(WORKSPACES + _ID)
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
         if faults.fail_every and number % faults.fail_every == 0:
             self._answer(faults.fail_status, {"error": "injected"})
             return
-        if self.path == "/health":
+        if self.path == HEALTH:
             self._answer(200, {"status": "ok"})
             return
         if not self._authorized():
@@ -116,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         path = self.path
         with state.lock:
-            if method == "POST" and path == "/api/v2/jobs":
+            if method == "POST" and path == JOBS:
                 return self._dispatch(state, body)
             if method == "POST" and (match := _CANCEL.fullmatch(path)):
                 if match[1] not in state.jobs:
@@ -124,15 +136,15 @@ class Handler(BaseHTTPRequestHandler):
                 state.jobs[match[1]] = 0.0
                 state.cancelled += 1
                 state.uncancelled.discard(match[1])
-                return 202, {"jobId": match[1], "status": "CANCELLING"}
+                return 202, {JOB_ID: match[1], "status": "CANCELLING"}
             if method == "GET" and (match := _JOB.fullmatch(path)):
                 if match[1] not in state.jobs:
                     return 404, {"error": "no such job"}
                 running = time.monotonic() < state.jobs[match[1]]
-                return 200, {"jobId": match[1], "status": "RUNNING" if running else "SUCCEEDED"}
+                return 200, {JOB_ID: match[1], "status": "RUNNING" if running else "SUCCEEDED"}
             if method == "GET" and (match := _ARTIFACTS.fullmatch(path)):
-                return (200, {"jobId": match[1], "artifacts": []}) if match[1] in state.jobs else (404, {})
-            if method == "GET" and path == "/api/v2/workspaces":
+                return (200, {JOB_ID: match[1], "artifacts": []}) if match[1] in state.jobs else (404, {})
+            if method == "GET" and path == WORKSPACES:
                 return 200, {"workspaces": sorted(state.workspaces)}
             if method == "DELETE" and (match := _WORKSPACE.fullmatch(path)):
                 if match[1] not in state.workspaces:
@@ -143,19 +155,19 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _dispatch(state: State, body: Any) -> tuple[int, Any]:
-        if not isinstance(body, dict) or not isinstance(body.get("workspaceId"), str):
+        if not isinstance(body, dict) or not isinstance(body.get(WORKSPACE_ID), str):
             return 400, {"error": "agent, prompt and workspaceId are required"}
         job = uuid.uuid4().hex
-        hold = float(body.get("dryRunHoldSeconds") or 0)
+        hold = float(body.get(DRY_RUN_HOLD_SECONDS) or 0)
         state.jobs[job] = time.monotonic() + hold
-        state.workspaces.add(body["workspaceId"])
+        state.workspaces.add(body[WORKSPACE_ID])
         state.dispatched += 1
         confirm = state.faults.confirm_dry_runs
-        if body.get("dryRun") is True and (confirm is None or state.dispatched <= confirm):
-            return 201, {"jobId": job, "status": "RUNNING", "dryRun": True}
+        if body.get(DRY_RUN) is True and (confirm is None or state.dispatched <= confirm):
+            return 201, {JOB_ID: job, "status": "RUNNING", DRY_RUN: True}
         state.unconfirmed += 1
         state.uncancelled.add(job)
-        return 201, {"jobId": job, "status": "RUNNING"}
+        return 201, {JOB_ID: job, "status": "RUNNING"}
 
     def do_GET(self) -> None:
         self._handle("GET")
