@@ -111,18 +111,24 @@ def _environment_setup(args: argparse.Namespace, env: EnvironmentConfig, model: 
     session = _aws_session(env.region)
     stack = target.service_stack_name(env)
     outputs: dict[str, str] = {}
+    unreadable = None
     if session is not None:
-        outputs = target.stack_outputs(session.client("cloudformation"), stack)
+        try:
+            outputs = target.stack_outputs(session.client("cloudformation"), stack)
+        except Exception as err:  # botocore's errors (no such stack, access denied): one line
+            unreadable = f"cannot read stack {stack}: {err}"
     if args.url:
         url = target.check_url(args.url)
     elif session is None:
         raise target.TargetError(f"no AWS credentials to read the ApiUrl output of {stack}: pass --url")
+    elif unreadable:
+        raise target.TargetError(f"{unreadable}: pass --url")
     else:
         url = target.api_url(outputs, stack)
-    no_metrics = None
+    no_metrics = unreadable
     if session is None:
         no_metrics = "no AWS credentials (set AWS_PROFILE or AWS_* variables to read CloudWatch)"
-    elif target.SERVICE_NAME_OUTPUT not in outputs:
+    elif not unreadable and target.SERVICE_NAME_OUTPUT not in outputs:
         no_metrics = f"stack {stack} has no {target.SERVICE_NAME_OUTPUT} output"
     plan = environment_plan(model, generators=args.generators, sustain_seconds=args.sustain_seconds)
     return Setup(url=url, plan=plan, aws=session, outputs=outputs, no_metrics=no_metrics)
@@ -209,11 +215,14 @@ def _metrics(
         return [f"control plane metrics: skipped ({setup.no_metrics})"]
     if args.metrics_wait > 0:
         time.sleep(args.metrics_wait)
-    values = metrics.read(
-        setup.aws.client("cloudwatch"),
-        cluster=env.cluster_name,
-        service=setup.outputs[target.SERVICE_NAME_OUTPUT],
-        start=start,
-        end=end,
-    )
+    try:
+        values = metrics.read(
+            setup.aws.client("cloudwatch"),
+            cluster=env.cluster_name,
+            service=setup.outputs[target.SERVICE_NAME_OUTPUT],
+            start=start,
+            end=end,
+        )
+    except Exception as err:  # the run's result must not be lost to a failed metrics read
+        return [f"control plane metrics: could not read CloudWatch ({err})"]
     return metrics.describe(values, env.service.control_plane)

@@ -6,14 +6,20 @@ test here, so that even a broken guard cannot send traffic: it fails the test in
 
 from __future__ import annotations
 
+import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config import load_environments
 from loadtest import cli
+from loadtest.model import LoadModel
+from loadtest.plan import environment_plan
 from loadtest.results import PASSED, USAGE
+from loadtest.tests.aws import stubbed
 
 SHIPPED = json.loads(cli.CDK_JSON.read_text())
 
@@ -187,3 +193,94 @@ def test_daily_users_scale_the_model_and_the_5xx_fraction(capsys: pytest.Capture
     assert "1,056 concurrent dispatches" in out
     assert "76.61 requests/s, 22,982 per 5 minutes" in out
     assert "5xx below 0.044% of requests" in out
+
+
+class FakeSession:
+    """A boto3 session whose clients are stubbed (loadtest/tests/aws.py)."""
+
+    def __init__(self, **clients: Any) -> None:
+        self.clients = clients
+
+    def client(self, name: str) -> Any:
+        return self.clients[name]
+
+
+def outputs_stack(outputs: dict[str, str]) -> Any:
+    client, stubber = stubbed("cloudformation")
+    stubber.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "Prod-Service",
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                }
+            ]
+        },
+        {"StackName": "Prod-Service"},
+    )
+    stubber.activate()
+    return client
+
+
+def missing_stack() -> Any:
+    client, stubber = stubbed("cloudformation")
+    stubber.add_client_error(
+        "describe_stacks", "ValidationError", "Stack with id Prod-Service does not exist", 400
+    )
+    stubber.activate()
+    return client
+
+
+@pytest.mark.usefixtures("api_key")
+def test_with_credentials_the_url_and_service_come_from_the_stack(
+    monkeypatch: pytest.MonkeyPatch, runs: list[cli.Setup]
+) -> None:
+    outputs = {"ApiUrl": "https://api.outpost.example.com", "ControlPlaneServiceName": "svc"}
+    session = FakeSession(cloudformation=outputs_stack(outputs))
+    monkeypatch.setattr(cli, "_aws_session", lambda region: session)
+    assert cli.main(["--env", "prod", "--generators", "2"]) == PASSED
+    (setup,) = runs
+    assert (setup.url, setup.no_metrics, setup.outputs) == ("https://api.outpost.example.com", None, outputs)
+
+
+@pytest.mark.usefixtures("api_key")
+def test_a_stack_that_cannot_be_read_needs_the_url_and_skips_cloudwatch(
+    monkeypatch: pytest.MonkeyPatch, runs: list[cli.Setup], capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "_aws_session", lambda region: FakeSession(cloudformation=missing_stack()))
+    assert cli.main(["--env", "prod", "--generators", "2"]) == USAGE
+    assert refusal(capsys).startswith("loadtest error: cannot read stack Prod-Service: ")
+    monkeypatch.setattr(cli, "_aws_session", lambda region: FakeSession(cloudformation=missing_stack()))
+    assert cli.main(["--env", "prod", "--generators", "2", "--url", "https://a.example.com"]) == PASSED
+    assert runs[0].no_metrics is not None
+    assert "does not exist" in runs[0].no_metrics
+
+
+def metrics_setup(cloudwatch: Any) -> cli.Setup:
+    plan = environment_plan(LoadModel(), generators=2)
+    outputs = {"ControlPlaneServiceName": "svc"}
+    return cli.Setup(
+        url="https://a", plan=plan, aws=FakeSession(cloudwatch=cloudwatch), outputs=outputs, no_metrics=None
+    )
+
+
+def test_cloudwatch_figures_are_reported_and_a_failed_read_is_one_line() -> None:
+    (env,) = load_environments(SHIPPED["context"].get, only="prod")
+    args = argparse.Namespace(metrics_wait=0)
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 20, tzinfo=UTC)
+    client, stubber = stubbed("cloudwatch")
+    stubber.add_response(
+        "get_metric_data",
+        {"MetricDataResults": [{"Id": "tasks", "Values": [2.0, 3.0]}, {"Id": "cpu", "Values": [30.0]}]},
+    )
+    stubber.activate()
+    lines = cli._metrics(args, env, metrics_setup(client), start, end)
+    assert lines[0] == "control plane tasks: 2 to 3 during the run (min_tasks 2, max_tasks 10)"
+    client, stubber = stubbed("cloudwatch")
+    stubber.add_client_error("get_metric_data", "AccessDenied", "not allowed", 403)
+    stubber.activate()
+    (line,) = cli._metrics(args, env, metrics_setup(client), start, end)
+    assert line.startswith("control plane metrics: could not read CloudWatch (")
