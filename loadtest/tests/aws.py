@@ -6,15 +6,22 @@ parameter or a wrong shape fails here as AWS would refuse it.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import botocore.session  # type: ignore[import-untyped]
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
 
+@cache
+def _session() -> Any:
+    """One botocore session for the test run: it loads each service's API model once."""
+    return botocore.session.get_session()
+
+
 def stubbed(service: str) -> tuple[Any, Any]:
     """(client, stubber) for ``service``; the caller adds responses and activates the stubber."""
-    client = botocore.session.get_session().create_client(
+    client = _session().create_client(
         service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
     return client, Stubber(client)

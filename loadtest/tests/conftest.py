@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,8 @@ KEY = "selftest-key"
 # Every process a test starts is bounded: the stand-in stops by itself after this long.
 STAND_IN_SECONDS = 30
 HARNESS_TIMEOUT_SECONDS = 30
+# Both run as ``python -m`` from the project root, wherever pytest was started.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def process_env() -> dict[str, str]:
@@ -44,7 +47,7 @@ class StandIn:
 def stand_in(*flags: str) -> Iterator[StandIn]:
     """Start the stand-in, yield its URL; stop it by its PID and read what it served."""
     command = [sys.executable, "-m", "loadtest.standin", "--max-seconds", str(STAND_IN_SECONDS), *flags]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=process_env())
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=process_env(), cwd=ROOT)
     assert process.stdout is not None
     first = process.stdout.readline().strip()
     assert first.startswith("listening on http://127.0.0.1:"), first
@@ -85,6 +88,7 @@ def harness(*args: str) -> Run:
         text=True,
         timeout=HARNESS_TIMEOUT_SECONDS,
         env=process_env(),
+        cwd=ROOT,
         check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)

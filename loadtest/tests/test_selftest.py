@@ -15,7 +15,7 @@ from loadtest.tests.conftest import harness, stand_in
 # Long enough for every user to reach its second dispatch (each lasts 1 s), so that every
 # operation occurs; the fault-injection runs need only enough requests for their figure.
 RUN_SECONDS = "2"
-FAULT_RUN_SECONDS = "1.5"
+FAULT_RUN_SECONDS = "1"
 MAX_REQUESTS = 2_500
 USERS = 8  # self_test_plan's default
 
