@@ -18,9 +18,16 @@ _EVENT_BUS_NAME = r"[A-Za-z0-9._\-]{1,256}"
 MAX_DAYS = 3650
 
 
+# Lambda keeps 100 concurrent executions of a region unreserved, and a new account's quota
+# is 10 ("Lambda quotas": https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
+# a reservation there fails the deploy. 0 means "unreserved" (the account's shared pool).
+UNRESERVED = 0
+MAX_RESERVED_CONCURRENCY = 100
+
+
 @dataclass(frozen=True)
-class CallbackConfig:
-    """The task-state callback Lambda and its delivery guarantees."""
+class FunctionConfig:
+    """A scheduled or event-driven Lambda function and its delivery guarantees."""
 
     # EventBridge -> Lambda delivery attempts after the first (EventBridge allows 0-185).
     target_retry_attempts: int
@@ -29,8 +36,20 @@ class CallbackConfig:
     # How long an undelivered or unprocessed event is tried before it goes to the DLQ.
     max_event_age_minutes: int
     log_retention_days: int
-    dead_letter_retention_days: int
+    # Executions reserved for the function; 0 (``UNRESERVED``) reserves none.
     reserved_concurrency: int
+
+
+@dataclass(frozen=True)
+class CallbackConfig(FunctionConfig):
+    """The task-state callback Lambda: its delivery guarantees and its dead-letter queue."""
+
+    dead_letter_retention_days: int
+
+
+@dataclass(frozen=True)
+class SweeperConfig(FunctionConfig):
+    """The daily workspace sweeper Lambda (it shares the callback's dead-letter queue)."""
 
 
 @dataclass(frozen=True)
@@ -44,19 +63,35 @@ class DataConfig:
     # Workspace directories untouched this many days are deleted by the daily sweeper.
     workspace_expiry_days: int
     callback: CallbackConfig
+    sweeper: SweeperConfig
+
+
+def _function_settings(section: Section, *, max_reserved: int) -> dict[str, int]:
+    return {
+        "target_retry_attempts": section.integer("target_retry_attempts", minimum=0, maximum=185),
+        "retry_attempts": section.integer("retry_attempts", minimum=0, maximum=2),
+        # EventBridge takes 1 minute to 24 hours; Lambda's asynchronous queue 1 minute to 6 hours.
+        "max_event_age_minutes": section.integer("max_event_age_minutes", minimum=1, maximum=360),
+        "log_retention_days": log_retention(section, "log_retention_days", minimum=7),
+        "reserved_concurrency": section.integer(
+            "reserved_concurrency", minimum=UNRESERVED, maximum=max_reserved
+        ),
+    }
 
 
 def parse_callback(section: Section) -> CallbackConfig:
     config = CallbackConfig(
-        target_retry_attempts=section.integer("target_retry_attempts", minimum=0, maximum=185),
-        retry_attempts=section.integer("retry_attempts", minimum=0, maximum=2),
-        # EventBridge takes 1 minute to 24 hours; Lambda's asynchronous queue 1 minute to 6 hours.
-        max_event_age_minutes=section.integer("max_event_age_minutes", minimum=1, maximum=360),
-        log_retention_days=log_retention(section, "log_retention_days", minimum=7),
+        **_function_settings(section, max_reserved=MAX_RESERVED_CONCURRENCY),
         # SQS keeps a message 1 minute to 14 days.
         dead_letter_retention_days=section.integer("dead_letter_retention_days", minimum=1, maximum=14),
-        reserved_concurrency=section.integer("reserved_concurrency", minimum=1, maximum=100),
     )
+    section.done()
+    return config
+
+
+def parse_sweeper(section: Section) -> SweeperConfig:
+    # One sweep at a time is all it ever needs: at most 1 reserved.
+    config = SweeperConfig(**_function_settings(section, max_reserved=1))
     section.done()
     return config
 
@@ -90,6 +125,7 @@ def parse_data(section: Section) -> DataConfig:
         efs_transition_to_ia_days=section.integer("efs_transition_to_ia_days", choices=EFS_TRANSITION_DAYS),
         workspace_expiry_days=section.integer("workspace_expiry_days", minimum=1, maximum=MAX_DAYS),
         callback=parse_callback(section.section("callback")),
+        sweeper=parse_sweeper(section.section("sweeper")),
     )
     section.done()
     return config

@@ -31,6 +31,23 @@ MAX_STOP_TIMEOUT_SECONDS = 120
 # private IP and costs a running task, so it is bounded well below the subnet capacity.
 MAX_WARM_POOL_SIZE = 100
 
+# The CPU architectures and the Linux platform versions Fargate runs tasks on (LATEST is 1.4.0).
+# Fargate Spot runs X86_64 Linux tasks on platform version 1.3.0 or later and ARM64 (Graviton)
+# Linux tasks on 1.4.0 or later only (Amazon ECS API reference, CapacityProviderStrategyItem:
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html;
+# Graviton on Fargate Spot since September 2024). Older copies of the ECS developer guide still say
+# ARM64 tasks cannot use Fargate Spot at all.
+ARCHITECTURES = ("ARM64", "X86_64")
+PLATFORM_VERSIONS = ("LATEST", "1.4.0", "1.3.0")
+SPOT_MINIMUM_PLATFORM = {"ARM64": "1.4.0", "X86_64": "1.3.0"}
+
+
+def platform_at_least(version: str, minimum: str) -> bool:
+    """``LATEST`` is the newest (1.4.0); otherwise compare the dotted numbers."""
+    if version == "LATEST":
+        return True
+    return tuple(int(p) for p in version.split(".")) >= tuple(int(p) for p in minimum.split("."))
+
 
 @dataclass(frozen=True)
 class TaskSize:
@@ -78,6 +95,10 @@ class AgentConfig:
 class ServiceConfig:
     control_plane: ControlPlaneConfig
     agents: tuple[AgentConfig, ...]
+    # The agent images' CPU architecture (the control plane's image is ARM64), and the Fargate
+    # platform version the control plane launches agent tasks on.
+    agent_architecture: str
+    agent_platform_version: str
     agents_use_spot: bool
     agent_stop_timeout_seconds: int
     log_retention_days: int
@@ -178,10 +199,23 @@ def parse_service(section: Section, *, production: bool) -> ServiceConfig:
     agents_section = section.section("agents")
     agents = tuple(parse_agent(name, agents_section.section(name)) for name in AGENTS)
     agents_section.done()
+    architecture = section.string("agent_architecture", choices=ARCHITECTURES)
+    platform = section.string("agent_platform_version", choices=PLATFORM_VERSIONS)
+    use_spot = section.boolean("agents_use_spot")
+    needed = SPOT_MINIMUM_PLATFORM[architecture]
+    if use_spot and not platform_at_least(platform, needed):
+        raise ConfigError(
+            section.key("agent_platform_version"),
+            platform,
+            f"Fargate Spot runs {architecture} Linux tasks on platform version {needed} or later only: "
+            f"set {needed} or LATEST, or agents_use_spot to false",
+        )
     config = ServiceConfig(
         control_plane=control_plane,
         agents=agents,
-        agents_use_spot=section.boolean("agents_use_spot"),
+        agent_architecture=architecture,
+        agent_platform_version=platform,
+        agents_use_spot=use_spot,
         agent_stop_timeout_seconds=section.integer(
             "agent_stop_timeout_seconds", minimum=2, maximum=MAX_STOP_TIMEOUT_SECONDS
         ),

@@ -17,7 +17,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from config.service import AgentConfig
 from constructs import Construct
 from constructs.data_access import DataAccess, artifacts_prefix
-from constructs.hardened_container import ARM64_LINUX, add_hardened_container
+from constructs.hardened_container import add_hardened_container, linux
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge_wildcard_resource
 from constructs.provider_secrets import ProviderSecrets
@@ -47,6 +47,7 @@ class AgentTask(Construct):
         *,
         env_name: str,
         config: AgentConfig,
+        architecture: str,
         repository: ecr.IRepository,
         secrets: ProviderSecrets,
         data: DataAccess,
@@ -99,7 +100,7 @@ class AgentTask(Construct):
             cpu=config.cpu,
             memory_limit_mib=config.memory,
             ephemeral_storage_gib=config.ephemeral_storage_gib,
-            runtime_platform=ARM64_LINUX,
+            runtime_platform=linux(architecture),
             execution_role=self.execution_role,
             task_role=self.task_role,
             volumes=[*(ecs.Volume(name=volume) for volume in AGENT_VOLUMES), data.workspaces_volume()],

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, Fn, Stack
+import jsii
+from aws_cdk import ArnFormat, Aspects, Duration, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -19,7 +20,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 
 from config.service import ControlPlaneConfig
-from constructs import Construct
+from constructs import Construct, IConstruct
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
 from constructs.data_access import DataAccess
 from constructs.hardened_container import ARM64_LINUX, add_hardened_container
@@ -33,16 +34,25 @@ CONTAINER = "control-plane"
 USER = "1001"  # the image's non-root user (node:22-alpine based)
 SCRATCH = {"tmp": "/tmp"}
 HEALTH_PATH = "/health/live"
+# The task role's managed policies (construct id -> what it allows), one per concern.
+POLICIES = {
+    "LaunchPolicy": "launch, watch and stop agent tasks, pass them their roles, read their logs",
+    "RecordsPolicy": "dispatch records in the tables, cost events on the bus",
+    "ArtifactsPolicy": "list, read, write and delete artifacts",
+    "WorkspacesPolicy": "the GitHub token, per-workspace access points, the workspaces mount",
+}
 
 
 class ControlPlane(Construct):
-    """``service``, ``task_definition``, ``task_role``, ``task_policy``, ``log_group``, ``scaling``.
+    """``service``, ``task_definition``, ``task_role``, ``policies``, ``log_group``, ``scaling``.
 
-    ``task_policy`` is the managed policy holding every permission of the task role; add
-    statements for new resources there (a grant on ``task_role`` would create an inline
-    policy, which the compliance packs refuse). It holds the agent-launching statements and
-    those of ``DataAccess.control_plane_statements`` (tables, artifacts, bus, GitHub token,
-    workspaces); the workspaces file system is mounted at ``/mnt/workspaces``.
+    ``policies`` are the managed policies holding every permission of the task role, one per
+    concern (``POLICIES``): launching agents, dispatch records and events, artifacts,
+    workspaces. Add statements for new resources to the one they concern (a grant on
+    ``task_role`` would create an inline policy, which the compliance packs refuse). One
+    policy for everything would pass IAM's 6,144-character limit of a managed policy once
+    its references are resolved; a role may hold 10. The workspaces file system is mounted
+    at ``/mnt/workspaces``.
     """
 
     def __init__(
@@ -60,6 +70,7 @@ class ControlPlane(Construct):
         agents: Sequence[AgentTask],
         agent_security_group: ec2.ISecurityGroup,
         agent_capacity_provider: str,
+        agent_platform_version: str,
         logs_key: LogsKey,
         log_retention_days: int,
         data: DataAccess,
@@ -75,15 +86,26 @@ class ControlPlane(Construct):
             statements=[*pull_statements(repository), *log_write_statements(self.log_group)],
         )
         self.task_role = task_role(self, "TaskRole", description="Identity of the control-plane API tasks")
-        self.task_policy = iam.ManagedPolicy(
-            self,
-            "TaskPolicy",
-            roles=[self.task_role],
-            statements=[*self._agent_statements(cluster, agents), *data.control_plane_statements(self)],
-        )
+        statements = {
+            "LaunchPolicy": self._agent_statements(cluster, agents),
+            "RecordsPolicy": data.control_plane_record_statements(self),
+            "ArtifactsPolicy": data.control_plane_artifact_statements(self),
+            "WorkspacesPolicy": data.control_plane_workspace_statements(self),
+        }
+        self.policies = {
+            name: iam.ManagedPolicy(
+                self,
+                name,
+                description=f"Control-plane tasks: {POLICIES[name]}",
+                roles=[self.task_role],
+                statements=statements[name],
+            )
+            for name in POLICIES
+        }
+        launch = self.policies["LaunchPolicy"]
         run_task, cluster_tasks = self._task_arns(cluster, agents)
         acknowledge(
-            self.task_policy,
+            launch,
             "RunTask is limited to the five agent task-definition families and only into this cluster "
             "(ecs:cluster condition); the revision wildcard is needed because pinning one revision would "
             "deny the previous control-plane tasks during a rolling deploy and after a circuit-breaker "
@@ -91,27 +113,27 @@ class ControlPlane(Construct):
             *(wildcard_resource(self, arn) for arn in run_task),
         )
         acknowledge(
-            self.task_policy,
+            launch,
             "StopTask, DescribeTasks and TagResource name only task ARNs of this cluster "
             "(task/<cluster>/*, plus the ecs:cluster condition where the action supports it); task "
             "ids exist only at run time.",
             wildcard_resource(self, cluster_tasks),
         )
         acknowledge(
-            self.task_policy,
+            launch,
             "ecs:ListTasks has no resource type for Fargate tasks and must name '*'; the ecs:cluster "
             "condition limits it to this cluster, and it returns task ARNs only.",
             "AwsSolutions-IAM5[Resource::*]",
         )
         acknowledge_wildcard_resource(
-            self.task_policy,
+            self.policies["ArtifactsPolicy"],
             "Objects of the one artifacts bucket: the control plane serves and deletes any dispatch's "
             "artifacts, whose keys exist only at run time; no other bucket is named, objects are "
             "KMS-encrypted and versioned (and locked in production).",
             data.artifacts.arn_for_objects("*"),
         )
         acknowledge(
-            self.task_policy,
+            self.policies["WorkspacesPolicy"],
             "Access-point ARNs do not name their file system and the access points are created at run "
             "time: TagResource is allowed only inside CreateAccessPoint and DeleteAccessPoint only on "
             "access points tagged with this workspaces file system's id (aws:ResourceTag).",
@@ -138,6 +160,7 @@ class ControlPlane(Construct):
             subnets=subnets,
             agent_security_group=agent_security_group,
             agent_capacity_provider=agent_capacity_provider,
+            agent_platform_version=agent_platform_version,
             data=data,
         )
         self.container = add_hardened_container(
@@ -198,8 +221,10 @@ class ControlPlane(Construct):
             enable_execute_command=False,
         )
         # Start tasks only once their permissions exist and the cluster can place them on
-        # FARGATE (the capacity-provider association is a separate resource).
-        self.service.node.add_dependency(self.task_policy, cluster)
+        # FARGATE: the capacity-provider association is a resource of its own, which nothing
+        # references (the cluster itself is ordered by the service's reference to it).
+        self.service.node.add_dependency(*self.policies.values())
+        Aspects.of(self.service).add(_WaitForCapacityProviders(self.service, cluster))
         low, high = config.scaling_bounds
         self.scaling = self.service.auto_scale_task_count(min_capacity=low, max_capacity=high)
         self.scaling.scale_on_cpu_utilization(
@@ -296,6 +321,7 @@ class ControlPlane(Construct):
         subnets: Sequence[ec2.ISubnet],
         agent_security_group: ec2.ISecurityGroup,
         agent_capacity_provider: str,
+        agent_platform_version: str,
         data: DataAccess,
     ) -> dict[str, str]:
         """Plain configuration of the API: identifiers only, never a credential."""
@@ -309,6 +335,8 @@ class ControlPlane(Construct):
             "OUTPOST_WORKER_SUBNETS": Fn.join(",", [subnet.subnet_id for subnet in subnets]),
             "OUTPOST_WORKER_SECURITY_GROUP": agent_security_group.security_group_id,
             "OUTPOST_AGENT_CAPACITY_PROVIDER": agent_capacity_provider,
+            # RunTask's platformVersion: Fargate Spot needs 1.4.0 or later for ARM64 tasks.
+            "OUTPOST_AGENT_PLATFORM_VERSION": agent_platform_version,
             "OUTPOST_AGENT_CONTAINER_NAME": AGENT_CONTAINER,
             "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(self._config.worker_task_timeout_seconds),
             "OUTPOST_AGENTS": ",".join(agent.name for agent in agents),
@@ -328,3 +356,18 @@ class ControlPlane(Construct):
             environment[f"OUTPOST_TASK_DEF_{upper}"] = agent.task_definition.task_definition_arn
             environment[f"OUTPOST_LOG_GROUP_{upper}"] = agent.log_group.log_group_name
         return environment
+
+
+@jsii.implements(IAspect)
+class _WaitForCapacityProviders:
+    """Makes ``service`` wait for ``cluster``'s capacity-provider association, which the
+    cluster only creates at synthesis, in an aspect of its own (this one runs after it)."""
+
+    def __init__(self, service: ecs.FargateService, cluster: ecs.ICluster) -> None:
+        self._service = service
+        self._cluster = cluster
+
+    def visit(self, node: IConstruct) -> None:
+        association = self._cluster.node.try_find_child("Cluster")
+        if node is self._service and association is not None:
+            node.node.add_dependency(association)

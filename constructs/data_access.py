@@ -120,11 +120,9 @@ class DataAccess:
             for index in spec.indexes
         ]
 
-    def control_plane_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
-        """Everything the control plane does with the Data stack, each on its exact resources."""
-        region = Stack.of(scope).region
-        file_system_arn = self.file_system.file_system_arn
-        our_tag = {f"aws:RequestTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
+    def control_plane_record_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
+        """Dispatch records and cost events: item CRUD and queries on the tables, the data key
+        only through DynamoDB, PutEvents on the bus."""
         return [
             iam.PolicyStatement(
                 sid="ReadWriteDispatchTables",
@@ -136,6 +134,17 @@ class DataAccess:
                 actions=["dynamodb:Query"],
                 resources=self.index_arns(),
             ),
+            self._data_key_through("dynamodb", scope, sid="UseTheDataKeyThroughDynamoDb"),
+            iam.PolicyStatement(
+                sid="PutEvents",
+                actions=["events:PutEvents"],
+                resources=[self.event_bus.event_bus_arn],
+            ),
+        ]
+
+    def control_plane_artifact_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
+        """List, read, write and delete any dispatch's artifacts; the data key only through S3."""
+        return [
             iam.PolicyStatement(
                 sid="ListArtifacts",
                 actions=["s3:ListBucket"],
@@ -146,22 +155,15 @@ class DataAccess:
                 actions=["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
                 resources=[self.artifacts.arn_for_objects("*")],
             ),
-            iam.PolicyStatement(
-                sid="UseTheDataKeyThroughDynamoDbAndS3",
-                actions=list(DATA_KEY_ACTIONS),
-                resources=[self.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": [f"dynamodb.{region}.amazonaws.com", f"s3.{region}.amazonaws.com"]
-                    }
-                },
-            ),
-            iam.PolicyStatement(
-                sid="PutEvents",
-                actions=["events:PutEvents"],
-                resources=[self.event_bus.event_bus_arn],
-            ),
-            *self.github_token_statements(region),
+            self._data_key_through("s3", scope, sid="UseTheDataKeyThroughS3"),
+        ]
+
+    def control_plane_workspace_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
+        """Clone into workspaces: the GitHub token; one access point per workspace; the mount."""
+        file_system_arn = self.file_system.file_system_arn
+        our_tag = {f"aws:RequestTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
+        return [
+            *self.github_token_statements(Stack.of(scope).region),
             iam.PolicyStatement(
                 sid="ListWorkspaceAccessPoints",
                 actions=["elasticfilesystem:DescribeAccessPoints"],
@@ -191,6 +193,15 @@ class DataAccess:
             ),
             self.mount_statement(),
         ]
+
+    def _data_key_through(self, service: str, scope: IConstruct, *, sid: str) -> iam.PolicyStatement:
+        region = Stack.of(scope).region
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=list(DATA_KEY_ACTIONS),
+            resources=[self.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
+        )
 
     def github_token_statements(self, region: str) -> list[iam.PolicyStatement]:
         """Read the GitHub token: its value, and the data key only through Secrets Manager for it."""

@@ -396,8 +396,8 @@ class FrontDoor(Construct):
                 for header in REDACTED_HEADERS
             ],
         )
+        # The log group itself is ordered by the reference above (its ARN).
         logging.node.add_dependency(delivery)
-        logging.node.add_dependency(self.waf_log_group)
 
 
 def _priority(rule: wafv2.CfnWebACL.RuleProperty) -> int:

@@ -1,4 +1,4 @@
-"""The one way this app runs a container: ARM64 Linux, non-root, read-only root, no capabilities.
+"""The one way this app runs a container: Linux, non-root, read-only root, no capabilities.
 
 Both the agents' tasks and the control plane's add their container with
 ``add_hardened_container``: the image from its ECR repository at a fixed tag, a hard memory
@@ -22,6 +22,14 @@ ARM64_LINUX = ecs.RuntimePlatform(
     cpu_architecture=ecs.CpuArchitecture.ARM64,
     operating_system_family=ecs.OperatingSystemFamily.LINUX,
 )
+
+
+def linux(architecture: str) -> ecs.RuntimePlatform:
+    """Fargate's Linux platform on ``ARM64`` or ``X86_64`` (``config.service.ARCHITECTURES``)."""
+    return ecs.RuntimePlatform(
+        cpu_architecture=ecs.CpuArchitecture.of(architecture),
+        operating_system_family=ecs.OperatingSystemFamily.LINUX,
+    )
 
 
 def add_hardened_container(

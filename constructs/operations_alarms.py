@@ -45,6 +45,7 @@ class Watched:
     dead_letter_queue: sqs.IQueue
     nat_gateway_ids: Sequence[str]
     sweeper: lambda_.IFunction
+    sweeper_rule: events.IRule
 
 
 class OperationsAlarms(Construct):
@@ -159,7 +160,6 @@ class OperationsAlarms(Construct):
 
     def _add_all(self, config: MonitoringConfig, watched: Watched) -> None:
         lb_metrics = watched.load_balancer.metrics
-        tg_metrics = watched.target_group.metrics
         greater = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         self._alarm(
             "LoadBalancer5xx",
@@ -169,15 +169,13 @@ class OperationsAlarms(Construct):
         )
         self._alarm(
             "Target5xx",
-            tg_metrics.http_code_target(
-                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES, statistic="Sum"
-            ),
+            _target_metric(watched, "HTTPCode_Target_5XX_Count", period=FIVE_MINUTES, statistic="Sum"),
             threshold=config.http_5xx_per_5_minutes,
             description="The control plane answered 5xx.",
         )
         self._alarm(
             "ResponseTimeP95",
-            tg_metrics.target_response_time(period=FIVE_MINUTES, statistic="p95"),
+            _target_metric(watched, "TargetResponseTime", period=FIVE_MINUTES, statistic="p95"),
             threshold=config.response_time_p95_ms / 1000,
             comparison=greater,
             periods=2,
@@ -185,7 +183,7 @@ class OperationsAlarms(Construct):
         )
         self._alarm(
             "UnhealthyHosts",
-            tg_metrics.unhealthy_host_count(period=ONE_MINUTE, statistic="Maximum"),
+            _target_metric(watched, "UnHealthyHostCount", period=ONE_MINUTE, statistic="Maximum"),
             threshold=1,
             periods=3,
             description="A control-plane task failed its /health/live check for 3 minutes.",
@@ -240,25 +238,11 @@ class OperationsAlarms(Construct):
         )
         # The dead-letter queue only keeps what reaches it: an event EventBridge or Lambda fails
         # to put there (the queue or its key refusing them) is gone, and no depth alarm sees it.
-        self._alarm(
-            "RuleDeadLetterFailures",
-            cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="InvocationsFailedToBeSentToDLQ",
-                dimensions_map={"RuleName": watched.callback_rule.rule_name},
-                period=FIVE_MINUTES,
-                statistic="Sum",
-            ),
-            threshold=1,
-            description="EventBridge could not put undeliverable task-state events in the dead-letter "
-            "queue: those events are lost.",
+        self._dead_letter_failures(
+            "Rule", watched.callback_rule, watched.callback, "Callback", "task-state events"
         )
-        self._alarm(
-            "CallbackDeadLetterFailures",
-            watched.callback.metric("DeadLetterErrors", period=FIVE_MINUTES, statistic="Sum"),
-            threshold=1,
-            description="Lambda could not put failed task-state events in the dead-letter queue: "
-            "those events are lost.",
+        self._dead_letter_failures(
+            "SweeperRule", watched.sweeper_rule, watched.sweeper, "Sweeper", "workspace-sweep events"
         )
         for index, nat_gateway_id in enumerate(watched.nat_gateway_ids, start=1):
             self._alarm(
@@ -273,6 +257,50 @@ class OperationsAlarms(Construct):
                 threshold=1,
                 description=f"NAT gateway {index} ran out of source ports: agent connections fail.",
             )
+
+    def _dead_letter_failures(
+        self, rule_alarm: str, rule: events.IRule, function: lambda_.IFunction, function_alarm: str, what: str
+    ) -> None:
+        """Alarms on events that EventBridge (the rule) or Lambda (the function) failed to dead-letter."""
+        self._alarm(
+            f"{rule_alarm}DeadLetterFailures",
+            cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="InvocationsFailedToBeSentToDLQ",
+                dimensions_map={"RuleName": rule.rule_name},
+                period=FIVE_MINUTES,
+                statistic="Sum",
+            ),
+            threshold=1,
+            description=f"EventBridge could not put undeliverable {what} in the dead-letter queue: those "
+            "events are lost.",
+        )
+        self._alarm(
+            f"{function_alarm}DeadLetterFailures",
+            function.metric("DeadLetterErrors", period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description=f"Lambda could not put failed {what} in the dead-letter queue: those events are "
+            "lost.",
+        )
+
+
+def _target_metric(
+    watched: Watched, metric_name: str, *, period: Duration, statistic: str
+) -> cloudwatch.Metric:
+    """A metric of the control plane's target group, with both dimensions taken from the load
+    balancer's and the target group's own full names (GetAtt attributes the Service stack
+    publishes): CDK's ``target_group.metrics`` would split the listener's ARN instead, and
+    CloudFormation does not accept a cross-stack reference (Fn::GetStackOutput) inside Fn::Split."""
+    return cloudwatch.Metric(
+        namespace="AWS/ApplicationELB",
+        metric_name=metric_name,
+        dimensions_map={
+            "LoadBalancer": watched.load_balancer.load_balancer_full_name,
+            "TargetGroup": watched.target_group.target_group_full_name,
+        },
+        period=period,
+        statistic=statistic,
+    )
 
 
 def _running_shortfall(service: ecs.FargateService) -> cloudwatch.MathExpression:

@@ -16,6 +16,7 @@ from constructs import IConstruct
 from constructs.nag import acknowledge, control_tower
 
 CHECKOV_METADATA = "checkov"
+CFN_LINT_METADATA = "cfn-lint"
 
 
 def _cfn_resource(construct: IConstruct) -> CfnResource:
@@ -45,10 +46,40 @@ def skip_checkov(construct: IConstruct, check_id: str, comment: str) -> None:
     resource.add_metadata(CHECKOV_METADATA, {**existing, "skip": skips})
 
 
+def ignore_cfn_lint(construct: IConstruct, rule: str, reason: str) -> None:
+    """Ignore cfn-lint ``rule`` (``W3005``, ...) on the resource of ``construct`` only.
+
+    cfn-lint reads ``Metadata.cfn-lint.config.ignore_checks`` of a resource; ``reason`` sits
+    beside it (``Metadata.cfn-lint.reasons``), where ``make scan`` and the report read it.
+    """
+    if len(reason) < 40:
+        raise ValueError(f"cfn-lint ignore reason too short to say why: {reason!r}")
+    resource = _cfn_resource(construct)
+    existing: Any = resource.get_metadata(CFN_LINT_METADATA) or {}
+    checks = [c for c in existing.get("config", {}).get("ignore_checks", []) if c != rule]
+    resource.add_metadata(
+        CFN_LINT_METADATA,
+        {
+            "config": {"ignore_checks": [*checks, rule]},
+            "reasons": {**existing.get("reasons", {}), rule: reason},
+        },
+    )
+
+
 def checkov_skips(construct: IConstruct) -> list[dict[str, str]]:
     """The checkov skips written on the resource of ``construct``."""
     metadata: Any = _cfn_resource(construct).get_metadata(CHECKOV_METADATA) or {}
     return list(metadata.get("skip", []))
+
+
+# CDK's Lambda function constructs (lambda.Function and the custom-resource providers) declare
+# DependsOn on the function's role, which the function's GetAtt of the role already orders.
+REDUNDANT_ROLE_DEPENDENCY = (
+    "W3005",
+    "CDK adds DependsOn on the function's role next to the GetAtt of its ARN (aws-lambda Function, "
+    "custom-resource providers): redundant ordering that changes nothing in the deployment and "
+    "that CDK gives no way to remove.",
+)
 
 
 def accept_cdk_provider(scope: IConstruct, provider_id: str, *, purpose: str) -> None:
@@ -82,3 +113,4 @@ def accept_cdk_provider(scope: IConstruct, provider_id: str, *, purpose: str) ->
         ("CKV_AWS_115", f"{purpose} {invoked}, once per change: reserved concurrency would only idle."),
     ):
         skip_checkov(handler, check_id, comment)
+    ignore_cfn_lint(handler, *REDUNDANT_ROLE_DEPENDENCY)

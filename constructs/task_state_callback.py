@@ -60,25 +60,27 @@ class TaskStateCallback(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.cluster_arn = stack.format_arn(service="ecs", resource="cluster", resource_name=cluster_name)
-        # A fixed rule name, so the dead-letter key can name the rule in its policy without a
-        # reference cycle (key -> rule -> queue -> key).
-        rule_name = f"outpost-{env_name}-task-stopped"
-        rule_arn = stack.format_arn(service="events", resource="rule", resource_name=rule_name)
-
         self.dead_letter_key = kms.Key(
             self,
             "DeadLetterKey",
-            description=f"Outpost {env_name}: encrypts the task-state callback's dead-letter queue",
+            description=f"Outpost {env_name}: encrypts the dead-letter queue of the callback and the sweeper",
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        # EventBridge dead-letters events of the task-stopped and workspace-sweep rules here. The
+        # statement is the one EventBridge's user guide gives for an SSE-KMS SQS target ("Amazon
+        # EventBridge targets": kms:Decrypt and kms:GenerateDataKey for events.amazonaws.com, no
+        # condition). No AWS page says which condition keys reach KMS on this path (SQS calls KMS
+        # on EventBridge's behalf); a condition that is absent there would refuse every
+        # dead-letter, silently but for the DeadLetterFailures alarms. What may send is limited
+        # where EventBridge documents it: the queue policy admits sqs:SendMessage only from the
+        # two rules (aws:SourceArn, added by each rule target), and this key encrypts this queue only.
         self.dead_letter_key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowTheTaskStoppedRuleToDeadLetter",
+                sid="AllowEventBridgeToDeadLetterIntoTheQueue",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
         self.dead_letter_queue = sqs.Queue(
@@ -126,7 +128,7 @@ class TaskStateCallback(Construct):
         self.rule = events.Rule(
             self,
             "TaskStopped",
-            rule_name=rule_name,
+            rule_name=f"outpost-{env_name}-task-stopped",
             description=f"Stopped tasks of ECS cluster {cluster_name} (not service tasks) to the callback",
             event_pattern=events.EventPattern(
                 source=["aws.ecs"],

@@ -15,8 +15,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
-from constructs.nag import acknowledge, control_tower
-from constructs.scanners import skip_checkov
+from constructs.nag import acknowledge, control_tower, in_packs
+from constructs.scanners import REDUNDANT_ROLE_DEPENDENCY, ignore_cfn_lint, skip_checkov
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ def vpc_function(
     """A hardened Python function in the private subnets, under ``scope`` (ids Role,
     Permissions, Function): its own role whose only permissions are one managed policy
     (``statements`` plus :func:`vpc_function_statements`), ARM64, X-Ray, JSON logs to
-    ``log_group``, reserved concurrency, retries into ``dead_letter_queue``.
+    ``log_group``, ``reserved_concurrency`` executions reserved (0: none, the account's shared
+    pool), retries into ``dead_letter_queue``.
 
     ``name`` (``task-state callback``) and the phrases ``environment_holds`` and
     ``data_permissions`` complete the acknowledgements, which a reviewer reads.
@@ -111,7 +112,7 @@ def vpc_function(
         vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         security_groups=[security_group],
         tracing=lambda_.Tracing.ACTIVE,
-        reserved_concurrent_executions=reserved_concurrency,
+        reserved_concurrent_executions=reserved_concurrency or None,
         dead_letter_queue=dead_letter_queue,
         retry_attempts=retry_attempts,
         max_event_age=max_event_age,
@@ -121,6 +122,22 @@ def vpc_function(
         system_log_level_v2=lambda_.SystemLogLevel.WARN,
     )
     function.node.add_dependency(policy)
+    ignore_cfn_lint(function, *REDUNDANT_ROLE_DEPENDENCY)
+    if not reserved_concurrency:
+        skip_checkov(
+            function,
+            "CKV_AWS_115",
+            f"No concurrency is reserved for the {name} (configured 0: a new account cannot reserve "
+            "any); its one EventBridge rule bounds its invocations and failures are dead-lettered.",
+        )
+        acknowledge(
+            function,
+            f"No concurrency is reserved for the {name} by configuration (0): a new account's quota of "
+            "10 concurrent executions cannot reserve any, since Lambda keeps 100 unreserved. Its "
+            "invocations are bounded by their one event source (its EventBridge rule), and an "
+            "execution that the shared pool cannot serve is retried and then dead-lettered, never lost.",
+            *in_packs("LambdaConcurrency", ("HIPAA.Security", "NIST.800.53.R5")),
+        )
     acknowledge(
         function,
         f"The function does run in the VPC: private subnets and the {name}'s own security group "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_events as events
@@ -31,6 +31,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
+from config.data import SweeperConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import vpc_function
@@ -40,10 +41,6 @@ HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "workspace_sw
 MEMORY_MB = 512
 # Lambda's maximum; the handler stops 20 s before it and the next day's run resumes.
 TIMEOUT = Duration.minutes(15)
-# One sweep a day; a delivery is retried for up to six hours, then dead-lettered.
-TARGET_RETRY_ATTEMPTS = 8
-RETRY_ATTEMPTS = 2
-MAX_EVENT_AGE = Duration.hours(6)
 
 
 class WorkspaceSweeper(Construct):
@@ -55,32 +52,18 @@ class WorkspaceSweeper(Construct):
         construct_id: str,
         *,
         env_name: str,
+        config: SweeperConfig,
         expiry_days: int,
         file_system: efs.IFileSystem,
         access_point: efs.IAccessPoint,
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
         dead_letter_queue: sqs.IQueue,
-        dead_letter_key: kms.Key,
+        dead_letter_key: kms.IKey,
         logs_key: LogsKey,
-        log_retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        # A fixed rule name, so the dead-letter key can name the rule without a reference cycle.
-        rule_name = f"outpost-{env_name}-workspace-sweep"
-        rule_arn = stack.format_arn(service="events", resource="rule", resource_name=rule_name)
-        dead_letter_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowTheWorkspaceSweepRuleToDeadLetter",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
-            )
-        )
-
-        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
+        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
         # from_efs_access_point also brings CDK's security-group rules and role statements; both
         # are dropped here: every rule lives in NetworkPolicy, every permission in the policy.
         mount = lambda_.FileSystem.from_efs_access_point(access_point, MOUNT_PATH).config
@@ -99,12 +82,13 @@ class WorkspaceSweeper(Construct):
             "the /workspaces access point.",
             vpc=vpc,
             security_group=security_group,
-            # Never two sweeps at once over the same tree.
-            reserved_concurrency=1,
+            # 1 reserves one execution: never two sweeps at once over the same tree (0 leaves it
+            # to the schedule: one a day, each done in at most 15 minutes).
+            reserved_concurrency=config.reserved_concurrency,
             dead_letter_queue=dead_letter_queue,
             dead_letter_key=dead_letter_key,
-            retry_attempts=RETRY_ATTEMPTS,
-            max_event_age=MAX_EVENT_AGE,
+            retry_attempts=config.retry_attempts,
+            max_event_age=Duration.minutes(config.max_event_age_minutes),
             log_group=self.log_group,
             filesystem=lambda_.FileSystem(
                 arn=mount.arn, local_mount_path=mount.local_mount_path, dependency=mount.dependency
@@ -115,7 +99,7 @@ class WorkspaceSweeper(Construct):
         self.rule = events.Rule(
             self,
             "Daily",
-            rule_name=rule_name,
+            rule_name=f"outpost-{env_name}-workspace-sweep",
             description="Once a day: delete expired workspace directories",
             schedule=events.Schedule.cron(minute="17", hour="3"),
         )
@@ -123,8 +107,8 @@ class WorkspaceSweeper(Construct):
             targets.LambdaFunction(
                 self.function,
                 dead_letter_queue=dead_letter_queue,
-                retry_attempts=TARGET_RETRY_ATTEMPTS,
-                max_event_age=MAX_EVENT_AGE,
+                retry_attempts=config.target_retry_attempts,
+                max_event_age=Duration.minutes(config.max_event_age_minutes),
             )
         )
 

@@ -6,8 +6,10 @@ including stacks added later. One summary line per tool; exit 1 on any finding, 
 scan cannot run (no templates, a scanner missing or broken). A JSON summary lands in
 ``cdk.out/scan-summary.json`` for the security review report (``review/report.py``).
 
-- **cfn-lint** (``.venv-scan/bin/cfn-lint``): zero errors and zero warnings; ignored rules
-  live in ``.cfnlintrc.yaml``, each with its reason.
+- **cfn-lint** (``.venv-scan/bin/cfn-lint``): zero errors and zero warnings, every rule applied
+  to every template. No configuration file may ignore a rule for all templates; an ignore,
+  should one ever be needed, sits on the one resource it concerns
+  (``Metadata.cfn-lint.config.ignore_checks``) and is listed with the findings.
 - **checkov** (``.venv-scan/bin/checkov``, CloudFormation framework, offline): zero failed
   checks; a skip is a ``Metadata.checkov.skip`` entry written by
   ``constructs.scanners.skip_checkov`` on the one resource it concerns.
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -35,7 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_FILE = "scan-summary.json"
 VALIDATION_REPORT = "validation-report.json"
-CFN_LINT_CONFIG = ROOT / ".cfnlintrc.yaml"
+# cfn-lint reads these from the working directory: none may exist (no blanket ignores).
+CFN_LINT_CONFIGS = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
 GUARD_PLUGIN = "cdk-validator-cfnguard"
 # checkov without Prisma Cloud: no API key, no downloads, no version check, no telemetry.
 OFFLINE_ENV = {
@@ -97,7 +99,7 @@ class ToolResult:
     def line(self) -> str:
         if self.tool == "cfn-lint":
             counts = f"{self.count('error')} errors, {self.count('warning')} warnings"
-            counts += f", {len(self.skips)} rules ignored (.cfnlintrc.yaml)"
+            counts += f", {len(self.skips)} rules ignored on a resource"
         elif self.tool == "checkov":
             counts = f"{self.passed} passed, {len(self.findings)} failed, {len(self.skips)} skipped"
         else:
@@ -155,28 +157,32 @@ def _run(command: list[str], *, env: dict[str, str] | None = None) -> tuple[int,
     return done.returncode, done.stdout, done.stderr, time.perf_counter() - start
 
 
-def cfn_lint_ignores(config: Path = CFN_LINT_CONFIG) -> list[Skip]:
-    """The rules ``.cfnlintrc.yaml`` ignores, with the comment above each as its reason."""
+def cfn_lint_ignores(all_templates: Sequence[Template]) -> list[Skip]:
+    """The rules a resource's ``Metadata.cfn-lint.config.ignore_checks`` ignores, with the reason
+    ``constructs.scanners.ignore_cfn_lint`` wrote beside them."""
     ignores: list[Skip] = []
-    comment: list[str] = []
-    in_ignores = False
-    for line in config.read_text().splitlines() if config.exists() else []:
-        stripped = line.strip()
-        if not line.startswith((" ", "-", "#")) and stripped:
-            in_ignores = stripped.startswith("ignore_checks:")
-            comment = []
-        elif stripped.startswith("#"):
-            comment.append(stripped.lstrip("#").strip())
-        elif in_ignores and (match := re.match(r"-\s*([A-Z]\d+)", stripped)):
-            ignores.append(Skip(rule=match.group(1), reason=" ".join(comment)))
-            comment = []
+    for template in all_templates:
+        resources = json.loads(template.path.read_text()).get("Resources", {})
+        for logical_id, resource in resources.items():
+            metadata = resource.get("Metadata", {}).get("cfn-lint", {})
+            for rule in metadata.get("config", {}).get("ignore_checks", []):
+                reason = metadata.get("reasons", {}).get(rule, "")
+                ignores.append(Skip(rule=rule, reason=reason, stack=template.stack, resource=logical_id))
     return ignores
 
 
-def run_cfn_lint(
-    all_templates: Sequence[Template], *, binary: Path, config: Path = CFN_LINT_CONFIG
-) -> ToolResult:
-    command = [str(binary), "--format", "json", "--config-file", str(config)]
+def blanket_cfn_lint_config(root: Path = ROOT) -> Path | None:
+    """A cfn-lint configuration file in ``root``, which would apply to every template."""
+    return next((root / name for name in CFN_LINT_CONFIGS if (root / name).exists()), None)
+
+
+def run_cfn_lint(all_templates: Sequence[Template], *, binary: Path) -> ToolResult:
+    if (config := blanket_cfn_lint_config()) is not None:
+        raise ScanError(
+            f"{config.name} would set cfn-lint rules for every template: remove it (an ignore belongs "
+            "on the one resource it concerns, in Metadata.cfn-lint.config.ignore_checks)"
+        )
+    command = [str(binary), "--format", "json"]
     code, out, err, seconds = _run(command + [str(t.path) for t in all_templates])
     try:
         matches: list[dict[str, Any]] = json.loads(out or "[]")
@@ -184,7 +190,9 @@ def run_cfn_lint(
         raise ScanError(
             f"cfn-lint exited {code} without JSON output: {(err or out).strip()[:300]}"
         ) from error
-    result = ToolResult("cfn-lint", len(all_templates), skips=cfn_lint_ignores(config), seconds=seconds)
+    result = ToolResult(
+        "cfn-lint", len(all_templates), skips=cfn_lint_ignores(all_templates), seconds=seconds
+    )
     for match in matches:
         path = match.get("Location", {}).get("Path") or []
         resource = str(path[1]) if len(path) > 1 and path[0] == "Resources" else "/".join(map(str, path))

@@ -63,8 +63,9 @@ def scanners_section(summary: Sequence[Mapping[str, Any]], stage: str, templates
             "### Findings (expected none)",
             Table(["tool", "rule", "level", "stack", "resource", "message"], findings),
             "### Exceptions",
-            "cfn-lint ignores (`.cfnlintrc.yaml`, every template), checkov skips "
-            "(`Metadata.checkov.skip` on one resource each) and acknowledged Control Tower rules.",
+            "cfn-lint ignores (`Metadata.cfn-lint` on one resource each; none may apply to every "
+            "template), checkov skips (`Metadata.checkov.skip` on one resource each) and acknowledged "
+            "Control Tower rules.",
             Table(["tool", "rule", "stack", "resource", "reason"], exceptions),
         ],
     )

@@ -134,11 +134,12 @@ class DataStack(OutpostStack):
         )
 
         # Workspaces accumulate: the sweeper deletes those untouched for the expiry. It shares
-        # the callback's dead-letter queue (one queue to watch) and log retention.
+        # the callback's dead-letter queue (one queue to watch).
         self.sweeper = WorkspaceSweeper(
             self,
             "WorkspaceSweeper",
             env_name=config.name,
+            config=data.sweeper,
             expiry_days=data.workspace_expiry_days,
             file_system=self.file_system,
             access_point=self.access_point,
@@ -147,7 +148,6 @@ class DataStack(OutpostStack):
             dead_letter_queue=self.callback.dead_letter_queue,
             dead_letter_key=self.callback.dead_letter_key,
             logs_key=logs_key,
-            log_retention_days=data.callback.log_retention_days,
         )
 
         self.access = DataAccess(

@@ -21,7 +21,7 @@ from constructs.nag import acknowledge, control_tower
 from stacks.base import OutpostStack
 from stacks.data_stack import DataStack
 from stacks.network_stack import CONTROL_PLANE_PORT, NetworkStack
-from stacks.registry_stack import RegistryStack
+from stacks.registry_stack import RegistryExports
 
 
 class ServiceStack(OutpostStack):
@@ -40,7 +40,7 @@ class ServiceStack(OutpostStack):
         *,
         config: EnvironmentConfig,
         network: NetworkStack,
-        registry: RegistryStack,
+        registry: RegistryExports,
         data: DataStack,
         **kwargs: Any,
     ) -> None:
@@ -74,13 +74,15 @@ class ServiceStack(OutpostStack):
             "per-container metrics), a superset of the 'enabled' value this Control Tower rule expects.",
             control_tower("ecs_container_insights_enabled_check"),
         )
+        repositories = {image: registry.repository(self, image) for image in (*AGENTS, "control-plane")}
         self.agents = {
             name: AgentTask(
                 self,
                 name.capitalize(),
                 env_name=config.name,
                 config=settings.agent(name),
-                repository=registry.repositories[name],
+                architecture=settings.agent_architecture,
+                repository=repositories[name],
                 secrets=self.provider_secrets,
                 data=data.access,
                 logs_key=self.logs_key,
@@ -96,12 +98,13 @@ class ServiceStack(OutpostStack):
             config=settings.control_plane,
             port=CONTROL_PLANE_PORT,
             cluster=self.cluster,
-            repository=registry.repositories["control-plane"],
+            repository=repositories["control-plane"],
             subnets=network.vpc.private_subnets,
             security_group=network.policy.control_plane,
             agents=list(self.agents.values()),
             agent_security_group=network.policy.agents,
             agent_capacity_provider=settings.agent_capacity_provider,
+            agent_platform_version=settings.agent_platform_version,
             logs_key=self.logs_key,
             log_retention_days=settings.log_retention_days,
             data=data.access,

@@ -31,7 +31,16 @@ class OutpostStage(Stage):
         self.data = DataStack(self, "Data", config=config, network=self.network)
         self.registry = RegistryStack(self, "Registry", config=config)
         self.service = ServiceStack(
-            self, "Service", config=config, network=self.network, registry=self.registry, data=self.data
+            self,
+            "Service",
+            config=config,
+            network=self.network,
+            registry=self.registry.exports,
+            data=self.data,
+        )
+        # Its task definitions name the Registry's repositories by name, not by reference.
+        self.service.add_stack_dependency(
+            self.registry, "task definitions pull the images of its repositories"
         )
         # Last: it reads the metrics of the stacks above.
         self.monitoring = MonitoringStack(
@@ -47,6 +56,7 @@ class OutpostStage(Stage):
                 dead_letter_queue=self.data.callback.dead_letter_queue,
                 nat_gateway_ids=self.network.nat_gateway_ids,
                 sweeper=self.data.sweeper.function,
+                sweeper_rule=self.data.sweeper.rule,
             ),
         )
         for child in self.node.children:

@@ -99,6 +99,31 @@ WORKSPACES_MOUNT = {"ContainerPath": "/mnt/workspaces", "ReadOnly": False, "Sour
 GITHUB_TOKEN = "GithubToken/Secret/Resource"
 
 
+def repository_name(stage: str, image: str) -> str:
+    return f"{SETTINGS[stage.lower()]['registry']['repository_prefix']}/{image}"
+
+
+def repository_arn(stage: str, image: str) -> str:
+    """The Registry stack's repository, named (not referenced): a plain string."""
+    account = SETTINGS[stage.lower()]["account"]
+    return f"arn:aws:ecr:us-east-1:{account}:repository/{repository_name(stage, image)}"
+
+
+def image_uri(stage: str, image: str, tag: str) -> dict[str, Any]:
+    """``<account>.dkr.ecr.<region>.<url suffix>/<repository>:<tag>``, with no cross-stack reference."""
+    account = SETTINGS[stage.lower()]["account"]
+    return {
+        "Fn::Join": [
+            "",
+            [
+                f"{account}.dkr.ecr.us-east-1.",
+                {"Ref": "AWS::URLSuffix"},
+                f"/{repository_name(stage, image)}:{tag}",
+            ],
+        ]
+    }
+
+
 def github_token_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     token = data_ref(synthesized, stage, GITHUB_TOKEN)
     return [

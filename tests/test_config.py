@@ -164,10 +164,18 @@ BAD_SETTINGS = [
     ("prod.data.callback.log_retention_days", 5, "at least 7 days"),
     ("prod.data.callback.dead_letter_retention_days", 0, "at least 1"),
     ("prod.data.callback.dead_letter_retention_days", 15, "at most 14"),
-    ("prod.data.callback.reserved_concurrency", 0, "at least 1"),
+    ("prod.data.callback.reserved_concurrency", -1, "at least 0"),
     ("prod.data.callback.reserved_concurrency", 101, "at most 100"),
     ("prod.data.callback.timeout", 30, "is not a known setting"),
     ("prod.data.callback", ..., "is required"),
+    ("prod.data.sweeper", ..., "is required"),
+    ("prod.data.sweeper.reserved_concurrency", 2, "at most 1"),
+    ("prod.data.sweeper.reserved_concurrency", -1, "at least 0"),
+    ("prod.data.sweeper.target_retry_attempts", 186, "at most 185"),
+    ("prod.data.sweeper.retry_attempts", 3, "at most 2"),
+    ("prod.data.sweeper.max_event_age_minutes", 0, "at least 1"),
+    ("prod.data.sweeper.log_retention_days", 5, "at least 7 days"),
+    ("prod.data.sweeper.dead_letter_retention_days", 14, "is not a known setting"),
     ("prod.data.bucket", "x", "is not a known setting"),
     ("prod.data", ..., "is required"),
     ("prod.service", ..., "is required"),
@@ -208,6 +216,11 @@ BAD_SETTINGS = [
     ("prod.service.agents.claude.ephemeral_storage_gib", 201, "must be at most 200"),
     ("prod.service.agents.claude.gpu", 1, "is not a known setting"),
     ("prod.service.agents_use_spot", "true", "must be true or false"),
+    ("prod.service.agent_architecture", "arm64", "must be one of ARM64, X86_64"),
+    ("prod.service.agent_architecture", ..., "is required"),
+    ("prod.service.agent_platform_version", "1.2.0", "must be one of LATEST, 1.4.0, 1.3.0"),
+    # Fargate Spot runs ARM64 Linux tasks on platform version 1.4.0 or later only.
+    ("dev.service.agent_platform_version", "1.3.0", "Fargate Spot runs ARM64 Linux tasks on platform"),
     ("prod.service.agent_stop_timeout_seconds", 1, "must be at least 2"),
     ("prod.service.agent_stop_timeout_seconds", 121, "must be at most 120"),
     ("prod.service.log_retention_days", 10, "must be one of 1, 3, 5"),
@@ -449,3 +462,38 @@ def test_bootstrap_runs_no_task_and_pins_scaling_at_zero() -> None:
     assert prod.scaling_bounds == (0, 0)
     # The configured counts still obey the production rules, for the deploy after it.
     assert prod.desired_count >= 2
+
+
+@pytest.mark.parametrize(
+    ("architecture", "platform", "accepted"),
+    [
+        ("ARM64", "LATEST", True),
+        ("ARM64", "1.4.0", True),
+        ("ARM64", "1.3.0", False),
+        ("X86_64", "1.3.0", True),
+        ("X86_64", "LATEST", True),
+    ],
+)
+def test_fargate_spot_needs_the_platform_version_of_the_architecture(
+    architecture: str, platform: str, accepted: bool
+) -> None:
+    """Fargate Spot: X86_64 Linux tasks on 1.3.0 or later, ARM64 on 1.4.0 or later."""
+    context = with_setting("dev.service.agent_architecture", architecture)
+    context["outpost"]["environments"]["dev"]["service"]["agent_platform_version"] = platform
+    assert context["outpost"]["environments"]["dev"]["service"]["agents_use_spot"] is True
+    if accepted:
+        assert load(context, only="dev")[0].service.agent_capacity_provider == "FARGATE_SPOT"
+    else:
+        with pytest.raises(ConfigError, match=r"Spot runs ARM64 Linux tasks on platform version 1\.4\.0"):
+            load(context, only="dev")
+    # Without Spot, every pair is accepted.
+    context["outpost"]["environments"]["dev"]["service"]["agents_use_spot"] = False
+    assert load(context, only="dev")[0].service.agent_capacity_provider == "FARGATE"
+
+
+def test_lambda_concurrency_zero_reserves_none() -> None:
+    """A new account (quota 10, 100 kept unreserved) cannot reserve: 0 means unreserved."""
+    envs = {env.name: env.data for env in load(shipped_context())}
+    assert (envs["dev"].callback.reserved_concurrency, envs["dev"].sweeper.reserved_concurrency) == (0, 0)
+    assert envs["prod"].callback.reserved_concurrency > 0
+    assert envs["prod"].sweeper.reserved_concurrency == 1

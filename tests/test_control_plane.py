@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
+from constructs.control_plane import POLICIES
 from review.flows import Rule, rules
 from stacks.stage import OutpostStage
 from tests.conftest import STAGES
@@ -19,6 +20,7 @@ from tests.service_templates import (
     WORKSPACES_MOUNT,
     at,
     container,
+    image_uri,
     logical_id,
     props,
     workspaces_volume,
@@ -46,7 +48,7 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
         WORKSPACES_MOUNT,
     ]
     assert box["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
-    assert box["Image"]["Fn::Join"][1][-1] == f":{settings['image_tag']}"
+    assert box["Image"] == image_uri(stage, "control-plane", settings["image_tag"])
     assert box["HealthCheck"]["Command"][-1].startswith(
         "wget -q -O /dev/null http://127.0.0.1:3000/health/live"
     )
@@ -72,6 +74,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
         "OUTPOST_ENVIRONMENT": ENV_NAMES[stage],
         "OUTPOST_CLUSTER_ARN": arn_of(cluster),
         "OUTPOST_AGENT_CAPACITY_PROVIDER": "FARGATE_SPOT" if settings["agents_use_spot"] else "FARGATE",
+        "OUTPOST_AGENT_PLATFORM_VERSION": settings["agent_platform_version"],
         "OUTPOST_AGENT_CONTAINER_NAME": "agent",
         "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(settings["control_plane"]["worker_task_timeout_seconds"]),
         "OUTPOST_AGENTS": ",".join(AGENTS),
@@ -155,7 +158,7 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
     assert all("PrivateSubnet" in output_of(s) for s in network["Subnets"])
     # Tasks start once their permissions exist and FARGATE is associated with the cluster.
     assert {
-        logical_id(synthesized, stage, "ControlPlane/TaskPolicy/Resource"),
+        *(logical_id(synthesized, stage, f"ControlPlane/{policy}/Resource") for policy in POLICIES),
         logical_id(synthesized, stage, "Cluster/Cluster"),
     } <= set(svc["DependsOn"])
     assert svc_id

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from config import AGENTS
+from constructs.control_plane import POLICIES
 from tests.conftest import STAGES
 from tests.service_templates import (
     ENV_NAMES,
@@ -14,10 +15,11 @@ from tests.service_templates import (
     logical_id,
     mount_statement,
     props,
+    repository_arn,
     statements,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, output_of, ref
+from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, ref
 
 TABLES = ("Dispatches", "Idempotency", "Workspaces", "WarmPool", "ApiKeys")
 
@@ -32,13 +34,17 @@ INDEXES = (
 )
 
 
-def control_plane_data_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
-    """The control plane's statements on the Data stack's resources, in policy order."""
-    account = SETTINGS[stage.lower()]["account"]
-    bucket = data_arn(synthesized, stage, "Artifacts/Bucket/Resource")
-    file_system = data_arn(synthesized, stage, "Workspaces/FileSystem/Resource")
-    file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
-    access_points = f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+def _data_key(synthesized: Synthesized, stage: str, service: str, sid: str) -> dict[str, Any]:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+        "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.us-east-1.amazonaws.com"}},
+    }
+
+
+def records_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     return [
         {
             "Sid": "ReadWriteDispatchTables",
@@ -63,6 +69,19 @@ def control_plane_data_statements(synthesized: Synthesized, stage: str) -> list[
                 join(data_arn(synthesized, stage, f"Tables/{t}/Resource"), f"/index/{i}") for t, i in INDEXES
             ],
         },
+        _data_key(synthesized, stage, "dynamodb", "UseTheDataKeyThroughDynamoDb"),
+        {
+            "Sid": "PutEvents",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": data_arn(synthesized, stage, "Events/Bus/Resource"),
+        },
+    ]
+
+
+def artifacts_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    bucket = data_arn(synthesized, stage, "Artifacts/Bucket/Resource")
+    return [
         {"Sid": "ListArtifacts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket},
         {
             "Sid": "ReadWriteDeleteArtifacts",
@@ -70,23 +89,16 @@ def control_plane_data_statements(synthesized: Synthesized, stage: str) -> list[
             "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
             "Resource": join(bucket, "/*"),
         },
-        {
-            "Sid": "UseTheDataKeyThroughDynamoDbAndS3",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
-            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": ["dynamodb.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]
-                }
-            },
-        },
-        {
-            "Sid": "PutEvents",
-            "Effect": "Allow",
-            "Action": "events:PutEvents",
-            "Resource": data_arn(synthesized, stage, "Events/Bus/Resource"),
-        },
+        _data_key(synthesized, stage, "s3", "UseTheDataKeyThroughS3"),
+    ]
+
+
+def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    account = SETTINGS[stage.lower()]["account"]
+    file_system = data_arn(synthesized, stage, "Workspaces/FileSystem/Resource")
+    file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
+    access_points = f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+    return [
         *github_token_statements(synthesized, stage),
         {
             "Sid": "ListWorkspaceAccessPoints",
@@ -124,8 +136,7 @@ def control_plane_data_statements(synthesized: Synthesized, stage: str) -> list[
     ]
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -> None:
+def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     env = ENV_NAMES[stage]
     account = SETTINGS[stage.lower()]["account"]
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
@@ -137,7 +148,7 @@ def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synth
         for a in ordered
         for kind in ("Execution/Role", "TaskRole")
     ]
-    assert from_data(synthesized, stage, statements(synthesized, stage, "ControlPlane/TaskPolicy")) == [
+    return [
         {
             "Sid": "RunAgentTasks",
             "Effect": "Allow",
@@ -177,9 +188,29 @@ def test_control_plane_task_policy_is_exactly_least_privilege(synthesized: Synth
                 arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/Logs/Resource")) for a in ordered
             ],
         },
-        *control_plane_data_statements(synthesized, stage),
     ]
-    assert props(synthesized, stage, "ControlPlane/TaskPolicy/Resource")["Roles"] == [
+
+
+EXPECTED = {
+    "LaunchPolicy": launch_statements,
+    "RecordsPolicy": records_statements,
+    "ArtifactsPolicy": artifacts_statements,
+    "WorkspacesPolicy": workspaces_statements,
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("policy", POLICIES)
+def test_control_plane_task_policies_are_exactly_least_privilege(
+    synthesized: Synthesized, stage: str, policy: str
+) -> None:
+    """One managed policy per concern, each exactly these statements, all on the task role."""
+    assert set(EXPECTED) == set(POLICIES)
+    path = f"ControlPlane/{policy}"
+    assert from_data(synthesized, stage, statements(synthesized, stage, path)) == EXPECTED[policy](
+        synthesized, stage
+    )
+    assert props(synthesized, stage, f"{path}/Resource")["Roles"] == [
         ref(logical_id(synthesized, stage, "ControlPlane/TaskRole/Resource"))
     ]
 
@@ -190,5 +221,5 @@ def test_control_plane_execution_role_pulls_its_image_and_writes_its_logs(
 ) -> None:
     found = statements(synthesized, stage, "ControlPlane/Execution/Policy")
     assert [s["Sid"] for s in found] == ["RegistryLogin", "PullOwnImage", "WriteOwnLogs"]
-    assert output_of(found[1]["Resource"]).startswith("PublishOutputFnGetAttControlPlaneRepository")
+    assert found[1]["Resource"] == repository_arn(stage, "control-plane")
     assert found[2]["Resource"] == arn_of(logical_id(synthesized, stage, "ControlPlane/Logs/Resource"))

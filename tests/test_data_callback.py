@@ -78,7 +78,7 @@ def test_callback_function(synthesized: Synthesized, stage: str) -> None:
     assert props["Handler"] == "handler.handler"
     assert props["MemorySize"] == 256
     assert props["Timeout"] == 30
-    assert props["ReservedConcurrentExecutions"] == settings["reserved_concurrency"]
+    assert props.get("ReservedConcurrentExecutions") == (settings["reserved_concurrency"] or None)
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["DeadLetterConfig"] == {"TargetArn": arn_of(parts["queue"][0])}
     assert props["Role"] == arn_of(parts["role"][0])

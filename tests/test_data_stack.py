@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import STAGES
-from tests.data_templates import EXPECTED_TABLES
+from tests.data_templates import EXPECTED_TABLES, data
 from tests.synth import Synthesized
 
 
@@ -127,4 +127,14 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
         expected.add(("cloudwatch_log_group_retention_period_check", "TaskStateCallback/Logs"))
         expected.add(("cloudwatch_log_group_retention_period_check", "WorkspaceSweeper/Logs"))
         expected.add(("lambda_inside_vpc_check", "Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"))
+    # No reserved concurrency (0): a new account's quota cannot reserve any.
+    settings = data(stage)
+    for function, reserved in (
+        ("TaskStateCallback/Function", settings["callback"]["reserved_concurrency"]),
+        ("WorkspaceSweeper/Function", settings["sweeper"]["reserved_concurrency"]),
+    ):
+        if not reserved:
+            expected |= {
+                (f"{pack}-LambdaConcurrency", function) for pack in ("HIPAA.Security", "NIST.800.53.R5")
+            }
     assert found == expected

@@ -12,7 +12,6 @@ from tests.data_templates import EXPECTED_TABLES, data, find, tables
 from tests.synth import Synthesized
 from tests.templates import (
     BLOCK_ALL_PUBLIC_ACCESS,
-    REGION,
     account,
     arn_of,
     data_key,
@@ -37,39 +36,41 @@ def test_keys_rotate_and_follow_the_data_removal_policy(synthesized: Synthesized
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_dead_letter_key_lets_only_the_two_rules_use_it(synthesized: Synthesized, stage: str) -> None:
+def test_only_the_two_rules_may_dead_letter_and_eventbridge_may_use_the_key(
+    synthesized: Synthesized, stage: str
+) -> None:
+    """The key statement is the one EventBridge documents for an SSE-KMS SQS target (no
+    condition: which keys reach KMS on that path is undocumented, and an absent one would
+    refuse every dead letter); who may send is limited on the queue, by rule ARN."""
     _, key = find(synthesized, stage, "AWS::KMS::Key", "/DeadLetterKey/Resource")
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     events = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert events == [
         {
-            "Sid": "AllowTheTaskStoppedRuleToDeadLetter",
+            "Sid": "AllowEventBridgeToDeadLetterIntoTheQueue",
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
-            "Condition": {
-                "ArnEquals": {
-                    "aws:SourceArn": (
-                        f"arn:aws:events:{REGION}:{account(stage)}:rule/outpost-{stage.lower()}-task-stopped"
-                    )
-                }
-            },
-        },
-        {
-            "Sid": "AllowTheWorkspaceSweepRuleToDeadLetter",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {
-                "ArnEquals": {
-                    "aws:SourceArn": (
-                        f"arn:aws:events:{REGION}:{account(stage)}:rule/outpost-{stage.lower()}-workspace-sweep"
-                    )
-                }
-            },
-        },
+        }
+    ]
+    queue_id, _ = find(synthesized, stage, "AWS::SQS::Queue", "/TaskStateCallback/DeadLetters/Resource")
+    _, policy = find(
+        synthesized, stage, "AWS::SQS::QueuePolicy", "/TaskStateCallback/DeadLetters/Policy/Resource"
+    )
+    senders = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    rules = [
+        find(synthesized, stage, "AWS::Events::Rule", path)[0]
+        for path in ("/TaskStateCallback/TaskStopped/Resource", "/WorkspaceSweeper/Daily/Resource")
+    ]
+    assert [(s["Principal"], s["Action"], s["Resource"], s["Condition"]) for s in senders] == [
+        (
+            {"Service": "events.amazonaws.com"},
+            "sqs:SendMessage",
+            arn_of(queue_id),
+            {"ArnEquals": {"aws:SourceArn": arn_of(rule)}},
+        )
+        for rule in rules
     ]
 
 

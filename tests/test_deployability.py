@@ -216,3 +216,32 @@ def test_vpc_functions_wait_for_their_network_interface_permissions(synthesized:
             "ec2:DescribeNetworkInterfaces",
             "ec2:DeleteNetworkInterface",
         } <= actions, path
+
+
+def _intrinsics_under(value: Any, name: str) -> list[Any]:
+    """Every ``{name: ...}`` intrinsic anywhere inside ``value``."""
+    found = []
+    if isinstance(value, dict):
+        if name in value:
+            found.append(value[name])
+        for inner in value.values():
+            found += _intrinsics_under(inner, name)
+    elif isinstance(value, list):
+        for inner in value:
+            found += _intrinsics_under(inner, name)
+    return found
+
+
+def test_no_cross_stack_reference_is_split(synthesized: Synthesized) -> None:
+    """CloudFormation documents ``Fn::GetStackOutput`` in resource properties, outputs and inside
+    ``Fn::Join``/``Fn::If``/``Fn::Select``/``Fn::Sub``/``Fn::Base64``, not inside ``Fn::Split``
+    (cfn-lint E1022). Image URIs name their repository instead, and alarms read the load
+    balancer's and target group's full names rather than splitting an ARN."""
+    split = {
+        (stack, logical_id)
+        for stack, template in synthesized.templates.items()
+        for logical_id, resource in template["Resources"].items()
+        for arguments in _intrinsics_under(resource, "Fn::Split")
+        if _intrinsics_under(arguments, "Fn::GetStackOutput")
+    }
+    assert split == set()

@@ -23,6 +23,8 @@ EXPECTED_ALARMS = {
     "RuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
     "CallbackDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
     "SweeperErrors": ("AWS/Lambda", "Errors"),
+    "SweeperRuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
+    "SweeperDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
 }
 
 
@@ -63,6 +65,25 @@ def test_alarm_watches_a_metric_the_resource_emits(synthesized: Synthesized, sta
     # Dimensions point at real resources (references), never typed-in names.
     for dimension in props["Dimensions"]:
         assert isinstance(dimension["Value"], dict), (name, dimension)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("name", ["Target5xx", "ResponseTimeP95", "UnhealthyHosts"])
+def test_target_group_alarms_read_the_full_names_the_service_stack_publishes(
+    synthesized: Synthesized, stage: str, name: str
+) -> None:
+    """Both dimensions are the GetAtt full names of the Service stack's load balancer and
+    target group, read whole (no Fn::Split of a cross-stack reference)."""
+    outputs = synthesized.template(f"{stage}/Service")["Outputs"]
+    dimensions = {d["Name"]: d["Value"] for d in alarm(synthesized, stage, name)["Dimensions"]}
+    assert set(dimensions) == {"LoadBalancer", "TargetGroup"}
+    for dimension, attribute in (
+        ("LoadBalancer", "LoadBalancerFullName"),
+        ("TargetGroup", "TargetGroupFullName"),
+    ):
+        reference = dimensions[dimension]["Fn::GetStackOutput"]
+        assert reference["StackName"] == f"{stage}-Service"
+        assert outputs[reference["OutputName"]]["Value"]["Fn::GetAtt"][1] == attribute
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -54,6 +54,10 @@ def bad_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # cfn-lint E3002: a property S3 does not have. Control Tower: no encryption, no versioning.
     typo = s3.CfnBucket(stack, "Typo")
     typo.add_property_override("BucketNam", "typo")
+    # cfn-lint E1022: a cross-stack reference inside Fn::Split, which CloudFormation does not take.
+    split = s3.CfnBucket(stack, "SplitsAReference")
+    output = {"Fn::GetStackOutput": {"StackName": "Other", "Region": "us-east-1", "OutputName": "Arn"}}
+    split.add_property_override("BucketName", {"Fn::Select": [5, {"Fn::Split": [":", output]}]})
     skipped = s3.Bucket(stack, "Skipped")
     skip_checkov(skipped, "CKV_AWS_18", SKIP_COMMENT)
     add_nag_packs(app)
@@ -80,6 +84,17 @@ def test_cfn_lint_reports_the_bad_property(bad_results: dict[str, scan.ToolResul
     assert any(f.rule == "E3002" and f.resource.startswith("Typo") for f in result.findings), result.findings
     assert result.count("error") >= 1
     assert "errors" in result.line()
+
+
+def test_cfn_lint_reports_a_split_cross_stack_reference(bad_results: dict[str, scan.ToolResult]) -> None:
+    """What `.cfnlintrc.yaml` once ignored for every template (E1022 inside a Join, E1017 inside
+    this Select) is a finding again."""
+    assert any(
+        f.rule in ("E1017", "E1022")
+        and f.resource.startswith("SplitsAReference")
+        and "Fn::GetStackOutput" in f.message
+        for f in bad_results["cfn-lint"].findings
+    ), bad_results["cfn-lint"].findings
 
 
 def test_checkov_fails_open_ssh(bad_results: dict[str, scan.ToolResult]) -> None:
@@ -136,11 +151,22 @@ def test_skip_checkov_merges_and_explains() -> None:
         skip_checkov(bucket, "AwsSolutions-S1", SKIP_COMMENT)
 
 
-def test_every_ignored_cfn_lint_rule_has_a_reason() -> None:
-    ignores = scan.cfn_lint_ignores()
-    assert ignores, "expected .cfnlintrc.yaml to be read"
+def test_cfn_lint_applies_every_rule_to_every_template(synthesized: Synthesized) -> None:
+    """No configuration file ignores a rule everywhere; the only ignore is W3005 on the Lambda
+    functions CDK makes depend on their role beside a GetAtt of it, each with its reason."""
+    assert scan.blanket_cfn_lint_config() is None
+    ignores = scan.cfn_lint_ignores(scan.templates(synthesized.outdir))
+    assert {i.rule for i in ignores} == {"W3005"}
     for ignore in ignores:
+        resource = synthesized.template(ignore.stack)["Resources"][ignore.resource]
+        assert resource["Type"] == "AWS::Lambda::Function", ignore
+        assert resource["Properties"]["Role"]["Fn::GetAtt"][0] in resource["DependsOn"], ignore
         assert len(ignore.reason) >= 40, ignore
+
+
+def test_a_blanket_cfn_lint_config_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".cfnlintrc.yaml").write_text("ignore_checks:\n  - E1022\n")
+    assert scan.blanket_cfn_lint_config(tmp_path) == tmp_path / ".cfnlintrc.yaml"
 
 
 def test_every_checkov_skip_in_the_app_is_explained(synthesized: Synthesized) -> None:

@@ -14,14 +14,16 @@ from tests.service_templates import (
     at,
     container,
     github_token_statements,
+    image_uri,
     logical_id,
     mount_statement,
     props,
+    repository_arn,
     statements,
     workspaces_volume,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, output_of, ref
+from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, ref
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -59,8 +61,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
         WORKSPACES_MOUNT,
     ]
     assert box["StopTimeout"] == settings["agent_stop_timeout_seconds"]
-    assert box["Image"]["Fn::Join"][1][-1] == f":{agent_settings['image_tag']}"
-    assert output_of(box["Image"]["Fn::Join"][1][-2]).startswith(f"PublishOutputRef{task}Repository")
+    assert box["Image"] == image_uri(stage, agent, agent_settings["image_tag"])
     assert box["LogConfiguration"]["LogDriver"] == "awslogs"
     assert box["LogConfiguration"]["Options"]["awslogs-group"] == ref(
         logical_id(synthesized, stage, f"{task}/Logs/Resource")
@@ -92,8 +93,7 @@ def test_agent_execution_role_reads_only_its_own_secret(
     key = data_arn(synthesized, stage, "ProviderSecrets/Key/Resource")
     log_group = logical_id(synthesized, stage, f"{task}/Logs/Resource")
     found = from_data(synthesized, stage, statements(synthesized, stage, f"{task}/Execution/Policy"))
-    repository = found[1]["Resource"]
-    assert output_of(repository).startswith(f"PublishOutputFnGetAtt{task}Repository")
+    repository = repository_arn(stage, agent)
     assert found == [
         {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {

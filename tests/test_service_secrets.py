@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import AGENTS
+from constructs.control_plane import POLICIES
 from tests.conftest import STAGES
 from tests.service_templates import (
     AGENT_SECRETS,
@@ -37,7 +38,7 @@ def test_each_secret_is_read_by_exactly_the_roles_that_need_it(synthesized: Synt
     }
     expected[data_id(synthesized, stage, GITHUB_TOKEN)] = {
         *(f"{a.capitalize()}/Execution/Policy" for a in AGENTS),
-        "ControlPlane/TaskPolicy",
+        "ControlPlane/WorkspacesPolicy",
     }
     assert readers == expected
     assert sorted(readers) == sorted(synthesized.resources(f"{stage}/Data", "AWS::SecretsManager::Secret"))
@@ -56,7 +57,12 @@ def test_roles_hold_no_inline_or_extra_policies(synthesized: Synthesized, stage:
     for policy_id, policy in synthesized.resources(f"{stage}/Service", "AWS::IAM::ManagedPolicy").items():
         for role in policy["Properties"]["Roles"]:
             attached.setdefault(role["Ref"], []).append(policy_id)
-    # One managed policy per role: the one the tests above assert statement by statement.
+    # One managed policy per role (the control plane's task role: one per concern), each
+    # asserted statement by statement elsewhere.
+    control_plane = logical_id(synthesized, stage, "ControlPlane/TaskRole/Resource")
+    assert sorted(attached.pop(control_plane)) == sorted(
+        logical_id(synthesized, stage, f"ControlPlane/{policy}/Resource") for policy in POLICIES
+    )
     assert all(len(policies) == 1 for policies in attached.values()), attached
     for agent in AGENTS:
         task = agent.capitalize()

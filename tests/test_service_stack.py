@@ -107,16 +107,16 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
         }
     expected |= {(f"{iam5}[Resource::*]", f"{a.capitalize()}/Execution/Policy") for a in AGENTS}
     expected |= {(f"{iam5}[Resource::*]", "ControlPlane/Execution/Policy")}
-    expected |= {(f"{iam5}[Resource::*]", "ControlPlane/TaskPolicy")}  # ecs:ListTasks
+    expected |= {(f"{iam5}[Resource::*]", "ControlPlane/LaunchPolicy")}  # ecs:ListTasks
     expected |= {
         (
             f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}:*]",
-            "ControlPlane/TaskPolicy",
+            "ControlPlane/LaunchPolicy",
         )
         for a in AGENTS
     }
     expected |= {
-        (f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task/<{cluster}>/*]", "ControlPlane/TaskPolicy")
+        (f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task/<{cluster}>/*]", "ControlPlane/LaunchPolicy")
     }
     artifacts = json.dumps(
         {
@@ -134,13 +134,13 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
         separators=(",", ":"),
     )
     # Object ARNs of the artifacts bucket: all of them for the control plane, one prefix per agent.
-    expected |= {(f"{iam5}[Resource::{artifacts}/*]", "ControlPlane/TaskPolicy")}
+    expected |= {(f"{iam5}[Resource::{artifacts}/*]", "ControlPlane/ArtifactsPolicy")}
     expected |= {(f"{iam5}[Resource::{artifacts}/{a}/*]", f"{a.capitalize()}/TaskPolicy") for a in AGENTS}
     # Access points (their ARNs do not name the file system; tag conditions do).
     expected |= {
         (
             f"{iam5}[Resource::arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*]",
-            "ControlPlane/TaskPolicy",
+            "ControlPlane/WorkspacesPolicy",
         )
     }
     assert found == expected
