@@ -25,3 +25,16 @@ def stubbed(service: str) -> tuple[Any, Any]:
         service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
     return client, Stubber(client)
+
+
+def service_stack(outputs: dict[str, str]) -> tuple[Any, Any]:
+    """A CloudFormation client that answers one DescribeStacks of Prod-Service with ``outputs``."""
+    client, stubber = stubbed("cloudformation")
+    stack = {
+        "StackName": "Prod-Service",
+        "CreationTime": "2026-01-01T00:00:00Z",
+        "StackStatus": "UPDATE_COMPLETE",
+        "Outputs": [{"OutputKey": key, "OutputValue": value} for key, value in outputs.items()],
+    }
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "Prod-Service"})
+    return client, stubber

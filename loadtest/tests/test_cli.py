@@ -19,7 +19,7 @@ from loadtest import cli
 from loadtest.model import LoadModel
 from loadtest.plan import environment_plan
 from loadtest.results import PASSED, USAGE
-from loadtest.tests.aws import stubbed
+from loadtest.tests.aws import service_stack, stubbed
 
 SHIPPED = json.loads(cli.CDK_JSON.read_text())
 
@@ -206,21 +206,7 @@ class FakeSession:
 
 
 def outputs_stack(outputs: dict[str, str]) -> Any:
-    client, stubber = stubbed("cloudformation")
-    stubber.add_response(
-        "describe_stacks",
-        {
-            "Stacks": [
-                {
-                    "StackName": "Prod-Service",
-                    "CreationTime": "2026-01-01T00:00:00Z",
-                    "StackStatus": "CREATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                }
-            ]
-        },
-        {"StackName": "Prod-Service"},
-    )
+    client, stubber = service_stack(outputs)
     stubber.activate()
     return client
 

@@ -17,7 +17,7 @@ from loadtest.target import (
     service_stack_name,
     stack_outputs,
 )
-from loadtest.tests.aws import stubbed
+from loadtest.tests.aws import service_stack
 
 CONTEXT: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
 
@@ -30,26 +30,11 @@ def test_the_service_stack_is_named_after_the_stage() -> None:
 
 
 def test_the_url_comes_from_the_stacks_api_url_output() -> None:
-    client, stubber = stubbed("cloudformation")
-    stubber.add_response(
-        "describe_stacks",
+    client, stubber = service_stack(
         {
-            "Stacks": [
-                {
-                    "StackName": "Prod-Service",
-                    "CreationTime": "2026-01-01T00:00:00Z",
-                    "StackStatus": "UPDATE_COMPLETE",
-                    "Outputs": [
-                        {"OutputKey": "ApiUrl", "OutputValue": "https://api.outpost.example.com"},
-                        {
-                            "OutputKey": "ControlPlaneServiceName",
-                            "OutputValue": "Prod-Service-ControlPlane-abc",
-                        },
-                    ],
-                }
-            ]
-        },
-        {"StackName": "Prod-Service"},
+            "ApiUrl": "https://api.outpost.example.com",
+            "ControlPlaneServiceName": "Prod-Service-ControlPlane-abc",
+        }
     )
     with stubber:
         outputs = stack_outputs(client, "Prod-Service")
