@@ -30,7 +30,7 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # fresh checkout (or CI restoring .venv and node_modules from its cache) reinstalls only when
 # a pin changed.
 stamp = $(1)/.installed-$(shell cat $(2) | cksum | cut -d' ' -f1)
-VENV_READY := $(call stamp,$(VENV),requirements.txt requirements-dev.txt)
+VENV_READY := $(call stamp,$(VENV),requirements.txt requirements-dev.txt requirements-loadtest.txt)
 SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.txt)
 NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
 
@@ -42,7 +42,8 @@ help: ## list the targets
 
 $(VENV_READY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+	  -r requirements.txt -r requirements-dev.txt -r requirements-loadtest.txt
 	rm -f $(VENV)/.installed*
 	touch $@
 
@@ -104,7 +105,20 @@ typecheck: $(VENV_READY) ## mypy --strict
 unit: $(VENV_READY) $(SCAN_READY) ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
 	$(PY) -m pytest
 
-test: install lint typecheck unit scan rehearse ## everything CI runs
+test: install lint typecheck unit scan rehearse loadtest-selftest ## everything CI runs
+
+# Load test of a deployed environment and its offline self-test (docs/loadtest.md). The
+# key comes from the environment (OUTPOST_API_KEY), never from a file; extra flags: ARGS=.
+URL ?=
+ARGS ?=
+.PHONY: loadtest loadtest-selftest
+
+loadtest: $(VENV_READY) ## load-test an environment: make loadtest ENV=prod [URL=https://...] [ARGS=...]
+	@test -n "$(ENV)" || { echo "usage: make loadtest ENV=<environment> [URL=<ApiUrl>] [ARGS=<flags>]" >&2; exit 2; }
+	$(PY) -m loadtest --env '$(ENV)' $(if $(URL),--url '$(URL)') $(ARGS)
+
+loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
+	$(PY) -m pytest loadtest/tests -q
 
 update-snapshots: $(VENV_READY) ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update

@@ -1,0 +1,45 @@
+"""What the harness needs from the control plane: the seven paths and the dry-run contract.
+
+One module for both sides, so that the harness (scenario.py, driver.py) and the local
+stand-in (standin.py) cannot drift apart; docs/loadtest.md, "The dry-run contract", is the
+prose. Plain Python: no Locust here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The paths of the seven operations (shared reference, "The 7 operations").
+JOBS = "/api/v2/jobs"  # POST: dispatch; /:id GET: status; /:id/cancel POST: cancel
+WORKSPACES = "/api/v2/workspaces"  # GET: list; /:id DELETE: delete
+ARTIFACTS = "/api/v2/artifacts"  # /:jobId GET
+HEALTH = "/health"  # GET
+
+# Fields of a dispatch and of its answer.
+WORKSPACE_ID = "workspaceId"
+DRY_RUN = "dryRun"
+DRY_RUN_HOLD_SECONDS = "dryRunHoldSeconds"
+JOB_ID = "jobId"
+# Should a dispatch ever run for real, this is all its agent is asked to do.
+PROMPT = "Load test: there is no work to do. Reply 'ok' and stop."
+
+
+def dispatch_body(*, agent: str, workspace: str, hold_seconds: float) -> dict[str, Any]:
+    """A dry-run dispatch: the control plane records it and launches no task."""
+    return {
+        "agent": agent,
+        "prompt": PROMPT,
+        WORKSPACE_ID: workspace,
+        DRY_RUN: True,
+        DRY_RUN_HOLD_SECONDS: hold_seconds,
+    }
+
+
+def confirmed_dry_run(payload: Any) -> bool:
+    """The contract: the answer to a dry-run dispatch says ``"dryRun": true``."""
+    return isinstance(payload, dict) and payload.get(DRY_RUN) is True
+
+
+def job_id(payload: Any) -> str | None:
+    value = payload.get(JOB_ID) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
