@@ -24,6 +24,9 @@ DIFF_METHOD ?= auto
 # `make deploy`: CI passes `never`, behind the GitHub environment's required reviewers (see
 # README, "Deploy from GitHub Actions"); at a terminal, broadened permissions ask first.
 REQUIRE_APPROVAL ?= broadening
+# `make deploy` of an environment with `bootstrap: true` (0 control-plane tasks: an outage on a
+# running environment) asks at a terminal; without one it needs CONFIRM_BOOTSTRAP=<environment>.
+CONFIRM_BOOTSTRAP ?=
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 # Each install is stamped with a checksum of the files it was made from, not their mtime: a
@@ -77,7 +80,7 @@ scan: synth $(SCAN_READY) ## cfn-lint, checkov and the Control Tower rules over 
 	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
-	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
+	$(PY) -m review.report cdk.out --diagram docs/architecture.svg
 
 rehearse: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
 	$(PY) -m rehearsal cdk.out
@@ -130,11 +133,12 @@ diff: install ## cdk diff of one environment: make diff ENV=prod [DIFF_METHOD=te
 	stage=$$($(PY) -m config --env $(ENV)) && \
 	  $(CDK) diff "$$stage/*" -c outpost:only=$(ENV) --method $(DIFF_METHOD)
 
-deploy: install ## cdk deploy of one environment: make deploy ENV=prod (needs AWS credentials)
+deploy: install ## cdk deploy of one environment: make deploy ENV=prod [CONFIRM_BOOTSTRAP=prod] (needs AWS credentials)
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<environment>" >&2; exit 2; }
 	@case "$(REQUIRE_APPROVAL)" in never|any-change|broadening) ;; \
 	  *) echo "REQUIRE_APPROVAL=$(REQUIRE_APPROVAL): must be never, any-change or broadening" >&2; exit 2;; esac
 	stage=$$($(PY) -m config --env $(ENV)) && \
+	  CONFIRM_BOOTSTRAP='$(CONFIRM_BOOTSTRAP)' $(PY) -m config --confirm-bootstrap $(ENV) && \
 	  $(CDK) deploy "$$stage/*" -c outpost:only=$(ENV) --require-approval $(REQUIRE_APPROVAL)
 
 diff-delivery: install ## cdk diff of the Delivery stack of an environment's account: make diff-delivery ENV=prod

@@ -1,4 +1,8 @@
-"""Session-wide fixtures: one synth of every environment for the whole test session."""
+"""Session-wide fixtures: one synth of every environment for the whole test session.
+
+The environments are those of ``cdk.json`` and one throwaway environment added by
+configuration (``tests/environments.py``): every test parametrized over ``STAGES`` runs on each.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from review import report
-from tests.synth import Synthesized, shipped_context, synthesize
+from tests.environments import ENVIRONMENTS, STAGES
+from tests.synth import Synthesized, session_context, synthesize
 
-ENVIRONMENTS = tuple(shipped_context()["outpost"]["environments"])
-STAGES = tuple(name.capitalize() for name in ENVIRONMENTS)
+__all__ = ["ENVIRONMENTS", "STAGES"]
 
 
 @pytest.fixture(scope="session")
@@ -26,4 +30,5 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def written(synthesized: Synthesized, report_dir: Path) -> dict[str, report.Review]:
     """The security reviews of the session's synth (``make report``), written into ``report_dir``."""
-    return {review.env: review for review, _ in report.write_reports(synthesized.outdir, report_dir)}
+    written = report.write_reports(synthesized.outdir, report_dir, session_context())
+    return {review.env: review for review, _ in written}

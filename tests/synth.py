@@ -1,7 +1,14 @@
 """Synthesize the whole app once and read what it wrote.
 
-The app is built exactly as ``app.py`` builds it, from the context in ``cdk.json``, with
-every cdk-nag pack registered; templates are read back from the cloud assembly on disk.
+The app is built exactly as ``app.py`` builds it, from the context in ``cdk.json`` plus one
+throwaway environment (``THROWAWAY``), with every cdk-nag pack registered; templates are
+read back from the cloud assembly on disk.
+
+The throwaway environment is what a user adds to ``cdk.json`` in a few lines: a copy of the
+first development environment's block under a new name, with the two names an account holds
+once (its repository prefix and event bus). Every test parametrized over the environments
+runs on it too, so a test that special-cases an environment's name instead of its ``kind``
+fails here, not on the day someone adds ``staging``.
 """
 
 from __future__ import annotations
@@ -16,15 +23,39 @@ from typing import Any
 import aws_cdk as cdk
 
 from app import build
+from config.context import read_context
 from stacks.compliance import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
+_SHIPPED = read_context(ROOT / "cdk.json")
 
 
 def shipped_context() -> dict[str, Any]:
     """The ``context`` of ``cdk.json``, as a fresh copy a test may change."""
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return copy.deepcopy(context)
+    return copy.deepcopy(_SHIPPED)
+
+
+def throwaway_name(environments: Iterable[str]) -> str:
+    """``staging``, or the first ``stagingN`` no configured environment already has."""
+    taken = set(environments)
+    return next(name for name in ("staging", *(f"staging{n}" for n in range(2, 99))) if name not in taken)
+
+
+def with_throwaway(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` plus a third environment added by configuration alone (see the module's doc)."""
+    envs = context["outpost"]["environments"]
+    source = next(name for name, block in envs.items() if block.get("kind") == "development")
+    name = throwaway_name(envs)
+    block = copy.deepcopy(envs[source])
+    block.setdefault("registry", {})["repository_prefix"] = f"outpost-{name}"
+    block.setdefault("data", {})["event_bus_name"] = f"outpost-{name}-events"
+    envs[name] = block
+    return context
+
+
+def session_context() -> dict[str, Any]:
+    """What the test session synthesizes: the shipped context and the throwaway environment."""
+    return with_throwaway(shipped_context())
 
 
 @dataclass
@@ -47,7 +78,7 @@ class Synthesized:
 
 
 def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesized:
-    context = context or shipped_context()
+    context = context or session_context()
     # As the CDK CLI runs the app: construct paths in metadata, no version report.
     context.setdefault("aws:cdk:enable-path-metadata", True)
     context.setdefault("aws:cdk:version-reporting", False)

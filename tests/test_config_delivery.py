@@ -16,7 +16,7 @@ from config.delivery import (
     load_delivery,
 )
 from tests.settings import assert_one_clear_line, set_path
-from tests.synth import ROOT, shipped_context
+from tests.synth import ROOT, shipped_context, throwaway_name, with_throwaway
 from tests.templates import PROD_CERTIFICATE
 
 GITHUB = "token.actions.githubusercontent.com"
@@ -59,15 +59,12 @@ def test_no_delivery_block_means_no_delivery_stacks() -> None:
 
 
 def test_two_environments_of_one_account_share_one_target() -> None:
-    context = shipped_context()
-    envs = context["outpost"]["environments"]
-    staging = {**envs["dev"], "registry": {**envs["dev"]["registry"], "repository_prefix": "outpost-staging"}}
-    staging["data"] = {**envs["dev"]["data"], "event_bus_name": "outpost-staging-events"}
-    envs["staging"] = staging
-    context["outpost"]["delivery"]["environments"] = ["dev", "prod", "staging"]
+    context = with_throwaway(shipped_context())
+    third = throwaway_name(shipped_context()["outpost"]["environments"])
+    context["outpost"]["delivery"]["environments"] = ["dev", "prod", third]
     _, targets = delivery_of(context)
     assert [(t.account, [e.name for e in t.environments]) for t in targets] == [
-        ("111111111111", ["dev", "staging"]),
+        ("111111111111", ["dev", third]),
         ("222222222222", ["prod"]),
     ]
 

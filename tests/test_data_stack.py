@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import STAGES
 from tests.data_templates import EXPECTED_TABLES, data
+from tests.environments import STAGES, is_production
 from tests.synth import Synthesized
 
 
@@ -53,7 +53,7 @@ def test_data_comes_after_network_and_is_protected_in_prod(synthesized: Synthesi
     ]
     [network_id] = [k for k, a in artifacts.items() if a.get("displayName") == f"{stage}/Network"]
     assert network_id in data_artifact["dependencies"]
-    assert data_artifact["properties"].get("terminationProtection", False) is (stage == "Prod")
+    assert data_artifact["properties"].get("terminationProtection", False) is is_production(stage)
     ordered = [a.get("displayName") for a in artifacts.values() if a["type"] == "aws:cloudformation:stack"]
     assert ordered.index(f"{stage}/Network") < ordered.index(f"{stage}/Data")
     assert data_id
@@ -120,7 +120,7 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
         if ack["acknowledgedAt"].startswith(f"{stage}/Data/")
     }
     expected = set(EXPECTED_ACKNOWLEDGEMENTS)
-    if stage == "Dev":  # dev artifacts are not object-locked: they are deleted with the stack
+    if not is_production(stage):  # dev artifacts are not object-locked: they are deleted with the stack
         expected.add(("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/Bucket"))
         expected.add(("s3_bucket_object_lock_enabled_check", "Artifacts/Bucket"))
         # Logs kept less than a year, and CDK's bucket auto-delete handler (dev buckets only).

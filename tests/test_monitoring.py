@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STAGES
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, data_id, from_data, ref
+from tests.templates import data_id, from_data, ref, settings
 
 EXPECTED_ALARMS = {
     # construct id prefix: (namespace, metric name or expression, threshold, comparison)
@@ -89,18 +89,18 @@ def test_target_group_alarms_read_the_full_names_the_service_stack_publishes(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_thresholds_come_from_settings(synthesized: Synthesized, stage: str) -> None:
-    settings = SETTINGS[stage.lower()]["monitoring"]
+    wanted = settings(stage)["monitoring"]
     p95 = alarm(synthesized, stage, "ResponseTimeP95")
     assert p95["ExtendedStatistic"] == "p95"
-    assert p95["Threshold"] == settings["response_time_p95_ms"] / 1000
+    assert p95["Threshold"] == wanted["response_time_p95_ms"] / 1000
     assert p95["ComparisonOperator"] == "GreaterThanThreshold"
     for name in ("LoadBalancer5xx", "Target5xx"):
         props = alarm(synthesized, stage, name)
-        assert props["Threshold"] == settings["http_5xx_per_5_minutes"]
+        assert props["Threshold"] == wanted["http_5xx_per_5_minutes"]
         assert props["Statistic"] == "Sum"
         assert props["Period"] == 300
-    assert alarm(synthesized, stage, "ControlPlaneCpu")["Threshold"] == settings["cpu_percent"]
-    assert alarm(synthesized, stage, "ControlPlaneMemory")["Threshold"] == settings["memory_percent"]
+    assert alarm(synthesized, stage, "ControlPlaneCpu")["Threshold"] == wanted["cpu_percent"]
+    assert alarm(synthesized, stage, "ControlPlaneMemory")["Threshold"] == wanted["memory_percent"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -117,7 +117,7 @@ def test_running_below_desired_uses_container_insights(synthesized: Synthesized,
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_one_nat_port_allocation_alarm_per_nat_gateway(synthesized: Synthesized, stage: str) -> None:
-    nat_count = SETTINGS[stage.lower()]["network"]["nat_gateways"]
+    nat_count = settings(stage)["network"]["nat_gateways"]
     nat_alarms = [p for n, p in alarms(synthesized, stage).items() if n.startswith("NatPortAllocation")]
     assert len(nat_alarms) == nat_count
     for props in nat_alarms:
@@ -156,7 +156,7 @@ def test_topic_is_encrypted_tls_only_and_only_cloudwatch_publishes(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_email_subscription_only_when_configured(synthesized: Synthesized, stage: str) -> None:
-    email = SETTINGS[stage.lower()]["monitoring"]["alarm_email"]
+    email = settings(stage)["monitoring"].get("alarm_email")
     subscriptions = synthesized.resources(f"{stage}/Monitoring", "AWS::SNS::Subscription").values()
     assert [(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions] == (
         [("email", email)] if email else []
@@ -178,7 +178,7 @@ def referenced_arns(node: Any) -> set[str]:
 def test_dashboard_shows_every_alarm(synthesized: Synthesized, stage: str) -> None:
     path = f"{stage}/Monitoring"
     (dashboard,) = synthesized.resources(path, "AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == f"outpost-{stage.lower()}"
+    assert dashboard["Properties"]["DashboardName"] == f"outpost-{name_of(stage)}"
     alarm_ids = set(synthesized.resources(path, "AWS::CloudWatch::Alarm"))
     assert referenced_arns(dashboard["Properties"]["DashboardBody"]) == alarm_ids
 

@@ -16,7 +16,7 @@ from review import acknowledgements, iam_summary, render_markdown, report, reten
 from review.diagram import architecture_svg
 from review.templates import StackTemplate, output_name
 from stacks.compliance import add_nag_packs, read_report
-from tests.conftest import ENVIRONMENTS, STAGES
+from tests.environments import ENVIRONMENTS, SETTINGS, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
 
 THROWAWAY_REASON = "Throwaway acknowledgement of a test: the report must show it while it exists."
@@ -144,16 +144,17 @@ def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: P
 
 
 def test_iam_at_a_glance_lists_each_role_with_its_grants(written: dict[str, report.Review]) -> None:
-    rows = iam_summary.iam_rows(written["prod"].stacks)
+    production = of_kind("production")
+    rows = iam_summary.iam_rows(written[production].stacks)
     (flow_logs,) = [r for r in rows if r[0] == "Network/Network/FlowLogRole"]
     assert flow_logs[2] == "logs:CreateLogStream, logs:DescribeLogStreams, logs:PutLogEvents"
     assert flow_logs[3] == "Network/FlowLogs.Arn"
-    (role,) = [r for r in roles.environment_roles(written["prod"].stacks) if r.name == flow_logs[0]]
+    (role,) = [r for r in roles.environment_roles(written[production].stacks) if r.name == flow_logs[0]]
     assert role.trust.startswith("Service: vpc-flow-logs.amazonaws.com")
     assert role.label == "flow log delivery role"
     names = {
         f"{s.short}/{s.name(logical_id)}"
-        for s in written["prod"].stacks
+        for s in written[production].stacks
         for logical_id, _ in s.of_type("AWS::IAM::Role")
     }
     assert names == {r[0] for r in rows}
@@ -179,7 +180,7 @@ def test_data_retention_lists_every_store(written: dict[str, report.Review], env
         expected = {f"{s.short}/{s.name(logical_id)}" for s in stacks for logical_id, _ in s.of_type(kind)}
         assert {row[0] for row in tables[title].rows} == expected, title
     (flow_logs,) = [row for row in tables["Log groups"].rows if row[0] == "Network/Network/FlowLogs"]
-    assert flow_logs[1] == ("365" if env == "prod" else "30")
+    assert flow_logs[1] == str(SETTINGS[env]["network"]["flow_log_retention_days"])
     assert all(row[2] == "Retain" for row in tables["ECR repositories"].rows)
 
 
@@ -189,7 +190,9 @@ def test_cross_stack_references_read_as_stack_and_resource(report_dir: Path) -> 
         text = markdown(report_dir, env)
         assert '{"Fn::' not in text
         assert "PublishOutput" not in text
-    assert "IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/*]" in markdown(report_dir, "prod")
+    production = of_kind("production")
+    stage = stage_of_kind("production")
+    assert f"IAM5[Resource::<{stage}-Data:ArtifactsBucket.Arn>/*]" in markdown(report_dir, production)
     assert output_name("PublishOutputRefProviderSecretsDeepseek0EED443E28EAEB13") == (
         "ProviderSecretsDeepseek"
     )
@@ -293,9 +296,12 @@ def test_diagram_labels_what_uses_each_group() -> None:
 
 
 def test_committed_diagram_is_current(synthesized: Synthesized) -> None:
-    """docs/architecture.svg (linked from the README) is prod's diagram: `make report` rewrites it."""
-    stacks = report.environment_templates(synthesized.outdir)["Prod"]
-    expected = report.build_review("Prod", stacks, synthesized.report, []).svg
+    """docs/architecture.svg (linked from the README) is the first production environment's diagram:
+    `make report` rewrites it."""
+    assert report.first_production_environment() == of_kind("production")
+    stage = stage_of_kind("production")
+    stacks = report.environment_templates(synthesized.outdir)[stage]
+    expected = report.build_review(stage, stacks, synthesized.report, []).svg
     assert (ROOT / "docs" / "architecture.svg").read_text() == expected, "run `make report` and commit docs/"
 
 
