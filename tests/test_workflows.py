@@ -177,8 +177,11 @@ def test_environments_deploy_in_order_each_behind_its_environment_and_never_over
         "group": "outpost-deploy-${{ inputs.environment }}",
         "cancel-in-progress": False,
     }
-    (run,) = [s["run"] for s in called["steps"] if "run" in s]
-    assert make_command(run) == ("deploy", ["ENV=$OUTPOST_ENV", "REQUIRE_APPROVAL=never"])
+    (step,) = [s for s in called["steps"] if "run" in s]
+    assert make_command(step["run"]) == ("deploy", ["ENV=$OUTPOST_ENV", "REQUIRE_APPROVAL=never"])
+    # bootstrap: true deploys only when the GitHub environment's variable names the environment
+    # (make deploy reads CONFIRM_BOOTSTRAP; config/bootstrap.py).
+    assert step["env"]["CONFIRM_BOOTSTRAP"] == "${{ vars.OUTPOST_CONFIRM_BOOTSTRAP }}"
 
 
 def test_pull_requests_diff_every_delivered_environment_through_its_diff_role() -> None:
