@@ -12,6 +12,7 @@ from config.common import LOG_RETENTION_DAYS, LOG_RETENTION_NAME
 from config.context import ONLY_KEY
 from config.delivery import DELIVERY, QUALIFIER_CONTEXT_KEY
 from config.environment import CONTEXT_KEY, DEFAULTS_KEY, ENVIRONMENT
+from config.regions import REGIONS
 from config.schema import Group, Setting
 
 PAGE = "docs/settings.md"
@@ -33,21 +34,28 @@ only what differs from `{DEFAULTS_KEY}`; its stage is the name capitalised (`sta
 
 **How an environment is made.** Its block is laid over `{DEFAULTS_KEY}`: objects merge key by
 key (`tags`, `network`, `service.control_plane`, ...), anything else written in the environment
-(a number, a string, a list, `null`) replaces the default whole. Lists are never merged:
-`network.availability_zones` in an environment is its whole list. What neither writes takes
-the default below, or is required. `python -m config` (run by `make synth`) checks the result:
-a bad value stops synth with one line naming the key **where the value was written** (the
-environment's block, or `{CONTEXT_KEY}.{DEFAULTS_KEY}...` and the environment that inherited it),
-the value and the rule; a key nobody reads is refused as `is not a known setting`, in the
-defaults as in an environment. A key written twice in one object of `cdk.json` is refused too
-(JSON would keep the last copy without a word).
+(a number, a string, a list) replaces the default whole. Lists are never merged:
+`network.availability_zones` in an environment is its whole list. `null` is refused: the CDK
+drops a null-valued key from the context the app reads, so it would not mean "none" but "the
+default"; leave the key out instead. So an optional setting (*default* none: a certificate, a
+domain, an alarm e-mail) set in `{DEFAULTS_KEY}` cannot be taken away by an environment: keep
+those in the environments that have them. A key neither writes takes the code's default (the
+*default* column), or is *required*: the shipped `{DEFAULTS_KEY}` sets most of those.
+
+`python -m config` (run by `make synth`, and by the app itself) checks the result: a bad value
+stops synth with one line naming the key **where the value was written** (the environment's
+block, or `{CONTEXT_KEY}.{DEFAULTS_KEY}...` and the environment that inherited it), the value and
+the rule. A key nobody reads is refused as `is not a known setting`, in the defaults as in an
+environment, and so is a key written twice in one object of `cdk.json` (JSON would keep the
+last copy without a word).
 
 **Kind, not name.** `kind` is written in each environment, never in the defaults. Every rule
 and safety default that differs between environments follows it: a `production` environment
-gets termination protection, retained data, at least 2 zones and 2 tasks, HTTPS, a person for
-its alarms, `COMPLIANCE` audit locks and a year of every CloudWatch log group; a `development` one may relax
-them. A production environment cannot inherit a weaker value: the floors below are checked on
-the merged settings, so a default below a production floor stops synth with the default's key.
+gets termination protection, retained data, at least 2 zones, a NAT gateway per zone, 2 tasks,
+HTTPS, a person for its alarms, `COMPLIANCE` audit locks and a year of every CloudWatch log
+group; a `development` one may relax them. A production environment cannot inherit a weaker
+value: the floors below are checked on the merged settings, so a default below a production
+floor stops synth with the default's key.
 
 **On the command line** (`-c key=value`, read by `cdk synth/diff/deploy`): `{ONLY_KEY}=<env>`
 builds one environment (what `make diff` and `make deploy` pass), `{CONTEXT_KEY}:<env>:account=<id>`
@@ -55,7 +63,11 @@ replaces an environment's account and `{CONTEXT_KEY}:<env>:certificate_arn=<arn>
 (the certificate belongs to the account: README, *Overriding an account*). Any other
 `{CONTEXT_KEY}:*` key, or one naming an environment that does not exist, is refused.
 
-*{LOG_RETENTION_NAME}* is one of {", ".join(str(d) for d in LOG_RETENTION_DAYS)}.
+Values named in the rules below:
+
+- *{LOG_RETENTION_NAME}*: one of {", ".join(str(d) for d in LOG_RETENTION_DAYS)}.
+- *an AWS commercial region*: {", ".join(f"`{r}`" for r in REGIONS)}; its zones are the region's
+  code and a letter (`config/regions.py` holds the letters of each).
 """
 
 _SHARED_NAMES = """\
@@ -71,6 +83,8 @@ environment's name.
 def _default(setting: Setting) -> str:
     if setting.required:
         return "required"
+    if setting.default is None:
+        return "none"
     return f"`{json.dumps(setting.default)}`"
 
 
@@ -83,7 +97,7 @@ def _table(rows: list[tuple[str, Setting]]) -> list[str]:
     for key, setting in rows:
         lines.append(
             f"| `{key}` | {_cell(setting.meaning)} | {setting.type_text} | {_default(setting)} | "
-            f"{_cell(setting.rule_text())} |"
+            f"{_cell(setting.rule_text() or '—')} |"
         )
     return lines
 
@@ -95,11 +109,19 @@ def _sections(group: Group, prefix: str) -> list[str]:
     if settings:
         lines += ["", *_table(settings)]
     for entry in group.entries:
-        if isinstance(entry, Group):
-            key = f"{prefix}{entry.name}"
-            names = f" (`{'`, `'.join(entry.names)}`)" if entry.names else ""
-            lines += ["", f"### `{key}`{names}", "", entry.meaning]
-            lines += _sections(entry, f"{key}.")
+        if not isinstance(entry, Group):
+            continue
+        key = f"{prefix}{entry.name}"
+        if entry.names and isinstance(entry.entries[0], Group):
+            # service.agents.<agent>: one heading for the group of every name.
+            (inner,) = entry.entries
+            names = "`, `".join(entry.names)
+            lines += ["", f"### `{key}.{inner.name}`", "", f"{entry.meaning} `{inner.name}` is `{names}`."]
+            lines += ["", inner.meaning, *_sections(inner, f"{key}.{inner.name}.")]
+            continue
+        names = f" (`{'`, `'.join(entry.names)}`)" if entry.names else ""
+        lines += ["", f"### `{key}`{names}", "", entry.meaning]
+        lines += _sections(entry, f"{key}.")
     return lines
 
 

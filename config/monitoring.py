@@ -17,9 +17,9 @@ MONITORING = Group(
     (
         optional_string(
             "alarm_email",
-            "who is told: an e-mail subscription of the alarm topic (`null`: none)",
+            "who is told: an e-mail subscription of the alarm topic (left out: none)",
             pattern=_EMAIL,
-            pattern_rule="must be an e-mail address (or null for no subscription)",
+            pattern_rule="must be an e-mail address (leave the key out for no subscription)",
             rules=("required in a production environment",),
         ),
         integer(

@@ -18,7 +18,7 @@ Kind = Literal["integer", "string", "optional string", "boolean", "strings", "ob
 _TYPE_NAMES: dict[str, str] = {
     "integer": "whole number",
     "string": "string",
-    "optional string": "string or null",
+    "optional string": "string, optional",
     "boolean": "true or false",
     "strings": "list of strings",
     "object": "object",
@@ -71,7 +71,7 @@ class Setting:
         if self.choices is not None:
             listed = ", ".join(f"`{c}`" if isinstance(c, str) else str(c) for c in self.choices)
             each = "each one of" if self.kind == "strings" else "one of"
-            parts.append(f"{self.choices_name} ({listed})" if self.choices_name else f"{each} {listed}")
+            parts.append(self.choices_name or f"{each} {listed}")
         if self.minimum is not None and self.maximum is not None:
             parts.append(f"{self.minimum:,} to {self.maximum:,}")
         elif self.minimum is not None:
