@@ -221,3 +221,20 @@ def test_the_page_shows_every_key_with_its_type_default_and_rule() -> None:
             assert entry.type_text in row
             assert ("required" if entry.required else "`") in row
             assert entry.rule_text().split(";")[0].replace("|", "\\|") in row
+
+
+def test_the_readme_example_of_a_new_environment_parses() -> None:
+    """README, *Adding an environment*: the block shown is a working environment."""
+    import json
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Adding an environment") :]
+    block = section[
+        section.index("```json") + len("```json") : section.index("```\n", section.index("```json") + 7)
+    ]
+    name, body = next(iter(json.loads("{" + block + "}").items()))
+    context = shipped_context()
+    context["outpost"]["environments"][name] = body
+    envs = parsed(context)
+    assert envs[name].kind == "development"
+    assert envs[name].account == envs[DEV].account
