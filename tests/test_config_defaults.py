@@ -8,6 +8,7 @@ cannot inherit a value below a production floor; docs/settings.md is the code's.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -225,13 +226,9 @@ def test_the_page_shows_every_key_with_its_type_default_and_rule() -> None:
 
 def test_the_readme_example_of_a_new_environment_parses() -> None:
     """README, *Adding an environment*: the block shown is a working environment."""
-    import json
-
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Adding an environment") :]
-    block = section[
-        section.index("```json") + len("```json") : section.index("```\n", section.index("```json") + 7)
-    ]
+    block = section.split("```json", 1)[1].split("```", 1)[0]
     name, body = next(iter(json.loads("{" + block + "}").items()))
     context = shipped_context()
     context["outpost"]["environments"][name] = body
