@@ -17,20 +17,11 @@ evaluate: each fires on as many 5-minute datapoints as before (one for 5xx, two 
 within the last ``bake_minutes`` rather than back to back, which makes the bake that long.
 The price: an alarm returns to OK up to ``bake_minutes`` after its last bad datapoint.
 
-**Why not ECS blue/green with ``BakeTimeInMinutes``.** A blue/green deployment shifts the
-traffic of one production listener rule (``AdvancedConfiguration.ProductionListenerRule`` is
-one rule ARN, https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/
-aws-properties-ecs-service-advancedconfiguration.html). The front door publishes the API
-through four rules (method and exact path pairs; an ALB rule holds at most five condition
-values, ``config/api.py``), and behind everything else answers a fixed 404: the three rules
-ECS would not move would keep forwarding to the target group the old revision is drained
-from. It would also have to give up the exact-routes listener, a security control.
-
-**Why not the running-below-desired alarm.** With 100 % minimum healthy the old revision runs
-until the new tasks are healthy, so a bad release does not lower the running count; tasks
-that fail to start or to stay healthy are the circuit breaker's. A shortfall during a release
-is far likelier Fargate capacity than the release, and rolling back would start more tasks.
-It still pages from the Monitoring stack.
+**Why not ECS blue/green with ``BakeTimeInMinutes``**: it shifts the traffic of one listener
+rule (``AdvancedConfiguration.ProductionListenerRule`` is one rule ARN); the front door
+publishes the API through four exact-route rules. **Why not the running-below-desired alarm**:
+a bad release does not lower the running count at 100 % minimum healthy, and a shortfall
+mid-release is far likelier Fargate capacity. Both argued in docs/service.md ("Releases").
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from config.service import BAKE_MINUTES
 from tests.conftest import STAGES
 from tests.synth import Synthesized
 from tests.templates import SETTINGS, ref, stack_paths
+from tests.test_workflows import jobs
 
 RELEASE_ALARMS = {
     # construct id: (metric, statistic, datapoints that fire it, comparison)
@@ -148,3 +150,16 @@ def test_release_alarms_reach_the_alerts_topic(synthesized: Synthesized, stage: 
             reference = action["Fn::GetStackOutput"]
             assert reference["StackName"] == f"{stage}-Alerts", name
             assert outputs[reference["OutputName"]]["Value"] == ref(topic), name
+
+
+def test_a_ci_deploy_outlasts_the_longest_bake() -> None:
+    """A release holds `make deploy` for its bake: the CI job that runs it must not be killed
+    first (the longest bake the settings allow, plus half an hour for the rest)."""
+    deploys = [
+        job
+        for _, _, job in jobs()
+        if any("make deploy " in str(s.get("run", "")) for s in job.get("steps", []))
+    ]
+    assert deploys
+    for job in deploys:
+        assert job["timeout-minutes"] >= BAKE_MINUTES[1] + 30
