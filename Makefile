@@ -62,7 +62,7 @@ install: $(VENV_READY) $(SCAN_READY) $(NODE_READY) ## create .venv, .venv-scan a
 check-config: $(VENV_READY) ## validate cdk.json settings (one line per error)
 	@$(PY) -m config
 
-synth: install check-config ## synthesize every environment into cdk.out/ (no AWS access)
+synth: $(VENV_READY) $(NODE_READY) check-config ## synthesize every environment into cdk.out/ (no AWS access; installs only what synthesis needs)
 	$(CDK) synth --quiet
 
 # cdk.out as a file: the tests, the scanners, the rehearsal and the cost estimate read the one
@@ -72,7 +72,7 @@ CDK_OUT := cdk.out/manifest.json
 GUARD_OUT := cdk.out/cfn-guard-report.json
 SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
 	$(shell find config stacks constructs lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
-$(CDK_OUT): $(SYNTH_INPUTS) | $(VENV_READY) $(SCAN_READY) $(NODE_READY)
+$(CDK_OUT): $(SYNTH_INPUTS) | $(VENV_READY) $(NODE_READY)
 	$(MAKE) --no-print-directory synth
 $(GUARD_OUT): $(CDK_OUT)
 	$(PY) -m review.guard cdk.out
