@@ -29,7 +29,6 @@ This module assembles them per environment and writes the files.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -133,8 +132,7 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     environments = environment_templates(outdir)
     if not environments:
         raise scan.ScanError(f"no stack templates in {outdir}: run `make synth` first")
-    report_file = outdir / scan.VALIDATION_REPORT
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    report = scan.validation_report(outdir)
     summary = scan.read_summary(outdir)
     made = acknowledgements_made(outdir)
     costs = cost_sections(outdir)

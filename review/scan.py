@@ -13,9 +13,9 @@ scan cannot run (no templates, a scanner missing or broken). A JSON summary land
 - **checkov** (``.venv-scan/bin/checkov``, CloudFormation framework, offline): zero failed
   checks; a skip is a ``Metadata.checkov.skip`` entry written by
   ``constructs.scanners.skip_checkov`` on the one resource it concerns.
-- **cfn-guard** (AWS Control Tower proactive controls): the cdk-validator-cfnguard plugin runs
-  during synth (``stacks/compliance.py``); its results are read from
-  ``cdk.out/validation-report.json``: zero unacknowledged failures.
+- **cfn-guard** (AWS Control Tower proactive controls, ``review.guard``): the rules of the pinned
+  cdk-validator-cfnguard package, once over every template (not inside each synth): zero
+  unacknowledged failures; its report lands beside the validation report.
 
 Usage: ``python -m review.scan [cdk.out] [--scan-venv .venv-scan]``.
 """
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_FILE = "scan-summary.json"
 VALIDATION_REPORT = "validation-report.json"
+GUARD_REPORT = "cfn-guard-report.json"  # review/guard.py
 # cfn-lint reads these from the working directory: none may exist (no blanket ignores).
 CFN_LINT_CONFIGS = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
 GUARD_PLUGIN = "cdk-validator-cfnguard"
@@ -104,7 +106,7 @@ class ToolResult:
             counts = f"{self.passed} passed, {len(self.findings)} failed, {len(self.skips)} skipped"
         else:
             counts = f"{len(self.findings)} failures, {len(self.skips)} acknowledged"
-        took = "ran during synth" if self.tool.startswith("cfn-guard") else f"{self.seconds:.1f} s"
+        took = f"{self.seconds:.1f} s"
         return f"{self.tool}: {self.templates} templates, {counts} ({took})"
 
 
@@ -255,53 +257,69 @@ def run_checkov(all_templates: Sequence[Template], *, binary: Path) -> ToolResul
 
 
 def guard_result(outdir: Path, all_templates: Sequence[Template]) -> ToolResult:
-    """The Control Tower rules' results, from the validation report the synth wrote."""
-    report_file = outdir / VALIDATION_REPORT
-    if not report_file.exists():
-        raise ScanError(f"{report_file} is missing: run `make synth` first")
-    report = json.loads(report_file.read_text())
-    result = ToolResult("cfn-guard (Control Tower)", len(all_templates))
-    for plugin in report.get("pluginReports", []):
-        if plugin.get("pluginName") != GUARD_PLUGIN:
-            continue
-        for violation in plugin.get("violations", []):
-            for construct in violation.get("violatingConstructs", []):
-                result.findings.append(
-                    Finding(
-                        rule=violation["ruleName"],
-                        level="failure",
-                        message=violation.get("description", ""),
-                        stack="/".join(construct["constructPath"].split("/")[:2]),
-                        resource=construct["constructPath"],
-                    )
+    """The Control Tower rules, run once over every template (``review.guard``)."""
+    from review import guard  # review.guard reads templates and acknowledgements through this module
+
+    start = time.perf_counter()
+    report = guard.read_guard_report(outdir)
+    manifest = outdir / "manifest.json"
+    if report is None or (outdir / GUARD_REPORT).stat().st_mtime < manifest.stat().st_mtime:
+        try:
+            report = guard.run_guard(outdir)  # not run over this assembly yet (`make` runs it first)
+        except guard.GuardError as error:
+            raise ScanError(str(error)) from error
+    result = ToolResult("cfn-guard (Control Tower)", len(all_templates), seconds=time.perf_counter() - start)
+    for violation in report.get("violations", []):
+        for construct in violation.get("violatingConstructs", []):
+            result.findings.append(
+                Finding(
+                    rule=violation["ruleName"],
+                    level="failure",
+                    message=violation.get("description", ""),
+                    stack="/".join(construct["constructPath"].split("/")[:2]),
+                    resource=construct["constructPath"],
                 )
-        for ack in plugin.get("suppressedViolations", []):
-            for construct in ack.get("violatingConstructs", []) or [
-                {"constructPath": ack.get("acknowledgedAt", "")}
-            ]:
-                result.skips.append(
-                    Skip(
-                        rule=ack["ruleName"],
-                        reason=ack.get("reason", ""),
-                        stack="/".join(construct["constructPath"].split("/")[:2]),
-                        resource=construct["constructPath"],
-                    )
+            )
+    for ack in report.get("suppressedViolations", []):
+        for construct in ack.get("violatingConstructs", []):
+            result.skips.append(
+                Skip(
+                    rule=ack["ruleName"],
+                    reason=ack.get("reason", ""),
+                    stack="/".join(construct["constructPath"].split("/")[:2]),
+                    resource=construct["constructPath"],
                 )
+            )
     return result
 
 
 def scan(outdir: Path, *, scan_venv: Path) -> list[ToolResult]:
+    """The three scanners, side by side (each is its own process; the machine's cores share them)."""
     found = templates(outdir)
     if not found:
         raise ScanError(f"no stack templates in {outdir}: run `make synth` first")
     missing = [t.path for t in found if not t.path.exists()]
     if missing:
         raise ScanError(f"template missing: {missing[0]}")
-    return [
-        run_cfn_lint(found, binary=scan_venv / "bin" / "cfn-lint"),
-        run_checkov(found, binary=scan_venv / "bin" / "checkov"),
-        guard_result(outdir, found),
-    ]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        jobs = [
+            pool.submit(run_cfn_lint, found, binary=scan_venv / "bin" / "cfn-lint"),
+            pool.submit(run_checkov, found, binary=scan_venv / "bin" / "checkov"),
+            pool.submit(guard_result, outdir, found),
+        ]
+        return [job.result() for job in jobs]
+
+
+def validation_report(outdir: Path) -> dict[str, Any]:
+    """``validation-report.json`` of the synth (cdk-nag and CloudFormation validation), with the
+    Control Tower rules' report (``review.guard``, once they have run over it) as one more
+    plugin report."""
+    path = Path(outdir) / VALIDATION_REPORT
+    report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    guard = Path(outdir) / GUARD_REPORT
+    if guard.exists():
+        report.setdefault("pluginReports", []).append(json.loads(guard.read_text()))
+    return report
 
 
 def write_summary(outdir: Path, results: Iterable[ToolResult]) -> Path:

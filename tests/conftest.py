@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from review import report
-from tests.synth import Synthesized, shipped_context, synthesize
+from tests.synth import Synthesized, from_assembly, shipped_context, synthesize
 
 ENVIRONMENTS = tuple(shipped_context()["outpost"]["environments"])
 STAGES = tuple(name.capitalize() for name in ENVIRONMENTS)
@@ -15,7 +16,13 @@ STAGES = tuple(name.capitalize() for name in ENVIRONMENTS)
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(Path(tmp_path_factory.mktemp("cdk.out")))
+    """The whole app, once per session: the assembly `make unit` names (``OUTPOST_ASSEMBLY``,
+    synthesized by `make synth` and checked by the Control Tower rules), or a fresh synth when
+    pytest runs on its own."""
+    assembly = os.environ.get("OUTPOST_ASSEMBLY")
+    if assembly:
+        return from_assembly(Path(assembly))
+    return synthesize(Path(tmp_path_factory.mktemp("cdk.out")), guard=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from app import build
+from review.guard import run_guard
 from stacks.compliance import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,10 +47,14 @@ class Synthesized:
         }
 
 
-def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesized:
+def synthesize(outdir: Path, context: dict[str, Any] | None = None, *, guard: bool = False) -> Synthesized:
+    """The app, synthesized in this process into ``outdir``; ``guard`` also runs the Control
+    Tower rules over it (as `make scan` does), for tests that read their results."""
     context = context or shipped_context()
-    # As the CDK CLI runs the app: construct paths in metadata, no version report.
+    # As the CDK CLI runs the app: construct paths and asset paths in metadata, no version
+    # report (so these templates are the ones `make synth` writes, byte for byte).
     context.setdefault("aws:cdk:enable-path-metadata", True)
+    context.setdefault("aws:cdk:enable-asset-metadata", True)
     context.setdefault("aws:cdk:version-reporting", False)
     app = cdk.App(outdir=str(outdir), context=context)
     stages = build(app)
@@ -58,11 +63,29 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesiz
         app.synth()
     except RuntimeError as err:  # a failed validation; the report is on disk all the same
         error = str(err)
+    if guard:
+        run_guard(outdir)
     return Synthesized(
         outdir=outdir,
         error=error,
         report=read_report(outdir),
         templates=read_templates(outdir, [stage.stage_name for stage in stages]),
+    )
+
+
+def from_assembly(outdir: Path) -> Synthesized:
+    """The cloud assembly ``make synth`` already wrote (``cdk.out``), read instead of synthesized
+    again: ``make unit`` passes it (``OUTPOST_ASSEMBLY``), so one ``make test`` synthesizes once
+    and the tests, the scanners and the rehearsal read the same templates. The Control Tower
+    rules have run over it (``make`` runs ``review.guard`` first)."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stages = [
+        artifact["properties"]["directoryName"].removeprefix("assembly-")
+        for artifact in manifest["artifacts"].values()
+        if artifact["type"] == "cdk:cloud-assembly"
+    ]
+    return Synthesized(
+        outdir=outdir, error=None, report=read_report(outdir), templates=read_templates(outdir, stages)
     )
 
 
