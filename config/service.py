@@ -27,6 +27,11 @@ MUTABLE_TAGS = ("latest",)
 # Fargate's limits: ephemeral storage 21-200 GiB, a container stop timeout of at most 120 s.
 EPHEMERAL_STORAGE_GIB = (21, 200)
 MAX_STOP_TIMEOUT_SECONDS = 120
+# The release watch (constructs/release_alarms.py): its alarms evaluate 5-minute periods, and the
+# bake after a rolling deployment spans their evaluation window, from 10 minutes (the p95 alarm
+# needs two periods) to an hour (every release holds `make deploy` that long).
+ALARM_PERIOD_MINUTES = 5
+BAKE_MINUTES = (10, 60)
 # Idle agent tasks the control plane keeps started per agent (0: no warm pool); each holds a
 # private IP and costs a running task, so it is bounded well below the subnet capacity.
 MAX_WARM_POOL_SIZE = 100
@@ -61,7 +66,6 @@ class ControlPlaneConfig:
     bootstrap: bool
     cpu: int
     memory: int
-    desired_count: int
     min_tasks: int
     max_tasks: int
     cpu_target_percent: int
@@ -70,11 +74,13 @@ class ControlPlaneConfig:
     scale_out_cooldown_seconds: int
     worker_task_timeout_seconds: int
     warm_pool_size: int
+    bake_minutes: int
 
     @property
-    def running_tasks(self) -> int:
-        """Tasks the service asks for: none while bootstrapping (no image to pull yet)."""
-        return 0 if self.bootstrap else self.desired_count
+    def fixed_desired_count(self) -> int | None:
+        """The DesiredCount the template states: 0 while bootstrapping (no image to pull yet),
+        otherwise none, so that a deploy never resets the count autoscaling has set."""
+        return 0 if self.bootstrap else None
 
     @property
     def scaling_bounds(self) -> tuple[int, int]:
@@ -169,19 +175,18 @@ def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneCo
     max_tasks = section.integer("max_tasks", maximum=100)
     if max_tasks < min_tasks:
         raise ConfigError(section.key("max_tasks"), max_tasks, f"must be at least min_tasks ({min_tasks})")
-    desired = section.integer("desired_count")
-    if not min_tasks <= desired <= max_tasks:
+    if section.has("desired_count"):
         raise ConfigError(
             section.key("desired_count"),
-            desired,
-            f"must lie between min_tasks ({min_tasks}) and max_tasks ({max_tasks})",
+            section.raw("desired_count"),
+            "is no longer a setting: autoscaling owns the running count between min_tasks and "
+            "max_tasks, and a count in the template would reset it on every deploy; delete the key",
         )
     config = ControlPlaneConfig(
         image_tag=tag,
         bootstrap=bootstrap,
         cpu=size.cpu,
         memory=size.memory,
-        desired_count=desired,
         min_tasks=min_tasks,
         max_tasks=max_tasks,
         cpu_target_percent=section.integer("cpu_target_percent", minimum=10, maximum=90),
@@ -192,9 +197,22 @@ def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneCo
             "worker_task_timeout_seconds", minimum=60, maximum=86_400
         ),
         warm_pool_size=section.integer("warm_pool_size", minimum=0, maximum=MAX_WARM_POOL_SIZE),
+        bake_minutes=bake_minutes(section),
     )
     section.done()
     return config
+
+
+def bake_minutes(section: Section) -> int:
+    low, high = BAKE_MINUTES
+    value = section.integer("bake_minutes", minimum=low, maximum=high)
+    if value % ALARM_PERIOD_MINUTES:
+        raise ConfigError(
+            section.key("bake_minutes"),
+            value,
+            f"must be a multiple of {ALARM_PERIOD_MINUTES} (the release alarms' period in minutes)",
+        )
+    return value
 
 
 def parse_agent(name: str, section: Section) -> AgentConfig:

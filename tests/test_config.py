@@ -195,8 +195,16 @@ BAD_SETTINGS = [
     ("dev.service.control_plane.min_tasks", 0, "must be at least 1"),
     ("prod.service.control_plane.max_tasks", 1, "must be at least min_tasks (2)"),
     ("prod.service.control_plane.max_tasks", 101, "must be at most 100"),
-    ("prod.service.control_plane.desired_count", 1, "between min_tasks (2) and max_tasks (10)"),
-    ("prod.service.control_plane.desired_count", 11, "between min_tasks (2) and max_tasks (10)"),
+    # Gone: a count in the template would reset autoscaling's on every deploy.
+    (
+        "prod.service.control_plane.desired_count",
+        2,
+        "no longer a setting: autoscaling owns the running count",
+    ),
+    ("prod.service.control_plane.bake_minutes", 5, "must be at least 10"),
+    ("prod.service.control_plane.bake_minutes", 65, "must be at most 60"),
+    ("prod.service.control_plane.bake_minutes", 12, "must be a multiple of 5 (the release alarms' period"),
+    ("prod.service.control_plane.bake_minutes", ..., "is required"),
     ("prod.service.control_plane.cpu_target_percent", 5, "must be at least 10"),
     ("prod.service.control_plane.cpu_target_percent", 95, "must be at most 90"),
     ("prod.service.control_plane.requests_per_target", 0, "must be at least 1"),
@@ -468,16 +476,17 @@ def test_shipped_service_settings() -> None:
         assert env.service.control_plane.bootstrap is False
     prod = envs["prod"].service.control_plane
     assert prod.min_tasks >= 2
-    assert prod.running_tasks >= 2
+    # The template states no count: autoscaling keeps at least min_tasks running.
+    assert prod.fixed_desired_count is None
 
 
 def test_bootstrap_runs_no_task_and_pins_scaling_at_zero() -> None:
     context = with_setting("prod.service.control_plane.bootstrap", True)
     prod = load(context, only="prod")[0].service.control_plane
-    assert prod.running_tasks == 0
+    assert prod.fixed_desired_count == 0
     assert prod.scaling_bounds == (0, 0)
-    # The configured counts still obey the production rules, for the deploy after it.
-    assert prod.desired_count >= 2
+    # The configured bounds still obey the production rules, for the deploy after it.
+    assert prod.min_tasks >= 2
 
 
 @pytest.mark.parametrize(

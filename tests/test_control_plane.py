@@ -139,12 +139,12 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
     settings = SETTINGS[stage.lower()]["service"]["control_plane"]
     svc_id, svc = at(synthesized, stage, "ControlPlane/Service/Service")
     p = svc["Properties"]
-    assert p["DeploymentConfiguration"] == {
-        "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
-        "MaximumPercent": 200,
-        "MinimumHealthyPercent": 100,
-    }
-    assert p["DesiredCount"] == settings["desired_count"]
+    deployments = p["DeploymentConfiguration"]
+    assert deployments["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert (deployments["MinimumHealthyPercent"], deployments["MaximumPercent"]) == (100, 200)
+    # The count is autoscaling's (tests/test_releases.py), between min_tasks and max_tasks.
+    assert "DesiredCount" not in p
+    assert settings["min_tasks"] >= 1
     assert p["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
     assert p["AvailabilityZoneRebalancing"] == "ENABLED"
     assert p["PlatformVersion"] == "LATEST"
@@ -186,14 +186,12 @@ def test_control_plane_scales_on_cpu_within_bounds(synthesized: Synthesized, sta
 
 
 def test_prod_runs_at_least_two_tasks(synthesized: Synthesized) -> None:
-    svc = props(synthesized, "Prod", "ControlPlane/Service/Service")
     target = props(synthesized, "Prod", "ControlPlane/Service/TaskCount/Target/Resource")
-    assert svc["DesiredCount"] >= 2
     assert target["MinCapacity"] >= 2
     assert len(SETTINGS["prod"]["network"]["availability_zones"]) >= 2
 
 
-def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
+def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in(synthesized: Synthesized) -> None:
     """First deploy into an empty registry: the service exists with 0 tasks, nothing to pull.
 
     Also proves that the front door's target group drives a request-count scaling policy
@@ -228,6 +226,14 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in() -> None:
     template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 0, "MaxCapacity": 0}
     )
+    # The deploy after it (bootstrap: false) drops DesiredCount, which CloudFormation then omits
+    # from the update (the service stays at 0), and raises the scalable target's floor, which
+    # lifts the running count to min_tasks ("If it's below the minimum capacity ...
+    # Application Auto Scaling adjusts the capacity", RegisterScalableTarget).
+    after = props(synthesized, "Dev", "ControlPlane/Service/Service")
+    floor = props(synthesized, "Dev", "ControlPlane/Service/TaskCount/Target/Resource")["MinCapacity"]
+    assert "DesiredCount" not in after
+    assert floor == SETTINGS["dev"]["service"]["control_plane"]["min_tasks"] >= 1
     policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
     metrics = {
         p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
