@@ -32,11 +32,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from review import scan
+from review import assembly
 from review.acknowledgements import Made, acknowledgements_made
 
-PLUGIN = scan.GUARD_PLUGIN
-REPORT_FILE = scan.GUARD_REPORT
+PLUGIN = assembly.GUARD_PLUGIN
+REPORT_FILE = assembly.GUARD_REPORT
 RUNNER = Path(__file__).resolve().parent / "guard_run.js"
 
 
@@ -98,7 +98,7 @@ def _covering(path: str, rule_id: str, made: Sequence[Made]) -> Made | None:
 def plugin_report(outdir: Path, result: Mapping[str, Any], made: Sequence[Made]) -> dict[str, Any]:
     """``result`` as a plugin report of ``validation-report.json``: open violations and, grouped
     by acknowledgement, the suppressed ones."""
-    by_file = {str(t.path.resolve()): t for t in scan.templates(outdir)}
+    by_file = {str(t.path.resolve()): t for t in assembly.templates(outdir)}
     bodies = {path: json.loads(Path(path).read_text()) for path in by_file}
     open_violations: list[dict[str, Any]] = []
     suppressed: dict[tuple[str, str], dict[str, Any]] = {}
@@ -157,7 +157,7 @@ def package_version() -> str:
 
 def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
     """Run the rules over every template of the assembly in ``outdir`` and write the report."""
-    templates = [t.path for t in scan.templates(outdir)]
+    templates = [t.path for t in assembly.templates(outdir)]
     if not templates:
         raise GuardError(f"no stack templates in {outdir}: synthesize first")
     made = acknowledgements_made(outdir)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from review import scan
+from review import assembly, scan
 from review.acknowledgements import Made, acknowledgements_made
 from review.cost import cost_sections
 from review.data_reach import data_reach_section
@@ -67,7 +67,7 @@ class Review:
 def environment_templates(outdir: Path) -> dict[str, list[StackTemplate]]:
     """Stage name -> its stack templates, from the cloud assembly."""
     result: dict[str, list[StackTemplate]] = defaultdict(list)
-    for template in scan.templates(outdir):
+    for template in assembly.templates(outdir):
         result[template.stage].append(StackTemplate.load(template.stage, template.stack, template.path))
     return dict(result)
 
@@ -132,7 +132,7 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     environments = environment_templates(outdir)
     if not environments:
         raise scan.ScanError(f"no stack templates in {outdir}: run `make synth` first")
-    report = scan.validation_report(outdir)
+    report = assembly.validation_report(outdir)
     summary = scan.read_summary(outdir)
     made = acknowledgements_made(outdir)
     costs = cost_sections(outdir)

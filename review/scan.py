@@ -34,13 +34,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from review import guard
+from review.assembly import GUARD_REPORT, Template, templates
+
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_FILE = "scan-summary.json"
-VALIDATION_REPORT = "validation-report.json"
-GUARD_REPORT = "cfn-guard-report.json"  # review/guard.py
 # cfn-lint reads these from the working directory: none may exist (no blanket ignores).
 CFN_LINT_CONFIGS = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
-GUARD_PLUGIN = "cdk-validator-cfnguard"
 # checkov without Prisma Cloud: no API key, no downloads, no version check, no telemetry.
 OFFLINE_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
@@ -53,14 +53,6 @@ OFFLINE_ENV = {
 
 class ScanError(Exception):
     """The scan could not run: no templates, a scanner missing, unreadable output."""
-
-
-@dataclass(frozen=True)
-class Template:
-    stage: str  # "Dev"
-    stack: str  # "Dev/Network"
-    path: Path
-    metadata: Path | None = None  # construct metadata (acknowledgements, ...) of the stack
 
 
 @dataclass(frozen=True)
@@ -108,35 +100,6 @@ class ToolResult:
             counts = f"{len(self.findings)} failures, {len(self.skips)} acknowledged"
         took = f"{self.seconds:.1f} s"
         return f"{self.tool}: {self.templates} templates, {counts} ({took})"
-
-
-def templates(outdir: Path) -> list[Template]:
-    """Every stack template of every assembly in ``outdir``, from the manifests."""
-    found: list[Template] = []
-
-    def walk(directory: Path, stage: str) -> None:
-        manifest_file = directory / "manifest.json"
-        if not manifest_file.exists():
-            return
-        manifest = json.loads(manifest_file.read_text())
-        for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
-            props = artifact.get("properties", {})
-            if artifact["type"] == "aws:cloudformation:stack":
-                stack = artifact.get("displayName", artifact_id)
-                extra = artifact.get("additionalMetadataFile")
-                found.append(
-                    Template(
-                        stage or stack.split("/")[0],
-                        stack,
-                        directory / props["templateFile"],
-                        directory / extra if extra else None,
-                    )
-                )
-            elif artifact["type"] == "cdk:cloud-assembly":
-                walk(directory / props["directoryName"], props.get("displayName", artifact_id))
-
-    walk(outdir, "")
-    return found
 
 
 def _stack_of(path: str, all_templates: Sequence[Template]) -> str:
@@ -258,8 +221,6 @@ def run_checkov(all_templates: Sequence[Template], *, binary: Path) -> ToolResul
 
 def guard_result(outdir: Path, all_templates: Sequence[Template]) -> ToolResult:
     """The Control Tower rules, run once over every template (``review.guard``)."""
-    from review import guard  # review.guard reads templates and acknowledgements through this module
-
     start = time.perf_counter()
     report = guard.read_guard_report(outdir)
     manifest = outdir / "manifest.json"
@@ -308,18 +269,6 @@ def scan(outdir: Path, *, scan_venv: Path) -> list[ToolResult]:
             pool.submit(guard_result, outdir, found),
         ]
         return [job.result() for job in jobs]
-
-
-def validation_report(outdir: Path) -> dict[str, Any]:
-    """``validation-report.json`` of the synth (cdk-nag and CloudFormation validation), with the
-    Control Tower rules' report (``review.guard``, once they have run over it) as one more
-    plugin report."""
-    path = Path(outdir) / VALIDATION_REPORT
-    report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    guard = Path(outdir) / GUARD_REPORT
-    if guard.exists():
-        report.setdefault("pluginReports", []).append(json.loads(guard.read_text()))
-    return report
 
 
 def write_summary(outdir: Path, results: Iterable[ToolResult]) -> Path:

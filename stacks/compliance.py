@@ -15,7 +15,7 @@ from cdk_nag import (
     ServerlessChecks,
 )
 
-from review.scan import validation_report
+from review.assembly import validation_report
 
 NAG_PACKS = (
     AwsSolutionsChecks,
