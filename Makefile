@@ -65,18 +65,22 @@ install: $(VENV_READY) $(SCAN_READY) $(NODE_READY) ## create .venv, .venv-scan a
 check-config: $(VENV_READY) ## validate cdk.json settings (one line per error)
 	@$(PY) -m config
 
-synth: install check-config ## synthesize every environment into cdk.out/ (no AWS access)
+synth: $(VENV_READY) $(NODE_READY) check-config ## synthesize every environment into cdk.out/ (no AWS access; installs only what synthesis needs)
 	$(CDK) synth --quiet
 
-# cdk.out as a file: `make rehearse` synthesizes only when an input changed since the last
-# synth, and never a second time within `make test` (where `scan` already ran `synth`).
+# cdk.out as a file: the tests, the scanners, the rehearsal and the cost estimate read the one
+# assembly `make synth` wrote, synthesized again only when an input changed. The Control Tower
+# rules run once over it (review/guard.py), not inside every synth.
 CDK_OUT := cdk.out/manifest.json
+GUARD_OUT := cdk.out/cfn-guard-report.json
 SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
 	$(shell find config stacks constructs lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
-$(CDK_OUT): $(SYNTH_INPUTS)
+$(CDK_OUT): $(SYNTH_INPUTS) | $(VENV_READY) $(NODE_READY)
 	$(MAKE) --no-print-directory synth
+$(GUARD_OUT): $(CDK_OUT)
+	$(PY) -m review.guard cdk.out
 
-scan: synth $(SCAN_READY) ## cfn-lint, checkov and the Control Tower rules over every synthesized template
+scan: $(GUARD_OUT) $(SCAN_READY) ## cfn-lint, checkov and the Control Tower rules over every synthesized template
 	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
@@ -105,10 +109,13 @@ lint: $(VENV_READY) ## ruff lint and format check; actionlint (with ShellCheck) 
 typecheck: $(VENV_READY) ## mypy --strict
 	$(VENV)/bin/mypy
 
-unit: $(VENV_READY) $(SCAN_READY) ## the pytest suite (assertions, snapshots, bad config, cdk-nag, scanners)
-	$(PY) -m pytest
+unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out (assertions, snapshots, bad config, cdk-nag, scanners)
+	OUTPOST_ASSEMBLY=cdk.out $(PY) -m pytest
 
-test: install lint typecheck unit scan rehearse loadtest-selftest ## everything CI runs
+# Both cores: the steps after the one synth are independent; each one's output is printed
+# whole when it ends.
+test: install ## everything CI runs: lint, types, tests, scanners, rehearsal, load-test self-test
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest
 
 # Load test of a deployed environment and its offline self-test (docs/loadtest.md). The
 # key comes from the environment (OUTPOST_API_KEY), never from a file; extra flags: ARGS=.

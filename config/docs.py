@@ -112,9 +112,9 @@ def _sections(group: Group, prefix: str) -> list[str]:
         if not isinstance(entry, Group):
             continue
         key = f"{prefix}{entry.name}"
-        if entry.names and isinstance(entry.entries[0], Group):
+        inner = entry.entries[0]
+        if entry.names and isinstance(inner, Group):
             # service.agents.<agent>: one heading for the group of every name.
-            (inner,) = entry.entries
             names = "`, `".join(entry.names)
             lines += ["", f"### `{key}.{inner.name}`", "", f"{entry.meaning} `{inner.name}` is `{names}`."]
             lines += ["", inner.meaning, *_sections(inner, f"{key}.{inner.name}.")]

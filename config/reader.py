@@ -52,6 +52,10 @@ class Section:
     def has(self, name: str) -> bool:
         return name in self._data
 
+    def written(self, name: str) -> Any:
+        """The value as written, unread: for an error about a key that is not a setting (any more)."""
+        return self._data.get(name)
+
     def names(self) -> list[str]:
         """The keys written in this object (each then read by its own getter)."""
         return list(self._data)

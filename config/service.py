@@ -28,6 +28,16 @@ from config.schema import Group, boolean, integer, string
 MAX_WARM_POOL_SIZE = 100
 MAX_TASKS = 100
 PRODUCTION_MIN_TASKS = 2
+# The release watch (constructs/release_alarms.py): its alarms evaluate 5-minute periods, and the
+# bake after a rolling deployment spans their evaluation window, from 10 minutes (the p95 alarm
+# needs two periods) to an hour (every release holds `make deploy` that long).
+ALARM_PERIOD_MINUTES = 5
+BAKE_MINUTES = (10, 60)
+# Settings that were retired: reading one is an error that says why (they are declared nowhere).
+RETIRED_DESIRED_COUNT = (
+    "is no longer a setting: autoscaling owns the running count between min_tasks and "
+    "max_tasks, and a count in the template would reset it on every deploy; delete the key"
+)
 
 CONTROL_PLANE = Group(
     "control_plane",
@@ -44,11 +54,6 @@ CONTROL_PLANE = Group(
             ),
         ),
         *size_settings("a control-plane task"),
-        integer(
-            "desired_count",
-            "tasks at deploy time",
-            rules=("between `min_tasks` and `max_tasks`",),
-        ),
         integer(
             "min_tasks",
             "autoscaling's lower bound",
@@ -80,6 +85,14 @@ CONTROL_PLANE = Group(
             "idle agent tasks the control plane keeps started (`OUTPOST_WARM_POOL_SIZE`; 0 = none)",
             minimum=0,
             maximum=MAX_WARM_POOL_SIZE,
+        ),
+        integer(
+            "bake_minutes",
+            "how long `make deploy` watches a rolling control-plane deployment on the release alarms "
+            "before it counts as done (constructs/release_alarms.py)",
+            minimum=BAKE_MINUTES[0],
+            maximum=BAKE_MINUTES[1],
+            rules=(f"a multiple of {ALARM_PERIOD_MINUTES} (the release alarms' period in minutes)",),
         ),
     ),
 )
@@ -148,7 +161,6 @@ class ControlPlaneConfig:
     bootstrap: bool
     cpu: int
     memory: int
-    desired_count: int
     min_tasks: int
     max_tasks: int
     cpu_target_percent: int
@@ -157,11 +169,13 @@ class ControlPlaneConfig:
     scale_out_cooldown_seconds: int
     worker_task_timeout_seconds: int
     warm_pool_size: int
+    bake_minutes: int
 
     @property
-    def running_tasks(self) -> int:
-        """Tasks the service asks for: none while bootstrapping (no image to pull yet)."""
-        return 0 if self.bootstrap else self.desired_count
+    def fixed_desired_count(self) -> int | None:
+        """The DesiredCount the template states: 0 while bootstrapping (no image to pull yet),
+        otherwise none, so that a deploy never resets the count autoscaling has set."""
+        return 0 if self.bootstrap else None
 
     @property
     def scaling_bounds(self) -> tuple[int, int]:
@@ -217,19 +231,15 @@ def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneCo
     max_tasks = section.integer("max_tasks")
     if max_tasks < min_tasks:
         raise ConfigError(section.key("max_tasks"), max_tasks, f"must be at least min_tasks ({min_tasks})")
-    desired = section.integer("desired_count")
-    if not min_tasks <= desired <= max_tasks:
+    if section.has("desired_count"):
         raise ConfigError(
-            section.key("desired_count"),
-            desired,
-            f"must lie between min_tasks ({min_tasks}) and max_tasks ({max_tasks})",
+            section.key("desired_count"), section.written("desired_count"), RETIRED_DESIRED_COUNT
         )
     config = ControlPlaneConfig(
         image_tag=tag,
         bootstrap=bootstrap,
         cpu=size.cpu,
         memory=size.memory,
-        desired_count=desired,
         min_tasks=min_tasks,
         max_tasks=max_tasks,
         cpu_target_percent=section.integer("cpu_target_percent"),
@@ -238,9 +248,21 @@ def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneCo
         scale_out_cooldown_seconds=section.integer("scale_out_cooldown_seconds"),
         worker_task_timeout_seconds=section.integer("worker_task_timeout_seconds"),
         warm_pool_size=section.integer("warm_pool_size"),
+        bake_minutes=bake_minutes(section),
     )
     section.done()
     return config
+
+
+def bake_minutes(section: Section) -> int:
+    value = section.integer("bake_minutes")
+    if value % ALARM_PERIOD_MINUTES:
+        raise ConfigError(
+            section.key("bake_minutes"),
+            value,
+            f"must be a multiple of {ALARM_PERIOD_MINUTES} (the release alarms' period in minutes)",
+        )
+    return value
 
 
 def parse_janitor(section: Section, *, production: bool) -> JanitorConfig:

@@ -184,7 +184,17 @@ class ControlPlane(Construct):
             "Service",
             cluster=cluster,
             task_definition=self.task_definition,
-            desired_count=config.running_tasks,
+            # No count after the first creation: the template would set it back on every deploy.
+            # CloudFormation (AWS::ECS::Service DesiredCount): "For new services, if a desired
+            # count is not specified, a default value of 1 is used ... For existing services, if
+            # a desired count is not specified, it is omitted from the operation", so a deploy
+            # keeps the count autoscaling set. The scalable target below raises a new service to
+            # min_tasks: RegisterScalableTarget "changes the resource's current capacity to a
+            # value that is inside of this range", also when it updates an existing target
+            # (Application Auto Scaling API reference). aws-cdk-lib passes desired_count=None
+            # through as an absent property (the ecs-patterns removeDefaultDesiredCount flag does
+            # not concern this L2). Bootstrap states 0: there is no image to run yet.
+            desired_count=config.fixed_desired_count,
             min_healthy_percent=100,
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),

@@ -1,36 +1,31 @@
-"""The alarms that tell a person the platform is failing, the topic that tells them, a dashboard.
+"""The alarms that tell a person the platform is failing, and a dashboard of every alarm.
 
 Every alarm watches a metric that the watched resource really emits (the dimensions come
-from the resources themselves, not from typed-in names) and notifies the topic on ALARM
-and on OK. The topic is KMS-encrypted with a key CloudWatch may use, accepts only TLS,
-and only CloudWatch alarms of this account may publish to it.
+from the resources themselves, not from typed-in names) and notifies the alarm topic (the
+Alerts stack's) on ALARM and on OK. The two alarms a control-plane release is rolled back on
+(5xx answers, p95 latency) belong to the Service stack (``constructs/release_alarms.py``);
+the dashboard shows them with the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 
 from config.monitoring import MonitoringConfig
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, notifying_alarm, target_metric
 
-FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
-AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,8 @@ class Watched:
 
 
 class OperationsAlarms(Construct):
-    """``topic``: where alarms go; ``alarms``: name -> alarm; ``dashboard``: one page of them."""
+    """``alarms``: name -> alarm; ``dashboard``: one page of these and of ``shown`` (alarms of
+    other stacks, by name: the Service stack's release alarms)."""
 
     def __init__(
         self,
@@ -59,12 +55,15 @@ class OperationsAlarms(Construct):
         *,
         env_name: str,
         config: MonitoringConfig,
+        topic: sns.ITopic,
         watched: Watched,
+        shown: Mapping[str, cloudwatch.IAlarm],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = self._topic(env_name, config.alarm_email)
+        self._topic = topic
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._add_all(config, watched)
+        every: dict[str, cloudwatch.IAlarm] = {**shown, **self.alarms}
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -72,66 +71,9 @@ class OperationsAlarms(Construct):
             default_interval=Duration.hours(6),
             widgets=[
                 [cloudwatch.AlarmWidget(title=name, alarm=alarm, width=8, height=6)]
-                for name, alarm in self.alarms.items()
+                for name, alarm in every.items()
             ],
         )
-
-    def _topic(self, env_name: str, email: str | None) -> sns.Topic:
-        key = kms.Key(
-            self,
-            "TopicKey",
-            description=f"Outpost {env_name}: encrypts the alarm topic",
-            enable_key_rotation=True,
-            # Nothing rests encrypted under this key: SNS holds messages only in transit.
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        # CloudWatch encrypts the messages it publishes to the topic with this key.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsOfThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            )
-        )
-        topic = sns.Topic(
-            self,
-            "Topic",
-            display_name=f"Outpost {env_name} alarms",
-            master_key=key,
-            enforce_ssl=True,
-        )
-        # A topic policy replaces SNS's default one: say who may publish.
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsOfThisAccount",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {
-                        "aws:SourceArn": Stack.of(self).format_arn(
-                            service="cloudwatch",
-                            resource="alarm",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
-                },
-            )
-        )
-        if email is not None:
-            subscription = topic.add_subscription(subscriptions.EmailSubscription(email))
-            acknowledge(
-                subscription,
-                "An alarm e-mail SNS could not deliver has nowhere better to go: a dead-letter queue "
-                "would need an alarm that notifies this same topic. The alarm's state stays visible "
-                "in CloudWatch and on the operations dashboard, and every alarm also notifies on OK.",
-                "Serverless-SNSRedrivePolicy",
-            )
-        return topic
 
     def _alarm(
         self,
@@ -143,21 +85,16 @@ class OperationsAlarms(Construct):
         periods: int = 1,
         comparison: cloudwatch.ComparisonOperator = AT_LEAST,
     ) -> None:
-        alarm = cloudwatch.Alarm(
+        self.alarms[name] = notifying_alarm(
             self,
             name,
+            topic=self._topic,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=periods,
-            datapoints_to_alarm=periods,
-            comparison_operator=comparison,
-            # No data means no requests, no errors, no stopped tasks: not a failure.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+            datapoints=periods,
+            comparison=comparison,
+            description=description,
         )
-        alarm.add_alarm_action(actions.SnsAction(self.topic))
-        alarm.add_ok_action(actions.SnsAction(self.topic))
-        self.alarms[name] = alarm
 
     def _add_all(self, config: MonitoringConfig, watched: Watched) -> None:
         lb_metrics = watched.load_balancer.metrics
@@ -169,22 +106,14 @@ class OperationsAlarms(Construct):
             description="The load balancer itself answered 5xx (no healthy target, timeouts).",
         )
         self._alarm(
-            "Target5xx",
-            _target_metric(watched, "HTTPCode_Target_5XX_Count", period=FIVE_MINUTES, statistic="Sum"),
-            threshold=config.http_5xx_per_5_minutes,
-            description="The control plane answered 5xx.",
-        )
-        self._alarm(
-            "ResponseTimeP95",
-            _target_metric(watched, "TargetResponseTime", period=FIVE_MINUTES, statistic="p95"),
-            threshold=config.response_time_p95_ms / 1000,
-            comparison=greater,
-            periods=2,
-            description=f"p95 API latency above {config.response_time_p95_ms} ms for 10 minutes.",
-        )
-        self._alarm(
             "UnhealthyHosts",
-            _target_metric(watched, "UnHealthyHostCount", period=ONE_MINUTE, statistic="Maximum"),
+            target_metric(
+                watched.load_balancer,
+                watched.target_group,
+                "UnHealthyHostCount",
+                period=ONE_MINUTE,
+                statistic="Maximum",
+            ),
             threshold=1,
             periods=3,
             description="A control-plane task failed its /health/live check for 3 minutes.",
@@ -290,25 +219,6 @@ class OperationsAlarms(Construct):
             description=f"Lambda could not put failed {what} in the dead-letter queue: those events are "
             "lost.",
         )
-
-
-def _target_metric(
-    watched: Watched, metric_name: str, *, period: Duration, statistic: str
-) -> cloudwatch.Metric:
-    """A metric of the control plane's target group, with both dimensions taken from the load
-    balancer's and the target group's own full names (GetAtt attributes the Service stack
-    publishes): CDK's ``target_group.metrics`` would split the listener's ARN instead, and
-    CloudFormation does not accept a cross-stack reference (Fn::GetStackOutput) inside Fn::Split."""
-    return cloudwatch.Metric(
-        namespace="AWS/ApplicationELB",
-        metric_name=metric_name,
-        dimensions_map={
-            "LoadBalancer": watched.load_balancer.load_balancer_full_name,
-            "TargetGroup": watched.target_group.target_group_full_name,
-        },
-        period=period,
-        statistic=statistic,
-    )
 
 
 def _running_shortfall(service: ecs.FargateService) -> cloudwatch.MathExpression:

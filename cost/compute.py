@@ -61,17 +61,34 @@ def control_plane(usage: Usage) -> list[LineItem]:
             raise CostError(
                 f"{service.name}: only a FARGATE capacity-provider strategy is priced, not {providers}"
             )
-        tasks = int(service.properties.get("DesiredCount", 1))
+        tasks, source = running_floor(usage, service)
         hourly = size.hourly(usage, spot=False)
         items.append(
             LineItem(
                 f"Fargate: {service.stack.name(service.logical_id).split('/')[0]} service",
                 tasks * usage.hours * hourly,
-                f"{plural(tasks, 'task')} (desired count) x {usage.hours} h x {money(hourly)}/h "
+                f"{plural(tasks, 'task')} ({source}) x {usage.hours} h x {money(hourly)}/h "
                 f"({size.describe()})",
             )
         )
     return items
+
+
+def running_floor(usage: Usage, service: Resource) -> tuple[int, str]:
+    """Tasks a service runs all month at least, and where the figure comes from: the count
+    the template states (bootstrap's 0), else its scalable target's MinCapacity (the template
+    leaves the count to autoscaling), else ECS's default of 1 for a new service."""
+    if "DesiredCount" in service.properties:
+        return int(service.properties["DesiredCount"]), "desired count"
+    for target in usage.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
+        props = target.properties
+        if (
+            target.stack is service.stack
+            and props.get("ScalableDimension") == "ecs:service:DesiredCount"
+            and service.stack.refers_to(props.get("ResourceId"), service.logical_id)
+        ):
+            return int(props["MinCapacity"]), "autoscaling minimum"
+    return 1, "ECS default for a new service"
 
 
 def agent_sizes(usage: Usage) -> dict[str, TaskSize]:

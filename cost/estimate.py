@@ -15,7 +15,7 @@ from cost import compute, network, services
 from cost.prices import CostError, PriceTable, load_prices
 from cost.resources import NO_CHARGE, PRICED_TYPES
 from cost.usage import LineItem, Usage
-from review import scan
+from review import assembly
 from review.templates import StackTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ def estimates(
 def stage_templates(outdir: Path) -> dict[str, list[StackTemplate]]:
     """Stage name -> its stack templates, from the cloud assembly in ``outdir``."""
     result: dict[str, list[StackTemplate]] = defaultdict(list)
-    for template in scan.templates(outdir):
+    for template in assembly.templates(outdir):
         result[template.stage].append(StackTemplate.load(template.stage, template.stack, template.path))
     return dict(result)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.agents import FARGATE_SIZES, SPOT_MINIMUM_PLATFORM, platform_at_least
+from rehearsal.alarms import CLOUDWATCH_PAGE, ECS_ALARMS_PAGE, alarm_problems, unknown_deployment_alarms
 from rehearsal.assembly import Stack
 from rehearsal.resolve import StackSet
 
@@ -122,6 +123,8 @@ class _Checker:
     stacks: Sequence[Stack]
     options: Options
     findings: list[Finding] = field(default_factory=list)
+    # Alarm names created so far, per account and Region (rehearsal/alarms.py).
+    alarm_names: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def __post_init__(self) -> None:
         self.resolvers = StackSet(self.stacks)
@@ -270,6 +273,19 @@ class _Checker:
                         CERTIFICATE_PAGE,
                     )
 
+    def alarms(self, stack: Stack) -> None:
+        """Alarms CloudWatch accepts, and deployments that watch alarms that exist."""
+        known = self.alarm_names[stack.environment]
+        for logical_id, props in _of_type(stack, "AWS::CloudWatch::Alarm"):
+            name = str(self.resolvers.resolver(stack).reference(logical_id, "Ref"))
+            for reason in alarm_problems(self.value(stack, props), name):
+                self.fail(stack, logical_id, reason, CLOUDWATCH_PAGE)
+            known.add(name)
+        for logical_id, props in _of_type(stack, "AWS::ECS::Service"):
+            watched = self.value(stack, props.get("DeploymentConfiguration", {}).get("Alarms", {}))
+            for reason in unknown_deployment_alarms(watched, known):
+                self.fail(stack, logical_id, reason, ECS_ALARMS_PAGE)
+
     # --- across stacks, in deployment order -----------------------------------------------
 
     def counted(self) -> None:
@@ -361,6 +377,7 @@ def check(stacks: Iterable[Stack], options: Options | None = None) -> list[Findi
         checker.iam(stack)
         checker.fargate(stack)
         checker.certificates(stack)
+        checker.alarms(stack)
     checker.counted()
     return checker.findings
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from review import scan
+from review import assembly
 
 # Acknowledgements aws-cdk-lib makes itself (not in this app's code): on every VPC flow log,
 # for a CloudFormation spec quirk. They need not match a finding.
@@ -38,7 +38,7 @@ class Made:
 def acknowledgements_made(outdir: Path) -> list[Made]:
     """Every acknowledgement in the construct metadata of the cloud assembly."""
     made = set()
-    for template in scan.templates(outdir):
+    for template in assembly.templates(outdir):
         if template.metadata is None or not template.metadata.exists():
             continue
         for path, entries in json.loads(template.metadata.read_text()).items():

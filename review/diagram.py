@@ -41,6 +41,8 @@ SHOWN_TYPES: tuple[tuple[str, str, str], ...] = (
     ("AWS::SecretsManager::Secret", "secret", "secrets"),
     ("AWS::Events::EventBus", "event bus", "event buses"),
     ("AWS::SNS::Topic", "SNS topic", "SNS topics"),
+    ("AWS::CloudWatch::Alarm", "CloudWatch alarm", "CloudWatch alarms"),
+    ("AWS::CloudWatch::Dashboard", "CloudWatch dashboard", "CloudWatch dashboards"),
     ("AWS::SQS::Queue", "SQS queue", "SQS queues"),
     ("AWS::CloudTrail::Trail", "CloudTrail trail", "CloudTrail trails"),
     ("AWS::Logs::LogGroup", "log group", "log groups"),

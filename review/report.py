@@ -29,7 +29,6 @@ This module assembles them per environment and writes the files.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,7 @@ from typing import Any
 
 from config import ConfigError, load_environments
 from cost.estimate import shipped_context
-from review import scan
+from review import assembly, scan
 from review.acknowledgements import Made, acknowledgements_made
 from review.cost import cost_sections
 from review.data_reach import data_reach_section
@@ -70,7 +69,7 @@ class Review:
 def environment_templates(outdir: Path) -> dict[str, list[StackTemplate]]:
     """Stage name -> its stack templates, from the cloud assembly."""
     result: dict[str, list[StackTemplate]] = defaultdict(list)
-    for template in scan.templates(outdir):
+    for template in assembly.templates(outdir):
         result[template.stage].append(StackTemplate.load(template.stage, template.stack, template.path))
     return dict(result)
 
@@ -140,8 +139,7 @@ def write_reports(
     environments = environment_templates(outdir)
     if not environments:
         raise scan.ScanError(f"no stack templates in {outdir}: run `make synth` first")
-    report_file = outdir / scan.VALIDATION_REPORT
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    report = assembly.validation_report(outdir)
     summary = scan.read_summary(outdir)
     made = acknowledgements_made(outdir)
     costs = cost_sections(outdir, context)

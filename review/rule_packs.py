@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from review import scan
+from review import assembly
 from review.acknowledgements import Made, stale_acknowledgements
 from review.document import Block, Heading, Section, Table
 from review.templates import output_name
@@ -26,7 +26,7 @@ NAG_PACKS = (
     "PCI.DSS.321",
     "Serverless",
 )
-EXPECTED_PLUGINS = (*NAG_PACKS, scan.GUARD_PLUGIN, "CloudFormation Validate")
+EXPECTED_PLUGINS = (*NAG_PACKS, assembly.GUARD_PLUGIN, "CloudFormation Validate")
 # cdk-nag names a finding on a cross-stack resource with the reference's JSON in it.
 _STACK_OUTPUT = re.compile(
     r'\{"Fn::GetStackOutput":\{"StackName":"([^"]+)"[^{}]*"OutputName":"([^"]+)"[^{}]*\}\}'
@@ -125,7 +125,7 @@ def packs_section(
         "Rule packs",
         [
             "The six cdk-nag packs, the AWS Control Tower proactive controls (cfn-guard plugin "
-            f"`{scan.GUARD_PLUGIN}`) and aws-cdk-lib's CloudFormation validation run on every synth "
+            f"`{assembly.GUARD_PLUGIN}`) and aws-cdk-lib's CloudFormation validation run on every synth "
             "(`cdk.out/validation-report.json`). A pack that reported nothing does not appear in that "
             "report: it passed with nothing to acknowledge.",
             summary,

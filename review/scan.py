@@ -13,9 +13,9 @@ scan cannot run (no templates, a scanner missing or broken). A JSON summary land
 - **checkov** (``.venv-scan/bin/checkov``, CloudFormation framework, offline): zero failed
   checks; a skip is a ``Metadata.checkov.skip`` entry written by
   ``constructs.scanners.skip_checkov`` on the one resource it concerns.
-- **cfn-guard** (AWS Control Tower proactive controls): the cdk-validator-cfnguard plugin runs
-  during synth (``stacks/compliance.py``); its results are read from
-  ``cdk.out/validation-report.json``: zero unacknowledged failures.
+- **cfn-guard** (AWS Control Tower proactive controls, ``review.guard``): the rules of the pinned
+  cdk-validator-cfnguard package, once over every template (not inside each synth): zero
+  unacknowledged failures; its report lands beside the validation report.
 
 Usage: ``python -m review.scan [cdk.out] [--scan-venv .venv-scan]``.
 """
@@ -29,16 +29,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from review import guard
+from review.assembly import GUARD_REPORT, Template, templates
+
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_FILE = "scan-summary.json"
-VALIDATION_REPORT = "validation-report.json"
 # cfn-lint reads these from the working directory: none may exist (no blanket ignores).
 CFN_LINT_CONFIGS = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
-GUARD_PLUGIN = "cdk-validator-cfnguard"
 # checkov without Prisma Cloud: no API key, no downloads, no version check, no telemetry.
 OFFLINE_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
@@ -51,14 +53,6 @@ OFFLINE_ENV = {
 
 class ScanError(Exception):
     """The scan could not run: no templates, a scanner missing, unreadable output."""
-
-
-@dataclass(frozen=True)
-class Template:
-    stage: str  # "Dev"
-    stack: str  # "Dev/Network"
-    path: Path
-    metadata: Path | None = None  # construct metadata (acknowledgements, ...) of the stack
 
 
 @dataclass(frozen=True)
@@ -104,37 +98,8 @@ class ToolResult:
             counts = f"{self.passed} passed, {len(self.findings)} failed, {len(self.skips)} skipped"
         else:
             counts = f"{len(self.findings)} failures, {len(self.skips)} acknowledged"
-        took = "ran during synth" if self.tool.startswith("cfn-guard") else f"{self.seconds:.1f} s"
+        took = f"{self.seconds:.1f} s"
         return f"{self.tool}: {self.templates} templates, {counts} ({took})"
-
-
-def templates(outdir: Path) -> list[Template]:
-    """Every stack template of every assembly in ``outdir``, from the manifests."""
-    found: list[Template] = []
-
-    def walk(directory: Path, stage: str) -> None:
-        manifest_file = directory / "manifest.json"
-        if not manifest_file.exists():
-            return
-        manifest = json.loads(manifest_file.read_text())
-        for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
-            props = artifact.get("properties", {})
-            if artifact["type"] == "aws:cloudformation:stack":
-                stack = artifact.get("displayName", artifact_id)
-                extra = artifact.get("additionalMetadataFile")
-                found.append(
-                    Template(
-                        stage or stack.split("/")[0],
-                        stack,
-                        directory / props["templateFile"],
-                        directory / extra if extra else None,
-                    )
-                )
-            elif artifact["type"] == "cdk:cloud-assembly":
-                walk(directory / props["directoryName"], props.get("displayName", artifact_id))
-
-    walk(outdir, "")
-    return found
 
 
 def _stack_of(path: str, all_templates: Sequence[Template]) -> str:
@@ -255,53 +220,55 @@ def run_checkov(all_templates: Sequence[Template], *, binary: Path) -> ToolResul
 
 
 def guard_result(outdir: Path, all_templates: Sequence[Template]) -> ToolResult:
-    """The Control Tower rules' results, from the validation report the synth wrote."""
-    report_file = outdir / VALIDATION_REPORT
-    if not report_file.exists():
-        raise ScanError(f"{report_file} is missing: run `make synth` first")
-    report = json.loads(report_file.read_text())
-    result = ToolResult("cfn-guard (Control Tower)", len(all_templates))
-    for plugin in report.get("pluginReports", []):
-        if plugin.get("pluginName") != GUARD_PLUGIN:
-            continue
-        for violation in plugin.get("violations", []):
-            for construct in violation.get("violatingConstructs", []):
-                result.findings.append(
-                    Finding(
-                        rule=violation["ruleName"],
-                        level="failure",
-                        message=violation.get("description", ""),
-                        stack="/".join(construct["constructPath"].split("/")[:2]),
-                        resource=construct["constructPath"],
-                    )
+    """The Control Tower rules, run once over every template (``review.guard``)."""
+    start = time.perf_counter()
+    report = guard.read_guard_report(outdir)
+    manifest = outdir / "manifest.json"
+    if report is None or (outdir / GUARD_REPORT).stat().st_mtime < manifest.stat().st_mtime:
+        try:
+            report = guard.run_guard(outdir)  # not run over this assembly yet (`make` runs it first)
+        except guard.GuardError as error:
+            raise ScanError(str(error)) from error
+    result = ToolResult("cfn-guard (Control Tower)", len(all_templates), seconds=time.perf_counter() - start)
+    for violation in report.get("violations", []):
+        for construct in violation.get("violatingConstructs", []):
+            result.findings.append(
+                Finding(
+                    rule=violation["ruleName"],
+                    level="failure",
+                    message=violation.get("description", ""),
+                    stack="/".join(construct["constructPath"].split("/")[:2]),
+                    resource=construct["constructPath"],
                 )
-        for ack in plugin.get("suppressedViolations", []):
-            for construct in ack.get("violatingConstructs", []) or [
-                {"constructPath": ack.get("acknowledgedAt", "")}
-            ]:
-                result.skips.append(
-                    Skip(
-                        rule=ack["ruleName"],
-                        reason=ack.get("reason", ""),
-                        stack="/".join(construct["constructPath"].split("/")[:2]),
-                        resource=construct["constructPath"],
-                    )
+            )
+    for ack in report.get("suppressedViolations", []):
+        for construct in ack.get("violatingConstructs", []):
+            result.skips.append(
+                Skip(
+                    rule=ack["ruleName"],
+                    reason=ack.get("reason", ""),
+                    stack="/".join(construct["constructPath"].split("/")[:2]),
+                    resource=construct["constructPath"],
                 )
+            )
     return result
 
 
 def scan(outdir: Path, *, scan_venv: Path) -> list[ToolResult]:
+    """The three scanners, side by side (each is its own process; the machine's cores share them)."""
     found = templates(outdir)
     if not found:
         raise ScanError(f"no stack templates in {outdir}: run `make synth` first")
     missing = [t.path for t in found if not t.path.exists()]
     if missing:
         raise ScanError(f"template missing: {missing[0]}")
-    return [
-        run_cfn_lint(found, binary=scan_venv / "bin" / "cfn-lint"),
-        run_checkov(found, binary=scan_venv / "bin" / "checkov"),
-        guard_result(outdir, found),
-    ]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        jobs = [
+            pool.submit(run_cfn_lint, found, binary=scan_venv / "bin" / "cfn-lint"),
+            pool.submit(run_checkov, found, binary=scan_venv / "bin" / "checkov"),
+            pool.submit(guard_result, outdir, found),
+        ]
+        return [job.result() for job in jobs]
 
 
 def write_summary(outdir: Path, results: Iterable[ToolResult]) -> Path:

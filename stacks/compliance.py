@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from aws_cdk import App, IPolicyValidationPlugin, Validations
+from aws_cdk import App, Validations
 from cdk_nag import (
     AwsSolutionsChecks,
     HIPAASecurityChecks,
@@ -15,9 +14,8 @@ from cdk_nag import (
     PCIDSS321Checks,
     ServerlessChecks,
 )
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
-VALIDATION_REPORT = "validation-report.json"
+from review.assembly import validation_report
 
 NAG_PACKS = (
     AwsSolutionsChecks,
@@ -29,23 +27,18 @@ NAG_PACKS = (
 )
 
 
-# Acknowledge the cfn-guard plugin's findings with
+# Acknowledge the Control Tower rules' findings with
 # ``acknowledge(construct, reason, control_tower("<rule name>"))`` (constructs/nag.py).
 
 
 def add_nag_packs(app: App) -> None:
-    """All six cdk-nag packs and the AWS Control Tower proactive controls.
+    """All six cdk-nag packs: a finding not acknowledged on its construct fails synth.
 
-    The Control Tower controls run through the cfn-guard policy-validation plugin, which
-    ships its own ``cfn-guard`` binary and rules inside the package: nothing is downloaded
-    at synth. A finding not acknowledged on its construct fails synth, whichever plugin
-    reported it.
+    The AWS Control Tower proactive controls (cfn-guard) do not run here: as a plugin they
+    cost every synth about 13 seconds. ``make scan`` (hence CI) runs them once over every
+    template (``review/guard.py``) and fails on any unacknowledged one.
     """
-    Validations.of(app).add_plugins(
-        *(pack(app) for pack in NAG_PACKS),
-        # The plugin is typed against the beta1 interface, which the jsii kernel accepts here.
-        cast(IPolicyValidationPlugin, CfnGuardValidator(control_tower_rules_enabled=True)),
-    )
+    Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
 
 
 def unacknowledged_findings(report: dict[str, Any]) -> list[str]:
@@ -64,5 +57,6 @@ def unacknowledged_findings(report: dict[str, Any]) -> list[str]:
 
 
 def read_report(outdir: str | Path) -> dict[str, Any]:
-    path = Path(outdir) / VALIDATION_REPORT
-    return json.loads(path.read_text()) if path.exists() else {}
+    """``validation-report.json``, with the Control Tower rules' report (when they have run
+    over this assembly) as one more plugin report."""
+    return validation_report(Path(outdir))

@@ -1,10 +1,13 @@
-"""Monitoring stack: alarms on everything the platform depends on, and who they reach."""
+"""Monitoring stack: alarms on everything the platform depends on, and the dashboard of every alarm."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_sns as sns
 
 from config import EnvironmentConfig
 from constructs import Construct
@@ -13,7 +16,9 @@ from stacks.base import OutpostStack
 
 
 class MonitoringStack(OutpostStack):
-    """Deployed last: it reads metrics of the Network, Data and Service stacks."""
+    """Deployed last: it reads metrics of the Network, Data and Service stacks, notifies the
+    Alerts stack's topic, and shows the Service stack's release alarms (``release_alarms``)
+    beside its own on the dashboard."""
 
     def __init__(
         self,
@@ -21,23 +26,25 @@ class MonitoringStack(OutpostStack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
+        topic: sns.ITopic,
         watched: Watched,
+        release_alarms: Mapping[str, cloudwatch.IAlarm],
         **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
             construct_id,
+            description="Operations alarms and the dashboard of every alarm",
             config=config,
-            description="Alarms, their encrypted SNS topic and the operations dashboard",
             **kwargs,
         )
         self.alarms = OperationsAlarms(
-            self, "Operations", env_name=config.name, config=config.monitoring, watched=watched
-        )
-        CfnOutput(
             self,
-            "AlarmTopicArn",
-            value=self.alarms.topic.topic_arn,
-            description="Subscribe on-call here: aws sns subscribe --topic-arn <arn> --protocol email ...",
+            "Operations",
+            env_name=config.name,
+            config=config.monitoring,
+            topic=topic,
+            watched=watched,
+            shown=release_alarms,
         )
         CfnOutput(self, "DashboardName", value=self.alarms.dashboard.dashboard_name)

@@ -1,7 +1,9 @@
 """Service stack: the ECS cluster, the control-plane service and the five agent task definitions.
 
 The public load balancer (``FrontDoor``: ALB, WAF, listeners) routes the API's paths to the
-control plane, whose request-count scaling follows the load balancer's target group.
+control plane, whose request-count scaling follows the load balancer's target group. Every
+release of the control plane is watched by the release alarms (5xx answers, p95 latency),
+which roll it back when they fire and page on-call through the Alerts stack's topic.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_sns as sns
 
 from config import AGENTS, EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
@@ -20,6 +23,7 @@ from constructs.dispatch_janitor import DispatchJanitor
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, control_tower
+from constructs.release_alarms import ReleaseAlarms
 from stacks.base import OutpostStack
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
@@ -28,8 +32,9 @@ from stacks.registry_stack import RegistryExports
 
 class ServiceStack(OutpostStack):
     """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``
-    (the Data stack's), ``front_door`` (the public ALB) and ``target_group`` (the control
-    plane behind it).
+    (the Data stack's), ``front_door`` (the public ALB), ``target_group`` (the control
+    plane behind it) and ``release_alarms`` (what a release is rolled back on; they notify
+    ``alarm_topic``, the Alerts stack's).
 
     Every secret lives in the Data stack: the agents read their provider key and the GitHub
     token from there, and the control plane uses the tables, bucket, bus and workspaces there.
@@ -44,6 +49,7 @@ class ServiceStack(OutpostStack):
         network: NetworkStack,
         registry: RegistryExports,
         data: DataStack,
+        alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -126,6 +132,17 @@ class ServiceStack(OutpostStack):
             self.control_plane.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_CHECK_PATH
         )
         self.control_plane.scale_on_requests(self.target_group)
+        self.release_alarms = ReleaseAlarms(
+            self,
+            "ReleaseAlarms",
+            env_name=config.name,
+            topic=alarm_topic,
+            load_balancer=self.front_door.load_balancer,
+            target_group=self.target_group,
+            thresholds=config.monitoring,
+            bake_minutes=settings.control_plane.bake_minutes,
+        )
+        self.release_alarms.guard(self.control_plane.service)
         # Cleans up after a control plane that died mid-dispatch.
         self.janitor = DispatchJanitor(
             self,

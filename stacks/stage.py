@@ -7,6 +7,7 @@ from aws_cdk import Environment, Stack, Stage, Tags
 from config import EnvironmentConfig
 from constructs import Construct
 from constructs.operations_alarms import Watched
+from stacks.alerts_stack import AlertsStack
 from stacks.audit_stack import AuditStack
 from stacks.data_stack import DataStack
 from stacks.monitoring_stack import MonitoringStack
@@ -30,6 +31,8 @@ class OutpostStage(Stage):
         self.network = NetworkStack(self, "Network", config=config)
         self.data = DataStack(self, "Data", config=config, network=self.network)
         self.registry = RegistryStack(self, "Registry", config=config)
+        # Before every stack that alarms: the topic their alarms notify.
+        self.alerts = AlertsStack(self, "Alerts", config=config)
         self.service = ServiceStack(
             self,
             "Service",
@@ -37,6 +40,7 @@ class OutpostStage(Stage):
             network=self.network,
             registry=self.registry.exports,
             data=self.data,
+            alarm_topic=self.alerts.topic,
         )
         # Its task definitions name the Registry's repositories by name, not by reference.
         self.service.add_stack_dependency(
@@ -47,6 +51,8 @@ class OutpostStage(Stage):
             self,
             "Monitoring",
             config=config,
+            topic=self.alerts.topic,
+            release_alarms=self.service.release_alarms.alarms,
             watched=Watched(
                 load_balancer=self.service.front_door.load_balancer,
                 target_group=self.service.target_group,

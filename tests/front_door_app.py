@@ -23,6 +23,7 @@ from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
 from constructs.nag import acknowledge, in_packs
 from constructs.network_policy import without_rules
+from review.guard import run_guard
 from stacks.base import OutpostStack
 from stacks.compliance import add_nag_packs, read_report
 from stacks.network_stack import NetworkStack
@@ -148,6 +149,7 @@ def synthesize_front_door(outdir: Path) -> Synth:
     add_nag_packs(app)
     with contextlib.suppress(RuntimeError):  # an open finding: test_no_nag_findings names it
         app.synth()
+    run_guard(outdir)  # the Control Tower rules, as `make scan` runs them
     return Synth(
         templates=read_templates(outdir, [config.stage_name for config in environments]),
         report=read_report(outdir),

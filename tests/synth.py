@@ -1,14 +1,14 @@
 """Synthesize the whole app once and read what it wrote.
 
-The app is built exactly as ``app.py`` builds it, from the context in ``cdk.json`` plus one
-throwaway environment (``THROWAWAY``), with every cdk-nag pack registered; templates are
-read back from the cloud assembly on disk.
+The app is built exactly as ``app.py`` builds it, from the context in ``cdk.json``, with
+every cdk-nag pack registered; templates are read back from the cloud assembly on disk.
 
-The throwaway environment is what a user adds to ``cdk.json`` in a few lines: a copy of the
-first development environment's block under a new name, with the two names an account holds
-once (its repository prefix and event bus). Every test parametrized over the environments
-runs on it too, so a test that special-cases an environment's name instead of its ``kind``
-fails here, not on the day someone adds ``staging``.
+Besides, the test session synthesizes one throwaway environment (``THROWAWAY``) on its own:
+what a user adds to ``cdk.json`` in a few lines, a copy of the first development environment's
+block under a new name, with the two names an account holds once (its repository prefix and
+event bus). Every test parametrized over the environments runs on it too (tests/conftest.py),
+so a test that special-cases an environment's name instead of its ``kind`` fails here, not on
+the day someone adds ``staging``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import aws_cdk as cdk
 
 from app import build
 from config.context import read_context
+from review.guard import run_guard
 from stacks.compliance import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +55,11 @@ def with_throwaway(context: dict[str, Any]) -> dict[str, Any]:
 
 
 def session_context() -> dict[str, Any]:
-    """What the test session synthesizes: the shipped context and the throwaway environment."""
+    """The environments of the test session: the shipped ones and the throwaway one."""
     return with_throwaway(shipped_context())
+
+
+THROWAWAY = throwaway_name(_SHIPPED["outpost"]["environments"])
 
 
 @dataclass
@@ -77,10 +81,14 @@ class Synthesized:
         }
 
 
-def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesized:
-    context = context or session_context()
-    # As the CDK CLI runs the app: construct paths in metadata, no version report.
+def synthesize(outdir: Path, context: dict[str, Any] | None = None, *, guard: bool = False) -> Synthesized:
+    """The app, synthesized in this process into ``outdir``; ``guard`` also runs the Control
+    Tower rules over it (as `make scan` does), for tests that read their results."""
+    context = context or shipped_context()
+    # As the CDK CLI runs the app: construct paths and asset paths in metadata, no version
+    # report (so these templates are the ones `make synth` writes, byte for byte).
     context.setdefault("aws:cdk:enable-path-metadata", True)
+    context.setdefault("aws:cdk:enable-asset-metadata", True)
     context.setdefault("aws:cdk:version-reporting", False)
     app = cdk.App(outdir=str(outdir), context=context)
     stages = build(app)
@@ -89,11 +97,29 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> Synthesiz
         app.synth()
     except RuntimeError as err:  # a failed validation; the report is on disk all the same
         error = str(err)
+    if guard:
+        run_guard(outdir)
     return Synthesized(
         outdir=outdir,
         error=error,
         report=read_report(outdir),
         templates=read_templates(outdir, [stage.stage_name for stage in stages]),
+    )
+
+
+def from_assembly(outdir: Path) -> Synthesized:
+    """The cloud assembly ``make synth`` already wrote (``cdk.out``), read instead of synthesized
+    again: ``make unit`` passes it (``OUTPOST_ASSEMBLY``), so one ``make test`` synthesizes once
+    and the tests, the scanners and the rehearsal read the same templates. The Control Tower
+    rules have run over it (``make`` runs ``review.guard`` first)."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stages = [
+        artifact["properties"]["directoryName"].removeprefix("assembly-")
+        for artifact in manifest["artifacts"].values()
+        if artifact["type"] == "cdk:cloud-assembly"
+    ]
+    return Synthesized(
+        outdir=outdir, error=None, report=read_report(outdir), templates=read_templates(outdir, stages)
     )
 
 

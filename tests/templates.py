@@ -119,6 +119,28 @@ def only(synthesized: Synthesized, stack: str, resource_type: str) -> tuple[str,
     return next(iter(found.items()))
 
 
+# --- references across stacks -----------------------------------------------------------
+
+
+def resolved_outputs(synthesized: Synthesized, value: Any) -> Any:
+    """``value`` with every ``Fn::GetStackOutput`` replaced by ``{"<stack path>": <the output's
+    value there>}`` (``{"Dev/Alerts": {"Ref": "AlarmsTopic..."}}``)."""
+    if isinstance(value, list):
+        return [resolved_outputs(synthesized, v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    reference = value.get("Fn::GetStackOutput")
+    if reference is not None:
+        stack = str(reference["StackName"]).replace("-", "/", 1)
+        return {stack: synthesized.template(stack)["Outputs"][reference["OutputName"]]["Value"]}
+    return {k: resolved_outputs(synthesized, v) for k, v in value.items()}
+
+
+def stack_paths(synthesized: Synthesized, stage: str) -> list[str]:
+    """The stacks of one stage: ``Dev/Audit``, ``Dev/Network``, ..."""
+    return [path for path in synthesized.templates if path.startswith(f"{stage}/")]
+
+
 # --- references to the Data stack --------------------------------------------------------
 
 

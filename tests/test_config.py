@@ -214,8 +214,16 @@ BAD_SETTINGS = [
     (f"{DEV}.service.control_plane.min_tasks", 0, "must be at least 1"),
     (f"{PROD}.service.control_plane.max_tasks", 1, "must be at least min_tasks (2)"),
     (f"{PROD}.service.control_plane.max_tasks", 101, "must be at most 100"),
-    (f"{PROD}.service.control_plane.desired_count", 1, "between min_tasks (2) and max_tasks (10)"),
-    (f"{PROD}.service.control_plane.desired_count", 11, "between min_tasks (2) and max_tasks (10)"),
+    # Gone: a count in the template would reset autoscaling's on every deploy.
+    (
+        f"{PROD}.service.control_plane.desired_count",
+        2,
+        "no longer a setting: autoscaling owns the running count",
+    ),
+    (f"{PROD}.service.control_plane.bake_minutes", 5, "must be at least 10"),
+    (f"{PROD}.service.control_plane.bake_minutes", 65, "must be at most 60"),
+    (f"{PROD}.service.control_plane.bake_minutes", 12, "must be a multiple of 5 (the release alarms' period"),
+    (f"{PROD}.service.control_plane.bake_minutes", ..., "is required"),
     (f"{PROD}.service.control_plane.cpu_target_percent", 5, "must be at least 10"),
     (f"{PROD}.service.control_plane.cpu_target_percent", 95, "must be at most 90"),
     (f"{PROD}.service.control_plane.requests_per_target", 0, "must be at least 1"),
@@ -488,16 +496,17 @@ def test_shipped_service_settings() -> None:
         assert env.service.control_plane.bootstrap is False
     prod = envs[PROD].service.control_plane
     assert prod.min_tasks >= 2
-    assert prod.running_tasks >= 2
+    # The template states no count: autoscaling keeps at least min_tasks running.
+    assert prod.fixed_desired_count is None
 
 
 def test_bootstrap_runs_no_task_and_pins_scaling_at_zero() -> None:
     context = with_setting(f"{PROD}.service.control_plane.bootstrap", True)
     prod = load(context, only=PROD)[0].service.control_plane
-    assert prod.running_tasks == 0
+    assert prod.fixed_desired_count == 0
     assert prod.scaling_bounds == (0, 0)
-    # The configured counts still obey the production rules, for the deploy after it.
-    assert prod.desired_count >= 2
+    # The configured bounds still obey the production rules, for the deploy after it.
+    assert prod.min_tasks >= 2
 
 
 @pytest.mark.parametrize(

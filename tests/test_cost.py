@@ -61,8 +61,8 @@ def by_name(estimate: Estimate) -> dict[str, float | None]:
 
 
 @pytest.fixture(scope="module")
-def stacks(synthesized: Synthesized) -> dict[str, list[StackTemplate]]:
-    return stage_templates(synthesized.outdir)
+def stacks(shipped_synthesized: Synthesized) -> dict[str, list[StackTemplate]]:
+    return stage_templates(shipped_synthesized.outdir)
 
 
 # --- the price table ---------------------------------------------------------------------
@@ -146,14 +146,17 @@ def test_each_figure_shows_what_it_assumes(stacks: dict[str, list[StackTemplate]
     assert twice == pytest.approx(2 * (items["Fargate: agent dispatches"].usd or 0))
 
 
-def test_the_control_plane_runs_its_desired_count_all_month(stacks: dict[str, list[StackTemplate]]) -> None:
+def test_the_control_plane_runs_its_autoscaling_minimum_all_month(
+    stacks: dict[str, list[StackTemplate]],
+) -> None:
+    """The template states no count (autoscaling owns it): the floor is the scalable target's."""
     for env in environments().values():
         cp = env.service.control_plane
         hourly = cp.cpu / 1024 * usd(env.region, "fargate_arm64_vcpu_hour") + cp.memory / 1024 * usd(
             env.region, "fargate_arm64_gb_hour"
         )
         figure = by_name(estimate_of(env, stacks))["Fargate: ControlPlane service"]
-        assert figure == pytest.approx(cp.desired_count * HOURS * hourly)
+        assert figure == pytest.approx(cp.min_tasks * HOURS * hourly)
 
 
 def agent_hourly(env: EnvironmentConfig, kind: str) -> float:

@@ -1,4 +1,6 @@
-"""Fine-grained assertions of the Monitoring stack: every alarm reaches the topic."""
+"""Fine-grained assertions of the alarms and who they reach: every alarm of an environment
+(the Monitoring stack's and the Service stack's release alarms) notifies the Alerts stack's
+topic, and the Monitoring stack's dashboard shows each of them."""
 
 from __future__ import annotations
 
@@ -8,13 +10,11 @@ import pytest
 
 from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import data_id, from_data, ref, settings
+from tests.templates import data_id, from_data, ref, resolved_outputs, settings, stack_paths
 
 EXPECTED_ALARMS = {
     # construct id prefix: (namespace, metric name or expression, threshold, comparison)
     "LoadBalancer5xx": ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"),
-    "Target5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
-    "ResponseTimeP95": ("AWS/ApplicationELB", "TargetResponseTime"),
     "UnhealthyHosts": ("AWS/ApplicationELB", "UnHealthyHostCount"),
     "ControlPlaneCpu": ("AWS/ECS", "CPUUtilization"),
     "ControlPlaneMemory": ("AWS/ECS", "MemoryUtilization"),
@@ -40,18 +40,28 @@ def alarm(synthesized: Synthesized, stage: str, name: str) -> dict[str, Any]:
 
 
 def topic_id(synthesized: Synthesized, stage: str) -> str:
-    (logical_id,) = synthesized.resources(f"{stage}/Monitoring", "AWS::SNS::Topic")
+    (logical_id,) = synthesized.resources(f"{stage}/Alerts", "AWS::SNS::Topic")
     return logical_id
+
+
+def every_alarm(synthesized: Synthesized, stage: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(stack, logical id) -> properties of every alarm of the environment, in any stack."""
+    return {
+        (stack, logical_id): resource["Properties"]
+        for stack in stack_paths(synthesized, stage)
+        for logical_id, resource in synthesized.resources(stack, "AWS::CloudWatch::Alarm").items()
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(synthesized: Synthesized, stage: str) -> None:
-    ref = {"Ref": topic_id(synthesized, stage)}
-    found = alarms(synthesized, stage)
-    assert found
+    topic = {f"{stage}/Alerts": ref(topic_id(synthesized, stage))}
+    found = every_alarm(synthesized, stage)
+    # The Monitoring stack's own, and the Service stack's release alarms.
+    assert {stack for stack, _ in found} == {f"{stage}/Monitoring", f"{stage}/Service"}
     for name, props in found.items():
-        assert props["AlarmActions"] == [ref], name
-        assert props["OKActions"] == [ref], name
+        assert resolved_outputs(synthesized, props["AlarmActions"]) == [topic], name
+        assert resolved_outputs(synthesized, props["OKActions"]) == [topic], name
         assert props["TreatMissingData"] == "notBreaching", name
         assert props["AlarmDescription"], name
 
@@ -69,7 +79,7 @@ def test_alarm_watches_a_metric_the_resource_emits(synthesized: Synthesized, sta
 
 
 @pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("name", ["Target5xx", "ResponseTimeP95", "UnhealthyHosts"])
+@pytest.mark.parametrize("name", ["UnhealthyHosts"])
 def test_target_group_alarms_read_the_full_names_the_service_stack_publishes(
     synthesized: Synthesized, stage: str, name: str
 ) -> None:
@@ -89,16 +99,12 @@ def test_target_group_alarms_read_the_full_names_the_service_stack_publishes(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_thresholds_come_from_settings(synthesized: Synthesized, stage: str) -> None:
+    """(The release alarms' thresholds: tests/test_releases.py.)"""
     wanted = settings(stage)["monitoring"]
-    p95 = alarm(synthesized, stage, "ResponseTimeP95")
-    assert p95["ExtendedStatistic"] == "p95"
-    assert p95["Threshold"] == wanted["response_time_p95_ms"] / 1000
-    assert p95["ComparisonOperator"] == "GreaterThanThreshold"
-    for name in ("LoadBalancer5xx", "Target5xx"):
-        props = alarm(synthesized, stage, name)
-        assert props["Threshold"] == wanted["http_5xx_per_5_minutes"]
-        assert props["Statistic"] == "Sum"
-        assert props["Period"] == 300
+    props = alarm(synthesized, stage, "LoadBalancer5xx")
+    assert props["Threshold"] == wanted["http_5xx_per_5_minutes"]
+    assert props["Statistic"] == "Sum"
+    assert props["Period"] == 300
     assert alarm(synthesized, stage, "ControlPlaneCpu")["Threshold"] == wanted["cpu_percent"]
     assert alarm(synthesized, stage, "ControlPlaneMemory")["Threshold"] == wanted["memory_percent"]
 
@@ -135,7 +141,7 @@ def test_one_nat_port_allocation_alarm_per_nat_gateway(synthesized: Synthesized,
 def test_topic_is_encrypted_tls_only_and_only_cloudwatch_publishes(
     synthesized: Synthesized, stage: str
 ) -> None:
-    path = f"{stage}/Monitoring"
+    path = f"{stage}/Alerts"
     topic = synthesized.resources(path, "AWS::SNS::Topic")[topic_id(synthesized, stage)]["Properties"]
     (key_id, key), *_ = synthesized.resources(path, "AWS::KMS::Key").items()
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -157,20 +163,24 @@ def test_topic_is_encrypted_tls_only_and_only_cloudwatch_publishes(
 @pytest.mark.parametrize("stage", STAGES)
 def test_email_subscription_only_when_configured(synthesized: Synthesized, stage: str) -> None:
     email = settings(stage)["monitoring"].get("alarm_email")
-    subscriptions = synthesized.resources(f"{stage}/Monitoring", "AWS::SNS::Subscription").values()
+    subscriptions = synthesized.resources(f"{stage}/Alerts", "AWS::SNS::Subscription").values()
     assert [(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions] == (
         [("email", email)] if email else []
     )
 
 
-def referenced_arns(node: Any) -> set[str]:
-    """Logical ids whose ``Arn`` a template fragment references."""
+def referenced_arns(node: Any, stack: str) -> set[tuple[str, str]]:
+    """(stack, logical id) of the resources whose ``Arn`` a fragment of ``stack`` references,
+    with cross-stack references already resolved (``tests.templates.resolved_outputs``)."""
     if isinstance(node, dict):
         if list(node) == ["Fn::GetAtt"] and node["Fn::GetAtt"][1] == "Arn":
-            return {node["Fn::GetAtt"][0]}
-        return set().union(*(referenced_arns(v) for v in node.values()))
+            return {(stack, node["Fn::GetAtt"][0])}
+        if len(node) == 1 and "/" in next(iter(node)):  # {"Dev/Service": <its output's value>}
+            ((producer, value),) = node.items()
+            return referenced_arns(value, producer)
+        return set().union(*(referenced_arns(v, stack) for v in node.values()))
     if isinstance(node, list):
-        return set().union(*(referenced_arns(v) for v in node))
+        return set().union(*(referenced_arns(v, stack) for v in node))
     return set()
 
 
@@ -179,8 +189,8 @@ def test_dashboard_shows_every_alarm(synthesized: Synthesized, stage: str) -> No
     path = f"{stage}/Monitoring"
     (dashboard,) = synthesized.resources(path, "AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == f"outpost-{name_of(stage)}"
-    alarm_ids = set(synthesized.resources(path, "AWS::CloudWatch::Alarm"))
-    assert referenced_arns(dashboard["Properties"]["DashboardBody"]) == alarm_ids
+    body = resolved_outputs(synthesized, dashboard["Properties"]["DashboardBody"])
+    assert referenced_arns(body, path) == set(every_alarm(synthesized, stage))
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -281,6 +281,62 @@ def test_a_listener_certificate_must_be_a_stand_in_of_the_same_account_and_regio
     assert "is not in 111111111111/us-east-1" in wrong
 
 
+def alarm(
+    name: str | None = None, *, period: int = 300, periods: int = 1, datapoints: int = 1
+) -> dict[str, Any]:
+    props: dict[str, Any] = {"Period": period, "EvaluationPeriods": periods, "DatapointsToAlarm": datapoints}
+    if name is not None:
+        props["AlarmName"] = name
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
+
+
+def watching(*names: str) -> dict[str, Any]:
+    """A service whose deployments roll back on ``names``."""
+    alarms = {"AlarmNames": list(names), "Enable": True, "Rollback": True}
+    return {"Type": "AWS::ECS::Service", "Properties": {"DeploymentConfiguration": {"Alarms": alarms}}}
+
+
+def test_cloudwatch_refuses_a_window_over_a_day_for_periods_under_an_hour() -> None:
+    assert reasons(stack({"A": alarm(periods=288)})) == []  # 288 x 5 minutes: one day
+    [reason] = reasons(stack({"A": alarm(periods=289)}))
+    assert reason.startswith("A: evaluates 289 periods of 300 s = 86,700 s, over CloudWatch's 86,400 s")
+    assert reasons(stack({"A": alarm(period=3_600, periods=168)})) == []  # hourly: a week
+    [weekly] = reasons(stack({"A": alarm(period=3_600, periods=169)}))
+    assert "over CloudWatch's 604,800 s for any alarm" in weekly
+
+
+def test_an_m_out_of_n_alarm_needs_m_at_most_n() -> None:
+    assert reasons(stack({"A": alarm(periods=4, datapoints=2)})) == []
+    [reason] = reasons(stack({"A": alarm(periods=2, datapoints=3)}))
+    assert reason == "A: DatapointsToAlarm 3 is not between 1 and EvaluationPeriods 2"
+
+
+def test_a_deployment_must_watch_alarms_that_exist_before_it() -> None:
+    release = {"Alarm": alarm("outpost-dev-Target5xx"), "Service": watching("outpost-dev-Target5xx")}
+    assert reasons(stack(release)) == []
+    [finding] = findings(stack({"Service": watching("outpost-dev-Target5xxx")}))
+    assert finding.resource == "Service"
+    assert "'outpost-dev-Target5xxx', which no alarm of this account and Region is named" in finding.reason
+    assert finding.page.endswith("API_DeploymentAlarms.html")
+    # An alarm of a stack deployed before counts; one of another account does not.
+    assert reasons(stack({"A": alarm("a")}, "Dev/Alerts"), stack({"S": watching("a")}, "Dev/Service")) == []
+    elsewhere = Stack.from_template(
+        "Prod/Alerts",
+        {"Resources": {"A": alarm("a")}},
+        account="222222222222",
+        region=REGION,
+        template_url="s3://b/k",
+    )
+    assert len(reasons(elsewhere, stack({"S": watching("a")}, "Dev/Service"))) == 1
+
+
+def test_todays_release_alarms_exist_and_cloudwatch_accepts_them(synthesized: Synthesized) -> None:
+    found = check(read_assembly(synthesized.outdir).stacks)
+    assert [
+        f for f in found if f.page.endswith(("API_PutMetricAlarm.html", "API_DeploymentAlarms.html"))
+    ] == []
+
+
 def function(reserved: int) -> dict[str, Any]:
     return {"Type": "AWS::Lambda::Function", "Properties": {"ReservedConcurrentExecutions": reserved}}
 

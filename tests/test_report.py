@@ -16,7 +16,7 @@ from review import acknowledgements, iam_summary, render_markdown, report, reten
 from review.diagram import architecture_svg
 from review.templates import StackTemplate, output_name
 from stacks.compliance import add_nag_packs, read_report
-from tests.environments import ENVIRONMENTS, SETTINGS, STAGES, of_kind, stage_of_kind
+from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
 
 THROWAWAY_REASON = "Throwaway acknowledgement of a test: the report must show it while it exists."
@@ -30,17 +30,25 @@ def md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def test_a_report_for_every_environment(written: dict[str, report.Review], report_dir: Path) -> None:
+def test_a_report_for_every_environment_and_the_delivery_stage(
+    shipped_written: dict[str, report.Review],
+) -> None:
     # The Delivery stage (GitHub OIDC roles, stacks/delivery_stack.py) gets its own review.
-    assert sorted(written) == sorted([*ENVIRONMENTS, "delivery"])
-    for env in [*ENVIRONMENTS, "delivery"]:
-        assert markdown(report_dir, env).startswith(f"# Security review: Outpost {env}")
-        html = (report_dir / f"security-review-{env}.html").read_text()
-        # Self-contained: the diagram is inline and nothing is loaded from elsewhere.
-        assert "<svg" in html
-        for external in ("<link", "src=", "<script"):
-            assert external not in html
-        assert (report_dir / f"architecture-{env}.svg").read_text() == written[env].svg
+    assert sorted(shipped_written) == sorted([*SHIPPED, "delivery"])
+
+
+@pytest.mark.parametrize("env", [*ENVIRONMENTS, "delivery"])
+def test_each_review_is_one_self_contained_page(
+    written: dict[str, report.Review], report_dir: Path, env: str
+) -> None:
+    review = written[env]
+    assert markdown(report_dir, env).startswith(f"# Security review: Outpost {env}")
+    html = (report_dir / f"security-review-{env}.html").read_text()
+    # Self-contained: the diagram is inline and nothing is loaded from elsewhere.
+    assert "<svg" in html
+    for external in ("<link", "src=", "<script"):
+        assert external not in html
+    assert (report_dir / f"architecture-{env}.svg").read_text() == review.svg
 
 
 def test_every_acknowledgement_of_the_app_is_in_its_report(
@@ -128,19 +136,19 @@ def test_an_acknowledgement_added_appears_and_removed_disappears(tmp_path: Path)
     assert "| AwsSolutions | AwsSolutions-EC23 | Throwaway/Open/Https |" in text
 
 
-def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: Path) -> None:
-    for env in ENVIRONMENTS:
-        review = written[env]
-        text = markdown(report_dir, env)
-        # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
-        assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
-        assert "| LoadBalancer | ControlPlane | tcp | 3000 |" in text
-        assert "| Agents | internet | tcp | 443 |" in text
-        assert f"![Architecture of {env}](architecture-{env}.svg)" in text
-        svg = ET.fromstring(review.svg)
-        labels = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
-        assert {"internet", "LoadBalancer", "ControlPlane", "Agents", "tcp/3000"} <= labels
-        assert {f"{s.short} stack" for s in review.stacks} <= labels
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: Path, env: str) -> None:
+    review = written[env]
+    text = markdown(report_dir, env)
+    # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
+    assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
+    assert "| LoadBalancer | ControlPlane | tcp | 3000 |" in text
+    assert "| Agents | internet | tcp | 443 |" in text
+    assert f"![Architecture of {env}](architecture-{env}.svg)" in text
+    svg = ET.fromstring(review.svg)
+    labels = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"internet", "LoadBalancer", "ControlPlane", "Agents", "tcp/3000"} <= labels
+    assert {f"{s.short} stack" for s in review.stacks} <= labels
 
 
 def test_iam_at_a_glance_lists_each_role_with_its_grants(written: dict[str, report.Review]) -> None:
@@ -184,14 +192,21 @@ def test_data_retention_lists_every_store(written: dict[str, report.Review], env
     assert all(row[2] == "Retain" for row in tables["ECR repositories"].rows)
 
 
-def test_cross_stack_references_read_as_stack_and_resource(report_dir: Path) -> None:
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cross_stack_references_read_as_stack_and_resource(
+    written: dict[str, report.Review], report_dir: Path, env: str
+) -> None:
     """No raw ``{"Fn::GetStackOutput": ...}`` or CDK output names: ``Prod-Data:ArtifactsBucket.Arn``."""
-    for env in ENVIRONMENTS:
-        text = markdown(report_dir, env)
-        assert '{"Fn::' not in text
-        assert "PublishOutput" not in text
-    production = of_kind("production")
-    stage = stage_of_kind("production")
+    assert env in written
+    text = markdown(report_dir, env)
+    assert '{"Fn::' not in text
+    assert "PublishOutput" not in text
+
+
+def test_a_cross_stack_reference_reads_as_its_stack_and_resource(
+    shipped_written: dict[str, report.Review], report_dir: Path
+) -> None:
+    production, stage = of_kind("production"), stage_of_kind("production")
     assert f"IAM5[Resource::<{stage}-Data:ArtifactsBucket.Arn>/*]" in markdown(report_dir, production)
     assert output_name("PublishOutputRefProviderSecretsDeepseek0EED443E28EAEB13") == (
         "ProviderSecretsDeepseek"
@@ -326,14 +341,21 @@ def test_the_delivery_review_shows_whom_each_ci_role_trusts(
     assert f"repo:{delivery['repository']}:pull_request" in text
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_environment_review_has_its_cost_estimate(
-    report_dir: Path, written: dict[str, report.Review]
+    report_dir: Path, written: dict[str, report.Review], env: str
 ) -> None:
-    for env in ENVIRONMENTS:
-        text = markdown(report_dir, env)
-        assert "## Monthly cost estimate" in text
-        assert "| item | $/month | how | assumptions |" in text
-        assert "| NAT gateways |" in text
-        assert "dispatches_per_month = " in text
-        assert "| total |" in text
+    assert env in written
+    text = markdown(report_dir, env)
+    assert "## Monthly cost estimate" in text
+    assert "| item | $/month | how | assumptions |" in text
+    assert "| NAT gateways |" in text
+    assert "dispatches_per_month = " in text
+    assert "| total |" in text
+
+
+def test_the_delivery_review_has_no_cost_estimate(
+    report_dir: Path, shipped_written: dict[str, report.Review]
+) -> None:
+    assert "delivery" in shipped_written
     assert "## Monthly cost estimate" not in markdown(report_dir, "delivery")

@@ -16,7 +16,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 
 from constructs.scanners import checkov_skips, skip_checkov
-from review import scan
+from review import assembly, scan
 from stacks.compliance import add_nag_packs
 from tests.synth import ROOT, Synthesized
 
@@ -73,7 +73,7 @@ def bad_results(bad_app: Path, scan_venv: Path) -> dict[str, scan.ToolResult]:
 
 def test_templates_come_from_the_cloud_assembly(synthesized: Synthesized) -> None:
     """Every stack of every environment is scanned, new stacks included, from the manifests."""
-    found = scan.templates(synthesized.outdir)
+    found = assembly.templates(synthesized.outdir)
     assert sorted(t.stack for t in found) == sorted(synthesized.templates)
     assert {t.stage for t in found} == {s.split("/")[0] for s in synthesized.templates}
     assert all(t.path.exists() for t in found)
@@ -155,7 +155,7 @@ def test_cfn_lint_applies_every_rule_to_every_template(synthesized: Synthesized)
     """No configuration file ignores a rule everywhere; the only ignore is W3005 on the Lambda
     functions CDK makes depend on their role beside a GetAtt of it, each with its reason."""
     assert scan.blanket_cfn_lint_config() is None
-    ignores = scan.cfn_lint_ignores(scan.templates(synthesized.outdir))
+    ignores = scan.cfn_lint_ignores(assembly.templates(synthesized.outdir))
     assert {i.rule for i in ignores} == {"W3005"}
     for ignore in ignores:
         resource = synthesized.template(ignore.stack)["Resources"][ignore.resource]

@@ -18,7 +18,7 @@ from tests.environments import SHIPPED_STAGES
 from tests.synth import Synthesized, shipped_context
 from tests.templates import SETTINGS
 
-STACKS = ("Audit", "Network", "Data", "Registry", "Service", "Monitoring")
+STACKS = ("Audit", "Network", "Data", "Registry", "Alerts", "Service", "Monitoring")
 # One Delivery stack per account of a delivered environment (stacks/delivery_stack.py).
 DELIVERY_STACKS = tuple(
     sorted(

@@ -1,0 +1,67 @@
+"""The cloud assembly as the review reads it back: every stack template of every stage, and the
+validation reports written beside them.
+
+Templates are discovered from the manifests (``cdk.out/manifest.json`` and each stage's nested
+assembly), so every stack of every environment is read, including stacks added later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+VALIDATION_REPORT = "validation-report.json"
+# The AWS Control Tower rules' plugin report (review/guard.py), same shape as a pack's.
+GUARD_REPORT = "cfn-guard-report.json"
+GUARD_PLUGIN = "cdk-validator-cfnguard"
+
+
+@dataclass(frozen=True)
+class Template:
+    stage: str  # "Dev"
+    stack: str  # "Dev/Network"
+    path: Path
+    metadata: Path | None = None  # construct metadata (acknowledgements, ...) of the stack
+
+
+def templates(outdir: Path) -> list[Template]:
+    """Every stack template of every assembly in ``outdir``, from the manifests."""
+    found: list[Template] = []
+
+    def walk(directory: Path, stage: str) -> None:
+        manifest_file = directory / "manifest.json"
+        if not manifest_file.exists():
+            return
+        manifest = json.loads(manifest_file.read_text())
+        for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
+            props = artifact.get("properties", {})
+            if artifact["type"] == "aws:cloudformation:stack":
+                stack = artifact.get("displayName", artifact_id)
+                extra = artifact.get("additionalMetadataFile")
+                found.append(
+                    Template(
+                        stage or stack.split("/")[0],
+                        stack,
+                        directory / props["templateFile"],
+                        directory / extra if extra else None,
+                    )
+                )
+            elif artifact["type"] == "cdk:cloud-assembly":
+                walk(directory / props["directoryName"], props.get("displayName", artifact_id))
+
+    walk(outdir, "")
+    return found
+
+
+def validation_report(outdir: Path) -> dict[str, Any]:
+    """``validation-report.json`` of the synth (cdk-nag and CloudFormation validation), with the
+    Control Tower rules' report (``review.guard``, once they have run over it) as one more
+    plugin report."""
+    path = Path(outdir) / VALIDATION_REPORT
+    report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    guard = Path(outdir) / GUARD_REPORT
+    if guard.exists():
+        report.setdefault("pluginReports", []).append(json.loads(guard.read_text()))
+    return report

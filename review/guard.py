@@ -1,0 +1,204 @@
+"""The AWS Control Tower proactive controls, run once over the synthesized templates.
+
+The rules and the ``cfn-guard`` binary ship inside ``cdklabs.cdk-validator-cfnguard`` (pinned);
+nothing is downloaded. As a policy-validation plugin inside ``cdk synth`` they cost every synth
+about 13 of its 18 seconds, so they run here instead, over every template of a cloud
+assembly at once: ``make scan`` (hence CI) and the test session run them, ``cdk synth`` and
+``cdk deploy`` keep the six cdk-nag packs.
+
+The plugin's own code (Node, ``review/guard_run.js``) runs cfn-guard and reads its output;
+this module maps each failing resource to its construct path (the templates' ``aws:cdk:path``)
+and applies the app's acknowledgements (``acknowledge(..., control_tower(rule))``: the
+``aws:cdk:acknowledged-rules`` metadata of the assembly) as synth did: an acknowledgement
+covers its construct and everything below it. The result is written beside
+``validation-report.json`` as ``cfn-guard-report.json``, a plugin report of the same shape,
+which ``stacks.compliance.read_report`` merges.
+
+Usage: ``python -m review.guard [cdk.out]`` (exit 1 on an unacknowledged failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from review import assembly
+from review.acknowledgements import Made, acknowledgements_made
+
+PLUGIN = assembly.GUARD_PLUGIN
+REPORT_FILE = assembly.GUARD_REPORT
+RUNNER = Path(__file__).resolve().parent / "guard_run.js"
+
+
+class GuardError(Exception):
+    """The rules could not run (package or Node missing, unreadable output)."""
+
+
+def package_dir(cache: Path | None = None) -> Path:
+    """The plugin's npm package (rules, binary, code), extracted once from the Python wheel's
+    jsii bundle into ``<venv>/share/cdk-validator-cfnguard/<bundle name>``."""
+    spec = importlib.util.find_spec("cdklabs.cdk_validator_cfnguard")
+    if spec is None or not spec.submodule_search_locations:
+        raise GuardError("cdklabs.cdk-validator-cfnguard is not installed: run `make install`")
+    bundles = sorted(Path(next(iter(spec.submodule_search_locations)), "_jsii").glob("*.jsii.tgz"))
+    if not bundles:
+        raise GuardError("the cfn-guard plugin's jsii bundle is missing from its package")
+    bundle = bundles[-1]
+    target = (cache or Path(sys.prefix) / "share" / "cdk-validator-cfnguard") / bundle.name.removesuffix(
+        ".tgz"
+    )
+    if not (target / "package" / "lib" / "plugin.js").exists():
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        with tarfile.open(bundle) as archive:
+            archive.extractall(partial, filter="data")
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return target / "package"
+
+
+def run_rules(templates: Sequence[Path], package: Path) -> dict[str, Any]:
+    """The plugin's report over ``templates``: ``{"success": ..., "violations": [...]}``."""
+    node = shutil.which("node")
+    if node is None:
+        raise GuardError("node is not on PATH (Node.js runs the CDK CLI and these rules)")
+    done = subprocess.run(
+        [node, str(RUNNER), str(package), *map(str, templates)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise GuardError(
+            f"the Control Tower rules failed to run: {(done.stderr or done.stdout).strip()[:300]}"
+        )
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError as error:
+        raise GuardError(f"unreadable output of the Control Tower rules: {done.stdout[:200]}") from error
+    return result
+
+
+def _covering(path: str, rule_id: str, made: Sequence[Made]) -> Made | None:
+    """The acknowledgement of ``rule_id`` nearest above ``path`` (itself included)."""
+    found = [m for m in made if m.rule_id == rule_id and (path == m.path or path.startswith(m.path + "/"))]
+    return max(found, key=lambda m: len(m.path), default=None)
+
+
+def plugin_report(outdir: Path, result: Mapping[str, Any], made: Sequence[Made]) -> dict[str, Any]:
+    """``result`` as a plugin report of ``validation-report.json``: open violations and, grouped
+    by acknowledgement, the suppressed ones."""
+    by_file = {str(t.path.resolve()): t for t in assembly.templates(outdir)}
+    bodies = {path: json.loads(Path(path).read_text()) for path in by_file}
+    open_violations: list[dict[str, Any]] = []
+    suppressed: dict[tuple[str, str], dict[str, Any]] = {}
+    for violation in result.get("violations", []):
+        rule = violation["ruleName"]
+        base = {
+            "ruleName": rule,
+            "description": violation.get("description", ""),
+            "suggestedFix": violation.get("fix", ""),
+            "severity": "error",
+            "ruleMetadata": violation.get("ruleMetadata", {}),
+        }
+        still_open = []
+        for resource in violation.get("violatingResources", []):
+            template = str(Path(resource["templatePath"]).resolve())
+            logical_id = resource["resourceLogicalId"]
+            body = bodies.get(template, {}).get("Resources", {}).get(logical_id, {})
+            construct_path = str(body.get("Metadata", {}).get("aws:cdk:path", logical_id))
+            construct = {
+                "constructPath": construct_path,
+                "cloudFormationResource": {
+                    "templatePath": str(Path(template).relative_to(outdir.resolve())),
+                    "logicalId": logical_id,
+                    "propertyPaths": resource.get("locations", []),
+                },
+            }
+            ack = _covering(construct_path, f"{PLUGIN}::{rule}", made)
+            if ack is None:
+                still_open.append(construct)
+                continue
+            entry = suppressed.setdefault(
+                (rule, ack.path),
+                {
+                    **base,
+                    "violatingConstructs": [],
+                    "acknowledgedId": ack.rule_id,
+                    "reason": ack.reason,
+                    "acknowledgedAt": ack.path,
+                },
+            )
+            entry["violatingConstructs"].append(construct)
+        if still_open:
+            open_violations.append({**base, "violatingConstructs": still_open})
+    return {
+        "pluginName": PLUGIN,
+        "pluginVersion": package_version(),
+        "conclusion": "failure" if open_violations else "success",
+        "violations": open_violations,
+        "suppressedViolations": list(suppressed.values()),
+    }
+
+
+def package_version() -> str:
+    return importlib.metadata.version("cdklabs.cdk-validator-cfnguard")
+
+
+def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
+    """Run the rules over every template of the assembly in ``outdir`` and write the report."""
+    templates = [t.path for t in assembly.templates(outdir)]
+    if not templates:
+        raise GuardError(f"no stack templates in {outdir}: synthesize first")
+    made = acknowledgements_made(outdir)
+    report = plugin_report(outdir, run_rules(templates, package_dir(cache)), made)
+    (outdir / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def read_guard_report(outdir: Path) -> dict[str, Any] | None:
+    path = Path(outdir) / REPORT_FILE
+    return dict(json.loads(path.read_text())) if path.exists() else None
+
+
+def failures(report: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{v['ruleName']} at {c['constructPath']}: {v['description']}"
+        for v in report.get("violations", [])
+        for c in v.get("violatingConstructs", [])
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m review.guard", description=__doc__.splitlines()[0])
+    parser.add_argument("outdir", nargs="?", default="cdk.out", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        report = run_guard(args.outdir)
+    except GuardError as err:
+        print(f"guard error: {err}", file=sys.stderr)
+        return 2
+    for line in failures(report):
+        print(f"  cfn-guard (Control Tower): {line}", file=sys.stderr)
+    counts: defaultdict[str, int] = defaultdict(int)
+    for entry in report["suppressedViolations"]:
+        counts["acknowledged"] += len(entry["violatingConstructs"])
+    print(
+        f"cfn-guard (Control Tower): {len(failures(report))} failures, {counts['acknowledged']} acknowledged "
+        f"({args.outdir / REPORT_FILE})"
+    )
+    return 1 if failures(report) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
