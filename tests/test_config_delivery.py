@@ -20,6 +20,9 @@ from tests.synth import ROOT, shipped_context, throwaway_name, with_throwaway
 from tests.templates import PROD_CERTIFICATE
 
 GITHUB = "token.actions.githubusercontent.com"
+CONFIGURED = tuple(shipped_context()["outpost"]["environments"])
+# An environment name cdk.json does not configure.
+MISSING = throwaway_name(CONFIGURED)
 
 
 def provider(account: str) -> str:
@@ -104,7 +107,7 @@ BAD_DELIVERY = [
     ("environments", [], "must name at least one environment"),
     ("environments", "prod", "must be a list of strings"),
     ("environments", ["prod", "prod"], "must not repeat"),
-    ("environments", ["staging"], "is not a configured environment (dev, prod)"),
+    ("environments", [MISSING], f"is not a configured environment ({', '.join(CONFIGURED)})"),
     ("existing_oidc_providers", "arn", "must be a list of strings"),
     (
         "existing_oidc_providers",
@@ -179,6 +182,6 @@ def test_config_command_names_the_delivery_stack_of_an_environment() -> None:
     assert "delivery Delivery/Account111111111111 (us-east-1): example-org/outpost-infra deploys dev" in (
         run().stdout
     )
-    missing = run("--delivery-stack", "staging")
+    missing = run("--delivery-stack", MISSING)
     assert missing.returncode == 2
-    assert missing.stderr.strip() == "config error: staging is not in outpost.delivery.environments"
+    assert missing.stderr.strip() == f"config error: {MISSING} is not in outpost.delivery.environments"

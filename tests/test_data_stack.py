@@ -123,10 +123,12 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
     if not is_production(stage):  # dev artifacts are not object-locked: they are deleted with the stack
         expected.add(("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/Bucket"))
         expected.add(("s3_bucket_object_lock_enabled_check", "Artifacts/Bucket"))
-        # Logs kept less than a year, and CDK's bucket auto-delete handler (dev buckets only).
-        expected.add(("cloudwatch_log_group_retention_period_check", "TaskStateCallback/Logs"))
-        expected.add(("cloudwatch_log_group_retention_period_check", "WorkspaceSweeper/Logs"))
+        # CDK's bucket auto-delete handler (development buckets only).
         expected.add(("lambda_inside_vpc_check", "Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"))
+    # Logs kept less than a year by their setting (development only: production keeps a year).
+    for function, logs in (("callback", "TaskStateCallback/Logs"), ("sweeper", "WorkspaceSweeper/Logs")):
+        if data(stage)[function]["log_retention_days"] < 365:
+            expected.add(("cloudwatch_log_group_retention_period_check", logs))
     # No reserved concurrency (0): a new account's quota cannot reserve any.
     settings = data(stage)
     for function, reserved in (

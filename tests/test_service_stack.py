@@ -104,9 +104,8 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     expected = {("AwsSolutions::AwsSolutions-ECS2", "ControlPlane/TaskDefinition")}
     # Container Insights runs enhanced, which the Control Tower rule does not know.
     expected |= {(control_tower("ecs_container_insights_enabled_check"), "Cluster/Resource")}
-    if not is_production(
-        stage
-    ):  # log groups kept less than a year, development only (constructs/log_encryption.py)
+    # Log groups kept less than a year, development only (constructs/log_encryption.py).
+    if settings(stage)["service"]["log_retention_days"] < 365:
         retention = control_tower("cloudwatch_log_group_retention_period_check")
         expected |= {
             (retention, f"{name}/Logs") for name in (*(a.capitalize() for a in AGENTS), "ControlPlane")
