@@ -37,7 +37,7 @@ VENV_READY := $(call stamp,$(VENV),requirements.txt requirements-dev.txt require
 SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.txt)
 NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
 
-.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy cost test lint \
+.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy cost test lint check-new-environment \
 	typecheck unit update-snapshots diff deploy diff-delivery deploy-delivery check-config clean
 
 help: ## list the targets
@@ -129,6 +129,10 @@ loadtest: $(VENV_READY) ## load-test an environment: make loadtest ENV=prod [URL
 
 loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
 	$(PY) -m pytest loadtest/tests -q
+
+# Not part of `make test` (a few minutes): every test run checks a throwaway environment already.
+check-new-environment: install ## a copy with the README's example environment added passes make update-snapshots and make test
+	$(PY) -m tests.new_environment
 
 update-snapshots: $(VENV_READY) ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
