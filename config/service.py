@@ -20,6 +20,8 @@ from config.agents import (
 from config.agents import AgentConfig as AgentConfig
 from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
+from config.janitor import JANITOR, parse_janitor
+from config.janitor import JanitorConfig as JanitorConfig
 from config.reader import Section
 from config.schema import Group, boolean, integer, string
 
@@ -97,28 +99,6 @@ CONTROL_PLANE = Group(
     ),
 )
 
-JANITOR = Group(
-    "janitor",
-    "The dispatch janitor: what cleans up after a control plane that died mid-dispatch.",
-    (
-        integer("interval_minutes", "how often the janitor runs", minimum=5, maximum=60),
-        integer(
-            "grace_minutes",
-            "how long a dispatch's access point or revision may exist with no running task before it is "
-            "stale",
-            minimum=5,
-            maximum=120,
-        ),
-        integer(
-            "reserved_concurrency",
-            "executions reserved for the janitor: 1 (never two runs at once) or 0 (none)",
-            minimum=0,
-            maximum=1,
-        ),
-        log_retention_setting("log_retention_days", "the janitor's log retention"),
-    ),
-)
-
 SERVICE = Group(
     "service",
     "The Service stack: the control plane, the dispatch janitor, the agents' task definitions.",
@@ -181,19 +161,6 @@ class ControlPlaneConfig:
     def scaling_bounds(self) -> tuple[int, int]:
         """(min, max) for autoscaling: pinned at zero while bootstrapping."""
         return (0, 0) if self.bootstrap else (self.min_tasks, self.max_tasks)
-
-
-@dataclass(frozen=True)
-class JanitorConfig:
-    """The dispatch janitor: what cleans up after a control plane that died mid-dispatch."""
-
-    # How often it runs, and how long a dispatch's access point or revision may exist with no
-    # running task before it is stale (the control plane's time between creating and running).
-    interval_minutes: int
-    grace_minutes: int
-    # 1 reserves one execution (never two runs at once); 0 reserves none.
-    reserved_concurrency: int
-    log_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -263,17 +230,6 @@ def bake_minutes(section: Section) -> int:
             f"must be a multiple of {ALARM_PERIOD_MINUTES} (the release alarms' period in minutes)",
         )
     return value
-
-
-def parse_janitor(section: Section, *, production: bool) -> JanitorConfig:
-    config = JanitorConfig(
-        interval_minutes=section.integer("interval_minutes"),
-        grace_minutes=section.integer("grace_minutes"),
-        reserved_concurrency=section.integer("reserved_concurrency"),
-        log_retention_days=log_retention(section, "log_retention_days", production=production),
-    )
-    section.done()
-    return config
 
 
 def parse_service(section: Section, *, production: bool) -> ServiceConfig:
