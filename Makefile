@@ -24,6 +24,9 @@ DIFF_METHOD ?= auto
 # `make deploy`: CI passes `never`, behind the GitHub environment's required reviewers (see
 # README, "Deploy from GitHub Actions"); at a terminal, broadened permissions ask first.
 REQUIRE_APPROVAL ?= broadening
+# `make deploy` of an environment with `bootstrap: true` (0 control-plane tasks: an outage on a
+# running environment) asks at a terminal; without one it needs CONFIRM_BOOTSTRAP=<environment>.
+CONFIRM_BOOTSTRAP ?=
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
 # Each install is stamped with a checksum of the files it was made from, not their mtime: a
@@ -34,7 +37,7 @@ VENV_READY := $(call stamp,$(VENV),requirements.txt requirements-dev.txt require
 SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.txt)
 NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
 
-.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy cost test lint \
+.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy cost test lint check-new-environment \
 	typecheck unit update-snapshots diff deploy diff-delivery deploy-delivery check-config clean
 
 help: ## list the targets
@@ -81,7 +84,7 @@ scan: $(GUARD_OUT) $(SCAN_READY) ## cfn-lint, checkov and the Control Tower rule
 	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
-	$(PY) -m review.report cdk.out --diagram docs/architecture.svg --diagram-env prod
+	$(PY) -m review.report cdk.out --diagram docs/architecture.svg
 
 rehearse: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
 	$(PY) -m rehearsal cdk.out
@@ -127,6 +130,10 @@ loadtest: $(VENV_READY) ## load-test an environment: make loadtest ENV=prod [URL
 loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
 	$(PY) -m pytest loadtest/tests -q
 
+# Not part of `make test` (a few minutes): every test run checks a throwaway environment already.
+check-new-environment: install ## a copy with the README's example environment added passes make update-snapshots and make test
+	$(PY) -m tests.new_environment
+
 update-snapshots: $(VENV_READY) ## accept template changes into tests/__snapshots__
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
@@ -137,11 +144,12 @@ diff: install ## cdk diff of one environment: make diff ENV=prod [DIFF_METHOD=te
 	stage=$$($(PY) -m config --env $(ENV)) && \
 	  $(CDK) diff "$$stage/*" -c outpost:only=$(ENV) --method $(DIFF_METHOD)
 
-deploy: install ## cdk deploy of one environment: make deploy ENV=prod (needs AWS credentials)
+deploy: install ## cdk deploy of one environment: make deploy ENV=prod [CONFIRM_BOOTSTRAP=prod] (needs AWS credentials)
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<environment>" >&2; exit 2; }
 	@case "$(REQUIRE_APPROVAL)" in never|any-change|broadening) ;; \
 	  *) echo "REQUIRE_APPROVAL=$(REQUIRE_APPROVAL): must be never, any-change or broadening" >&2; exit 2;; esac
 	stage=$$($(PY) -m config --env $(ENV)) && \
+	  CONFIRM_BOOTSTRAP='$(CONFIRM_BOOTSTRAP)' $(PY) -m config --confirm-bootstrap $(ENV) && \
 	  $(CDK) deploy "$$stage/*" -c outpost:only=$(ENV) --require-approval $(REQUIRE_APPROVAL)
 
 diff-delivery: install ## cdk diff of the Delivery stack of an environment's account: make diff-delivery ENV=prod

@@ -4,24 +4,32 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
-from config import ConfigError, load_environments
-from config.cost import load_cost
+from config import CONTEXT_KEY, ConfigError, load_environments
+from config.bootstrap import bootstrap_warnings
+from config.context import check_context_keys, read_cdk_json
 from config.delivery import bootstrap_qualifier, load_delivery
+from config.environment import read_blocks
 from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from stacks.delivery_stack import DeliveryStage
 from stacks.stage import OutpostStage
+
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 
 
 def build(app: cdk.App) -> list[cdk.Stage]:
     """Add every configured environment (or only ``-c outpost:only=NAME``) to ``app``, and the
     ``Delivery`` stage of every account when all environments are built."""
     get = app.node.try_get_context
+    # Every context key the app was given (cdk.json's, the feature flags, each -c): ours are outpost:*.
+    check_context_keys(app.node.get_all_context(), read_blocks(get(CONTEXT_KEY)).environments)
     only = get("outpost:only")
     environments = load_environments(get, only=only)
-    load_cost(get, environments)  # a bad cost assumption stops synth like any other setting
+    for line in bootstrap_warnings(environments):
+        print(line, file=sys.stderr)
     stages: list[cdk.Stage] = [OutpostStage(app, config=env) for env in environments]
     # Built from every environment or not at all: a Delivery stack built from one environment
     # of a shared account would drop the roles of the others.
@@ -38,6 +46,9 @@ def build(app: cdk.App) -> list[cdk.Stage]:
 def main() -> int:
     app = cdk.App()
     try:
+        # The CDK CLI reads cdk.json itself and keeps the last copy of a key written twice: check first.
+        if CDK_JSON.exists():
+            read_cdk_json(CDK_JSON)
         build(app)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)

@@ -1,22 +1,20 @@
 """What the cost estimate (``make cost``) assumes about each environment's use.
 
-Read from ``outpost.cost.<environment>`` in ``cdk.json``; every key has a default (below) and
-an environment states only what differs. The estimate prints each assumption beside the
-figure it drives, so a reader can see what a number rests on and change it here.
+Read from ``cost`` of each environment in ``cdk.json`` (over ``outpost.defaults.cost``); every
+key has a default (below), so an environment states only what differs. The estimate prints
+each assumption beside the figure it drives, so a reader can see what a number rests on and
+change it here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from config.environment import CONTEXT_KEY, EnvironmentConfig
 from config.errors import ConfigError
 from config.reader import Section
 from config.registry import AGENTS
-
-COST_KEY = "cost"
+from config.schema import Group, integer
 
 
 @dataclass(frozen=True)
@@ -67,21 +65,77 @@ class CostAssumptions:
 _INTEGER_SETTINGS = tuple(f.name for f in fields(CostAssumptions) if f.name != "agent_mix_percent")
 # Large enough for any real use, small enough that a typo of a few zeros is caught.
 _MAXIMUM = 10**12
+_MEANINGS = {
+    "requests_per_month": "API requests through the load balancer and the web ACL",
+    "kb_per_request": "request plus response, for the load balancer's processed bytes",
+    "dispatches_per_month": "agent jobs started",
+    "minutes_per_dispatch": "how long an agent task runs",
+    "nat_mb_per_dispatch": "what an agent fetches through NAT: clones, packages, model APIs",
+    "nat_gb_other": "everything else through NAT in a month",
+    "internet_egress_gb": "data out to the internet in a month",
+    "endpoint_gb": "data through the interface endpoints in a month",
+    "workspaces_gb": "workspaces kept on EFS",
+    "workspace_mb_written_per_dispatch": "EFS elastic-throughput writes of a dispatch",
+    "workspace_mb_read_per_dispatch": "EFS elastic-throughput reads of a dispatch",
+    "artifacts_mb_per_dispatch": "artifacts a dispatch leaves in S3 (kept `data.artifacts_expiration_days`)",
+    "s3_writes_per_dispatch": "S3 object writes of a dispatch (also CloudTrail data events where recorded)",
+    "s3_reads_per_dispatch": "S3 object reads of a dispatch (also CloudTrail data events where recorded)",
+    "image_storage_gb": "images kept in ECR",
+    "dynamodb_gb": "data in the tables",
+    "dynamodb_writes_per_dispatch": "write request units of a dispatch",
+    "dynamodb_reads_per_request": "read request units of an API request",
+    "events_per_dispatch": "events the control plane publishes to its bus",
+    "logs_ingested_gb": "CloudWatch Logs ingested in a month: tasks, flow logs, trail, WAF, functions",
+    "management_events_per_month": "management events a second trail in one account pays for",
+}
+_RULES = {
+    "minutes_per_dispatch": (
+        "at least 1 with dispatches",
+        "at most the worker task timeout (`service.control_plane.worker_task_timeout_seconds`)",
+    ),
+}
+
+COST = Group(
+    "cost",
+    "What `make cost` and the security review assume about the environment's use; shown beside each figure.",
+    (
+        *(
+            integer(
+                name,
+                _MEANINGS[name],
+                default=getattr(CostAssumptions(), name),
+                minimum=0,
+                maximum=_MAXIMUM,
+                rules=_RULES.get(name, ()),
+            )
+            for name in _INTEGER_SETTINGS
+        ),
+        Group(
+            "agent_mix_percent",
+            "The share of dispatches of each agent, in percent (default: 20 each); an agent left out "
+            "has 0; the shares add up to 100.",
+            (
+                integer(
+                    "<agent>", "percent of dispatches that run this agent", default=0, minimum=0, maximum=100
+                ),
+            ),
+            names=AGENTS,
+            optional=True,
+        ),
+    ),
+    optional=True,
+)
 
 
-def parse_cost_assumptions(section: Section, *, environment: EnvironmentConfig) -> CostAssumptions:
-    defaults = CostAssumptions()
-    values: dict[str, Any] = {
-        name: section.integer(name, getattr(defaults, name), minimum=0, maximum=_MAXIMUM)
-        for name in _INTEGER_SETTINGS
-    }
+def parse_cost(section: Section, *, worker_task_timeout_seconds: int) -> CostAssumptions:
+    values: dict[str, Any] = {name: section.integer(name) for name in _INTEGER_SETTINGS}
     if values["dispatches_per_month"] > 0 and values["minutes_per_dispatch"] < 1:
         raise ConfigError(
             section.key("minutes_per_dispatch"),
             values["minutes_per_dispatch"],
             "a dispatch runs at least a minute",
         )
-    timeout_minutes = environment.service.control_plane.worker_task_timeout_seconds / 60
+    timeout_minutes = worker_task_timeout_seconds / 60
     if values["minutes_per_dispatch"] > timeout_minutes:
         raise ConfigError(
             section.key("minutes_per_dispatch"),
@@ -89,55 +143,19 @@ def parse_cost_assumptions(section: Section, *, environment: EnvironmentConfig) 
             f"must be at most the worker task timeout ({timeout_minutes:g} minutes, "
             "service.control_plane.worker_task_timeout_seconds)",
         )
-    values["agent_mix_percent"] = _agent_mix(section, defaults.agent_mix_percent)
+    values["agent_mix_percent"] = _agent_mix(section)
     section.done()
     return CostAssumptions(**values)
 
 
-def _agent_mix(section: Section, default: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
-    if not section.has("agent_mix_percent"):
-        section.raw("agent_mix_percent", None)
-        return default
+def _agent_mix(section: Section) -> tuple[tuple[str, int], ...]:
+    written = section.has("agent_mix_percent")
     mix = section.section("agent_mix_percent")
-    result = tuple((agent, mix.integer(agent, 0, minimum=0, maximum=100)) for agent in AGENTS)
+    if not written:
+        return CostAssumptions().agent_mix_percent
+    result = tuple((agent, mix.integer(agent)) for agent in AGENTS)
     mix.done()
     total = sum(percent for _, percent in result)
     if total != 100:
         raise ConfigError(section.key("agent_mix_percent"), dict(result), f"must add up to 100, not {total}")
     return result
-
-
-def parse_cost(
-    data: Any, *, environments: Sequence[EnvironmentConfig], environment_names: Sequence[str]
-) -> dict[str, CostAssumptions]:
-    """The assumptions of each environment in ``environments`` (defaults where ``cdk.json`` says nothing).
-
-    ``environment_names`` are every configured environment: a block for one of them is valid
-    even when only some environments were parsed (``-c outpost:only=dev``).
-    """
-    root = Section({} if data is None else data, f"{CONTEXT_KEY}.{COST_KEY}")
-    for name in _as_mapping(data):
-        if name not in environment_names:
-            raise ConfigError(
-                root.key(name), "{...}", f"is not a configured environment ({', '.join(environment_names)})"
-            )
-    result = {
-        env.name: parse_cost_assumptions(root.section(env.name, {}), environment=env) for env in environments
-    }
-    for name in _as_mapping(data):
-        root.raw(name, None)
-    root.done()
-    return result
-
-
-def _as_mapping(data: Any) -> Mapping[str, Any]:
-    return data if isinstance(data, Mapping) else {}
-
-
-def load_cost(
-    get_context: Callable[[str], Any], environments: Sequence[EnvironmentConfig]
-) -> dict[str, CostAssumptions]:
-    root = get_context(CONTEXT_KEY)
-    data = root.get(COST_KEY) if isinstance(root, Mapping) else None
-    names = list(root.get("environments", {})) if isinstance(root, Mapping) else []
-    return parse_cost(data, environments=environments, environment_names=names)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.common import log_retention
+from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
 from config.reader import Section
+from config.schema import Group, Setting, integer, string
 
 # EFS lifecycle: the ages (days since last access) EFS accepts for a move to Infrequent Access.
 EFS_TRANSITION_DAYS: tuple[int, ...] = (1, 7, 14, 30, 60, 90, 180, 270, 365)
@@ -23,6 +24,114 @@ MAX_DAYS = 3650
 # a reservation there fails the deploy. 0 means "unreserved" (the account's shared pool).
 UNRESERVED = 0
 MAX_RESERVED_CONCURRENCY = 100
+
+
+def _function_declarations(what: str, *, max_reserved: int, reserved: str) -> tuple[Setting, ...]:
+    return (
+        integer(
+            "target_retry_attempts",
+            f"EventBridge's retries of a failed delivery to the {what}",
+            minimum=0,
+            maximum=185,
+        ),
+        integer("retry_attempts", f"Lambda's retries of a failed {what} invocation", minimum=0, maximum=2),
+        integer(
+            "max_event_age_minutes",
+            "how long an event is retried before it goes to the dead-letter queue",
+            minimum=1,
+            maximum=360,
+        ),
+        log_retention_setting("log_retention_days", f"the {what}'s log retention"),
+        integer("reserved_concurrency", reserved, minimum=UNRESERVED, maximum=max_reserved),
+    )
+
+
+CALLBACK = Group(
+    "callback",
+    "The task-state callback: the Lambda function that records a task's end, and its dead-letter queue.",
+    (
+        *_function_declarations(
+            "callback",
+            max_reserved=MAX_RESERVED_CONCURRENCY,
+            reserved="executions reserved for the callback; 0 reserves none (a new account's quota of 10 "
+            "cannot reserve any)",
+        ),
+        integer(
+            "dead_letter_retention_days",
+            "how long failed events wait in the dead-letter queue",
+            minimum=1,
+            maximum=14,
+        ),
+    ),
+)
+
+SWEEPER = Group(
+    "sweeper",
+    "The daily workspace sweeper (it shares the callback's dead-letter queue).",
+    _function_declarations(
+        "sweeper",
+        max_reserved=1,
+        reserved="executions reserved for the sweeper: 1 (never two sweeps at once) or 0 (none)",
+    ),
+)
+
+DATA = Group(
+    "data",
+    "The Data stack: artifacts, the event bus and its archive, workspaces, the callback, the sweeper.",
+    (
+        integer(
+            "artifacts_expiration_days",
+            "artifacts expire this many days after they are written",
+            minimum=1,
+            maximum=MAX_DAYS,
+        ),
+        integer(
+            "artifacts_noncurrent_expiration_days",
+            "overwritten or deleted artifact versions are kept this long (and, in production, locked "
+            "this long)",
+            minimum=1,
+            maximum=MAX_DAYS,
+            rules=("at most `artifacts_expiration_days`",),
+        ),
+        integer(
+            "access_log_retention_days",
+            "S3 access logs of the artifacts bucket expire after this many days",
+            minimum=1,
+            maximum=MAX_DAYS,
+        ),
+        string(
+            "event_bus_name",
+            "the control plane's event bus",
+            default="outpost-events",
+            pattern=_EVENT_BUS_NAME,
+            pattern_rule="must be 1-256 letters, digits or . _ -",
+            rules=(
+                "not `default`, not `aws.*`",
+                "not another environment's in the same account and region",
+            ),
+        ),
+        integer(
+            "event_archive_retention_days",
+            'archived events (for replay) expire after this many days (EventBridge\'s 0, "forever", is '
+            "refused)",
+            minimum=1,
+            maximum=MAX_DAYS,
+        ),
+        integer(
+            "efs_transition_to_ia_days",
+            "workspace files untouched this long move to EFS Infrequent Access",
+            choices=EFS_TRANSITION_DAYS,
+        ),
+        integer(
+            "workspace_expiry_days",
+            "the daily sweeper deletes a workspace directory nothing under has changed for this long",
+            minimum=1,
+            maximum=MAX_DAYS,
+        ),
+        CALLBACK,
+        SWEEPER,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -66,66 +175,57 @@ class DataConfig:
     sweeper: SweeperConfig
 
 
-def _function_settings(section: Section, *, max_reserved: int) -> dict[str, int]:
+def _function_settings(section: Section, *, production: bool) -> dict[str, int]:
     return {
-        "target_retry_attempts": section.integer("target_retry_attempts", minimum=0, maximum=185),
-        "retry_attempts": section.integer("retry_attempts", minimum=0, maximum=2),
+        "target_retry_attempts": section.integer("target_retry_attempts"),
+        "retry_attempts": section.integer("retry_attempts"),
         # EventBridge takes 1 minute to 24 hours; Lambda's asynchronous queue 1 minute to 6 hours.
-        "max_event_age_minutes": section.integer("max_event_age_minutes", minimum=1, maximum=360),
-        "log_retention_days": log_retention(section, "log_retention_days", minimum=7),
-        "reserved_concurrency": section.integer(
-            "reserved_concurrency", minimum=UNRESERVED, maximum=max_reserved
-        ),
+        "max_event_age_minutes": section.integer("max_event_age_minutes"),
+        "log_retention_days": log_retention(section, "log_retention_days", production=production),
+        "reserved_concurrency": section.integer("reserved_concurrency"),
     }
 
 
-def parse_callback(section: Section) -> CallbackConfig:
+def parse_callback(section: Section, *, production: bool) -> CallbackConfig:
     config = CallbackConfig(
-        **_function_settings(section, max_reserved=MAX_RESERVED_CONCURRENCY),
+        **_function_settings(section, production=production),
         # SQS keeps a message 1 minute to 14 days.
-        dead_letter_retention_days=section.integer("dead_letter_retention_days", minimum=1, maximum=14),
+        dead_letter_retention_days=section.integer("dead_letter_retention_days"),
     )
     section.done()
     return config
 
 
-def parse_sweeper(section: Section) -> SweeperConfig:
-    # One sweep at a time is all it ever needs: at most 1 reserved.
-    config = SweeperConfig(**_function_settings(section, max_reserved=1))
+def parse_sweeper(section: Section, *, production: bool) -> SweeperConfig:
+    # One sweep at a time is all it ever needs: at most 1 reserved (its declaration).
+    config = SweeperConfig(**_function_settings(section, production=production))
     section.done()
     return config
 
 
-def parse_data(section: Section) -> DataConfig:
-    expiration = section.integer("artifacts_expiration_days", minimum=1, maximum=MAX_DAYS)
-    noncurrent = section.integer("artifacts_noncurrent_expiration_days", minimum=1, maximum=MAX_DAYS)
+def parse_data(section: Section, *, production: bool) -> DataConfig:
+    expiration = section.integer("artifacts_expiration_days")
+    noncurrent = section.integer("artifacts_noncurrent_expiration_days")
     if noncurrent > expiration:
         raise ConfigError(
             section.key("artifacts_noncurrent_expiration_days"),
             noncurrent,
             f"must not exceed artifacts_expiration_days ({expiration})",
         )
-    bus = section.string(
-        "event_bus_name",
-        "outpost-events",
-        pattern=_EVENT_BUS_NAME,
-        rule="must be 1-256 letters, digits or . _ -",
-    )
+    bus = section.string("event_bus_name")
     if bus == "default" or bus.startswith("aws."):
         raise ConfigError(section.key("event_bus_name"), bus, "names the default bus or a reserved aws. name")
     config = DataConfig(
         artifacts_expiration_days=expiration,
         artifacts_noncurrent_expiration_days=noncurrent,
-        access_log_retention_days=section.integer("access_log_retention_days", minimum=1, maximum=MAX_DAYS),
+        access_log_retention_days=section.integer("access_log_retention_days"),
         event_bus_name=bus,
         # EventBridge reads 0 as "keep forever": rejected, the archive must expire like everything else.
-        event_archive_retention_days=section.integer(
-            "event_archive_retention_days", minimum=1, maximum=MAX_DAYS
-        ),
-        efs_transition_to_ia_days=section.integer("efs_transition_to_ia_days", choices=EFS_TRANSITION_DAYS),
-        workspace_expiry_days=section.integer("workspace_expiry_days", minimum=1, maximum=MAX_DAYS),
-        callback=parse_callback(section.section("callback")),
-        sweeper=parse_sweeper(section.section("sweeper")),
+        event_archive_retention_days=section.integer("event_archive_retention_days"),
+        efs_transition_to_ia_days=section.integer("efs_transition_to_ia_days"),
+        workspace_expiry_days=section.integer("workspace_expiry_days"),
+        callback=parse_callback(section.section("callback"), production=production),
+        sweeper=parse_sweeper(section.section("sweeper"), production=production),
     )
     section.done()
     return config

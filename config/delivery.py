@@ -17,13 +17,14 @@ the name of the Outpost environment.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from config.environment import CONTEXT_KEY, EnvironmentConfig
 from config.errors import ConfigError
 from config.reader import Section
+from config.schema import Group, string, strings
 
 DELIVERY_KEY = "delivery"
 # The stage that holds the Delivery stacks, apart from every environment's stage.
@@ -46,6 +47,38 @@ DEFAULT_QUALIFIER = "hnb659fds"
 # The bootstrap template's own rule for its Qualifier parameter (AllowedPattern), which keeps
 # "cdk-<qualifier>-image-publishing-role-<account>-<region>" within IAM's 64 characters.
 _QUALIFIER = r"[A-Za-z0-9_-]{1,10}"
+
+DELIVERY = Group(
+    "delivery",
+    "Who may deploy from GitHub: one Delivery stack per account that holds a listed environment "
+    "(README, *Deploy from GitHub Actions*). Without the block, no Delivery stack.",
+    (
+        string(
+            "repository",
+            "the GitHub repository whose workflows may deploy, `owner/name`, spelt as GitHub spells it "
+            "(IAM compares it case-sensitively)",
+            pattern=REPOSITORY_PATTERN,
+            pattern_rule="must be a GitHub repository as owner/name (letters, digits, '-', and '.' or '_' in "
+            "the name; no wildcard)",
+        ),
+        strings(
+            "environments",
+            "the environments CI may deploy; each gets a deploy role (trusted by the GitHub environment of "
+            "the same name) and a diff role (trusted by the repository's pull requests)",
+            rules=("configured environment names", "at least one"),
+        ),
+        strings(
+            "existing_oidc_providers",
+            "ARNs of GitHub OIDC providers that already exist (an account holds one per URL); that "
+            "account's Delivery stack trusts it instead of creating one",
+            default=[],
+            rules=(
+                f"`arn:aws:iam::<account>:oidc-provider/{GITHUB_OIDC_HOST}`",
+                "one per account, of an account that holds a listed environment",
+            ),
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -92,13 +125,8 @@ def parse_delivery(data: Any, *, environment_names: Sequence[str]) -> DeliveryCo
     """``None`` when ``outpost.delivery`` is absent: no Delivery stack at all."""
     if data is None:
         return None
-    section = Section(data, f"{CONTEXT_KEY}.{DELIVERY_KEY}")
-    repository = section.string(
-        "repository",
-        pattern=REPOSITORY_PATTERN,
-        rule="must be a GitHub repository as owner/name (letters, digits, '-', and '.' or '_' in the "
-        "name; no wildcard)",
-    )
+    section = Section(data, f"{CONTEXT_KEY}.{DELIVERY_KEY}", DELIVERY)
+    repository = section.string("repository")
     if repository.split("/", 1)[1] in (".", ".."):
         raise ConfigError(section.key("repository"), repository, "is not a repository name GitHub accepts")
     environments = section.strings("environments")
@@ -113,7 +141,7 @@ def parse_delivery(data: Any, *, environment_names: Sequence[str]) -> DeliveryCo
                 name,
                 f"is not a configured environment ({', '.join(environment_names)})",
             )
-    providers = section.strings("existing_oidc_providers", [])
+    providers = section.strings("existing_oidc_providers")
     seen: dict[str, str] = {}
     for arn in providers:
         match = re.fullmatch(_PROVIDER_ARN, arn)
@@ -199,7 +227,7 @@ def load_delivery(
     would delete the roles of the ones left out.
     """
     root = get_context(CONTEXT_KEY)
-    data = root.get(DELIVERY_KEY) if isinstance(root, dict) else None
+    data = root.get(DELIVERY_KEY) if isinstance(root, Mapping) else None
     config = parse_delivery(data, environment_names=[env.name for env in environments])
     if config is None:
         return None

@@ -1,30 +1,74 @@
-"""One deployment environment's settings, parsed from ``cdk.json`` context."""
+"""One deployment environment's settings: ``outpost.defaults`` with the environment's block over it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config.audit import AuditConfig, parse_audit
-from config.common import tags
-from config.data import DataConfig, parse_data
+from config.audit import AUDIT, AuditConfig, parse_audit
+from config.common import TAGS, tags
+from config.cost import COST, CostAssumptions, parse_cost
+from config.data import DATA, DataConfig, parse_data
 from config.errors import ConfigError
-from config.ingress import IngressConfig, certificate_override_key, parse_ingress
-from config.monitoring import MonitoringConfig, parse_monitoring
-from config.network import NetworkConfig, parse_network
+from config.ingress import INGRESS, IngressConfig, certificate_override_key, parse_ingress
+from config.layers import merge
+from config.monitoring import MONITORING, MonitoringConfig, parse_monitoring
+from config.network import NETWORK, NetworkConfig, parse_network
 from config.reader import Section
-from config.registry import RegistryConfig, parse_registry
-from config.service import ServiceConfig, parse_service
+from config.regions import REGIONS
+from config.registry import REGISTRY, RegistryConfig, parse_registry
+from config.schema import Group, string
+from config.service import SERVICE, ServiceConfig, parse_service
 
 CONTEXT_KEY = "outpost"
+DEFAULTS_KEY = "defaults"
 ENV_NAME_PATTERN = r"[a-z][a-z0-9]{1,15}"
 ACCOUNT_PATTERN = r"\d{12}"
-REGION_PATTERN = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 KINDS = ("development", "production")
-# Blocks of ``outpost`` beside ``environments``: the Delivery stacks' and the cost estimate's settings.
-OTHER_BLOCKS = ("delivery", "cost")
+# Blocks of ``outpost`` beside ``environments`` and ``defaults``: the Delivery stacks' settings.
+OTHER_BLOCKS = ("delivery",)
+
+ENVIRONMENT = Group(
+    "<env>",
+    "One environment: `outpost.defaults` with the environment's own block over it.",
+    (
+        string(
+            "kind",
+            "what the environment is; its rules and safety defaults follow it, never its name "
+            "(production: termination protection, data retained, stricter floors)",
+            choices=KINDS,
+            rules=("written in the environment itself, never in `outpost.defaults`",),
+        ),
+        string(
+            "account",
+            "12-digit AWS account id (the shipped ones are placeholders)",
+            pattern=ACCOUNT_PATTERN,
+            pattern_rule="must be a 12-digit AWS account id",
+            rules=("`-c outpost:<env>:account=...` replaces it (the certificate ARN must follow)",),
+        ),
+        string(
+            "region",
+            "the region every stack of the environment is deployed to",
+            choices=REGIONS,
+            choices_name="an AWS commercial region (config/regions.py lists them)",
+        ),
+        TAGS,
+        NETWORK,
+        REGISTRY,
+        SERVICE,
+        AUDIT,
+        INGRESS,
+        DATA,
+        MONITORING,
+        COST,
+    ),
+    per_environment=("kind",),
+)
+# Blocks that used to live beside ``environments``: where their settings are now.
+_MOVED = {"cost": f" (cost assumptions are each environment's `cost`, and {CONTEXT_KEY}.{DEFAULTS_KEY}.cost)"}
+REQUIRED_HINT = f" (write it in the environment or in {CONTEXT_KEY}.{DEFAULTS_KEY})"
 
 
 @dataclass(frozen=True)
@@ -41,6 +85,7 @@ class EnvironmentConfig:
     service: ServiceConfig
     ingress: IngressConfig
     data: DataConfig
+    cost: CostAssumptions
 
     @property
     def is_production(self) -> bool:
@@ -63,6 +108,10 @@ def account_override_key(env_name: str) -> str:
     return f"{CONTEXT_KEY}:{env_name}:account"
 
 
+def environment_path(name: str) -> str:
+    return f"{CONTEXT_KEY}.environments.{name}"
+
+
 def parse_environment(
     name: str,
     data: Any,
@@ -70,31 +119,35 @@ def parse_environment(
     account_override: str | None = None,
     certificate_override: str | None = None,
 ) -> EnvironmentConfig:
-    section = Section(data, f"{CONTEXT_KEY}.environments.{name}")
-    kind = section.string("kind", choices=KINDS)
-    account = section.string("account", pattern=ACCOUNT_PATTERN, rule="must be a 12-digit AWS account id")
+    """``data``: the environment's settings, merged over the defaults (``config.layers.merge``)."""
+    section = Section(data, environment_path(name), ENVIRONMENT, required_hint=REQUIRED_HINT)
+    kind = section.string("kind")
+    production = kind == "production"
+    account = section.string("account")
     if account_override is not None:
         account = account_override
-        if not isinstance(account, str) or not account.isdigit() or len(account) != 12:
+        if not isinstance(account, str) or not re.fullmatch(ACCOUNT_PATTERN, account):
             raise ConfigError(account_override_key(name), account, "must be a 12-digit AWS account id")
-    region = section.string(
-        "region", pattern=REGION_PATTERN, rule="must be an AWS region name such as us-east-1"
-    )
+    region = section.string("region")
     env_tags = tags(section, "tags")
-    network = parse_network(section.section("network"), region=region, production=kind == "production")
+    network = parse_network(section.section("network"), region=region, production=production)
     registry = parse_registry(section.section("registry"))
-    monitoring = parse_monitoring(section.section("monitoring"), production=kind == "production")
-    audit = parse_audit(section.section("audit"), production=kind == "production")
-    service = parse_service(section.section("service"), production=kind == "production")
+    monitoring = parse_monitoring(section.section("monitoring"), production=production)
+    audit = parse_audit(section.section("audit"), production=production)
+    service = parse_service(section.section("service"), production=production)
     ingress = parse_ingress(
         section.section("ingress"),
         region=region,
         account=account,
-        production=kind == "production",
+        production=production,
         env_name=name,
         certificate_override=certificate_override,
     )
-    data = parse_data(section.section("data"))
+    data_config = parse_data(section.section("data"), production=production)
+    cost = parse_cost(
+        section.section("cost"),
+        worker_task_timeout_seconds=service.control_plane.worker_task_timeout_seconds,
+    )
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -108,36 +161,78 @@ def parse_environment(
         audit=audit,
         service=service,
         ingress=ingress,
-        data=data,
+        data=data_config,
+        cost=cost,
     )
 
 
-def load_environments(
-    get_context: Callable[[str], Any], *, only: str | None = None
-) -> tuple[EnvironmentConfig, ...]:
-    """Parse every environment from context; ``only`` keeps one, by name."""
-    root = Section(get_context(CONTEXT_KEY), CONTEXT_KEY)
-    envs = root.mapping("environments")
-    # Blocks of their own, parsed by config.delivery and config.cost (they read every environment).
-    for block in OTHER_BLOCKS:
-        root.raw(block, None)
-    root.done()
+@dataclass(frozen=True)
+class Blocks:
+    """``outpost.defaults`` and ``outpost.environments`` as written, checked for shape."""
+
+    defaults: Mapping[str, Any]
+    environments: Mapping[str, Any]
+
+    def merged(self, name: str) -> Any:
+        """Environment ``name``'s block over the defaults, each key knowing where it was written."""
+        return merge(
+            self.defaults,
+            f"{CONTEXT_KEY}.{DEFAULTS_KEY}",
+            self.environments[name],
+            environment_path(name),
+        )
+
+
+def read_blocks(outpost: Any) -> Blocks:
+    """The defaults and the environments of ``outpost`` (the context block), shapes checked."""
+    if not isinstance(outpost, Mapping):
+        raise ConfigError(CONTEXT_KEY, outpost, "must be an object")
+    known = ("environments", DEFAULTS_KEY, *OTHER_BLOCKS)
+    for key, value in outpost.items():
+        if key not in known:
+            raise ConfigError(f"{CONTEXT_KEY}.{key}", value, "is not a known setting" + _MOVED.get(key, ""))
+    envs = outpost.get("environments")
+    if not isinstance(envs, Mapping):
+        raise ConfigError(
+            f"{CONTEXT_KEY}.environments", envs, "is required" if envs is None else "must be an object"
+        )
     if not envs:
         raise ConfigError(f"{CONTEXT_KEY}.environments", envs, "must define at least one environment")
-    for name in envs:
+    for name, block in envs.items():
         if not re.fullmatch(ENV_NAME_PATTERN, name):
             raise ConfigError(
                 f"{CONTEXT_KEY}.environments",
                 name,
                 "environment names are 2-16 lower-case letters or digits, starting with a letter",
             )
+        if not isinstance(block, Mapping):
+            raise ConfigError(environment_path(name), block, "must be an object")
+    defaults = outpost.get(DEFAULTS_KEY, {})
+    if not isinstance(defaults, Mapping):
+        raise ConfigError(f"{CONTEXT_KEY}.{DEFAULTS_KEY}", defaults, "must be an object")
+    for key in ENVIRONMENT.per_environment:
+        if key in defaults:
+            raise ConfigError(
+                f"{CONTEXT_KEY}.{DEFAULTS_KEY}.{key}",
+                defaults[key],
+                "is set per environment: each environment states its own",
+            )
+    return Blocks(defaults=defaults, environments=envs)
+
+
+def load_environments(
+    get_context: Callable[[str], Any], *, only: str | None = None
+) -> tuple[EnvironmentConfig, ...]:
+    """Parse every environment from context; ``only`` keeps one, by name."""
+    blocks = read_blocks(get_context(CONTEXT_KEY))
+    envs = blocks.environments
     if only is not None and only not in envs:
         raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
     names = [only] if only is not None else list(envs)
     parsed = tuple(
-        parse_environment(
+        _parse_one(
             n,
-            envs[n],
+            blocks.merged(n),
             account_override=get_context(account_override_key(n)),
             certificate_override=get_context(certificate_override_key(n)),
         )
@@ -145,6 +240,21 @@ def load_environments(
     )
     check_shared_accounts(parsed)
     return parsed
+
+
+def _parse_one(name: str, data: Any, **overrides: Any) -> EnvironmentConfig:
+    """``parse_environment``; an error in an inherited default also names the environment inheriting it."""
+    try:
+        return parse_environment(name, data, **overrides)
+    except ConfigError as err:
+        if not err.key.startswith(f"{CONTEXT_KEY}.{DEFAULTS_KEY}."):
+            raise
+        raise ConfigError(
+            err.key,
+            err.value,
+            f"{err.rule} (inherited by environment {name}: fix the default or override it in "
+            f"{environment_path(name)})",
+        ) from None
 
 
 # Names an environment chooses itself that must be unique in an account and region: a
@@ -164,7 +274,7 @@ def check_shared_accounts(environments: tuple[EnvironmentConfig, ...]) -> None:
             key = (env.account, env.region, value_of(env))
             if key in seen:
                 raise ConfigError(
-                    f"{CONTEXT_KEY}.environments.{env.name}.{setting}",
+                    f"{environment_path(env.name)}.{setting}",
                     value_of(env),
                     f"is also the {setting.split('.')[-1]} of environment {seen[key]}, deployed to the "
                     f"same account {env.account} and region {env.region}: choose another",

@@ -6,9 +6,10 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from config.common import PRODUCTION_LOG_RETENTION_DAYS, log_retention
+from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
 from config.reader import Section
+from config.schema import Group, integer, optional_string, strings
 
 # An ACM certificate is a UUID under certificate/ (arn:aws:acm:<region>:<account>:certificate/<uuid>).
 _CERTIFICATE_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -24,6 +25,54 @@ IDLE_TIMEOUT_MAXIMUM = 4000
 # redirects); a security group holds 60 inbound rules ("Amazon VPC quotas"), and the
 # load balancer's group keeps room for what the network policy may add.
 MAX_ALLOWED_CIDRS = 25
+
+INGRESS = Group(
+    "ingress",
+    "The public front door: certificate, domain, who may connect, idle timeout, WAF and its logs.",
+    (
+        optional_string(
+            "certificate_arn",
+            "ACM certificate of the HTTPS listener; without one, plain HTTP on port 80",
+            rules=(
+                "`arn:aws:acm:<region>:<account>:certificate/<uuid>` of this environment's account and "
+                "region",
+                "required in a production environment",
+                "`-c outpost:<env>:certificate_arn=...` replaces it",
+            ),
+        ),
+        optional_string(
+            "domain_name",
+            "the API's name, covered by the certificate (`ApiUrl` uses it); point it at the load balancer",
+            pattern=_DOMAIN_NAME,
+            pattern_rule="must be a lower-case DNS name such as api.example.com",
+            rules=("required with a certificate", "only with a certificate (no `http://` API URL)"),
+        ),
+        strings(
+            "allowed_cidrs",
+            "IPv4 ranges the load balancer admits (empty: the internet, only with a certificate)",
+            default=[],
+            rules=(
+                f"at most {MAX_ALLOWED_CIDRS}",
+                "IPv4 ranges with host bits zero",
+                "required without a certificate, and then never `0.0.0.0/0` (the API would be served in "
+                "clear to the internet)",
+            ),
+        ),
+        integer(
+            "idle_timeout_seconds", "load balancer idle timeout", minimum=1, maximum=IDLE_TIMEOUT_MAXIMUM
+        ),
+        integer(
+            "rate_limit_per_5_minutes",
+            "WAF: requests one IP may send per 5 minutes before `429`",
+            minimum=RATE_LIMIT_MINIMUM,
+            maximum=RATE_LIMIT_MAXIMUM,
+        ),
+        integer(
+            "access_log_retention_days", "load balancer access logs expire after", minimum=7, maximum=3653
+        ),
+        log_retention_setting("waf_log_retention_days", "WAF log retention"),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +112,7 @@ def parse_ingress(
     if certificate_override is not None:
         key, certificate = certificate_override_key(env_name), certificate_override
     if certificate is not None:
-        pattern = rf"arn:aws(?:-cn|-us-gov)?:acm:{re.escape(region)}:{account}:certificate/{_CERTIFICATE_ID}"
+        pattern = rf"arn:aws:acm:{re.escape(region)}:{account}:certificate/{_CERTIFICATE_ID}"
         if not isinstance(certificate, str) or not re.fullmatch(pattern, certificate):
             raise ConfigError(
                 key,
@@ -73,27 +122,29 @@ def parse_ingress(
             )
     elif production:
         raise ConfigError(key, None, "a production environment must serve HTTPS: set an ACM certificate ARN")
-    domain = section.optional_string(
-        "domain_name", pattern=_DOMAIN_NAME, rule="must be a lower-case DNS name such as api.example.com"
-    )
+    domain = section.optional_string("domain_name")
     if certificate is not None and domain is None:
         raise ConfigError(
             section.key("domain_name"),
             None,
             "is required with a certificate: the name the certificate covers, pointed at the load balancer",
         )
+    if certificate is None and domain is not None:
+        raise ConfigError(
+            section.key("domain_name"),
+            domain,
+            f"needs a certificate: without one the load balancer serves plain HTTP and the ApiUrl "
+            f"would be http://{domain}; set ingress.certificate_arn (or -c "
+            f"{certificate_override_key(env_name)}=...) or remove domain_name",
+        )
     config = IngressConfig(
         certificate_arn=certificate,
         domain_name=domain,
         allowed_cidrs=_allowed_cidrs(section, https=certificate is not None),
-        idle_timeout_seconds=section.integer("idle_timeout_seconds", minimum=1, maximum=IDLE_TIMEOUT_MAXIMUM),
-        rate_limit_per_5_minutes=section.integer(
-            "rate_limit_per_5_minutes", minimum=RATE_LIMIT_MINIMUM, maximum=RATE_LIMIT_MAXIMUM
-        ),
-        access_log_retention_days=section.integer("access_log_retention_days", minimum=7, maximum=3653),
-        waf_log_retention_days=log_retention(
-            section, "waf_log_retention_days", minimum=PRODUCTION_LOG_RETENTION_DAYS if production else 7
-        ),
+        idle_timeout_seconds=section.integer("idle_timeout_seconds"),
+        rate_limit_per_5_minutes=section.integer("rate_limit_per_5_minutes"),
+        access_log_retention_days=section.integer("access_log_retention_days"),
+        waf_log_retention_days=log_retention(section, "waf_log_retention_days", production=production),
     )
     section.done()
     return config
@@ -102,7 +153,7 @@ def parse_ingress(
 def _allowed_cidrs(section: Section, *, https: bool) -> tuple[str, ...]:
     """Who may reach the load balancer. Without a certificate the API would travel in clear
     over the internet (API keys included), so ranges are required and the internet refused."""
-    cidrs = section.strings("allowed_cidrs", [])
+    cidrs = section.strings("allowed_cidrs")
     key = section.key("allowed_cidrs")
     if len(cidrs) > MAX_ALLOWED_CIDRS:
         raise ConfigError(

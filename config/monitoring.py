@@ -6,9 +6,45 @@ from dataclasses import dataclass
 
 from config.errors import ConfigError
 from config.reader import Section
+from config.schema import Group, integer, optional_string
 
 # Deliberately plain: one address, no display name, no plus-less rule; SNS confirms it.
 _EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
+
+MONITORING = Group(
+    "monitoring",
+    "The Monitoring stack: who is told, and when an alarm fires.",
+    (
+        optional_string(
+            "alarm_email",
+            "who is told: an e-mail subscription of the alarm topic (left out: none)",
+            pattern=_EMAIL,
+            pattern_rule="must be an e-mail address (leave the key out for no subscription)",
+            rules=("required in a production environment",),
+        ),
+        integer(
+            "response_time_p95_ms",
+            "p95 API latency that raises the alarm (two 5-minute periods)",
+            minimum=10,
+            maximum=60_000,
+        ),
+        integer(
+            "http_5xx_per_5_minutes",
+            "5xx answers (load balancer or control plane) per 5 minutes that raise the alarm",
+            minimum=1,
+            maximum=100_000,
+        ),
+        integer(
+            "cpu_percent", "control-plane CPU that raises the alarm (15 minutes)", minimum=10, maximum=100
+        ),
+        integer(
+            "memory_percent",
+            "control-plane memory that raises the alarm (15 minutes)",
+            minimum=10,
+            maximum=100,
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -22,13 +58,11 @@ class MonitoringConfig:
 
 def parse_monitoring(section: Section, *, production: bool) -> MonitoringConfig:
     config = MonitoringConfig(
-        alarm_email=section.optional_string(
-            "alarm_email", pattern=_EMAIL, rule="must be an e-mail address (or null for no subscription)"
-        ),
-        response_time_p95_ms=section.integer("response_time_p95_ms", minimum=10, maximum=60_000),
-        http_5xx_per_5_minutes=section.integer("http_5xx_per_5_minutes", minimum=1, maximum=100_000),
-        cpu_percent=section.integer("cpu_percent", minimum=10, maximum=100),
-        memory_percent=section.integer("memory_percent", minimum=10, maximum=100),
+        alarm_email=section.optional_string("alarm_email"),
+        response_time_p95_ms=section.integer("response_time_p95_ms"),
+        http_5xx_per_5_minutes=section.integer("http_5xx_per_5_minutes"),
+        cpu_percent=section.integer("cpu_percent"),
+        memory_percent=section.integer("memory_percent"),
     )
     if production and config.alarm_email is None:
         raise ConfigError(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from config.errors import ConfigError
 from config.reader import Section
+from config.schema import Group, integer, string
 
 AGENTS: tuple[str, ...] = ("claude", "codex", "gemini", "aider", "grok")
 # One repository per image: the shared agent base, the five agents, the control plane.
@@ -13,6 +14,26 @@ IMAGES: tuple[str, ...] = ("base", *AGENTS, "control-plane")
 
 # ECR repository names: lower-case path segments of letters and digits joined by . _ -
 _REPOSITORY_PREFIX = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+MAX_REPOSITORY_NAME = 256
+
+REGISTRY = Group(
+    "registry",
+    "The Registry stack: where images live and how long they are kept.",
+    (
+        string(
+            "repository_prefix",
+            "repositories are `<prefix>/<image>` (e.g. `outpost-prod/claude`)",
+            pattern=_REPOSITORY_PREFIX,
+            pattern_rule="must be lower-case letters and digits, joined by . _ - or /",
+            rules=(
+                f"repository names at most {MAX_REPOSITORY_NAME} characters",
+                "not another environment's in the same account and region",
+            ),
+        ),
+        integer("keep_tagged_images", "tagged images kept per repository", minimum=1, maximum=1000),
+        integer("untagged_expiry_days", "untagged images expire after this many days", minimum=1, maximum=30),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -27,20 +48,18 @@ class RegistryConfig:
 
 
 def parse_registry(section: Section) -> RegistryConfig:
-    prefix = section.string(
-        "repository_prefix",
-        pattern=_REPOSITORY_PREFIX,
-        rule="must be lower-case letters and digits, joined by . _ - or /",
-    )
+    prefix = section.string("repository_prefix")
     longest = max(len(image) for image in IMAGES)
-    if len(prefix) + 1 + longest > 256:
+    if len(prefix) + 1 + longest > MAX_REPOSITORY_NAME:
         raise ConfigError(
-            section.key("repository_prefix"), prefix, "makes repository names over 256 characters"
+            section.key("repository_prefix"),
+            prefix,
+            f"makes repository names over {MAX_REPOSITORY_NAME} characters",
         )
     config = RegistryConfig(
         repository_prefix=prefix,
-        keep_tagged_images=section.integer("keep_tagged_images", minimum=1, maximum=1000),
-        untagged_expiry_days=section.integer("untagged_expiry_days", minimum=1, maximum=30),
+        keep_tagged_images=section.integer("keep_tagged_images"),
+        untagged_expiry_days=section.integer("untagged_expiry_days"),
     )
     section.done()
     return config

@@ -2,7 +2,7 @@
 
 What is counted comes from the templates in ``cdk.out`` (how many NAT gateways, endpoints,
 keys, alarms, task sizes, ...); how much each is used comes from the environment's settings
-and its cost assumptions (``outpost.cost`` in ``cdk.json``, ``config/cost.py``); what a unit
+and its cost assumptions (each environment's ``cost`` in ``cdk.json``, ``config/cost.py``); what a unit
 costs comes from ``cost/prices.json``, one dated line per price with the page it came from.
 
 - ``cost.prices``: the price table, and the one error every gap raises (``CostError``);

@@ -1,7 +1,7 @@
 """``make cost``: ``python -m cost [cdk.out]`` prints each environment's monthly estimate.
 
 One table per environment, largest item first, each with how it was computed and the
-assumptions it rests on (``outpost.cost`` in ``cdk.json``). Exit 2, with one line, when the
+assumptions it rests on (each environment's ``cost`` in ``cdk.json``). Exit 2, with one line, when the
 estimate cannot be made honestly (a missing price, region or resource type).
 """
 

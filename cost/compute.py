@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config.service import SPOT_MINIMUM_PLATFORM, platform_at_least
+from config.agents import SPOT_MINIMUM_PLATFORM, platform_at_least
 from cost.prices import CostError
 from cost.usage import LineItem, Resource, Usage, count, money, plural
 

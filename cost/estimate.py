@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from config import EnvironmentConfig, load_environments
-from config.cost import CostAssumptions, load_cost
+from config.context import read_context
+from config.cost import CostAssumptions
 from cost import compute, network, services
 from cost.prices import CostError, PriceTable, load_prices
 from cost.resources import NO_CHARGE, PRICED_TYPES
@@ -99,8 +99,7 @@ def stage_templates(outdir: Path) -> dict[str, list[StackTemplate]]:
 
 
 def shipped_context(cdk_json: Path = ROOT / "cdk.json") -> dict[str, Any]:
-    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
-    return context
+    return read_context(cdk_json)
 
 
 def estimate_outdir(
@@ -110,5 +109,8 @@ def estimate_outdir(
     context = context if context is not None else shipped_context()
     environments = load_environments(context.get)
     return estimates(
-        environments, load_cost(context.get, environments), stage_templates(outdir), prices or load_prices()
+        environments,
+        {env.name: env.cost for env in environments},
+        stage_templates(outdir),
+        prices or load_prices(),
     )

@@ -8,7 +8,6 @@ dispatches not confirmed as dry runs).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError, EnvironmentConfig, load_environments
+from config.context import read_context
 from loadtest import metrics, results, target
 from loadtest.model import LoadModel
 from loadtest.plan import Plan, environment_plan, generators_needed, self_test_plan
@@ -71,7 +71,7 @@ def _parser(model: LoadModel) -> argparse.ArgumentParser:
 
 
 def _environment(cdk_json: Path, name: str) -> EnvironmentConfig:
-    context = json.loads(cdk_json.read_text())["context"]
+    context = read_context(cdk_json)
     return load_environments(context.get, only=name)[0]
 
 

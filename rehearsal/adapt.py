@@ -31,6 +31,9 @@ from rehearsal.resolve import Resolver
 WORKAROUNDS = (
     "AWS::KMS::Key Tags dropped (moto 5.2.5 reads a key's Tags as TagKey/TagValue, fails on Key/Value)",
     "AWS::Events::Archive EventPattern sent as a JSON string (moto 5.2.5 fails on the object AWS takes)",
+    "AWS::Events::Archive without ArchiveName named as CloudFormation names it, cut to 48 characters "
+    "(moto 5.2.5 generates <stack>-<logical id>-<random> uncut, which its own CreateArchive refuses "
+    "past 48: any stage name longer than Prod)",
     "certificate stand-ins requested in the emulator's ACM; listeners get the ARN it chose (not settable)",
     "Custom:: resources answered SUCCESS by the rehearsal (moto waits for their Lambda, which it cannot run)",
 )
@@ -87,8 +90,12 @@ def for_emulator(
         properties = resources[logical_id].get("Properties", {})
         if resource["Type"] == "AWS::KMS::Key":
             properties.pop("Tags", None)
-        if resource["Type"] == "AWS::Events::Archive" and isinstance(properties.get("EventPattern"), dict):
-            properties["EventPattern"] = json.dumps(properties["EventPattern"])
+        if resource["Type"] == "AWS::Events::Archive":
+            if isinstance(properties.get("EventPattern"), dict):
+                properties["EventPattern"] = json.dumps(properties["EventPattern"])
+            if "ArchiveName" not in properties:
+                # CloudFormation cuts a generated name to the type's maximum (rehearsal.names).
+                properties["ArchiveName"] = resolver.reference(logical_id, "ArchiveName")
     body["Outputs"] = {k: substitute(v, f"output {k}") for k, v in body.get("Outputs", {}).items()}
     body.pop("Rules", None)  # checked by the rehearsal itself (rehearsal.deploy.check_rules)
     return body

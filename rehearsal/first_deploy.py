@@ -9,7 +9,6 @@ images, and deploys ``cdk.out`` over them (steps 2 and 3).
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -18,13 +17,15 @@ from typing import Any
 import aws_cdk as cdk
 
 from app import build
+from config.context import read_context
 from rehearsal.bootstrap import ROOT
 
 
 def first_deploy_context() -> dict[str, Any]:
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context = read_context(ROOT / "cdk.json")
+    # In each environment's own block: a value written there wins over the defaults.
     for environment in context["outpost"]["environments"].values():
-        environment["service"]["control_plane"]["bootstrap"] = True
+        environment.setdefault("service", {}).setdefault("control_plane", {})["bootstrap"] = True
     # As the CDK CLI runs the app: construct paths and asset paths in metadata, no version report.
     context.update(
         {

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.service import FARGATE_SIZES, SPOT_MINIMUM_PLATFORM, platform_at_least
+from config.agents import FARGATE_SIZES, SPOT_MINIMUM_PLATFORM, platform_at_least
 from rehearsal.alarms import CLOUDWATCH_PAGE, ECS_ALARMS_PAGE, alarm_problems, unknown_deployment_alarms
 from rehearsal.assembly import Stack
 from rehearsal.resolve import StackSet
@@ -53,7 +53,7 @@ TEMPLATE_BODY_BYTES = 51_200
 TEMPLATE_S3_BYTES = 1_048_576
 RESOURCES, OUTPUTS, PARAMETERS = 500, 200, 200
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
-# ("Task CPU and memory"): the pairs Fargate accepts (config.service.FARGATE_SIZES).
+# ("Task CPU and memory"): the pairs Fargate accepts (config.agents.FARGATE_SIZES).
 FARGATE_SIZE_PAGE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html:
 # "FARGATE_SPOT supports Linux tasks with the X86_64 architecture on platform version 1.3.0 or

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from config import ConfigError, load_environments
-from config.cost import load_cost
 from cost.estimate import Estimate, estimates, shipped_context, stage_templates
 from cost.prices import CostError, load_prices
 from review.document import Section, Table
@@ -30,7 +31,8 @@ def cost_section(estimate: Estimate) -> Section:
         [
             f"About ${estimate.total:,.2f} a month in {estimate.region} (`make cost`): list prices of "
             f"`cost/prices.json` (each line dated, with its AWS pricing page) applied to what the templates "
-            f"hold and to the assumptions of `outpost.cost.{estimate.env}` in `cdk.json`, shown beside each "
+            f"hold and to the assumptions of `outpost.environments.{estimate.env}.cost` (over "
+            "`outpost.defaults.cost`) in `cdk.json`, shown beside each "
             "figure. An estimate to decide with, not a quote: free tiers, Savings Plans and taxes are not "
             "counted." + (f" Not estimated: {excluded}." if excluded else ""),
             Table(["item", "$/month", "how", "assumptions"], rows),
@@ -38,18 +40,19 @@ def cost_section(estimate: Estimate) -> Section:
     )
 
 
-def cost_sections(outdir: Path) -> dict[str, Section]:
-    """Stage name -> its cost section, for each environment of ``cdk.json`` synthesized in ``outdir``.
+def cost_sections(outdir: Path, context: Mapping[str, Any] | None = None) -> dict[str, Section]:
+    """Stage name -> its cost section, for each environment of ``context`` (default: ``cdk.json``'s)
+    synthesized in ``outdir``.
 
     An estimate that cannot be made honestly (a missing price, region or resource type) gives
     every stage a section that says why, instead of a figure.
     """
     stacks = stage_templates(outdir)
-    context = shipped_context()
+    context = context if context is not None else shipped_context()
     try:
         environments = load_environments(context.get)
         present = [env for env in environments if env.stage_name in stacks]
-        assumptions = load_cost(context.get, present)
+        assumptions = {env.name: env.cost for env in present}
     except ConfigError:
         return {}  # synth refuses such settings; nothing here was made from them
     try:

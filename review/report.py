@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config import ConfigError, load_environments
+from cost.estimate import shipped_context
 from review import assembly, scan
 from review.acknowledgements import Made, acknowledgements_made
 from review.cost import cost_sections
@@ -125,8 +127,13 @@ def build_review(
     return Review(env, stage, list(stacks), acks, found, svg, sections)
 
 
-def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, list[Path]]]:
-    """Write the review of every environment found in ``outdir``; returns what was written."""
+def write_reports(
+    outdir: Path, dest: Path | None = None, context: Mapping[str, Any] | None = None
+) -> list[tuple[Review, list[Path]]]:
+    """Write the review of every environment found in ``outdir``; returns what was written.
+
+    ``context`` is what ``outdir`` was synthesized from (default: ``cdk.json``'s), for the cost estimate.
+    """
     dest = dest or outdir
     dest.mkdir(parents=True, exist_ok=True)
     environments = environment_templates(outdir)
@@ -135,7 +142,7 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     report = assembly.validation_report(outdir)
     summary = scan.read_summary(outdir)
     made = acknowledgements_made(outdir)
-    costs = cost_sections(outdir)
+    costs = cost_sections(outdir, context)
     written = []
     for stage, stacks in sorted(environments.items()):
         review = build_review(stage, stacks, report, summary, made, cost=costs.get(stage))
@@ -149,11 +156,23 @@ def write_reports(outdir: Path, dest: Path | None = None) -> list[tuple[Review, 
     return written
 
 
+def first_production_environment() -> str | None:
+    """The environment ``docs/architecture.svg`` draws: the first production one of ``cdk.json``."""
+    try:
+        environments = load_environments(shipped_context().get)
+    except ConfigError:
+        return None
+    return next((env.name for env in environments if env.is_production), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m review.report", description=__doc__.splitlines()[0])
     parser.add_argument("outdir", nargs="?", default="cdk.out", type=Path)
     parser.add_argument("--diagram", type=Path, help="also copy one environment's diagram here")
-    parser.add_argument("--diagram-env", default="prod", help="the environment whose diagram --diagram gets")
+    parser.add_argument(
+        "--diagram-env",
+        help="the environment whose diagram --diagram gets (default: the first production environment)",
+    )
     args = parser.parse_args(argv)
     try:
         written = write_reports(args.outdir)
@@ -166,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({len(review.acknowledgements)} acknowledgements, {len(review.open_findings)} open findings)"
         )
     if args.diagram:
-        chosen = [r for r, _ in written if r.env == args.diagram_env] or [written[-1][0]]
+        wanted = args.diagram_env or first_production_environment()
+        chosen = [r for r, _ in written if r.env == wanted] or [written[-1][0]]
         args.diagram.parent.mkdir(parents=True, exist_ok=True)
         args.diagram.write_text(chosen[0].svg)
         print(f"diagram of {chosen[0].env}: {args.diagram}")

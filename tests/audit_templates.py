@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests import templates
+from tests.environments import name_of
 from tests.synth import Synthesized
-from tests.templates import REGION, account
+from tests.templates import account, region
 
 CLOUDTRAIL = {"Service": "cloudtrail.amazonaws.com"}
 
@@ -21,7 +22,7 @@ def only(synthesized: Synthesized, stage: str, resource_type: str) -> tuple[str,
 
 
 def trail_arn(stage: str) -> str:
-    return f"arn:aws:cloudtrail:{REGION}:{account(stage)}:trail/outpost-{stage.lower()}-audit"
+    return f"arn:aws:cloudtrail:{region(stage)}:{account(stage)}:trail/outpost-{name_of(stage)}-audit"
 
 
 def audit(synthesized: Synthesized, stage: str) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, ending, path_of
+from tests.templates import ending, path_of, settings
 
 
 def data(stage: str) -> dict[str, Any]:
-    return SETTINGS[stage.lower()]["data"]  # type: ignore[no-any-return]
+    return settings(stage)["data"]  # type: ignore[no-any-return]
 
 
 def find(

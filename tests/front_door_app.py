@@ -1,7 +1,8 @@
 """The throwaway app tests/test_front_door.py reads: a FrontDoor in front of a minimal service.
 
-Per shipped environment (dev has no certificate, prod has one): the real Network stack, and
-a test stack holding a minimal Fargate service behind a FrontDoor, with all six cdk-nag packs.
+Per environment of the test session (tests/environments.py: with a certificate or without,
+of either kind): the real Network stack, and a test stack holding a minimal Fargate service
+behind a FrontDoor, with all six cdk-nag packs.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ from review.guard import run_guard
 from stacks.base import OutpostStack
 from stacks.compliance import add_nag_packs, read_report
 from stacks.network_stack import NetworkStack
-from tests.synth import read_templates, shipped_context
-
-STAGES = ("Dev", "Prod")
+from tests.synth import read_templates, session_context
 
 
 class ThrowawayService(Construct):
@@ -134,10 +133,11 @@ class Synth:
 
 def synthesize_front_door(outdir: Path) -> Synth:
     """Synthesize the throwaway app into ``outdir`` with all six packs; an open finding does not raise."""
-    context = {**shipped_context(), "aws:cdk:enable-path-metadata": True}
+    context = {**session_context(), "aws:cdk:enable-path-metadata": True}
     app = cdk.App(outdir=str(outdir), context=context)
     urls, front_doors, services = {}, {}, {}
-    for config in load_environments(context.get):
+    environments = load_environments(context.get)
+    for config in environments:
         stage = cdk.Stage(
             app, config.stage_name, env=cdk.Environment(account=config.account, region=config.region)
         )
@@ -151,7 +151,7 @@ def synthesize_front_door(outdir: Path) -> Synth:
         app.synth()
     run_guard(outdir)  # the Control Tower rules, as `make scan` runs them
     return Synth(
-        templates=read_templates(outdir, STAGES),
+        templates=read_templates(outdir, [config.stage_name for config in environments]),
         report=read_report(outdir),
         urls=urls,
         front_doors=front_doors,

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from tests import templates
-from tests.conftest import STAGES
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, data_arn, data_ref, join
+from tests.templates import account, data_arn, data_ref, join, region, settings
 
 
 def service(synthesized: Synthesized, stage: str) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def at(synthesized: Synthesized, stage: str, path: str) -> tuple[str, dict[str, 
     return templates.at(synthesized, f"{stage}/Service", path)
 
 
-ENV_NAMES = {stage: stage.lower() for stage in STAGES}
+ENV_NAMES = {stage: name_of(stage) for stage in STAGES}
 
 
 # Agent -> (provider secret construct id, the variable the agent CLI reads).
@@ -60,9 +60,8 @@ def statements(synthesized: Synthesized, stage: str, policy_path: str) -> list[d
 
 
 def access_point_arn(synthesized: Synthesized, stage: str) -> dict[str, Any]:
-    account = SETTINGS[stage.lower()]["account"]
     return join(
-        f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/",
+        f"arn:aws:elasticfilesystem:{region(stage)}:{account(stage)}:access-point/",
         data_ref(synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"),
     )
 
@@ -100,23 +99,21 @@ GITHUB_TOKEN = "GithubToken/Secret/Resource"
 
 
 def repository_name(stage: str, image: str) -> str:
-    return f"{SETTINGS[stage.lower()]['registry']['repository_prefix']}/{image}"
+    return f"{settings(stage)['registry']['repository_prefix']}/{image}"
 
 
 def repository_arn(stage: str, image: str) -> str:
     """The Registry stack's repository, named (not referenced): a plain string."""
-    account = SETTINGS[stage.lower()]["account"]
-    return f"arn:aws:ecr:us-east-1:{account}:repository/{repository_name(stage, image)}"
+    return f"arn:aws:ecr:{region(stage)}:{account(stage)}:repository/{repository_name(stage, image)}"
 
 
 def image_uri(stage: str, image: str, tag: str) -> dict[str, Any]:
     """``<account>.dkr.ecr.<region>.<url suffix>/<repository>:<tag>``, with no cross-stack reference."""
-    account = SETTINGS[stage.lower()]["account"]
     return {
         "Fn::Join": [
             "",
             [
-                f"{account}.dkr.ecr.us-east-1.",
+                f"{account(stage)}.dkr.ecr.{region(stage)}.",
                 {"Ref": "AWS::URLSuffix"},
                 f"/{repository_name(stage, image)}:{tag}",
             ],
@@ -140,7 +137,7 @@ def github_token_statements(synthesized: Synthesized, stage: str) -> list[dict[s
             "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
             "Condition": {
                 "StringEquals": {
-                    "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                    "kms:ViaService": f"secretsmanager.{region(stage)}.amazonaws.com",
                     "kms:EncryptionContext:SecretARN": token,
                 }
             },

@@ -13,7 +13,7 @@ def set_path(node: dict[str, Any], path: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     if value is ...:
-        del node[last]
+        node.pop(last, None)
     else:
         node[last] = value
 

@@ -2,6 +2,13 @@
 
 The app is built exactly as ``app.py`` builds it, from the context in ``cdk.json``, with
 every cdk-nag pack registered; templates are read back from the cloud assembly on disk.
+
+Besides, the test session synthesizes one throwaway environment (``THROWAWAY``) on its own:
+what a user adds to ``cdk.json`` in a few lines, a copy of the first development environment's
+block under a new name, with the two names an account holds once (its repository prefix and
+event bus). Every test parametrized over the environments runs on it too (tests/conftest.py),
+so a test that special-cases an environment's name instead of its ``kind`` fails here, not on
+the day someone adds ``staging``.
 """
 
 from __future__ import annotations
@@ -16,16 +23,43 @@ from typing import Any
 import aws_cdk as cdk
 
 from app import build
+from config.context import read_context
 from review.guard import run_guard
 from stacks.compliance import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
+_SHIPPED = read_context(ROOT / "cdk.json")
 
 
 def shipped_context() -> dict[str, Any]:
     """The ``context`` of ``cdk.json``, as a fresh copy a test may change."""
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return copy.deepcopy(context)
+    return copy.deepcopy(_SHIPPED)
+
+
+def throwaway_name(environments: Iterable[str]) -> str:
+    """``staging``, or the first ``stagingN`` no configured environment already has."""
+    taken = set(environments)
+    return next(name for name in ("staging", *(f"staging{n}" for n in range(2, 99))) if name not in taken)
+
+
+def with_throwaway(context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` plus a third environment added by configuration alone (see the module's doc)."""
+    envs = context["outpost"]["environments"]
+    source = next(name for name, block in envs.items() if block.get("kind") == "development")
+    name = throwaway_name(envs)
+    block = copy.deepcopy(envs[source])
+    block.setdefault("registry", {})["repository_prefix"] = f"outpost-{name}"
+    block.setdefault("data", {})["event_bus_name"] = f"outpost-{name}-events"
+    envs[name] = block
+    return context
+
+
+def session_context() -> dict[str, Any]:
+    """The environments of the test session: the shipped ones and the throwaway one."""
+    return with_throwaway(shipped_context())
+
+
+THROWAWAY = throwaway_name(_SHIPPED["outpost"]["environments"])
 
 
 @dataclass

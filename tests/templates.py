@@ -1,36 +1,36 @@
-"""Reading the synthesized templates and the shipped settings: one copy for every test module.
+"""Reading the synthesized templates and the settings: one copy for every test module.
 
-Settings come from ``cdk.json`` as shipped (``SETTINGS["dev"]``); resources are found by
-their construct path (``aws:cdk:path`` metadata), never by a logical id typed into a test.
+Settings are each environment's as ``cdk.json`` makes them (its block over the defaults:
+``settings(stage)``, ``SETTINGS[name]``); resources are found by their construct path
+(``aws:cdk:path`` metadata), never by a logical id typed into a test.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.synth import Synthesized, shipped_context
+from tests.environments import SETTINGS, config_of, is_production, of_kind, settings
+from tests.synth import Synthesized
 
-SETTINGS: dict[str, Any] = shipped_context()["outpost"]["environments"]
-REGION = "us-east-1"
-# A certificate ARN of the right shape for prod (no certificate is looked up: offline).
-PROD_CERTIFICATE = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
+__all__ = ["SETTINGS", "settings"]
+# The certificate ARN of the first shipped production environment (none is looked up: offline).
+PROD_CERTIFICATE: str = SETTINGS[of_kind("production")]["ingress"]["certificate_arn"]
 
 
 # --- settings ---------------------------------------------------------------------------
 
 
-def settings(stage: str) -> dict[str, Any]:
-    """The shipped settings of the environment of stage ``Dev``, ``Prod``, ..."""
-    return SETTINGS[stage.lower()]  # type: ignore[no-any-return]
-
-
 def account(stage: str) -> str:
-    return settings(stage)["account"]  # type: ignore[no-any-return]
+    return config_of(stage).account
+
+
+def region(stage: str) -> str:
+    return config_of(stage).region
 
 
 def retained(stage: str) -> str:
-    """The deletion policy of data in that stage: kept in prod, deleted with the stack elsewhere."""
-    return "Retain" if stage == "Prod" else "Delete"
+    """The deletion policy of data in that stage: kept in production, deleted with the stack elsewhere."""
+    return "Retain" if is_production(stage) else "Delete"
 
 
 # --- intrinsic functions ----------------------------------------------------------------

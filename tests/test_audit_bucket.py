@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.audit_templates import CLOUDTRAIL, by_path, trail_arn
-from tests.conftest import STAGES
+from tests.environments import STAGES, is_production, stages_of_kind
 from tests.synth import Synthesized
 from tests.templates import BLOCK_ALL_PUBLIC_ACCESS, account, kms_bucket_encryption, settings
 
@@ -80,11 +80,12 @@ def test_audit_bucket_is_locked_encrypted_logged_and_expires(synthesized: Synthe
     ]
 
 
-def test_prod_lock_is_compliance_mode(synthesized: Synthesized) -> None:
-    """Nobody, the account root included, can shorten the retention of prod audit logs."""
-    _, bucket = by_path(synthesized, "Prod", "/AuditBucket/Bucket/Resource")
+@pytest.mark.parametrize("stage", stages_of_kind("production"))
+def test_production_lock_is_compliance_mode(synthesized: Synthesized, stage: str) -> None:
+    """Nobody, the account root included, can shorten the retention of production audit logs."""
+    _, bucket = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
     retention = bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
-    assert retention == {"Days": 365, "Mode": "COMPLIANCE"}
+    assert retention == {"Days": settings(stage)["audit"]["bucket_retention_days"], "Mode": "COMPLIANCE"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -139,7 +140,7 @@ def test_audit_is_deployed_first_and_protected_in_prod(synthesized: Synthesized,
         if a["type"] == "aws:cloudformation:stack"
     }
     audit_id, audit_artifact = stacks.pop(f"{stage}/Audit")
-    assert audit_artifact["properties"].get("terminationProtection", False) is (stage == "Prod")
+    assert audit_artifact["properties"].get("terminationProtection", False) is is_production(stage)
     assert stacks, "no other stack to deploy after Audit"
     for name, (_, artifact) in stacks.items():
         assert audit_id in artifact["dependencies"], name

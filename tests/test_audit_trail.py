@@ -10,9 +10,12 @@ import pytest
 from config.audit import AuditConfig, S3DataEventSelector
 from constructs.audit_trail import event_selectors
 from tests.audit_templates import CLOUDTRAIL, audit, by_path, only, trail, trail_arn
-from tests.conftest import STAGES
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import REGION, account, settings
+from tests.templates import account, region, settings
+
+RECORDS_NO_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_events"] is False]
+RECORDS_ALL_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_events"] is True]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -23,7 +26,7 @@ def test_trail_is_multi_region_global_validated_and_encrypted(synthesized: Synth
     bucket_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
     group_id, _ = only(synthesized, stage, "AWS::Logs::LogGroup")
     role_id, _ = only(synthesized, stage, "AWS::IAM::Role")
-    assert props["TrailName"] == f"outpost-{stage.lower()}-audit"
+    assert props["TrailName"] == f"outpost-{name_of(stage)}-audit"
     assert props["IsLogging"] is True
     assert props["IsMultiRegionTrail"] is True
     assert props["IncludeGlobalServiceEvents"] is True
@@ -61,18 +64,22 @@ MANAGEMENT_EVENTS = {
 }
 
 
-def test_dev_records_every_management_event_and_no_data_events(synthesized: Synthesized) -> None:
-    assert settings("Dev")["audit"]["s3_data_events"] is False
-    props = trail(synthesized, "Dev")["Properties"]
+@pytest.mark.parametrize("stage", RECORDS_NO_DATA_EVENTS)
+def test_without_data_events_every_management_event_and_no_data_events(
+    synthesized: Synthesized, stage: str
+) -> None:
+    props = trail(synthesized, stage)["Properties"]
     assert props["AdvancedEventSelectors"] == [MANAGEMENT_EVENTS]
     assert "EventSelectors" not in props
 
 
-def test_prod_records_s3_object_events_except_its_own_deliveries(synthesized: Synthesized) -> None:
-    assert settings("Prod")["audit"]["s3_data_events"] is True
-    props = trail(synthesized, "Prod")["Properties"]
-    bucket_id, _ = by_path(synthesized, "Prod", "/AuditBucket/Bucket/Resource")
-    logs_id, _ = by_path(synthesized, "Prod", "/AuditBucket/AccessLogs/Bucket/Resource")
+@pytest.mark.parametrize("stage", RECORDS_ALL_DATA_EVENTS)
+def test_all_data_events_records_s3_object_events_except_its_own_deliveries(
+    synthesized: Synthesized, stage: str
+) -> None:
+    props = trail(synthesized, stage)["Properties"]
+    bucket_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
+    logs_id, _ = by_path(synthesized, stage, "/AuditBucket/AccessLogs/Bucket/Resource")
 
     def objects_of(logical_id: str) -> dict[str, Any]:
         return {"Fn::Join": ["", [{"Fn::GetAtt": [logical_id, "Arn"]}, "/"]]}
@@ -148,7 +155,9 @@ def test_key_rotates_and_serves_cloudtrail_and_logs_only(synthesized: Synthesize
                 "kms:ReEncrypt*",
             ],
             "Condition": {
-                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{acct}:log-group:*"}
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region(stage)}:{acct}:log-group:*"
+                }
             },
             "Effect": "Allow",
             "Principal": {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}},
@@ -194,7 +203,7 @@ def test_log_group_is_encrypted_and_kept_a_year(synthesized: Synthesized, stage:
     key_id, _ = by_path(synthesized, stage, "/AuditKey/Key/Resource")
     _, group = only(synthesized, stage, "AWS::Logs::LogGroup")
     props = group["Properties"]
-    assert props["LogGroupName"] == f"/outpost/{stage.lower()}/cloudtrail"
+    assert props["LogGroupName"] == f"/outpost/{name_of(stage)}/cloudtrail"
     assert props["RetentionInDays"] == settings(stage)["audit"]["log_group_retention_days"] >= 365
     assert props["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 

@@ -13,8 +13,14 @@ import pytest
 
 from config import ConfigError, account_override_key, certificate_override_key, load_environments
 from config.audit import S3DataEventSelector
-from tests.synth import ROOT, shipped_context
+from config.environment import KINDS
+from tests.environments import of_kind
+from tests.settings import set_path
+from tests.synth import ROOT, shipped_context, throwaway_name, with_throwaway
 from tests.templates import PROD_CERTIFICATE
+
+# The shipped environments of each kind: rules follow the kind, so the tests pick by kind.
+DEV, PROD = of_kind("development"), of_kind("production")
 
 
 def load(context: dict[str, Any], only: str | None = None) -> Any:
@@ -22,49 +28,46 @@ def load(context: dict[str, Any], only: str | None = None) -> Any:
 
 
 def with_setting(path: str, value: Any) -> dict[str, Any]:
-    """The shipped context with ``outpost.environments.<path>`` set (or removed if ...)."""
+    """The shipped context with ``outpost.environments.<path>`` set; ``...`` removes the setting
+    from the environment and from ``outpost.defaults`` (so that nothing writes it)."""
     context = shipped_context()
-    node = context["outpost"]["environments"]
-    *parents, last = path.split(".")
-    for part in parents:
-        node = node[part]
+    env, _, setting = path.partition(".")
+    set_path(context["outpost"]["environments"][env], setting, value)
     if value is ...:
-        del node[last]
-    else:
-        node[last] = value
+        set_path(context["outpost"]["defaults"], setting, ...)
     return context
 
 
 def test_shipped_settings_parse() -> None:
     envs = {env.name: env for env in load(shipped_context())}
-    assert set(envs) == {"dev", "prod"}
-    assert envs["prod"].is_production
-    assert not envs["dev"].is_production
-    assert envs["dev"].stage_name == "Dev"
-    assert len(envs["dev"].network.availability_zones) == 2
-    assert len(envs["prod"].network.availability_zones) == 3
-    assert envs["prod"].cluster_name == "outpost-prod"
-    assert envs["dev"].data.event_bus_name == "outpost-events"
+    assert {env.kind for env in envs.values()} == set(KINDS)
+    for env in envs.values():
+        assert env.is_production is (env.kind == "production")
+        assert env.stage_name == env.name.capitalize()
+        assert env.cluster_name == f"outpost-{env.name}"
+        if env.is_production:
+            assert len(env.network.availability_zones) >= 2
+    assert envs[DEV].data.event_bus_name == "outpost-events"
 
 
 def test_event_bus_name_defaults_to_the_one_the_control_plane_expects() -> None:
-    context = with_setting("prod.data.event_bus_name", ...)
-    prod = next(env for env in load(context) if env.name == "prod")
+    context = with_setting(f"{PROD}.data.event_bus_name", ...)
+    prod = next(env for env in load(context) if env.name == PROD)
     assert prod.data.event_bus_name == "outpost-events"
 
 
 def test_audit_settings() -> None:
     envs = {env.name: env.audit for env in load(shipped_context())}
-    assert envs["prod"].object_lock_mode == "COMPLIANCE"
-    assert envs["prod"].log_all_s3_data_events
-    assert envs["dev"].object_lock_mode == "GOVERNANCE"
+    assert envs[PROD].object_lock_mode == "COMPLIANCE"
+    assert envs[PROD].log_all_s3_data_events
+    assert envs[DEV].object_lock_mode == "GOVERNANCE"
     assert all(a.bucket_retention_days >= 365 for a in envs.values())
     assert all(a.log_group_retention_days >= 365 for a in envs.values())
 
 
 def test_audit_data_events_of_named_buckets() -> None:
-    context = with_setting("dev.audit.s3_data_events", ["outpost-artifacts", "other.bucket/jobs/"])
-    dev = next(env for env in load(context) if env.name == "dev")
+    context = with_setting(f"{DEV}.audit.s3_data_events", ["outpost-artifacts", "other.bucket/jobs/"])
+    dev = next(env for env in load(context) if env.name == DEV)
     assert not dev.audit.log_all_s3_data_events
     assert dev.audit.s3_data_event_selectors == (
         S3DataEventSelector("outpost-artifacts", ""),
@@ -73,14 +76,14 @@ def test_audit_data_events_of_named_buckets() -> None:
 
 
 def test_a_development_environment_may_use_governance_mode() -> None:
-    context = with_setting("prod.kind", "development")
-    context["outpost"]["environments"]["prod"]["audit"]["object_lock_mode"] = "GOVERNANCE"
-    prod = next(env for env in load(context) if env.name == "prod")
+    context = with_setting(f"{PROD}.kind", "development")
+    set_path(context["outpost"]["environments"][PROD], "audit.object_lock_mode", "GOVERNANCE")
+    prod = next(env for env in load(context) if env.name == PROD)
     assert prod.audit.object_lock_mode == "GOVERNANCE"
 
 
 def test_prod_private_tier_holds_at_least_4000_agent_tasks() -> None:
-    prod = next(env for env in load(shipped_context()) if env.name == "prod")
+    prod = next(env for env in load(shipped_context()) if env.name == PROD)
     assert prod.network.agent_task_ip_capacity >= 4000
     # /20 per zone: 4,096 - 5 reserved - one address per interface endpoint, times 3 zones.
     assert prod.network.agent_task_ip_capacity == 3 * (4096 - 5 - len(prod.network.interface_endpoints))
@@ -88,227 +91,245 @@ def test_prod_private_tier_holds_at_least_4000_agent_tasks() -> None:
 
 BAD_SETTINGS = [
     # (setting under outpost.environments, bad value, words the rule must contain)
-    ("prod.kind", "staging", "must be one of development, production"),
-    ("prod.account", "12345", "12-digit AWS account id"),
-    ("prod.account", 222222222222, "must be a string"),
-    ("prod.region", "us-east", "AWS region name"),
-    ("prod.tags", {"aws:owner": "x"}, "reserved"),
-    ("prod.tags", {"Owner": 7}, "must be a string"),
-    ("prod.tags", {"Owner": "a{b}"}, "tag values"),
-    ("prod.network.vpc_cidr", "10.0.0.0/33", "CIDR notation"),
-    ("prod.network.vpc_cidr", "10.20.0.1/16", "CIDR notation"),
-    ("prod.network.vpc_cidr", "10.0.0.0/8", "between /16 and /24"),
-    ("prod.network.vpc_cidr", "8.8.0.0/16", "private (RFC 1918)"),
-    ("prod.network.availability_zones", [], "at least one zone"),
-    ("prod.network.availability_zones", ["eu-west-1a", "eu-west-1b"], "zone of region us-east-1"),
-    ("prod.network.availability_zones", ["us-east-1a", "us-east-1a"], "must not repeat"),
-    ("prod.network.availability_zones", ["us-east-1a"], "production environment needs at least 2 zones"),
-    ("prod.network.availability_zones", "us-east-1a", "list of strings"),
-    ("prod.network.public_subnet_mask", 8, "at least 16"),
-    ("prod.network.public_subnet_mask", 29, "at most 28"),
-    ("prod.network.private_subnet_mask", 17, "need 99072 addresses but 10.20.0.0/16 has 65536"),
-    ("prod.network.private_subnet_mask", 24, "below min_agent_task_ips 4000"),
-    ("prod.network.nat_gateways", -1, "at least 1"),
-    ("prod.network.nat_gateways", 0, "at least 1"),
-    ("prod.network.nat_gateways", 4, "at most 3"),
-    ("prod.network.nat_gateways", "3", "whole number"),
-    ("prod.network.nat_gateways", True, "whole number"),
-    ("prod.network.interface_endpoints", ["ecr.api", "s3x"], "must be one of"),
-    ("prod.network.flow_log_retention_days", 10, "must be one of 1, 3, 5"),
-    ("prod.network.flow_log_retention_days", 3, "at least 365 days"),
-    ("prod.network.flow_log_retention_days", 180, "at least 365 days"),
-    ("dev.network.flow_log_retention_days", 5, "at least 7 days"),
-    ("prod.network.min_agent_task_ips", -1, "at least 0"),
-    ("prod.network.surprise", 1, "is not a known setting"),
-    ("prod.network.vpc_cidr", ..., "is required"),
-    ("prod.colour", "blue", "is not a known setting"),
-    ("prod.network", [], "must be an object"),
-    ("prod.registry.repository_prefix", "Outpost", "lower-case letters and digits"),
-    ("prod.registry.repository_prefix", "outpost//prod", "lower-case letters and digits"),
-    ("prod.registry.repository_prefix", "o" * 250, "over 256 characters"),
-    ("prod.registry.keep_tagged_images", 0, "at least 1"),
-    ("prod.registry.keep_tagged_images", 1001, "at most 1000"),
-    ("prod.registry.untagged_expiry_days", 0, "at least 1"),
-    ("prod.registry.untagged_expiry_days", 90, "at most 30"),
-    ("prod.registry.keep", 1, "is not a known setting"),
-    ("prod.monitoring.alarm_email", "on-call", "must be an e-mail address"),
-    ("prod.monitoring.alarm_email", None, "production alarms must reach a person"),
-    ("prod.monitoring.response_time_p95_ms", 0, "at least 10"),
-    ("prod.monitoring.http_5xx_per_5_minutes", 0, "at least 1"),
-    ("prod.monitoring.cpu_percent", 101, "at most 100"),
-    ("prod.monitoring.memory_percent", 5, "at least 10"),
-    ("prod.monitoring.topic", "x", "is not a known setting"),
-    ("prod.data.artifacts_expiration_days", 0, "at least 1"),
-    ("prod.data.artifacts_expiration_days", 3651, "at most 3650"),
-    ("prod.data.artifacts_noncurrent_expiration_days", 0, "at least 1"),
-    ("prod.data.artifacts_noncurrent_expiration_days", 91, "must not exceed artifacts_expiration_days (90)"),
-    ("prod.data.access_log_retention_days", 0, "at least 1"),
-    ("prod.data.access_log_retention_days", 3651, "at most 3650"),
-    ("prod.data.event_bus_name", "outpost/events", "letters, digits or . _ -"),
-    ("prod.data.event_bus_name", "", "letters, digits or . _ -"),
-    ("prod.data.event_bus_name", "default", "default bus or a reserved"),
-    ("prod.data.event_bus_name", "aws.events", "default bus or a reserved"),
-    ("prod.data.event_archive_retention_days", 0, "at least 1"),
-    ("prod.data.event_archive_retention_days", 3651, "at most 3650"),
-    ("prod.data.efs_transition_to_ia_days", 45, "must be one of 1, 7, 14, 30"),
-    ("prod.data.workspace_expiry_days", 0, "at least 1"),
-    ("prod.data.workspace_expiry_days", 3651, "at most 3650"),
-    ("prod.data.workspace_expiry_days", ..., "is required"),
-    ("prod.data.callback.target_retry_attempts", -1, "at least 0"),
-    ("prod.data.callback.target_retry_attempts", 186, "at most 185"),
-    ("prod.data.callback.retry_attempts", 3, "at most 2"),
-    ("prod.data.callback.retry_attempts", -1, "at least 0"),
-    ("prod.data.callback.max_event_age_minutes", 0, "at least 1"),
-    ("prod.data.callback.max_event_age_minutes", 361, "at most 360"),
-    ("prod.data.callback.log_retention_days", 0, "must be one of 1, 3, 5"),
-    ("prod.data.callback.log_retention_days", 5, "at least 7 days"),
-    ("prod.data.callback.dead_letter_retention_days", 0, "at least 1"),
-    ("prod.data.callback.dead_letter_retention_days", 15, "at most 14"),
-    ("prod.data.callback.reserved_concurrency", -1, "at least 0"),
-    ("prod.data.callback.reserved_concurrency", 101, "at most 100"),
-    ("prod.data.callback.timeout", 30, "is not a known setting"),
-    ("prod.data.callback", ..., "is required"),
-    ("prod.data.sweeper", ..., "is required"),
-    ("prod.data.sweeper.reserved_concurrency", 2, "at most 1"),
-    ("prod.data.sweeper.reserved_concurrency", -1, "at least 0"),
-    ("prod.data.sweeper.target_retry_attempts", 186, "at most 185"),
-    ("prod.data.sweeper.retry_attempts", 3, "at most 2"),
-    ("prod.data.sweeper.max_event_age_minutes", 0, "at least 1"),
-    ("prod.data.sweeper.log_retention_days", 5, "at least 7 days"),
-    ("prod.data.sweeper.dead_letter_retention_days", 14, "is not a known setting"),
-    ("prod.data.bucket", "x", "is not a known setting"),
-    ("prod.data", ..., "is required"),
-    ("prod.service", ..., "is required"),
-    ("prod.service.surprise", 1, "is not a known setting"),
-    ("prod.service.control_plane.image_tag", "latest", "never 'latest'"),
-    ("prod.service.control_plane.image_tag", "LATEST", "never 'latest'"),
-    ("prod.service.control_plane.image_tag", "", "must be a Docker image tag"),
-    ("prod.service.control_plane.image_tag", "-rc1", "must be a Docker image tag"),
-    ("prod.service.control_plane.image_tag", "v1 2", "must be a Docker image tag"),
-    ("prod.service.control_plane.image_tag", "a" * 129, "must be a Docker image tag"),
-    ("prod.service.control_plane.image_tag", 1, "must be a string"),
-    ("prod.service.control_plane.bootstrap", "yes", "must be true or false"),
-    ("prod.service.control_plane.cpu", 300, "must be one of 256, 512, 1024"),
-    ("prod.service.control_plane.memory", 1024, "cpu 1024 accepts memory 2048-8192 MiB in steps of 1024"),
-    ("prod.service.control_plane.memory", 2500, "cpu 1024 accepts memory 2048-8192 MiB"),
-    ("prod.service.control_plane.min_tasks", 1, "production environment runs at least 2 tasks"),
-    ("dev.service.control_plane.min_tasks", 0, "must be at least 1"),
-    ("prod.service.control_plane.max_tasks", 1, "must be at least min_tasks (2)"),
-    ("prod.service.control_plane.max_tasks", 101, "must be at most 100"),
+    (f"{PROD}.kind", "staging", "must be one of development, production"),
+    (f"{PROD}.account", "12345", "12-digit AWS account id"),
+    (f"{PROD}.account", 222222222222, "must be a string"),
+    (f"{PROD}.region", "us-east", "must be an AWS commercial region"),
+    (f"{PROD}.region", "xx-fake-1", "must be an AWS commercial region"),
+    (f"{PROD}.region", "us-gov-west-1", "must be an AWS commercial region"),
+    (f"{PROD}.tags", {"aws:owner": "x"}, "reserved"),
+    (f"{PROD}.tags", {"Owner": 7}, "must be a string"),
+    (f"{PROD}.tags", {"Owner": "a{b}"}, "tag values"),
+    (f"{PROD}.network.vpc_cidr", "10.0.0.0/33", "CIDR notation"),
+    (f"{PROD}.network.vpc_cidr", "10.20.0.1/16", "CIDR notation"),
+    (f"{PROD}.network.vpc_cidr", "10.0.0.0/8", "between /16 and /24"),
+    (f"{PROD}.network.vpc_cidr", "8.8.0.0/16", "private (RFC 1918)"),
+    (f"{PROD}.network.availability_zones", [], "at least one zone"),
+    (f"{PROD}.network.availability_zones", ["eu-west-1a", "eu-west-1b"], "zone of region us-east-1"),
+    (f"{PROD}.network.availability_zones", ["us-east-1a", "us-east-1a"], "must not repeat"),
+    (f"{PROD}.network.availability_zones", ["us-east-1a"], "production environment needs at least 2 zones"),
+    (f"{PROD}.network.availability_zones", "us-east-1a", "list of strings"),
+    (
+        f"{PROD}.network.availability_zones",
+        ["us-east-1a", "us-east-1z"],
+        "must be a zone of region us-east-1: ",
+    ),
+    (f"{PROD}.network.availability_zones", ["us-east-1a", "us-east-1"], "must be a zone of region us-east-1"),
+    (f"{PROD}.network.nat_gateways", 2, "a production environment has one NAT gateway per zone (3)"),
+    (f"{DEV}.network.vpc_cidr", "10.10.0.0/24", "is too small: 2 public /24 and 2 private /22 subnets"),
+    (f"{PROD}.network.public_subnet_mask", 8, "at least 16"),
+    (f"{PROD}.network.public_subnet_mask", 29, "at most 28"),
+    (f"{PROD}.network.private_subnet_mask", 17, "need 99072 addresses but 10.20.0.0/16 has 65536"),
+    (f"{PROD}.network.private_subnet_mask", 24, "below min_agent_task_ips 4000"),
+    (f"{PROD}.network.nat_gateways", -1, "at least 1"),
+    (f"{PROD}.network.nat_gateways", 0, "at least 1"),
+    (f"{PROD}.network.nat_gateways", 4, "at most 3"),
+    (f"{PROD}.network.nat_gateways", "3", "whole number"),
+    (f"{PROD}.network.nat_gateways", True, "whole number"),
+    (f"{PROD}.network.interface_endpoints", ["ecr.api", "s3x"], "must be one of"),
+    (f"{PROD}.network.flow_log_retention_days", 10, "must be one of 1, 3, 5"),
+    (f"{PROD}.network.flow_log_retention_days", 3, "at least 365 days"),
+    (f"{PROD}.network.flow_log_retention_days", 180, "at least 365 days"),
+    (f"{DEV}.network.flow_log_retention_days", 5, "at least 7 days"),
+    (f"{PROD}.network.min_agent_task_ips", -1, "at least 0"),
+    (f"{PROD}.network.surprise", 1, "is not a known setting"),
+    (f"{PROD}.network.vpc_cidr", ..., "is required"),
+    (f"{PROD}.colour", "blue", "is not a known setting"),
+    (f"{PROD}.network", [], "must be an object"),
+    (f"{PROD}.registry.repository_prefix", "Outpost", "lower-case letters and digits"),
+    (f"{PROD}.registry.repository_prefix", "outpost//prod", "lower-case letters and digits"),
+    (f"{PROD}.registry.repository_prefix", "o" * 250, "over 256 characters"),
+    (f"{PROD}.registry.keep_tagged_images", 0, "at least 1"),
+    (f"{PROD}.registry.keep_tagged_images", 1001, "at most 1000"),
+    (f"{PROD}.registry.untagged_expiry_days", 0, "at least 1"),
+    (f"{PROD}.registry.untagged_expiry_days", 90, "at most 30"),
+    (f"{PROD}.registry.keep", 1, "is not a known setting"),
+    (f"{PROD}.monitoring.alarm_email", "on-call", "must be an e-mail address"),
+    (f"{PROD}.monitoring.alarm_email", None, "production alarms must reach a person"),
+    (f"{PROD}.monitoring.response_time_p95_ms", 0, "at least 10"),
+    (f"{PROD}.monitoring.http_5xx_per_5_minutes", 0, "at least 1"),
+    (f"{PROD}.monitoring.cpu_percent", 101, "at most 100"),
+    (f"{PROD}.monitoring.memory_percent", 5, "at least 10"),
+    (f"{PROD}.monitoring.topic", "x", "is not a known setting"),
+    (f"{PROD}.data.artifacts_expiration_days", 0, "at least 1"),
+    (f"{PROD}.data.artifacts_expiration_days", 3651, "at most 3650"),
+    (f"{PROD}.data.artifacts_noncurrent_expiration_days", 0, "at least 1"),
+    (
+        f"{PROD}.data.artifacts_noncurrent_expiration_days",
+        91,
+        "must not exceed artifacts_expiration_days (90)",
+    ),
+    (f"{PROD}.data.access_log_retention_days", 0, "at least 1"),
+    (f"{PROD}.data.access_log_retention_days", 3651, "at most 3650"),
+    (f"{PROD}.data.event_bus_name", "outpost/events", "letters, digits or . _ -"),
+    (f"{PROD}.data.event_bus_name", "", "letters, digits or . _ -"),
+    (f"{PROD}.data.event_bus_name", "default", "default bus or a reserved"),
+    (f"{PROD}.data.event_bus_name", "aws.events", "default bus or a reserved"),
+    (f"{PROD}.data.event_archive_retention_days", 0, "at least 1"),
+    (f"{PROD}.data.event_archive_retention_days", 3651, "at most 3650"),
+    (f"{PROD}.data.efs_transition_to_ia_days", 45, "must be one of 1, 7, 14, 30"),
+    (f"{PROD}.data.workspace_expiry_days", 0, "at least 1"),
+    (f"{PROD}.data.workspace_expiry_days", 3651, "at most 3650"),
+    (f"{PROD}.data.workspace_expiry_days", ..., "is required"),
+    (f"{PROD}.data.callback.target_retry_attempts", -1, "at least 0"),
+    (f"{PROD}.data.callback.target_retry_attempts", 186, "at most 185"),
+    (f"{PROD}.data.callback.retry_attempts", 3, "at most 2"),
+    (f"{PROD}.data.callback.retry_attempts", -1, "at least 0"),
+    (f"{PROD}.data.callback.max_event_age_minutes", 0, "at least 1"),
+    (f"{PROD}.data.callback.max_event_age_minutes", 361, "at most 360"),
+    (f"{PROD}.data.callback.log_retention_days", 0, "must be one of 1, 3, 5"),
+    (f"{DEV}.data.callback.log_retention_days", 5, "at least 7 days"),
+    (f"{PROD}.data.callback.log_retention_days", 30, "at least 365 days in a production environment"),
+    (f"{PROD}.data.callback.dead_letter_retention_days", 0, "at least 1"),
+    (f"{PROD}.data.callback.dead_letter_retention_days", 15, "at most 14"),
+    (f"{PROD}.data.callback.reserved_concurrency", -1, "at least 0"),
+    (f"{PROD}.data.callback.reserved_concurrency", 101, "at most 100"),
+    (f"{PROD}.data.callback.timeout", 30, "is not a known setting"),
+    (f"{PROD}.data.callback", ..., "is required"),
+    (f"{PROD}.data.sweeper", ..., "is required"),
+    (f"{PROD}.data.sweeper.reserved_concurrency", 2, "at most 1"),
+    (f"{PROD}.data.sweeper.reserved_concurrency", -1, "at least 0"),
+    (f"{PROD}.data.sweeper.target_retry_attempts", 186, "at most 185"),
+    (f"{PROD}.data.sweeper.retry_attempts", 3, "at most 2"),
+    (f"{PROD}.data.sweeper.max_event_age_minutes", 0, "at least 1"),
+    (f"{DEV}.data.sweeper.log_retention_days", 5, "at least 7 days"),
+    (f"{PROD}.data.sweeper.log_retention_days", 30, "at least 365 days in a production environment"),
+    (f"{PROD}.data.sweeper.dead_letter_retention_days", 14, "is not a known setting"),
+    (f"{PROD}.data.bucket", "x", "is not a known setting"),
+    (f"{PROD}.data", ..., "is required"),
+    (f"{PROD}.service", ..., "is required"),
+    (f"{PROD}.service.surprise", 1, "is not a known setting"),
+    (f"{PROD}.service.control_plane.image_tag", "latest", "never 'latest'"),
+    (f"{PROD}.service.control_plane.image_tag", "LATEST", "never 'latest'"),
+    (f"{PROD}.service.control_plane.image_tag", "", "must be a Docker image tag"),
+    (f"{PROD}.service.control_plane.image_tag", "-rc1", "must be a Docker image tag"),
+    (f"{PROD}.service.control_plane.image_tag", "v1 2", "must be a Docker image tag"),
+    (f"{PROD}.service.control_plane.image_tag", "a" * 129, "must be a Docker image tag"),
+    (f"{PROD}.service.control_plane.image_tag", 1, "must be a string"),
+    (f"{PROD}.service.control_plane.bootstrap", "yes", "must be true or false"),
+    (f"{PROD}.service.control_plane.cpu", 300, "must be one of 256, 512, 1024"),
+    (f"{PROD}.service.control_plane.memory", 1024, "cpu 1024 accepts memory 2048-8192 MiB in steps of 1024"),
+    (f"{PROD}.service.control_plane.memory", 2500, "cpu 1024 accepts memory 2048-8192 MiB"),
+    (f"{PROD}.service.control_plane.min_tasks", 1, "production environment runs at least 2 tasks"),
+    (f"{DEV}.service.control_plane.min_tasks", 0, "must be at least 1"),
+    (f"{PROD}.service.control_plane.max_tasks", 1, "must be at least min_tasks (2)"),
+    (f"{PROD}.service.control_plane.max_tasks", 101, "must be at most 100"),
     # Gone: a count in the template would reset autoscaling's on every deploy.
     (
-        "prod.service.control_plane.desired_count",
+        f"{PROD}.service.control_plane.desired_count",
         2,
         "no longer a setting: autoscaling owns the running count",
     ),
-    ("prod.service.control_plane.bake_minutes", 5, "must be at least 10"),
-    ("prod.service.control_plane.bake_minutes", 65, "must be at most 60"),
-    ("prod.service.control_plane.bake_minutes", 12, "must be a multiple of 5 (the release alarms' period"),
-    ("prod.service.control_plane.bake_minutes", ..., "is required"),
-    ("prod.service.control_plane.cpu_target_percent", 5, "must be at least 10"),
-    ("prod.service.control_plane.cpu_target_percent", 95, "must be at most 90"),
-    ("prod.service.control_plane.requests_per_target", 0, "must be at least 1"),
-    ("prod.service.control_plane.scale_in_cooldown_seconds", -1, "must be at least 0"),
-    ("prod.service.control_plane.scale_out_cooldown_seconds", 3601, "must be at most 3600"),
-    ("prod.service.control_plane.worker_task_timeout_seconds", 30, "must be at least 60"),
-    ("prod.service.control_plane.warm_pool_size", -1, "must be at least 0"),
-    ("prod.service.control_plane.warm_pool_size", 101, "must be at most 100"),
-    ("prod.service.control_plane.warm_pool_size", "10", "must be a whole number"),
-    ("prod.service.control_plane.port", 3000, "is not a known setting"),
-    ("prod.service.agents.grok", ..., "is required"),
-    ("prod.service.agents.mistral", {}, "is not a known setting"),
-    ("prod.service.agents.claude.image_tag", "latest", "never 'latest'"),
-    ("prod.service.agents.claude.cpu", 1000, "must be one of 256, 512, 1024"),
-    ("prod.service.agents.aider.memory", 512, "cpu 512 accepts memory 1024-4096 MiB in steps of 1024"),
-    ("prod.service.agents.claude.ephemeral_storage_gib", 20, "must be at least 21"),
-    ("prod.service.agents.claude.ephemeral_storage_gib", 201, "must be at most 200"),
-    ("prod.service.agents.claude.gpu", 1, "is not a known setting"),
-    ("prod.service.agents_use_spot", "true", "must be true or false"),
-    ("prod.service.agent_architecture", "arm64", "must be one of ARM64, X86_64"),
-    ("prod.service.agent_architecture", ..., "is required"),
-    ("prod.service.agent_platform_version", "1.2.0", "must be one of LATEST, 1.4.0, 1.3.0"),
+    (f"{PROD}.service.control_plane.bake_minutes", 5, "must be at least 10"),
+    (f"{PROD}.service.control_plane.bake_minutes", 65, "must be at most 60"),
+    (f"{PROD}.service.control_plane.bake_minutes", 12, "must be a multiple of 5 (the release alarms' period"),
+    (f"{PROD}.service.control_plane.bake_minutes", ..., "is required"),
+    (f"{PROD}.service.control_plane.cpu_target_percent", 5, "must be at least 10"),
+    (f"{PROD}.service.control_plane.cpu_target_percent", 95, "must be at most 90"),
+    (f"{PROD}.service.control_plane.requests_per_target", 0, "must be at least 1"),
+    (f"{PROD}.service.control_plane.scale_in_cooldown_seconds", -1, "must be at least 0"),
+    (f"{PROD}.service.control_plane.scale_out_cooldown_seconds", 3601, "must be at most 3600"),
+    (f"{PROD}.service.control_plane.worker_task_timeout_seconds", 30, "must be at least 60"),
+    (f"{PROD}.service.control_plane.warm_pool_size", -1, "must be at least 0"),
+    (f"{PROD}.service.control_plane.warm_pool_size", 101, "must be at most 100"),
+    (f"{PROD}.service.control_plane.warm_pool_size", "10", "must be a whole number"),
+    (f"{PROD}.service.control_plane.port", 3000, "is not a known setting"),
+    (f"{PROD}.service.agents.grok", ..., "is required"),
+    (f"{PROD}.service.agents.mistral", {}, "is not a known setting"),
+    (f"{PROD}.service.agents.claude.image_tag", "latest", "never 'latest'"),
+    (f"{PROD}.service.agents.claude.cpu", 1000, "must be one of 256, 512, 1024"),
+    (f"{PROD}.service.agents.aider.memory", 512, "cpu 512 accepts memory 1024-4096 MiB in steps of 1024"),
+    (f"{PROD}.service.agents.claude.ephemeral_storage_gib", 20, "must be at least 21"),
+    (f"{PROD}.service.agents.claude.ephemeral_storage_gib", 201, "must be at most 200"),
+    (f"{PROD}.service.agents.claude.gpu", 1, "is not a known setting"),
+    (f"{PROD}.service.agents_use_spot", "true", "must be true or false"),
+    (f"{PROD}.service.agent_architecture", "arm64", "must be one of ARM64, X86_64"),
+    (f"{PROD}.service.agent_architecture", ..., "is required"),
+    (f"{PROD}.service.agent_platform_version", "1.2.0", "must be one of LATEST, 1.4.0, 1.3.0"),
     # Fargate Spot runs ARM64 Linux tasks on platform version 1.4.0 or later only.
-    ("dev.service.agent_platform_version", "1.3.0", "Fargate Spot runs ARM64 Linux tasks on platform"),
-    ("prod.service.agent_stop_timeout_seconds", 1, "must be at least 2"),
-    ("prod.service.agent_stop_timeout_seconds", 121, "must be at most 120"),
-    ("prod.service.log_retention_days", 10, "must be one of 1, 3, 5"),
-    ("prod.service.log_retention_days", 5, "must be at least 365 days"),
-    ("prod.service.log_retention_days", 180, "must be at least 365 days"),
-    ("dev.service.log_retention_days", 5, "must be at least 7 days"),
-    ("prod.audit", ..., "is required"),
-    ("prod.audit.bucket_retention_days", 364, "at least 365"),
-    ("prod.audit.bucket_retention_days", 36501, "at most 36500"),
-    ("prod.audit.bucket_retention_days", "365", "whole number"),
-    ("prod.audit.object_lock_mode", "LEGAL_HOLD", "must be one of COMPLIANCE, GOVERNANCE"),
-    ("prod.audit.object_lock_mode", "GOVERNANCE", "a production environment must use COMPLIANCE"),
-    ("prod.audit.log_group_retention_days", 364, "must be one of 1, 3, 5"),
-    ("prod.audit.log_group_retention_days", 180, "at least 365 days"),
-    ("prod.audit.access_log_retention_days", 90, "at least 365"),
-    ("prod.audit.access_log_retention_days", 36501, "at most 36500"),
-    ("prod.audit.s3_data_events", "all", "must be true, false or a list of bucket names"),
-    ("prod.audit.s3_data_events", [], "write false instead"),
-    ("prod.audit.s3_data_events", [7], "list of strings"),
-    ("prod.audit.s3_data_events", ["logs", "logs"], "must not repeat"),
-    ("prod.audit.s3_data_events", ["Artifacts"], "must be an S3 bucket name"),
-    ("prod.audit.s3_data_events", ["my..bucket"], "must be an S3 bucket name"),
-    ("prod.audit.s3_data_events", ["bucket/*"], "must be an S3 bucket name"),
-    ("prod.audit.s3_data_events", [f"bucket-{n}" for n in range(101)], "at most 100 buckets"),
-    ("prod.audit.s3_data_events", ..., "is required"),
-    ("prod.audit.lock_days", 365, "is not a known setting"),
-    ("prod.ingress.certificate_arn", ..., "a production environment must serve HTTPS"),
-    ("prod.ingress.certificate_arn", None, "a production environment must serve HTTPS"),
+    (f"{DEV}.service.agent_platform_version", "1.3.0", "Fargate Spot runs ARM64 Linux tasks on platform"),
+    (f"{PROD}.service.agent_stop_timeout_seconds", 1, "must be at least 2"),
+    (f"{PROD}.service.agent_stop_timeout_seconds", 121, "must be at most 120"),
+    (f"{PROD}.service.log_retention_days", 10, "must be one of 1, 3, 5"),
+    (f"{PROD}.service.log_retention_days", 5, "must be at least 365 days"),
+    (f"{PROD}.service.log_retention_days", 180, "must be at least 365 days"),
+    (f"{DEV}.service.log_retention_days", 5, "must be at least 7 days"),
+    (f"{PROD}.audit", ..., "is required"),
+    (f"{PROD}.audit.bucket_retention_days", 364, "at least 365"),
+    (f"{PROD}.audit.bucket_retention_days", 36501, "at most 36500"),
+    (f"{PROD}.audit.bucket_retention_days", "365", "whole number"),
+    (f"{PROD}.audit.object_lock_mode", "LEGAL_HOLD", "must be one of COMPLIANCE, GOVERNANCE"),
+    (f"{PROD}.audit.object_lock_mode", "GOVERNANCE", "a production environment must use COMPLIANCE"),
+    (f"{PROD}.audit.log_group_retention_days", 364, "must be one of 1, 3, 5"),
+    (f"{PROD}.audit.log_group_retention_days", 180, "at least 365 days"),
+    (f"{PROD}.audit.access_log_retention_days", 90, "at least 365"),
+    (f"{PROD}.audit.access_log_retention_days", 36501, "at most 36500"),
+    (f"{PROD}.audit.s3_data_events", "all", "must be true, false or a list of bucket names"),
+    (f"{PROD}.audit.s3_data_events", [], "write false instead"),
+    (f"{PROD}.audit.s3_data_events", [7], "list of strings"),
+    (f"{PROD}.audit.s3_data_events", ["logs", "logs"], "must not repeat"),
+    (f"{PROD}.audit.s3_data_events", ["Artifacts"], "must be an S3 bucket name"),
+    (f"{PROD}.audit.s3_data_events", ["my..bucket"], "must be an S3 bucket name"),
+    (f"{PROD}.audit.s3_data_events", ["bucket/*"], "must be an S3 bucket name"),
+    (f"{PROD}.audit.s3_data_events", [f"bucket-{n}" for n in range(101)], "at most 100 buckets"),
+    (f"{PROD}.audit.s3_data_events", ..., "is required"),
+    (f"{PROD}.audit.lock_days", 365, "is not a known setting"),
+    (f"{PROD}.ingress.certificate_arn", ..., "a production environment must serve HTTPS"),
+    (f"{PROD}.ingress.certificate_arn", None, "a production environment must serve HTTPS"),
     (
-        "prod.ingress.certificate_arn",
+        f"{PROD}.ingress.certificate_arn",
         "arn:aws:acm:us-east-1:222222222222:certificate/nope",
         "ACM certificate ARN",
     ),
     (
-        "prod.ingress.certificate_arn",
+        f"{PROD}.ingress.certificate_arn",
         "arn:aws:acm:eu-west-1:222222222222:certificate/00000000-0000-4000-8000-000000000000",
         "of account 222222222222 in us-east-1",
     ),
     (
-        "prod.ingress.certificate_arn",
+        f"{PROD}.ingress.certificate_arn",
         "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000000",
         "of account 222222222222 in us-east-1",
     ),
     (
-        "prod.ingress.certificate_arn",
+        f"{PROD}.ingress.certificate_arn",
         "arn:aws:iam::222222222222:server-certificate/outpost",
         "ACM certificate ARN",
     ),
-    ("prod.ingress.certificate_arn", 7, "must be a string"),
-    ("prod.ingress.domain_name", ..., "is required with a certificate"),
-    ("prod.ingress.domain_name", "API.example.com", "lower-case DNS name"),
-    ("prod.ingress.domain_name", "https://api.example.com", "lower-case DNS name"),
-    ("prod.ingress.idle_timeout_seconds", 0, "at least 1"),
-    ("prod.ingress.idle_timeout_seconds", 4001, "at most 4000"),
-    ("prod.ingress.rate_limit_per_5_minutes", 9, "at least 10"),
-    ("prod.ingress.rate_limit_per_5_minutes", 2_000_000_001, "at most 2000000000"),
-    ("prod.ingress.access_log_retention_days", 6, "at least 7"),
-    ("prod.ingress.access_log_retention_days", 3654, "at most 3653"),
-    ("prod.ingress.waf_log_retention_days", 100, "must be one of 1, 3, 5"),
-    ("prod.ingress.waf_log_retention_days", 5, "at least 365 days"),
-    ("prod.ingress.waf_log_retention_days", 90, "at least 365 days"),
-    ("dev.ingress.waf_log_retention_days", 5, "at least 7 days"),
-    ("prod.ingress.ssl_policy", "TLS12", "is not a known setting"),
+    (f"{PROD}.ingress.certificate_arn", 7, "must be a string"),
+    (f"{PROD}.ingress.domain_name", ..., "is required with a certificate"),
+    (f"{PROD}.ingress.domain_name", "API.example.com", "lower-case DNS name"),
+    # Without a certificate the load balancer serves plain HTTP: the ApiUrl would be http://<domain>.
+    (f"{DEV}.ingress.domain_name", "api.dev.outpost.example.com", "needs a certificate"),
+    (f"{PROD}.ingress.domain_name", "https://api.example.com", "lower-case DNS name"),
+    (f"{PROD}.ingress.idle_timeout_seconds", 0, "at least 1"),
+    (f"{PROD}.ingress.idle_timeout_seconds", 4001, "at most 4000"),
+    (f"{PROD}.ingress.rate_limit_per_5_minutes", 9, "at least 10"),
+    (f"{PROD}.ingress.rate_limit_per_5_minutes", 2_000_000_001, "at most 2000000000"),
+    (f"{PROD}.ingress.access_log_retention_days", 6, "at least 7"),
+    (f"{PROD}.ingress.access_log_retention_days", 3654, "at most 3653"),
+    (f"{PROD}.ingress.waf_log_retention_days", 100, "must be one of 1, 3, 5"),
+    (f"{PROD}.ingress.waf_log_retention_days", 5, "at least 365 days"),
+    (f"{PROD}.ingress.waf_log_retention_days", 90, "at least 365 days"),
+    (f"{DEV}.ingress.waf_log_retention_days", 5, "at least 7 days"),
+    (f"{PROD}.ingress.ssl_policy", "TLS12", "is not a known setting"),
     # Without a certificate, ranges are required and the internet is refused (plain HTTP).
-    ("dev.ingress.allowed_cidrs", ..., "is required without a certificate"),
-    ("dev.ingress.allowed_cidrs", [], "is required without a certificate"),
-    ("dev.ingress.allowed_cidrs", ["0.0.0.0/0"], "admits the whole internet to plain HTTP"),
-    ("dev.ingress.allowed_cidrs", ["::/0"], "admits the whole internet to plain HTTP"),
-    ("dev.ingress.allowed_cidrs", ["10.0.0.1/24"], "must be an IPv4 range"),
-    ("dev.ingress.allowed_cidrs", ["office"], "must be an IPv4 range"),
-    ("prod.ingress.allowed_cidrs", ["2001:db8::/32"], "must be an IPv4 range"),
-    ("dev.ingress.allowed_cidrs", [f"10.0.{n}.0/24" for n in range(26)], "at most 25 ranges"),
-    ("dev.ingress.allowed_cidrs", "203.0.113.0/24", "must be a list of strings"),
-    ("prod.service.janitor", ..., "is required"),
-    ("prod.service.janitor.interval_minutes", 4, "at least 5"),
-    ("prod.service.janitor.interval_minutes", 61, "at most 60"),
-    ("prod.service.janitor.grace_minutes", 121, "at most 120"),
-    ("prod.service.janitor.reserved_concurrency", 2, "at most 1"),
-    ("prod.service.janitor.log_retention_days", 30, "at least 365 days"),
-    ("prod.ingress", ..., "is required"),
+    (f"{DEV}.ingress.allowed_cidrs", ..., "is required without a certificate"),
+    (f"{DEV}.ingress.allowed_cidrs", [], "is required without a certificate"),
+    (f"{DEV}.ingress.allowed_cidrs", ["0.0.0.0/0"], "admits the whole internet to plain HTTP"),
+    (f"{DEV}.ingress.allowed_cidrs", ["::/0"], "admits the whole internet to plain HTTP"),
+    (f"{DEV}.ingress.allowed_cidrs", ["10.0.0.1/24"], "must be an IPv4 range"),
+    (f"{DEV}.ingress.allowed_cidrs", ["office"], "must be an IPv4 range"),
+    (f"{PROD}.ingress.allowed_cidrs", ["2001:db8::/32"], "must be an IPv4 range"),
+    (f"{DEV}.ingress.allowed_cidrs", [f"10.0.{n}.0/24" for n in range(26)], "at most 25 ranges"),
+    (f"{DEV}.ingress.allowed_cidrs", "203.0.113.0/24", "must be a list of strings"),
+    (f"{PROD}.service.janitor", ..., "is required"),
+    (f"{PROD}.service.janitor.interval_minutes", 4, "at least 5"),
+    (f"{PROD}.service.janitor.interval_minutes", 61, "at most 60"),
+    (f"{PROD}.service.janitor.grace_minutes", 121, "at most 120"),
+    (f"{PROD}.service.janitor.reserved_concurrency", 2, "at most 1"),
+    (f"{PROD}.service.janitor.log_retention_days", 30, "at least 365 days"),
+    (f"{PROD}.ingress", ..., "is required"),
 ]
 
 
@@ -317,7 +338,7 @@ BAD_SETTINGS = [
 )
 def test_bad_setting_is_one_clear_line(setting: str, value: Any, rule: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load(with_setting(setting, value))
+        load(with_setting(setting, value), only=setting.split(".")[0])
     message = str(caught.value)
     assert "\n" not in message
     assert rule in message
@@ -328,14 +349,15 @@ def test_bad_setting_is_one_clear_line(setting: str, value: Any, rule: str) -> N
 
 def test_bad_environment_name() -> None:
     context = shipped_context()
-    context["outpost"]["environments"]["Prod!"] = context["outpost"]["environments"]["prod"]
+    context["outpost"]["environments"]["Prod!"] = context["outpost"]["environments"][PROD]
     with pytest.raises(ConfigError, match="environment names are 2-16 lower-case"):
         load(context)
 
 
 def test_unknown_environment_selected() -> None:
-    with pytest.raises(ConfigError, match=r"outpost:only = 'staging': is not a configured environment"):
-        load(shipped_context(), only="staging")
+    missing = throwaway_name(shipped_context()["outpost"]["environments"])
+    with pytest.raises(ConfigError, match=rf"outpost:only = '{missing}': is not a configured environment"):
+        load(shipped_context(), only=missing)
 
 
 def test_no_environments() -> None:
@@ -354,47 +376,45 @@ def test_unknown_top_level_key() -> None:
 
 def test_account_override_from_context() -> None:
     context = shipped_context()
-    context[account_override_key("prod")] = "333333333333"
+    context[account_override_key(PROD)] = "333333333333"
     # The certificate must belong to the account the stacks deploy to.
     with pytest.raises(ConfigError, match="of account 333333333333 in us-east-1"):
         load(context)
-    context[certificate_override_key("prod")] = PROD_CERTIFICATE.replace("222222222222", "333333333333")
-    prod = next(env for env in load(context) if env.name == "prod")
+    context[certificate_override_key(PROD)] = PROD_CERTIFICATE.replace("222222222222", "333333333333")
+    prod = next(env for env in load(context) if env.name == PROD)
     assert prod.account == "333333333333"
-    assert prod.ingress.certificate_arn == context[certificate_override_key("prod")]
-    context[account_override_key("prod")] = "33"
+    assert prod.ingress.certificate_arn == context[certificate_override_key(PROD)]
+    context[account_override_key(PROD)] = "33"
     with pytest.raises(ConfigError, match=r"outpost:prod:account = '33': must be a 12-digit"):
         load(context)
 
 
 def test_ingress_settings() -> None:
     envs = {env.name: env for env in load(shipped_context())}
-    assert not envs["dev"].ingress.https
-    assert envs["dev"].ingress.certificate_arn is None
-    assert envs["prod"].ingress.https
-    assert envs["prod"].ingress.certificate_arn == PROD_CERTIFICATE
-    assert envs["prod"].ingress.domain_name == "api.outpost.example.com"
+    assert not envs[DEV].ingress.https
+    assert envs[DEV].ingress.certificate_arn is None
+    assert envs[PROD].ingress.https
+    assert envs[PROD].ingress.certificate_arn == PROD_CERTIFICATE
+    assert envs[PROD].ingress.domain_name == "api.outpost.example.com"
 
 
 def test_certificate_override_from_context() -> None:
-    context = with_setting("dev.ingress.domain_name", "api.dev.outpost.example.com")
-    context[certificate_override_key("dev")] = PROD_CERTIFICATE.replace("222222222222", "111111111111")
-    dev = next(env for env in load(context) if env.name == "dev")
+    context = with_setting(f"{DEV}.ingress.domain_name", "api.dev.outpost.example.com")
+    context[certificate_override_key(DEV)] = PROD_CERTIFICATE.replace("222222222222", "111111111111")
+    dev = next(env for env in load(context) if env.name == DEV)
     assert dev.ingress.https
-    context[certificate_override_key("dev")] = "arn:aws:acm:us-east-1:111111111111:certificate/x"
+    context[certificate_override_key(DEV)] = "arn:aws:acm:us-east-1:111111111111:certificate/x"
     with pytest.raises(ConfigError, match=r"^outpost:dev:certificate_arn = .*ACM certificate ARN"):
         load(context)
 
 
 def test_a_new_environment_needs_config_only() -> None:
-    context = shipped_context()
-    staging = json.loads(json.dumps(context["outpost"]["environments"]["dev"]))
-    staging["network"]["vpc_cidr"] = "10.30.0.0/16"
-    # In dev's account: names of its own where an account allows only one (test_deployability.py).
-    staging["registry"]["repository_prefix"] = "outpost-staging"
-    staging["data"]["event_bus_name"] = "outpost-staging-events"
-    context["outpost"]["environments"]["staging"] = staging
-    assert [env.stage_name for env in load(context)] == ["Dev", "Prod", "Staging"]
+    """A copy of the development block, with the two names an account holds once (tests/synth.py)."""
+    shipped = list(shipped_context()["outpost"]["environments"])
+    third = throwaway_name(shipped)
+    envs = load(with_throwaway(shipped_context()))
+    assert [env.name for env in envs] == [*shipped, third]
+    assert envs[-1].stage_name == third.capitalize()
 
 
 def _run(args: list[str], env_extra: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -406,7 +426,7 @@ def _run(args: list[str], env_extra: dict[str, str], cwd: Path = ROOT) -> subpro
 
 def test_synth_with_a_bad_setting_prints_one_line_and_no_traceback() -> None:
     """What a user sees from ``cdk synth``: the app's stderr and exit code."""
-    context = with_setting("prod.network.vpc_cidr", "10.0.0.0/33")
+    context = with_setting(f"{PROD}.network.vpc_cidr", "10.0.0.0/33")
     result = _run(["app.py"], {"CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": "/nonexistent"})
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -420,10 +440,10 @@ def test_config_check_command(tmp_path: Path) -> None:
     """``python -m config``, which ``make synth`` runs before the CDK CLI."""
     good = _run(["-m", "config"], {})
     assert good.returncode == 0, good.stderr
-    assert "prod: production" in good.stdout
-    assert _run(["-m", "config", "--env", "prod"], {}).stdout.strip() == "Prod"
+    assert f"{PROD}: production" in good.stdout
+    assert _run(["-m", "config", "--env", PROD], {}).stdout.strip() == PROD.capitalize()
 
-    bad = {"context": with_setting("dev.network.nat_gateways", -1)}
+    bad = {"context": with_setting(f"{DEV}.network.nat_gateways", -1)}
     (tmp_path / "cdk.json").write_text(json.dumps(bad))
     result = _run(["-m", "config", "--cdk-json", str(tmp_path / "cdk.json")], {})
     assert result.returncode == 2
@@ -452,14 +472,14 @@ def test_config_check_command(tmp_path: Path) -> None:
     ],
 )
 def test_fargate_cpu_memory_pairs(cpu: int, memory: int, accepted: bool) -> None:
-    context = with_setting("dev.service.agents.claude.cpu", cpu)
-    context["outpost"]["environments"]["dev"]["service"]["agents"]["claude"]["memory"] = memory
+    context = with_setting(f"{DEV}.service.agents.claude.cpu", cpu)
+    context["outpost"]["environments"][DEV]["service"]["agents"]["claude"]["memory"] = memory
     if accepted:
-        dev = load(context, only="dev")[0]
+        dev = load(context, only=DEV)[0]
         assert (dev.service.agent("claude").cpu, dev.service.agent("claude").memory) == (cpu, memory)
     else:
         with pytest.raises(ConfigError, match=f"cpu {cpu} accepts memory"):
-            load(context, only="dev")
+            load(context, only=DEV)
 
 
 def test_shipped_service_settings() -> None:
@@ -474,15 +494,15 @@ def test_shipped_service_settings() -> None:
             "grok": (1024, 2048),
         }
         assert env.service.control_plane.bootstrap is False
-    prod = envs["prod"].service.control_plane
+    prod = envs[PROD].service.control_plane
     assert prod.min_tasks >= 2
     # The template states no count: autoscaling keeps at least min_tasks running.
     assert prod.fixed_desired_count is None
 
 
 def test_bootstrap_runs_no_task_and_pins_scaling_at_zero() -> None:
-    context = with_setting("prod.service.control_plane.bootstrap", True)
-    prod = load(context, only="prod")[0].service.control_plane
+    context = with_setting(f"{PROD}.service.control_plane.bootstrap", True)
+    prod = load(context, only=PROD)[0].service.control_plane
     assert prod.fixed_desired_count == 0
     assert prod.scaling_bounds == (0, 0)
     # The configured bounds still obey the production rules, for the deploy after it.
@@ -503,31 +523,31 @@ def test_fargate_spot_needs_the_platform_version_of_the_architecture(
     architecture: str, platform: str, accepted: bool
 ) -> None:
     """Fargate Spot: X86_64 Linux tasks on 1.3.0 or later, ARM64 on 1.4.0 or later."""
-    context = with_setting("dev.service.agent_architecture", architecture)
-    context["outpost"]["environments"]["dev"]["service"]["agent_platform_version"] = platform
-    assert context["outpost"]["environments"]["dev"]["service"]["agents_use_spot"] is True
+    context = with_setting(f"{DEV}.service.agent_architecture", architecture)
+    context["outpost"]["environments"][DEV]["service"]["agent_platform_version"] = platform
+    assert context["outpost"]["environments"][DEV]["service"]["agents_use_spot"] is True
     if accepted:
-        assert load(context, only="dev")[0].service.agent_capacity_provider == "FARGATE_SPOT"
+        assert load(context, only=DEV)[0].service.agent_capacity_provider == "FARGATE_SPOT"
     else:
         with pytest.raises(ConfigError, match=r"Spot runs ARM64 Linux tasks on platform version 1\.4\.0"):
-            load(context, only="dev")
+            load(context, only=DEV)
     # Without Spot, every pair is accepted.
-    context["outpost"]["environments"]["dev"]["service"]["agents_use_spot"] = False
-    assert load(context, only="dev")[0].service.agent_capacity_provider == "FARGATE"
+    context["outpost"]["environments"][DEV]["service"]["agents_use_spot"] = False
+    assert load(context, only=DEV)[0].service.agent_capacity_provider == "FARGATE"
 
 
 def test_lambda_concurrency_zero_reserves_none() -> None:
     """A new account (quota 10, 100 kept unreserved) cannot reserve: 0 means unreserved."""
     envs = {env.name: env.data for env in load(shipped_context())}
-    assert (envs["dev"].callback.reserved_concurrency, envs["dev"].sweeper.reserved_concurrency) == (0, 0)
-    assert envs["prod"].callback.reserved_concurrency > 0
-    assert envs["prod"].sweeper.reserved_concurrency == 1
+    assert (envs[DEV].callback.reserved_concurrency, envs[DEV].sweeper.reserved_concurrency) == (0, 0)
+    assert envs[PROD].callback.reserved_concurrency > 0
+    assert envs[PROD].sweeper.reserved_concurrency == 1
 
 
 def test_a_certificate_lifts_the_ingress_restriction() -> None:
     """With a certificate the internet may connect (ranges optional, 0.0.0.0/0 accepted)."""
-    prod = load(shipped_context(), only="prod")[0].ingress
+    prod = load(shipped_context(), only=PROD)[0].ingress
     assert prod.https
     assert prod.allowed_cidrs == ()
-    context = with_setting("prod.ingress.allowed_cidrs", ["0.0.0.0/0"])
-    assert load(context, only="prod")[0].ingress.allowed_cidrs == ("0.0.0.0/0",)
+    context = with_setting(f"{PROD}.ingress.allowed_cidrs", ["0.0.0.0/0"])
+    assert load(context, only=PROD)[0].ingress.allowed_cidrs == ("0.0.0.0/0",)

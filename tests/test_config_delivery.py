@@ -16,10 +16,13 @@ from config.delivery import (
     load_delivery,
 )
 from tests.settings import assert_one_clear_line, set_path
-from tests.synth import ROOT, shipped_context
+from tests.synth import ROOT, shipped_context, throwaway_name, with_throwaway
 from tests.templates import PROD_CERTIFICATE
 
 GITHUB = "token.actions.githubusercontent.com"
+CONFIGURED = tuple(shipped_context()["outpost"]["environments"])
+# An environment name cdk.json does not configure.
+MISSING = throwaway_name(CONFIGURED)
 
 
 def provider(account: str) -> str:
@@ -59,15 +62,12 @@ def test_no_delivery_block_means_no_delivery_stacks() -> None:
 
 
 def test_two_environments_of_one_account_share_one_target() -> None:
-    context = shipped_context()
-    envs = context["outpost"]["environments"]
-    staging = {**envs["dev"], "registry": {**envs["dev"]["registry"], "repository_prefix": "outpost-staging"}}
-    staging["data"] = {**envs["dev"]["data"], "event_bus_name": "outpost-staging-events"}
-    envs["staging"] = staging
-    context["outpost"]["delivery"]["environments"] = ["dev", "prod", "staging"]
+    context = with_throwaway(shipped_context())
+    third = throwaway_name(shipped_context()["outpost"]["environments"])
+    context["outpost"]["delivery"]["environments"] = ["dev", "prod", third]
     _, targets = delivery_of(context)
     assert [(t.account, [e.name for e in t.environments]) for t in targets] == [
-        ("111111111111", ["dev", "staging"]),
+        ("111111111111", ["dev", third]),
         ("222222222222", ["prod"]),
     ]
 
@@ -107,7 +107,7 @@ BAD_DELIVERY = [
     ("environments", [], "must name at least one environment"),
     ("environments", "prod", "must be a list of strings"),
     ("environments", ["prod", "prod"], "must not repeat"),
-    ("environments", ["staging"], "is not a configured environment (dev, prod)"),
+    ("environments", [MISSING], f"is not a configured environment ({', '.join(CONFIGURED)})"),
     ("existing_oidc_providers", "arn", "must be a list of strings"),
     (
         "existing_oidc_providers",
@@ -182,6 +182,6 @@ def test_config_command_names_the_delivery_stack_of_an_environment() -> None:
     assert "delivery Delivery/Account111111111111 (us-east-1): example-org/outpost-infra deploys dev" in (
         run().stdout
     )
-    missing = run("--delivery-stack", "staging")
+    missing = run("--delivery-stack", MISSING)
     assert missing.returncode == 2
-    assert missing.stderr.strip() == "config error: staging is not in outpost.delivery.environments"
+    assert missing.stderr.strip() == f"config error: {MISSING} is not in outpost.delivery.environments"

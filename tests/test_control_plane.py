@@ -12,7 +12,7 @@ from config import AGENTS, load_environments
 from constructs.control_plane import POLICIES
 from review.flows import Rule, rules
 from stacks.stage import OutpostStage
-from tests.conftest import STAGES
+from tests.environments import STAGES, of_kind, stages_of_kind
 from tests.service_templates import (
     ENV_NAMES,
     GITHUB_TOKEN,
@@ -25,17 +25,18 @@ from tests.service_templates import (
     props,
     workspaces_volume,
 )
+from tests.settings import set_path
 from tests.synth import Synthesized, shipped_context
-from tests.templates import SETTINGS, arn_of, data_ref, from_data, output_of, ref
+from tests.templates import arn_of, data_ref, from_data, output_of, ref, region, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> None:
-    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    wanted = settings(stage)["service"]["control_plane"]
     definition = props(synthesized, stage, "ControlPlane/TaskDefinition/Resource")
     assert definition["Family"] == f"outpost-{ENV_NAMES[stage]}-control-plane"
     assert definition["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
-    assert (definition["Cpu"], definition["Memory"]) == (str(settings["cpu"]), str(settings["memory"]))
+    assert (definition["Cpu"], definition["Memory"]) == (str(wanted["cpu"]), str(wanted["memory"]))
     assert from_data(synthesized, stage, definition["Volumes"]) == [
         {"Name": "tmp"},
         workspaces_volume(synthesized, stage),
@@ -48,7 +49,7 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
         WORKSPACES_MOUNT,
     ]
     assert box["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
-    assert box["Image"] == image_uri(stage, "control-plane", settings["image_tag"])
+    assert box["Image"] == image_uri(stage, "control-plane", wanted["image_tag"])
     assert box["HealthCheck"]["Command"][-1].startswith(
         "wget -q -O /dev/null http://127.0.0.1:3000/health/live"
     )
@@ -61,7 +62,7 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None:
-    settings = SETTINGS[stage.lower()]["service"]
+    wanted = settings(stage)["service"]
     environment = {
         e["Name"]: from_data(synthesized, stage, e["Value"])
         for e in container(synthesized, stage, "ControlPlane")["Environment"]
@@ -70,15 +71,15 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
     expected: dict[str, Any] = {
         "NODE_ENV": "production",
         "PORT": "3000",
-        "AWS_REGION": "us-east-1",
+        "AWS_REGION": region(stage),
         "OUTPOST_ENVIRONMENT": ENV_NAMES[stage],
         "OUTPOST_CLUSTER_ARN": arn_of(cluster),
-        "OUTPOST_AGENT_CAPACITY_PROVIDER": "FARGATE_SPOT" if settings["agents_use_spot"] else "FARGATE",
-        "OUTPOST_AGENT_PLATFORM_VERSION": settings["agent_platform_version"],
+        "OUTPOST_AGENT_CAPACITY_PROVIDER": "FARGATE_SPOT" if wanted["agents_use_spot"] else "FARGATE",
+        "OUTPOST_AGENT_PLATFORM_VERSION": wanted["agent_platform_version"],
         "OUTPOST_AGENT_CONTAINER_NAME": "agent",
-        "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(settings["control_plane"]["worker_task_timeout_seconds"]),
+        "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(wanted["control_plane"]["worker_task_timeout_seconds"]),
         "OUTPOST_AGENTS": ",".join(AGENTS),
-        "OUTPOST_WARM_POOL_SIZE": str(settings["control_plane"]["warm_pool_size"]),
+        "OUTPOST_WARM_POOL_SIZE": str(wanted["control_plane"]["warm_pool_size"]),
         "OUTPOST_ARTIFACTS_BUCKET": data_ref(synthesized, stage, "Artifacts/Bucket/Resource"),
         "OUTPOST_EVENT_BUS_NAME": data_ref(synthesized, stage, "Events/Bus/Resource"),
         "OUTPOST_EFS_FILE_SYSTEM_ID": data_ref(synthesized, stage, "Workspaces/FileSystem/Resource"),
@@ -105,7 +106,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
     subnets = environment.pop("OUTPOST_WORKER_SUBNETS")
     group = environment.pop("OUTPOST_WORKER_SECURITY_GROUP")
     assert environment == expected
-    zones = len(SETTINGS[stage.lower()]["network"]["availability_zones"])
+    zones = len(settings(stage)["network"]["availability_zones"])
     separator, parts = subnets["Fn::Join"]
     assert separator == ","
     for index, part in enumerate(parts, start=1):
@@ -136,7 +137,7 @@ def test_no_credential_in_plain_environment_variables(synthesized: Synthesized, 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
-    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    wanted = settings(stage)["service"]["control_plane"]
     svc_id, svc = at(synthesized, stage, "ControlPlane/Service/Service")
     p = svc["Properties"]
     deployments = p["DeploymentConfiguration"]
@@ -144,7 +145,7 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
     assert (deployments["MinimumHealthyPercent"], deployments["MaximumPercent"]) == (100, 200)
     # The count is autoscaling's (tests/test_releases.py), between min_tasks and max_tasks.
     assert "DesiredCount" not in p
-    assert settings["min_tasks"] >= 1
+    assert wanted["min_tasks"] >= 1
     assert p["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
     assert p["AvailabilityZoneRebalancing"] == "ENABLED"
     assert p["PlatformVersion"] == "LATEST"
@@ -153,7 +154,7 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
     assert network["AssignPublicIp"] == "DISABLED"
     [group] = network["SecurityGroups"]
     assert output_of(group).startswith("PublishOutputFnGetAttNetworkPolicyControlPlane")
-    zones = SETTINGS[stage.lower()]["network"]["availability_zones"]
+    zones = settings(stage)["network"]["availability_zones"]
     # One private subnet per zone: ECS spreads the tasks over the zones.
     assert len(network["Subnets"]) == len(zones)
     assert all("PrivateSubnet" in output_of(s) for s in network["Subnets"])
@@ -167,28 +168,29 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_scales_on_cpu_within_bounds(synthesized: Synthesized, stage: str) -> None:
-    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    wanted = settings(stage)["service"]["control_plane"]
     target_id, target = at(synthesized, stage, "ControlPlane/Service/TaskCount/Target/Resource")
     assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (
-        settings["min_tasks"],
-        settings["max_tasks"],
+        wanted["min_tasks"],
+        wanted["max_tasks"],
     )
     policy = props(synthesized, stage, "ControlPlane/Service/TaskCount/Target/CpuScaling/Resource")
     assert policy["PolicyType"] == "TargetTrackingScaling"
     assert policy["ScalingTargetId"] == ref(target_id)
     tracking = policy["TargetTrackingScalingPolicyConfiguration"]
-    assert tracking["TargetValue"] == settings["cpu_target_percent"]
+    assert tracking["TargetValue"] == wanted["cpu_target_percent"]
     assert tracking["PredefinedMetricSpecification"] == {
         "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
     }
-    assert tracking["ScaleInCooldown"] == settings["scale_in_cooldown_seconds"]
-    assert tracking["ScaleOutCooldown"] == settings["scale_out_cooldown_seconds"]
+    assert tracking["ScaleInCooldown"] == wanted["scale_in_cooldown_seconds"]
+    assert tracking["ScaleOutCooldown"] == wanted["scale_out_cooldown_seconds"]
 
 
-def test_prod_runs_at_least_two_tasks(synthesized: Synthesized) -> None:
-    target = props(synthesized, "Prod", "ControlPlane/Service/TaskCount/Target/Resource")
+@pytest.mark.parametrize("stage", stages_of_kind("production"))
+def test_production_runs_at_least_two_tasks(synthesized: Synthesized, stage: str) -> None:
+    target = props(synthesized, stage, "ControlPlane/Service/TaskCount/Target/Resource")
     assert target["MinCapacity"] >= 2
-    assert len(SETTINGS["prod"]["network"]["availability_zones"]) >= 2
+    assert len(settings(stage)["network"]["availability_zones"]) >= 2
 
 
 def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in(synthesized: Synthesized) -> None:
@@ -198,10 +200,11 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in(synthesized:
     and that registering the service as a target added no security-group rule.
     """
     context = shipped_context()
-    context["outpost"]["environments"]["dev"]["service"]["control_plane"]["bootstrap"] = True
+    name = of_kind("development")
+    set_path(context["outpost"]["environments"][name], "service.control_plane.bootstrap", True)
     context["aws:cdk:enable-path-metadata"] = True  # security groups are named by construct path
     app = cdk.App(context=context)
-    [config] = load_environments(app.node.try_get_context, only="dev")
+    [config] = load_environments(app.node.try_get_context, only=name)
     stage = OutpostStage(app, config=config)
     stack = stage.service
 
@@ -230,10 +233,11 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in(synthesized:
     # from the update (the service stays at 0), and raises the scalable target's floor, which
     # lifts the running count to min_tasks ("If it's below the minimum capacity ...
     # Application Auto Scaling adjusts the capacity", RegisterScalableTarget).
-    after = props(synthesized, "Dev", "ControlPlane/Service/Service")
-    floor = props(synthesized, "Dev", "ControlPlane/Service/TaskCount/Target/Resource")["MinCapacity"]
+    shipped = config.stage_name
+    after = props(synthesized, shipped, "ControlPlane/Service/Service")
+    floor = props(synthesized, shipped, "ControlPlane/Service/TaskCount/Target/Resource")["MinCapacity"]
     assert "DesiredCount" not in after
-    assert floor == SETTINGS["dev"]["service"]["control_plane"]["min_tasks"] >= 1
+    assert floor == settings(shipped)["service"]["control_plane"]["min_tasks"] >= 1
     policies = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
     metrics = {
         p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][

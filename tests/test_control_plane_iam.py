@@ -8,7 +8,7 @@ import pytest
 
 from config import AGENTS
 from constructs.control_plane import POLICIES
-from tests.conftest import STAGES
+from tests.environments import STAGES
 from tests.service_templates import (
     ENV_NAMES,
     github_token_statements,
@@ -19,7 +19,7 @@ from tests.service_templates import (
     statements,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, join, ref
+from tests.templates import arn_of, data_arn, data_ref, from_data, join, ref, region, settings
 
 TABLES = ("Dispatches", "Idempotency", "Workspaces", "WarmPool", "ApiKeys")
 
@@ -40,7 +40,7 @@ def _data_key(synthesized: Synthesized, stage: str, service: str, sid: str) -> d
         "Effect": "Allow",
         "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
         "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
-        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.us-east-1.amazonaws.com"}},
+        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{region(stage)}.amazonaws.com"}},
     }
 
 
@@ -94,10 +94,10 @@ def artifacts_statements(synthesized: Synthesized, stage: str) -> list[dict[str,
 
 
 def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     file_system = data_arn(synthesized, stage, "Workspaces/FileSystem/Resource")
     file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
-    access_points = f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+    access_points = f"arn:aws:elasticfilesystem:{region(stage)}:{account}:access-point/*"
     return [
         *github_token_statements(synthesized, stage),
         {
@@ -144,19 +144,19 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
 
 def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     env = ENV_NAMES[stage]
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     in_cluster = {"ArnEquals": {"ecs:cluster": arn_of(cluster)}}
-    cluster_tasks = {"Fn::Join": ["", [f"arn:aws:ecs:us-east-1:{account}:task/", ref(cluster), "/*"]]}
+    cluster_tasks = {"Fn::Join": ["", [f"arn:aws:ecs:{region(stage)}:{account}:task/", ref(cluster), "/*"]]}
     ordered = sorted(AGENTS)
     roles = [
         arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/{kind}/Resource"))
         for a in ordered
         for kind in ("Execution/Role", "TaskRole")
     ]
-    families = [f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}:*" for a in ordered]
+    families = [f"arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{a}:*" for a in ordered]
     dispatch = [
-        f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{a}-dispatch:*" for a in ordered
+        f"arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{a}-dispatch:*" for a in ordered
     ]
     return [
         {

@@ -15,15 +15,22 @@ from typing import Any
 import pytest
 
 from config import EnvironmentConfig, account_override_key, certificate_override_key, load_environments
-from config.cost import CostAssumptions, load_cost
+from config.cost import CostAssumptions
 from cost.estimate import Estimate, estimates, stage_templates
 from cost.prices import PRICES_FILE, CostError, PriceTable, load_prices, parse_table
 from review.templates import StackTemplate
+from tests.environments import CONFIGS, of_kind
+from tests.settings import set_path
 from tests.synth import ROOT, Synthesized, shipped_context, synthesize
-from tests.templates import PROD_CERTIFICATE
+from tests.templates import PROD_CERTIFICATE, SETTINGS
 
 PRICES = load_prices()
 HOURS = PRICES.hours_per_month
+DEV, PROD = of_kind("development"), of_kind("production")
+DEV_STAGE = CONFIGS[DEV].stage_name
+# Environments whose agents run on Fargate Spot, and on demand (by their settings, not their names).
+SPOT = next(name for name, env in CONFIGS.items() if env.service.agents_use_spot)
+ON_DEMAND = next(name for name, env in CONFIGS.items() if not env.service.agents_use_spot)
 
 
 def environments(context: dict[str, Any] | None = None) -> dict[str, EnvironmentConfig]:
@@ -32,8 +39,7 @@ def environments(context: dict[str, Any] | None = None) -> dict[str, Environment
 
 
 def assumptions(context: dict[str, Any] | None = None) -> dict[str, CostAssumptions]:
-    context = context or shipped_context()
-    return load_cost(context.get, list(environments(context).values()))
+    return {name: env.cost for name, env in environments(context).items()}
 
 
 def usd(region: str, key: str) -> float:
@@ -55,8 +61,8 @@ def by_name(estimate: Estimate) -> dict[str, float | None]:
 
 
 @pytest.fixture(scope="module")
-def stacks(synthesized: Synthesized) -> dict[str, list[StackTemplate]]:
-    return stage_templates(synthesized.outdir)
+def stacks(shipped_synthesized: Synthesized) -> dict[str, list[StackTemplate]]:
+    return stage_templates(shipped_synthesized.outdir)
 
 
 # --- the price table ---------------------------------------------------------------------
@@ -123,8 +129,8 @@ def test_every_environment_is_estimated_largest_item_first(stacks: dict[str, lis
 
 
 def test_each_figure_shows_what_it_assumes(stacks: dict[str, list[StackTemplate]]) -> None:
-    env = environments()["prod"]
-    assume = assumptions()["prod"]
+    env = environments()[PROD]
+    assume = assumptions()[PROD]
     estimate = estimate_of(env, stacks)
     items = {item.name: item for item in estimate.items}
     assert f"nat_mb_per_dispatch = {assume.nat_mb_per_dispatch}" in items["NAT data processed"].assumptions
@@ -133,7 +139,7 @@ def test_each_figure_shows_what_it_assumes(stacks: dict[str, list[StackTemplate]
         in items["Fargate: agent dispatches"].assumptions
     )
     gb = assume.dispatches_per_month * assume.nat_mb_per_dispatch / 1024 + assume.nat_gb_other
-    assert items["NAT data processed"].usd == pytest.approx(gb * usd("us-east-1", "nat_gateway_gb"))
+    assert items["NAT data processed"].usd == pytest.approx(gb * usd(env.region, "nat_gateway_gb"))
     # Twice the dispatches, twice the agents' compute: the assumption drives the figure.
     doubled = dataclasses.replace(assume, dispatches_per_month=2 * assume.dispatches_per_month)
     twice = by_name(estimate_of(env, stacks, doubled))["Fargate: agent dispatches"]
@@ -169,12 +175,11 @@ def agent_hourly(env: EnvironmentConfig, kind: str) -> float:
 
 
 def test_arm64_agents_run_on_spot_where_asked_for(stacks: dict[str, list[StackTemplate]]) -> None:
-    """Fargate Spot runs ARM64 Linux tasks on platform 1.4.0 or later (LATEST): dev's agents and
-    its warm pool are priced at the ARM64 Spot rate."""
-    env = environments()["dev"]
-    assert env.service.agents_use_spot
+    """Fargate Spot runs ARM64 Linux tasks on platform 1.4.0 or later (LATEST): the agents of an
+    environment with ``agents_use_spot`` and its warm pool are priced at the ARM64 Spot rate."""
+    env = CONFIGS[SPOT]
     assert env.service.agent_platform_version in ("LATEST", "1.4.0")
-    assume = assumptions()["dev"]
+    assume = env.cost
     items = {item.name: item for item in estimate_of(env, stacks).items}
     hours = assume.dispatches_per_month * assume.minutes_per_dispatch / 60
     spot = agent_hourly(env, "fargate_spot_arm64")
@@ -186,28 +191,27 @@ def test_arm64_agents_run_on_spot_where_asked_for(stacks: dict[str, list[StackTe
 
 
 def test_on_demand_agents_where_spot_is_not_asked_for(stacks: dict[str, list[StackTemplate]]) -> None:
-    env = environments()["prod"]
-    assert not env.service.agents_use_spot
-    assume = assumptions()["prod"]
+    env = CONFIGS[ON_DEMAND]
+    assume = env.cost
     hours = assume.dispatches_per_month * assume.minutes_per_dispatch / 60
     figure = by_name(estimate_of(env, stacks))["Fargate: agent dispatches"]
     assert figure == pytest.approx(hours * agent_hourly(env, "fargate_arm64"))
 
 
 def test_x86_agents_run_on_spot_where_asked_for(stacks: dict[str, list[StackTemplate]]) -> None:
-    env = environments()["dev"]
+    env = CONFIGS[SPOT]
     x86 = copy.deepcopy(stacks)
-    for stack in x86["Dev"]:
+    for stack in x86[env.stage_name]:
         for _, resource in stack.of_type("AWS::ECS::TaskDefinition"):
             resource["Properties"]["RuntimePlatform"]["CpuArchitecture"] = "X86_64"
-    assume = assumptions()["dev"]
+    assume = env.cost
     figure = by_name(estimate_of(env, x86))["Fargate: agent dispatches"]
     hours = assume.dispatches_per_month * assume.minutes_per_dispatch / 60
     assert figure == pytest.approx(hours * agent_hourly(env, "fargate_spot_x86_64"))
 
 
 def test_no_warm_pool_no_warm_pool_item(stacks: dict[str, list[StackTemplate]]) -> None:
-    env = environments()["prod"]
+    env = environments()[PROD]
     control_plane = dataclasses.replace(env.service.control_plane, warm_pool_size=0)
     idle = dataclasses.replace(env, service=dataclasses.replace(env.service, control_plane=control_plane))
     assert "Fargate: agent warm pool" not in by_name(estimate_of(idle, stacks))
@@ -217,20 +221,20 @@ def test_a_second_environment_in_an_account_pays_for_its_trail(
     stacks: dict[str, list[StackTemplate]],
 ) -> None:
     context = shipped_context()
-    context[account_override_key("prod")] = "111111111111"
-    context[certificate_override_key("prod")] = PROD_CERTIFICATE.replace("222222222222", "111111111111")
+    shared, own = SETTINGS[DEV]["account"], SETTINGS[PROD]["account"]
+    context[account_override_key(PROD)] = shared
+    context[certificate_override_key(PROD)] = PROD_CERTIFICATE.replace(own, shared)
     # Names an account allows once (config/environment.py, check_shared_accounts).
-    prod = context["outpost"]["environments"]["prod"]
-    prod["data"]["event_bus_name"] = "outpost-prod-events"
+    set_path(context["outpost"]["environments"][PROD], "data.event_bus_name", f"outpost-{PROD}-events")
     envs = environments(context)
-    dev, prod = estimates(list(envs.values()), assumptions(context), stacks, PRICES)
+    found = {e.env: e for e in estimates(list(envs.values()), assumptions(context), stacks, PRICES)}
     second = "CloudTrail management events (second trail of the account)"
-    assert second not in by_name(dev)
-    events = assumptions()["prod"].management_events_per_month
-    assert by_name(prod)[second] == pytest.approx(
-        events / 1e5 * usd("us-east-1", "cloudtrail_management_copy_100k")
+    assert second not in by_name(found[DEV])
+    events = assumptions()[PROD].management_events_per_month
+    assert by_name(found[PROD])[second] == pytest.approx(
+        events / 1e5 * usd(envs[PROD].region, "cloudtrail_management_copy_100k")
     )
-    assert second not in by_name(estimate_of(environments()["prod"], stacks))
+    assert second not in by_name(estimate_of(environments()[PROD], stacks))
 
 
 def test_one_more_nat_gateway_costs_exactly_one_more_nat_gateway(
@@ -238,13 +242,13 @@ def test_one_more_nat_gateway_costs_exactly_one_more_nat_gateway(
 ) -> None:
     """A gateway is its hours, its Elastic IP, and its port-allocation alarm; nothing else moves."""
     context = shipped_context()
-    dev = context["outpost"]["environments"]["dev"]
-    dev["network"]["nat_gateways"] += 1
-    context["outpost:only"] = "dev"
+    nat = SETTINGS[DEV]["network"]["nat_gateways"]
+    set_path(context["outpost"]["environments"][DEV], "network.nat_gateways", nat + 1)
+    context["outpost:only"] = DEV
     synthesize(tmp_path, context)
-    more_env = environments(context)["dev"]
+    more_env = environments(context)[DEV]
     more = by_name(estimate_of(more_env, stage_templates(tmp_path)))
-    base = by_name(estimate_of(environments()["dev"], stacks))
+    base = by_name(estimate_of(environments()[DEV], stacks))
     region = more_env.region
     expected = {
         "NAT gateways": HOURS * usd(region, "nat_gateway_hour"),
@@ -262,15 +266,15 @@ def test_one_more_nat_gateway_costs_exactly_one_more_nat_gateway(
 
 def test_a_resource_type_without_a_price_fails_loudly(stacks: dict[str, list[StackTemplate]]) -> None:
     changed = copy.deepcopy(stacks)
-    network = next(s for s in changed["Dev"] if s.short == "Network")
+    network = next(s for s in changed[DEV_STAGE] if s.short == "Network")
     network.resources["Database"] = {  # type: ignore[index]
         "Type": "AWS::RDS::DBInstance",
-        "Metadata": {"aws:cdk:path": "Dev/Network/Database/Resource"},
+        "Metadata": {"aws:cdk:path": f"{DEV_STAGE}/Network/Database/Resource"},
     }
     with pytest.raises(
-        CostError, match=r"no price for resource type AWS::RDS::DBInstance \(Dev/Network: Database\)"
+        CostError, match=rf"no price for resource type AWS::RDS::DBInstance \({DEV_STAGE}/Network: Database\)"
     ):
-        estimate_of(environments()["dev"], changed)
+        estimate_of(environments()[DEV], changed)
 
 
 def test_a_missing_price_fails_loudly(stacks: dict[str, list[StackTemplate]]) -> None:
@@ -278,11 +282,11 @@ def test_a_missing_price_fails_loudly(stacks: dict[str, list[StackTemplate]]) ->
     del regions["us-east-1"]["nat_gateway_gb"]
     gap = PriceTable(hours_per_month=HOURS, regions=regions)
     with pytest.raises(CostError, match="no price 'nat_gateway_gb' for region us-east-1"):
-        estimate_of(environments()["dev"], stacks, prices=gap)
+        estimate_of(environments()[DEV], stacks, prices=gap)
 
 
 def test_a_region_without_prices_fails_loudly(stacks: dict[str, list[StackTemplate]]) -> None:
-    elsewhere = dataclasses.replace(environments()["dev"], region="eu-west-1")
+    elsewhere = dataclasses.replace(environments()[DEV], region="eu-west-1")
     with pytest.raises(CostError, match="no prices for region eu-west-1"):
         estimate_of(elsewhere, stacks)
 

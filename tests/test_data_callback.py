@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STAGES
 from tests.data_templates import data, find
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import REGION, SETTINGS, account, arn_of, data_key, output_of, retained
+from tests.templates import account, arn_of, data_key, output_of, region, retained, settings
 
 
 def callback(synthesized: Synthesized, stage: str) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -30,14 +30,14 @@ def test_rule_matches_stopped_tasks_of_the_outpost_cluster_only(synthesized: Syn
     function_id, _ = parts["function"]
     queue_id, _ = parts["queue"]
     props = parts["rule"][1]["Properties"]
-    assert props["Name"] == f"outpost-{stage.lower()}-task-stopped"
+    assert props["Name"] == f"outpost-{name_of(stage)}-task-stopped"
     assert props["State"] == "ENABLED"
     assert "EventBusName" not in props  # the default bus, where ECS sends its events
     assert props["EventPattern"] == {
         "source": ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
         "detail": {
-            "clusterArn": [f"arn:aws:ecs:{REGION}:{account(stage)}:cluster/outpost-{stage.lower()}"],
+            "clusterArn": [f"arn:aws:ecs:{region(stage)}:{account(stage)}:cluster/outpost-{name_of(stage)}"],
             "lastStatus": ["STOPPED"],
             "group": [{"anything-but": {"prefix": "service:"}}],
         },
@@ -72,13 +72,13 @@ def test_callback_function(synthesized: Synthesized, stage: str) -> None:
     parts = callback(synthesized, stage)
     function_id, function = parts["function"]
     props = function["Properties"]
-    settings = data(stage)["callback"]
+    own = data(stage)["callback"]
     assert props["Runtime"] == "python3.14"
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "handler.handler"
     assert props["MemorySize"] == 256
     assert props["Timeout"] == 30
-    assert props.get("ReservedConcurrentExecutions") == (settings["reserved_concurrency"] or None)
+    assert props.get("ReservedConcurrentExecutions") == (own["reserved_concurrency"] or None)
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["DeadLetterConfig"] == {"TargetArn": arn_of(parts["queue"][0])}
     assert props["Role"] == arn_of(parts["role"][0])
@@ -95,7 +95,7 @@ def test_callback_function(synthesized: Synthesized, stage: str) -> None:
     vpc = props["VpcConfig"]
     [group] = vpc["SecurityGroupIds"]
     assert "NetworkPolicyCallback" in output_of(group)
-    assert len(vpc["SubnetIds"]) == len(SETTINGS[stage.lower()]["network"]["availability_zones"])
+    assert len(vpc["SubnetIds"]) == len(settings(stage)["network"]["availability_zones"])
     assert all("VpcPrivateSubnet" in output_of(s) for s in vpc["SubnetIds"])
 
     [invoke_config] = [
@@ -106,8 +106,8 @@ def test_callback_function(synthesized: Synthesized, stage: str) -> None:
     assert invoke_config["Properties"] == {
         "FunctionName": {"Ref": function_id},
         "Qualifier": "$LATEST",
-        "MaximumRetryAttempts": settings["retry_attempts"],
-        "MaximumEventAgeInSeconds": settings["max_event_age_minutes"] * 60,
+        "MaximumRetryAttempts": own["retry_attempts"],
+        "MaximumEventAgeInSeconds": own["max_event_age_minutes"] * 60,
     }
 
 
@@ -207,7 +207,7 @@ def test_callback_role_has_exactly_its_managed_policy(synthesized: Synthesized, 
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
             "Resource": arn_of(data_key(synthesized, stage)),
-            "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}},
+            "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region(stage)}.amazonaws.com"}},
         },
         {
             "Sid": "DeadLetterFailedEvents",
@@ -220,7 +220,7 @@ def test_callback_role_has_exactly_its_managed_policy(synthesized: Synthesized, 
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": arn_of(parts["dlq_key"][0]),
-            "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}},
+            "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{region(stage)}.amazonaws.com"}},
         },
         {
             "Sid": "WriteItsLogs",

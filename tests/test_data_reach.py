@@ -17,7 +17,7 @@ from review import report
 from review.data_reach import reach, reach_rows
 from review.roles import environment_roles, words
 from review.templates import StackTemplate
-from tests.conftest import ENVIRONMENTS
+from tests.environments import ENVIRONMENTS, of_kind
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -55,7 +55,7 @@ def test_roles_are_named_by_what_uses_them(written: dict[str, report.Review], en
 
 
 def test_an_agent_is_launched_by_the_control_plane(written: dict[str, report.Review]) -> None:
-    rows = {row[0].split("\n")[0]: row for row in reach_rows(written["prod"].stacks)}
+    rows = {row[0].split("\n")[0]: row for row in reach_rows(written[of_kind("production")].stacks)}
     agent = next(row for label, row in rows.items() if label.endswith("agent task role"))
     assert "run on demand by the control plane task role" in agent[1]
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import STAGES
 from tests.data_templates import EXPECTED_TABLES, data
+from tests.environments import STAGES, is_production
 from tests.synth import Synthesized
 
 
@@ -53,7 +53,7 @@ def test_data_comes_after_network_and_is_protected_in_prod(synthesized: Synthesi
     ]
     [network_id] = [k for k, a in artifacts.items() if a.get("displayName") == f"{stage}/Network"]
     assert network_id in data_artifact["dependencies"]
-    assert data_artifact["properties"].get("terminationProtection", False) is (stage == "Prod")
+    assert data_artifact["properties"].get("terminationProtection", False) is is_production(stage)
     ordered = [a.get("displayName") for a in artifacts.values() if a["type"] == "aws:cloudformation:stack"]
     assert ordered.index(f"{stage}/Network") < ordered.index(f"{stage}/Data")
     assert data_id
@@ -120,13 +120,15 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
         if ack["acknowledgedAt"].startswith(f"{stage}/Data/")
     }
     expected = set(EXPECTED_ACKNOWLEDGEMENTS)
-    if stage == "Dev":  # dev artifacts are not object-locked: they are deleted with the stack
+    if not is_production(stage):  # dev artifacts are not object-locked: they are deleted with the stack
         expected.add(("NIST.800.53.R4-S3BucketDefaultLockEnabled", "Artifacts/Bucket"))
         expected.add(("s3_bucket_object_lock_enabled_check", "Artifacts/Bucket"))
-        # Logs kept less than a year, and CDK's bucket auto-delete handler (dev buckets only).
-        expected.add(("cloudwatch_log_group_retention_period_check", "TaskStateCallback/Logs"))
-        expected.add(("cloudwatch_log_group_retention_period_check", "WorkspaceSweeper/Logs"))
+        # CDK's bucket auto-delete handler (development buckets only).
         expected.add(("lambda_inside_vpc_check", "Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"))
+    # Logs kept less than a year by their setting (development only: production keeps a year).
+    for function, logs in (("callback", "TaskStateCallback/Logs"), ("sweeper", "WorkspaceSweeper/Logs")):
+        if data(stage)[function]["log_retention_days"] < 365:
+            expected.add(("cloudwatch_log_group_retention_period_check", logs))
     # No reserved concurrency (0): a new account's quota cannot reserve any.
     settings = data(stage)
     for function, reserved in (

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from constructs.dispatch_tables import TABLES
-from tests.conftest import STAGES
 from tests.data_templates import EXPECTED_TABLES, data, find, tables
+from tests.environments import STAGES, config_of, is_production, name_of
 from tests.synth import Synthesized
 from tests.templates import (
     BLOCK_ALL_PUBLIC_ACCESS,
@@ -110,20 +110,24 @@ def test_artifacts_bucket_is_encrypted_logged_and_expires_per_config(
     )
 
 
-def test_prod_artifacts_are_locked_for_the_noncurrent_period_dev_are_not(synthesized: Synthesized) -> None:
-    _, prod = find(synthesized, "Prod", "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
-    assert prod["Properties"]["ObjectLockEnabled"] is True
-    assert prod["Properties"]["ObjectLockConfiguration"] == {
+@pytest.mark.parametrize("stage", STAGES)
+def test_production_artifacts_are_locked_for_the_noncurrent_period_others_are_not(
+    synthesized: Synthesized, stage: str
+) -> None:
+    _, bucket = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    if not is_production(stage):
+        assert "ObjectLockConfiguration" not in bucket["Properties"]
+        return
+    assert bucket["Properties"]["ObjectLockEnabled"] is True
+    assert bucket["Properties"]["ObjectLockConfiguration"] == {
         "ObjectLockEnabled": "Enabled",
         "Rule": {
             "DefaultRetention": {
-                "Days": data("Prod")["artifacts_noncurrent_expiration_days"],
+                "Days": data(stage)["artifacts_noncurrent_expiration_days"],
                 "Mode": "GOVERNANCE",
             }
         },
     }
-    _, dev = find(synthesized, "Dev", "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
-    assert "ObjectLockConfiguration" not in dev["Properties"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -180,20 +184,20 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_the_data_key(
         }
         assert table["DeletionPolicy"] == retained(stage), name
         assert table["UpdateReplacePolicy"] == retained(stage), name
-        assert props.get("DeletionProtectionEnabled", False) is (stage == "Prod"), name
+        assert props.get("DeletionProtectionEnabled", False) is is_production(stage), name
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_github_token_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
     _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubToken/Secret/Resource")
     props = secret["Properties"]
-    assert props["Name"] == f"outpost/{stage.lower()}/github-token"
+    assert props["Name"] == f"outpost/{name_of(stage)}/github-token"
     assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))
     assert props["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 40}
     assert "SecretString" not in props
     assert secret["DeletionPolicy"] == retained(stage)
     outputs = synthesized.template(f"{stage}/Data")["Outputs"]
-    assert outputs["GithubTokenSecretName"]["Value"] == f"outpost/{stage.lower()}/github-token"
+    assert outputs["GithubTokenSecretName"]["Value"] == f"outpost/{name_of(stage)}/github-token"
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -206,7 +210,7 @@ def test_no_secret_value_anywhere_in_the_template(synthesized: Synthesized, stag
 @pytest.mark.parametrize("stage", STAGES)
 def test_event_bus_and_its_expiring_archive(synthesized: Synthesized, stage: str) -> None:
     bus_id, bus = find(synthesized, stage, "AWS::Events::EventBus", "/Events/Bus/Resource")
-    assert bus["Properties"]["Name"] == data(stage)["event_bus_name"]
+    assert bus["Properties"]["Name"] == config_of(stage).data.event_bus_name
     [archive] = synthesized.resources(f"{stage}/Data", "AWS::Events::Archive").values()
     props = archive["Properties"]
     assert props["SourceArn"] == arn_of(bus_id)

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STAGES
 from tests.data_templates import data, find
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import REGION, account, arn_of
+from tests.templates import account, arn_of, region
 
 ACCESS_POINT_ARN_PREFIX = "arn:aws:elasticfilesystem:{region}:{account}:access-point/"
 
@@ -31,7 +31,7 @@ def sweeper(synthesized: Synthesized, stage: str) -> dict[str, tuple[str, dict[s
 
 
 def access_point_arn(stage: str, ap_id: str) -> dict[str, Any]:
-    prefix = ACCESS_POINT_ARN_PREFIX.format(region=REGION, account=account(stage))
+    prefix = ACCESS_POINT_ARN_PREFIX.format(region=region(stage), account=account(stage))
     return {"Fn::Join": ["", [prefix, {"Ref": ap_id}]]}
 
 
@@ -70,7 +70,7 @@ def test_function_mounts_the_access_point_and_is_hardened(synthesized: Synthesiz
 def test_daily_schedule_with_retries_and_the_dead_letter_queue(synthesized: Synthesized, stage: str) -> None:
     parts = sweeper(synthesized, stage)
     props = parts["rule"][1]["Properties"]
-    assert props["Name"] == f"outpost-{stage.lower()}-workspace-sweep"
+    assert props["Name"] == f"outpost-{name_of(stage)}-workspace-sweep"
     assert props["ScheduleExpression"] == "cron(17 3 * * ? *)"
     (target,) = props["Targets"]
     assert target["Arn"] == arn_of(parts["function"][0])
@@ -136,7 +136,7 @@ def test_policy_is_least_privilege(synthesized: Synthesized, stage: str) -> None
     assert statements["DeadLetterFailedEvents"]["Resource"] == arn_of(parts["queue"][0])
     kms = statements["UseTheDeadLetterKeyThroughSqs"]
     assert kms["Resource"] == arn_of(parts["dlq_key"][0])
-    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}}
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": f"sqs.{region(stage)}.amazonaws.com"}}
     assert statements["WriteItsLogs"]["Resource"] == arn_of(parts["logs"][0])
     wildcard = {sid for sid, s in statements.items() if s["Resource"] == "*"}
     assert wildcard == {"UploadTraces", "RunInTheVpc"}

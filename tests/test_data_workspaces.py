@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STAGES
 from tests.data_templates import data, find
+from tests.environments import STAGES
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, account, arn_of, data_key, output_of, retained
+from tests.templates import account, arn_of, data_key, output_of, retained, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -71,7 +71,7 @@ def test_mount_targets_in_every_private_subnet_behind_the_file_system_group(
     targets = [
         t["Properties"] for t in synthesized.resources(f"{stage}/Data", "AWS::EFS::MountTarget").values()
     ]
-    zones = SETTINGS[stage.lower()]["network"]["availability_zones"]
+    zones = settings(stage)["network"]["availability_zones"]
     assert len(targets) == len(zones)
     assert {output_of(t["SubnetId"]).split("Subnet")[0] for t in targets} == {
         "PublishOutputRefNetworkVpcPrivate"

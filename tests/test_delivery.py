@@ -22,7 +22,8 @@ from config.delivery import QUALIFIER_CONTEXT_KEY, bootstrap_qualifier, load_del
 from constructs.github_oidc import MAX_ROLE_NAME, MAX_TRUST_POLICY_CHARACTERS
 from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from stacks.delivery_stack import DeliveryStage
-from tests.synth import Synthesized, read_templates, shipped_context
+from tests.environments import of_kind
+from tests.synth import Synthesized, read_templates, shipped_context, throwaway_name, with_throwaway
 from tests.templates import SETTINGS, path_of
 
 GITHUB = "token.actions.githubusercontent.com"
@@ -30,6 +31,7 @@ DELIVERY = shipped_context()["outpost"]["delivery"]
 REPOSITORY = DELIVERY["repository"]
 DELIVERED = tuple(DELIVERY["environments"])
 DEPLOY_ROLES = ("deploy", "file-publishing", "image-publishing", "lookup")
+DEV, PROD = of_kind("development"), of_kind("production")
 
 
 def stack_of(env: str) -> str:
@@ -223,37 +225,31 @@ def synth_delivery(tmp_path: Path, context: dict[str, Any]) -> dict[str, dict[st
 
 
 def test_two_environments_in_one_account_share_one_stack(tmp_path: Path) -> None:
-    context = shipped_context()
-    envs = context["outpost"]["environments"]
-    staging = json.loads(json.dumps(envs["dev"]))
-    staging["registry"]["repository_prefix"] = "outpost-staging"
-    staging["data"]["event_bus_name"] = "outpost-staging-events"
-    envs["staging"] = staging
-    context["outpost"]["delivery"]["environments"] = ["dev", "staging", "prod"]
+    """A third environment in the development one's account (tests/synth.py's throwaway copy)."""
+    third = throwaway_name(shipped_context()["outpost"]["environments"])
+    context = with_throwaway(shipped_context())
+    context["outpost"]["delivery"]["environments"] = [DEV, third, PROD]
     templates = synth_delivery(tmp_path, context)
-    assert sorted(templates) == ["Delivery/Account111111111111", "Delivery/Account222222222222"]
-    shared = templates["Delivery/Account111111111111"]["Resources"]
+    assert sorted(templates) == sorted({stack_of(DEV), stack_of(PROD)})
+    shared = templates[stack_of(DEV)]["Resources"]
     providers = [r for r in shared.values() if r["Type"] == "AWS::IAM::OIDCProvider"]
     names = sorted(r["Properties"]["RoleName"] for r in shared.values() if r["Type"] == "AWS::IAM::Role")
     assert len(providers) == 1
-    assert names == [
-        "outpost-dev-github-deploy",
-        "outpost-dev-github-diff",
-        "outpost-staging-github-deploy",
-        "outpost-staging-github-diff",
-    ]
+    assert names == sorted(
+        f"outpost-{env}-github-{kind}" for env in (DEV, third) for kind in ("deploy", "diff")
+    )
 
 
 def test_an_existing_provider_is_trusted_not_created(tmp_path: Path) -> None:
-    arn = f"arn:aws:iam::222222222222:oidc-provider/{GITHUB}"
+    arn = f"arn:aws:iam::{SETTINGS[PROD]['account']}:oidc-provider/{GITHUB}"
     context = shipped_context()
     context["outpost"]["delivery"]["existing_oidc_providers"] = [arn]
     templates = synth_delivery(tmp_path, context)
-    prod = templates["Delivery/Account222222222222"]["Resources"]
+    prod = templates[stack_of(PROD)]["Resources"]
     assert not [r for r in prod.values() if r["Type"] == "AWS::IAM::OIDCProvider"]
-    role, _ = role_and_policy({"Resources": prod}, "prod", "Deploy")
+    role, _ = role_and_policy({"Resources": prod}, PROD, "Deploy")
     assert trust_statement(role)["Principal"] == {"Federated": arn}
-    dev = templates["Delivery/Account111111111111"]["Resources"]
+    dev = templates[stack_of(DEV)]["Resources"]
     assert len([r for r in dev.values() if r["Type"] == "AWS::IAM::OIDCProvider"]) == 1
 
 
@@ -261,16 +257,16 @@ def test_the_roles_follow_the_bootstrap_qualifier(tmp_path: Path) -> None:
     context = shipped_context()
     context[QUALIFIER_CONTEXT_KEY] = "outpost1"
     templates = synth_delivery(tmp_path, context)
-    _, policy = role_and_policy(templates["Delivery/Account222222222222"], "prod", "Deploy")
-    assert assumable(policy) == bootstrap_arns("prod", DEPLOY_ROLES, qualifier="outpost1")
+    _, policy = role_and_policy(templates[stack_of(PROD)], PROD, "Deploy")
+    assert assumable(policy) == bootstrap_arns(PROD, DEPLOY_ROLES, qualifier="outpost1")
 
 
 def test_one_environment_builds_no_delivery_stage(tmp_path: Path) -> None:
-    """``-c outpost:only=dev`` (make deploy) must not build a Delivery stack from one environment."""
+    """``-c outpost:only=<env>`` (make deploy) must not build a Delivery stack from one environment."""
     context = shipped_context()
-    context["outpost:only"] = "dev"
+    context["outpost:only"] = DEV
     stages = build(cdk.App(outdir=str(tmp_path), context=context))
-    assert [stage.stage_name for stage in stages] == ["Dev"]
+    assert [stage.stage_name for stage in stages] == [DEV.capitalize()]
 
 
 def test_what_iam_checks_when_it_creates_the_roles(synthesized: Synthesized) -> None:

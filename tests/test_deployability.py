@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from config import ConfigError, load_environments
-from tests.conftest import STAGES
+from tests.environments import SETTINGS, STAGES, of_kind
+from tests.settings import set_path
 from tests.synth import Synthesized, shipped_context
 
 SECURITY_GROUP_TYPES = (
@@ -40,26 +41,27 @@ def test_no_security_group_rule_outside_the_network_stack(synthesized: Synthesiz
     assert outside == {}
 
 
+DEV, PROD = of_kind("development"), of_kind("production")
+
+
 def _one_account(**prod_settings: str) -> dict[str, Any]:
-    """The shipped environments, prod moved into dev's account, with ``prod_settings``
-    (``"data.event_bus_name": ...``) applied to prod."""
+    """The shipped environments, the production one moved into the development one's account,
+    with ``prod_settings`` (``"data.event_bus_name": ...``) applied to it."""
     context = shipped_context()
-    dev, prod = (context["outpost"]["environments"][name] for name in ("dev", "prod"))
+    dev, prod = (context["outpost"]["environments"][name] for name in (DEV, PROD))
+    certificate = prod["ingress"]["certificate_arn"]
+    prod["ingress"]["certificate_arn"] = certificate.replace(f":{prod['account']}:", f":{dev['account']}:")
     prod["account"] = dev["account"]
-    prod["ingress"]["certificate_arn"] = prod["ingress"]["certificate_arn"].replace(
-        ":222222222222:", f":{dev['account']}:"
-    )
     for setting, value in prod_settings.items():
-        section, key = setting.split(".")
-        prod[section][key] = value
+        set_path(prod, setting, value)
     return context
 
 
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
-        ("registry.repository_prefix", "outpost-dev"),  # dev's prefix
-        ("data.event_bus_name", "outpost-events"),  # dev's bus (and prod's shipped one)
+        ("registry.repository_prefix", SETTINGS[DEV]["registry"]["repository_prefix"]),
+        ("data.event_bus_name", "outpost-events"),  # dev's bus (and prod's shipped one, the default)
     ],
 )
 def test_environments_of_one_account_must_not_share_a_name(setting: str, value: str) -> None:
@@ -73,23 +75,23 @@ def test_environments_of_one_account_must_not_share_a_name(setting: str, value: 
         load_environments(context.get)
     message = str(caught.value)
     assert "\n" not in message
-    assert caught.value.key == f"outpost.environments.prod.{setting}"
+    assert caught.value.key == f"outpost.environments.{PROD}.{setting}"
     assert caught.value.value == value
-    assert f"is also the {setting.split('.')[1]} of environment dev" in message
-    assert "same account 111111111111 and region us-east-1" in message
+    assert f"is also the {setting.split('.')[1]} of environment {DEV}" in message
+    assert f"same account {SETTINGS[DEV]['account']} and region {SETTINGS[DEV]['region']}" in message
 
 
 def test_environments_of_one_account_with_their_own_names_are_accepted() -> None:
     context = _one_account(**{"data.event_bus_name": "outpost-prod-events"})
     envs = {env.name: env for env in load_environments(context.get)}
-    assert envs["dev"].account == envs["prod"].account
+    assert envs[DEV].account == envs[PROD].account
 
 
 def test_environments_of_different_accounts_may_share_the_bus_name() -> None:
     """The shipped setting: the control plane's default bus name in both accounts."""
     envs = {env.name: env for env in load_environments(shipped_context().get)}
-    assert envs["dev"].data.event_bus_name == envs["prod"].data.event_bus_name == "outpost-events"
-    assert envs["dev"].account != envs["prod"].account
+    assert envs[DEV].data.event_bus_name == envs[PROD].data.event_bus_name == "outpost-events"
+    assert envs[DEV].account != envs[PROD].account
 
 
 def _all(synthesized: Synthesized, resource_type: str) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:

@@ -7,20 +7,20 @@ from typing import Any
 import pytest
 
 from config import AGENTS
-from tests.conftest import STAGES
+from tests.environments import STAGES, name_of
 from tests.service_templates import at, logical_id, props, statements
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, ref
+from tests.templates import arn_of, data_arn, data_ref, from_data, ref, region, settings
 
 
 def janitor_settings(stage: str) -> dict[str, Any]:
-    return SETTINGS[stage.lower()]["service"]["janitor"]  # type: ignore[no-any-return]
+    return settings(stage)["service"]["janitor"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_runs_on_its_schedule(synthesized: Synthesized, stage: str) -> None:
     rule = props(synthesized, stage, "DispatchJanitor/Schedule/Resource")
-    assert rule["Name"] == f"outpost-{stage.lower()}-dispatch-janitor"
+    assert rule["Name"] == f"outpost-{name_of(stage)}-dispatch-janitor"
     assert rule["ScheduleExpression"] == f"rate({janitor_settings(stage)['interval_minutes']} minutes)"
     (target,) = rule["Targets"]
     assert target["Arn"] == arn_of(logical_id(synthesized, stage, "DispatchJanitor/Function/Resource"))
@@ -29,12 +29,14 @@ def test_runs_on_its_schedule(synthesized: Synthesized, stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_function_environment_and_limits(synthesized: Synthesized, stage: str) -> None:
     function = props(synthesized, stage, "DispatchJanitor/Function/Resource")
-    settings = janitor_settings(stage)
-    grace = settings["grace_minutes"] * 60
-    timeout = SETTINGS[stage.lower()]["service"]["control_plane"]["worker_task_timeout_seconds"]
+    janitor = janitor_settings(stage)
+    grace = janitor["grace_minutes"] * 60
+    timeout = settings(stage)["service"]["control_plane"]["worker_task_timeout_seconds"]
     variables = function["Environment"]["Variables"]
     assert variables["CLUSTER_ARN"] == arn_of(logical_id(synthesized, stage, "Cluster/Resource"))
-    assert variables["DISPATCH_FAMILIES"] == ",".join(f"outpost-{stage.lower()}-{a}-dispatch" for a in AGENTS)
+    assert variables["DISPATCH_FAMILIES"] == ",".join(
+        f"outpost-{name_of(stage)}-{a}-dispatch" for a in AGENTS
+    )
     assert variables["GRACE_SECONDS"] == str(grace)
     # Later than the control plane's own timeout: a live control plane stops its tasks first.
     assert variables["TASK_TIMEOUT_SECONDS"] == str(timeout + grace)
@@ -46,18 +48,18 @@ def test_function_environment_and_limits(synthesized: Synthesized, stage: str) -
         "GRACE_SECONDS",
         "TASK_TIMEOUT_SECONDS",
     }
-    assert function.get("ReservedConcurrentExecutions") == (settings["reserved_concurrency"] or None)
+    assert function.get("ReservedConcurrentExecutions") == (janitor["reserved_concurrency"] or None)
     assert function["Timeout"] == 300
     logs = props(synthesized, stage, "DispatchJanitor/Logs/Resource")
-    assert logs["RetentionInDays"] == settings["log_retention_days"]
+    assert logs["RetentionInDays"] == janitor["log_retention_days"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_role_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -> None:
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     in_cluster = {"ArnEquals": {"ecs:cluster": arn_of(cluster)}}
-    tasks = {"Fn::Join": ["", [f"arn:aws:ecs:us-east-1:{account}:task/", ref(cluster), "/*"]]}
+    tasks = {"Fn::Join": ["", [f"arn:aws:ecs:{region(stage)}:{account}:task/", ref(cluster), "/*"]]}
     of_a_dispatch = {"Null": {"aws:ResourceTag/outpost:dispatch": "false"}}
     found = statements(synthesized, stage, "DispatchJanitor/Permissions")
     mine = [s for s in found if s["Sid"] not in ("DeadLetterFailedEvents", "UseTheDeadLetterKeyThroughSqs")]
@@ -100,7 +102,7 @@ def test_role_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -
             "Effect": "Allow",
             "Action": "ecs:DeleteTaskDefinitions",
             "Resource": sorted(
-                f"arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{stage.lower()}-{a}-dispatch:*"
+                f"arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{name_of(stage)}-{a}-dispatch:*"
                 for a in AGENTS
             ),
         },
@@ -114,7 +116,7 @@ def test_role_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -
             "Sid": "DeleteStaleAccessPoints",
             "Effect": "Allow",
             "Action": "elasticfilesystem:DeleteAccessPoint",
-            "Resource": f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*",
+            "Resource": f"arn:aws:elasticfilesystem:{region(stage)}:{account}:access-point/*",
             "Condition": {
                 "StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id},
                 **of_a_dispatch,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STAGES
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, data_id, from_data, ref, resolved_outputs, stack_paths
+from tests.templates import data_id, from_data, ref, resolved_outputs, settings, stack_paths
 
 EXPECTED_ALARMS = {
     # construct id prefix: (namespace, metric name or expression, threshold, comparison)
@@ -100,13 +100,13 @@ def test_target_group_alarms_read_the_full_names_the_service_stack_publishes(
 @pytest.mark.parametrize("stage", STAGES)
 def test_thresholds_come_from_settings(synthesized: Synthesized, stage: str) -> None:
     """(The release alarms' thresholds: tests/test_releases.py.)"""
-    settings = SETTINGS[stage.lower()]["monitoring"]
+    wanted = settings(stage)["monitoring"]
     props = alarm(synthesized, stage, "LoadBalancer5xx")
-    assert props["Threshold"] == settings["http_5xx_per_5_minutes"]
+    assert props["Threshold"] == wanted["http_5xx_per_5_minutes"]
     assert props["Statistic"] == "Sum"
     assert props["Period"] == 300
-    assert alarm(synthesized, stage, "ControlPlaneCpu")["Threshold"] == settings["cpu_percent"]
-    assert alarm(synthesized, stage, "ControlPlaneMemory")["Threshold"] == settings["memory_percent"]
+    assert alarm(synthesized, stage, "ControlPlaneCpu")["Threshold"] == wanted["cpu_percent"]
+    assert alarm(synthesized, stage, "ControlPlaneMemory")["Threshold"] == wanted["memory_percent"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -123,7 +123,7 @@ def test_running_below_desired_uses_container_insights(synthesized: Synthesized,
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_one_nat_port_allocation_alarm_per_nat_gateway(synthesized: Synthesized, stage: str) -> None:
-    nat_count = SETTINGS[stage.lower()]["network"]["nat_gateways"]
+    nat_count = settings(stage)["network"]["nat_gateways"]
     nat_alarms = [p for n, p in alarms(synthesized, stage).items() if n.startswith("NatPortAllocation")]
     assert len(nat_alarms) == nat_count
     for props in nat_alarms:
@@ -162,7 +162,7 @@ def test_topic_is_encrypted_tls_only_and_only_cloudwatch_publishes(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_email_subscription_only_when_configured(synthesized: Synthesized, stage: str) -> None:
-    email = SETTINGS[stage.lower()]["monitoring"]["alarm_email"]
+    email = settings(stage)["monitoring"].get("alarm_email")
     subscriptions = synthesized.resources(f"{stage}/Alerts", "AWS::SNS::Subscription").values()
     assert [(s["Properties"]["Protocol"], s["Properties"]["Endpoint"]) for s in subscriptions] == (
         [("email", email)] if email else []
@@ -188,7 +188,7 @@ def referenced_arns(node: Any, stack: str) -> set[tuple[str, str]]:
 def test_dashboard_shows_every_alarm(synthesized: Synthesized, stage: str) -> None:
     path = f"{stage}/Monitoring"
     (dashboard,) = synthesized.resources(path, "AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == f"outpost-{stage.lower()}"
+    assert dashboard["Properties"]["DashboardName"] == f"outpost-{name_of(stage)}"
     body = resolved_outputs(synthesized, dashboard["Properties"]["DashboardBody"])
     assert referenced_arns(body, path) == set(every_alarm(synthesized, stage))
 

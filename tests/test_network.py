@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STAGES
+from tests.environments import STAGES, is_production, stages_of_kind
 from tests.synth import Synthesized
-from tests.templates import SETTINGS
+from tests.templates import region, retained, settings
 
 
 def network(synthesized: Synthesized, stage: str) -> dict[str, Any]:
@@ -27,24 +27,24 @@ def props_of(synthesized: Synthesized, stage: str, resource_type: str) -> list[d
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_vpc_and_subnets_follow_the_address_plan(synthesized: Synthesized, stage: str) -> None:
-    settings = SETTINGS[stage.lower()]["network"]
+    wanted = settings(stage)["network"]
     vpc = only(synthesized.resources(f"{stage}/Network", "AWS::EC2::VPC"))["Properties"]
-    assert vpc["CidrBlock"] == settings["vpc_cidr"]
+    assert vpc["CidrBlock"] == wanted["vpc_cidr"]
     assert vpc["EnableDnsHostnames"]
     assert vpc["EnableDnsSupport"]
 
     subnets = props_of(synthesized, stage, "AWS::EC2::Subnet")
-    zones = settings["availability_zones"]
+    zones = wanted["availability_zones"]
     assert len(subnets) == 2 * len(zones)
     assert sorted({s["AvailabilityZone"] for s in subnets}) == sorted(zones)
     blocks = [ipaddress.IPv4Network(s["CidrBlock"]) for s in subnets]
-    whole = ipaddress.IPv4Network(settings["vpc_cidr"])
+    whole = ipaddress.IPv4Network(wanted["vpc_cidr"])
     assert all(block.subnet_of(whole) for block in blocks)
     assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
     public = [s for s in subnets if _tag(s, "aws-cdk:subnet-type") == "Public"]
     private = [s for s in subnets if _tag(s, "aws-cdk:subnet-type") == "Private"]
-    assert {s["CidrBlock"].split("/")[1] for s in public} == {str(settings["public_subnet_mask"])}
-    assert {s["CidrBlock"].split("/")[1] for s in private} == {str(settings["private_subnet_mask"])}
+    assert {s["CidrBlock"].split("/")[1] for s in public} == {str(wanted["public_subnet_mask"])}
+    assert {s["CidrBlock"].split("/")[1] for s in private} == {str(wanted["private_subnet_mask"])}
     # No subnet hands out public addresses, not even the public tier.
     assert all(s["MapPublicIpOnLaunch"] is False for s in subnets)
 
@@ -55,20 +55,21 @@ def _tag(resource_props: dict[str, Any], key: str) -> str | None:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_nat_gateways_per_config(synthesized: Synthesized, stage: str) -> None:
-    expected = SETTINGS[stage.lower()]["network"]["nat_gateways"]
+    expected = settings(stage)["network"]["nat_gateways"]
     assert len(synthesized.resources(f"{stage}/Network", "AWS::EC2::NatGateway")) == expected
     # Every private route table sends internet traffic to a NAT gateway, none to the IGW.
     routes = props_of(synthesized, stage, "AWS::EC2::Route")
     nat_routes = [r for r in routes if "NatGatewayId" in r]
     igw_routes = [r for r in routes if "GatewayId" in r]
-    zones = len(SETTINGS[stage.lower()]["network"]["availability_zones"])
+    zones = len(settings(stage)["network"]["availability_zones"])
     assert len(nat_routes) == zones
     assert len(igw_routes) == zones
 
 
-def test_prod_has_one_nat_per_zone_dev_has_one(synthesized: Synthesized) -> None:
-    assert len(synthesized.resources("Prod/Network", "AWS::EC2::NatGateway")) == 3
-    assert len(synthesized.resources("Dev/Network", "AWS::EC2::NatGateway")) == 1
+@pytest.mark.parametrize("stage", stages_of_kind("production"))
+def test_production_has_one_nat_per_zone(synthesized: Synthesized, stage: str) -> None:
+    zones = len(settings(stage)["network"]["availability_zones"])
+    assert len(synthesized.resources(f"{stage}/Network", "AWS::EC2::NatGateway")) == zones
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -82,7 +83,7 @@ def test_flow_logs_capture_everything_to_an_encrypted_expiring_group(
     assert flow_log["LogDestinationType"] == "cloud-watch-logs"
     group_id = flow_log["LogGroupName"]["Ref"]
     group = template["Resources"][group_id]["Properties"]
-    assert group["RetentionInDays"] == SETTINGS[stage.lower()]["network"]["flow_log_retention_days"]
+    assert group["RetentionInDays"] == settings(stage)["network"]["flow_log_retention_days"]
     key_id = group["KmsKeyId"]["Fn::GetAtt"][0]
     key = template["Resources"][key_id]
     assert key["Type"] == "AWS::KMS::Key"
@@ -93,7 +94,7 @@ def test_flow_logs_capture_everything_to_an_encrypted_expiring_group(
         if s.get("Sid") == "AllowCloudWatchLogsOfThisAccountAndRegion"
     )
     assert logs_statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
-        f"arn:aws:logs:us-east-1:{SETTINGS[stage.lower()]['account']}:log-group:*"
+        f"arn:aws:logs:{region(stage)}:{settings(stage)['account']}:log-group:*"
     )
     # The delivery role's permissions are one managed policy scoped to this log group.
     role_id = flow_log["DeliverLogsPermissionArn"]["Fn::GetAtt"][0]
@@ -101,7 +102,7 @@ def test_flow_logs_capture_everything_to_an_encrypted_expiring_group(
     assert "Policies" not in role
     trust = role["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": SETTINGS[stage.lower()]["account"]}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": settings(stage)["account"]}
     policy = next(
         p for p in props_of(synthesized, stage, "AWS::IAM::ManagedPolicy") if p["Roles"] == [{"Ref": role_id}]
     )
@@ -115,11 +116,11 @@ def test_flow_logs_capture_everything_to_an_encrypted_expiring_group(
     assert not synthesized.resources(f"{stage}/Network", "AWS::IAM::Policy")
 
 
-def test_flow_logs_and_key_survive_deletion_in_prod_only(synthesized: Synthesized) -> None:
-    for stage, policy in (("Prod", "Retain"), ("Dev", "Delete")):
-        for resource_type in ("AWS::Logs::LogGroup", "AWS::KMS::Key"):
-            resource = only(synthesized.resources(f"{stage}/Network", resource_type))
-            assert resource["DeletionPolicy"] == policy, (stage, resource_type)
+@pytest.mark.parametrize("stage", STAGES)
+def test_flow_logs_and_key_survive_deletion_in_production_only(synthesized: Synthesized, stage: str) -> None:
+    for resource_type in ("AWS::Logs::LogGroup", "AWS::KMS::Key"):
+        resource = only(synthesized.resources(f"{stage}/Network", resource_type))
+        assert resource["DeletionPolicy"] == retained(stage), (stage, resource_type)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -135,20 +136,20 @@ def test_gateway_endpoints_serve_the_private_route_tables(synthesized: Synthesiz
     gateways = [e for e in endpoints if e.get("VpcEndpointType", "Gateway") == "Gateway"]
     services = sorted(e["ServiceName"]["Fn::Join"][1][-1] for e in gateways)
     assert services == [".dynamodb", ".s3"]
-    zones = len(SETTINGS[stage.lower()]["network"]["availability_zones"])
+    zones = len(settings(stage)["network"]["availability_zones"])
     assert all(len(e["RouteTableIds"]) == zones for e in gateways)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_interface_endpoints_per_config(synthesized: Synthesized, stage: str) -> None:
-    wanted = SETTINGS[stage.lower()]["network"]["interface_endpoints"]
+    wanted = settings(stage)["network"]["interface_endpoints"]
     endpoints = [
         e
         for e in props_of(synthesized, stage, "AWS::EC2::VPCEndpoint")
         if e.get("VpcEndpointType") == "Interface"
     ]
     assert sorted(e["ServiceName"] for e in endpoints) == sorted(
-        f"com.amazonaws.us-east-1.{n}" for n in wanted
+        f"com.amazonaws.{region(stage)}.{n}" for n in wanted
     )
     template = network(synthesized, stage)
     for endpoint in endpoints:
@@ -156,11 +157,12 @@ def test_interface_endpoints_per_config(synthesized: Synthesized, stage: str) ->
         [group] = endpoint["SecurityGroupIds"]
         path = template["Resources"][group["Fn::GetAtt"][0]]["Metadata"]["aws:cdk:path"]
         assert path.endswith("/NetworkPolicy/Endpoints/Resource")
-        assert len(endpoint["SubnetIds"]) == len(SETTINGS[stage.lower()]["network"]["availability_zones"])
+        assert len(endpoint["SubnetIds"]) == len(settings(stage)["network"]["availability_zones"])
 
 
-def test_prod_has_the_endpoints_that_keep_image_pulls_off_nat(synthesized: Synthesized) -> None:
-    wanted = set(SETTINGS["prod"]["network"]["interface_endpoints"])
+@pytest.mark.parametrize("stage", stages_of_kind("production"))
+def test_production_has_the_endpoints_that_keep_image_pulls_off_nat(stage: str) -> None:
+    wanted = set(settings(stage)["network"]["interface_endpoints"])
     assert {"ecr.api", "ecr.dkr", "logs", "secretsmanager"} <= wanted
 
 
@@ -171,5 +173,5 @@ def test_stack_protection(synthesized: Synthesized, stage: str) -> None:
 
     manifest = json.loads((synthesized.outdir / f"assembly-{stage}" / "manifest.json").read_text())
     [artifact] = [a for a in manifest["artifacts"].values() if a.get("displayName") == f"{stage}/Network"]
-    assert artifact["properties"].get("terminationProtection", False) is (stage == "Prod")
-    assert artifact["environment"] == f"aws://{SETTINGS[stage.lower()]['account']}/us-east-1"
+    assert artifact["properties"].get("terminationProtection", False) is is_production(stage)
+    assert artifact["environment"] == f"aws://{settings(stage)['account']}/{region(stage)}"

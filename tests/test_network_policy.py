@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from review.flows import INTERNET, Flow, Rule, flows, rules
-from tests.conftest import STAGES
+from tests.environments import STAGES
 from tests.synth import Synthesized
-from tests.templates import SETTINGS
+from tests.templates import settings
 
 CONTROL_PLANE_PORT = 3000
 NFS = 2049
@@ -34,7 +34,7 @@ POLICY = {
 def clients(stage: str) -> set[Flow]:
     """Who reaches the load balancer. With a certificate: 443, and 80 that only redirects, from
     the configured ranges or else the internet; without one: plain 80 from the ranges only."""
-    ingress = SETTINGS[stage.lower()]["ingress"]
+    ingress = settings(stage)["ingress"]
     ranges = ingress.get("allowed_cidrs", [])
     if ingress.get("certificate_arn"):
         return {Flow(peer, "LoadBalancer", "tcp", p, p) for peer in ranges or [INTERNET] for p in (443, 80)}
@@ -182,7 +182,7 @@ def test_plain_http_never_reaches_the_internet(synthesized: Synthesized, stage: 
         r for r in stage_rules(synthesized, stage) if r.group == "LoadBalancer" and r.direction == "ingress"
     ]
     assert inbound
-    if not SETTINGS[stage.lower()]["ingress"].get("certificate_arn"):
+    if not settings(stage)["ingress"].get("certificate_arn"):
         assert {(r.from_port, r.to_port) for r in inbound} == {(80, 80)}
         assert INTERNET not in {r.peer for r in inbound}
-        assert {r.peer for r in inbound} == set(SETTINGS[stage.lower()]["ingress"]["allowed_cidrs"])
+        assert {r.peer for r in inbound} == set(settings(stage)["ingress"]["allowed_cidrs"])

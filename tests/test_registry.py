@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from config import IMAGES
-from tests.conftest import STAGES
+from tests.environments import STAGES
 from tests.synth import Synthesized
-from tests.templates import SETTINGS
+from tests.templates import settings
 
 
 def repositories(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
@@ -20,7 +20,7 @@ def repositories(synthesized: Synthesized, stage: str) -> dict[str, dict[str, An
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_one_repository_per_image_with_stable_names(synthesized: Synthesized, stage: str) -> None:
-    prefix = SETTINGS[stage.lower()]["registry"]["repository_prefix"]
+    prefix = settings(stage)["registry"]["repository_prefix"]
     assert sorted(repositories(synthesized, stage)) == sorted(f"{prefix}/{image}" for image in IMAGES)
     assert len(IMAGES) == 7
 
@@ -50,21 +50,21 @@ def test_repositories_are_immutable_scanned_encrypted_and_retained(
 def test_exactly_one_lifecycle_policy_expires_untagged_and_caps_tagged(
     synthesized: Synthesized, stage: str
 ) -> None:
-    settings = SETTINGS[stage.lower()]["registry"]
+    wanted = settings(stage)["registry"]
     for name, repo in repositories(synthesized, stage).items():
         rules = json.loads(repo["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
         assert [r["selection"] for r in rules] == [
             {
                 "tagStatus": "untagged",
                 "countType": "sinceImagePushed",
-                "countNumber": settings["untagged_expiry_days"],
+                "countNumber": wanted["untagged_expiry_days"],
                 "countUnit": "days",
             },
             {
                 "tagStatus": "tagged",
                 "tagPatternList": ["*"],
                 "countType": "imageCountMoreThan",
-                "countNumber": settings["keep_tagged_images"],
+                "countNumber": wanted["keep_tagged_images"],
             },
         ], name
         assert all(r["action"] == {"type": "expire"} for r in rules), name

@@ -19,24 +19,30 @@ from rehearsal.adapt import attributes
 from rehearsal.assembly import read_assembly
 from rehearsal.emulator import Emulator, running
 from rehearsal.run import main
+from tests.environments import of_kind, stage_of_kind
 from tests.synth import Synthesized
+
+# The stage the rehearsal is tried on: the first development environment's.
+DEV = stage_of_kind("development")
 
 
 @pytest.fixture(scope="session")
-def emulator(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    templates = [s.template for s in read_assembly(synthesized.outdir).stacks]
+def emulator(
+    shipped_synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Emulator]:
+    templates = [s.template for s in read_assembly(shipped_synthesized.outdir).stacks]
     with running(tmp_path_factory.mktemp("moto"), attributes(templates)) as live:
         yield live
 
 
 def copy_of(synthesized: Synthesized, target: Path, *, account: str, keep: set[str] | None = None) -> Path:
-    """The Dev stage of today's assembly in ``target``, moved to ``account``; with ``keep``,
+    """The first development stage of today's assembly in ``target``, moved to ``account``; with ``keep``,
     only those stacks (``Audit``, ``Registry``, ...)."""
     shutil.copytree(synthesized.outdir, target)
     for path in target.glob("assembly-*/*.json"):
         path.write_text(path.read_text().replace("111111111111", account))
     if keep is not None:
-        manifest_file = target / "assembly-Dev" / "manifest.json"
+        manifest_file = target / f"assembly-{DEV}" / "manifest.json"
         manifest = json.loads(manifest_file.read_text())
         stacks = {k for k, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
         dropped = {k for k in stacks if manifest["artifacts"][k]["displayName"].split("/")[1] not in keep}
@@ -46,7 +52,7 @@ def copy_of(synthesized: Synthesized, target: Path, *, account: str, keep: set[s
 
 
 def edit_service(outdir: Path, change: Any) -> None:
-    [path] = list((outdir / "assembly-Dev").glob("DevService*.template.json"))
+    [path] = list((outdir / f"assembly-{DEV}").glob(f"{DEV}Service*.template.json"))
     template = json.loads(path.read_text())
     change(template["Resources"])
     path.write_text(json.dumps(template))
@@ -55,7 +61,7 @@ def edit_service(outdir: Path, change: Any) -> None:
 def run(
     outdir: Path, capsys: pytest.CaptureFixture[str], emulator: Emulator | None = None, *args: str
 ) -> tuple[int, str]:
-    code = main([str(outdir), "--env", "dev", *args], emulator=emulator)
+    code = main([str(outdir), "--env", of_kind("development"), *args], emulator=emulator)
     return code, capsys.readouterr().out
 
 
@@ -66,7 +72,7 @@ def service_line(
     stack's line, the whole output."""
     edit_service(outdir, change)
     code, out = run(outdir, capsys, emulator)
-    [line] = [line for line in out.splitlines() if line.startswith("Dev/Service")]
+    [line] = [line for line in out.splitlines() if line.startswith(f"{DEV}/Service")]
     return code, line, out
 
 
@@ -91,8 +97,8 @@ def test_rehearsal_creates_stacks_and_stops_its_emulator(
     code, out = run(outdir, capsys, None, "--log-dir", str(logs))
     assert code == 0, out
     lines = out.splitlines()
-    assert any(line.split() == ["Dev/Audit", "created"] for line in lines), out
-    assert any(line.split() == ["Dev/Registry", "created"] for line in lines), out
+    assert any(line.split() == [f"{DEV}/Audit", "created"] for line in lines), out
+    assert any(line.split() == [f"{DEV}/Registry", "created"] for line in lines), out
     assert "bootstrapped 333333333333/us-east-1 (CDKToolkit)" in out
     assert "skipped, not created at all (no moto model): AWS::CloudTrail::Trail" in out
     assert list(logs.glob("*.log"))
@@ -128,9 +134,9 @@ def test_stacks_reach_their_account_through_the_deploy_role(
     stacks = emulator.client(session, "cloudformation").describe_stacks()["Stacks"]
     assert {s["StackName"]: s["StackStatus"] for s in stacks} == {
         "CDKToolkit": "CREATE_COMPLETE",
-        "Dev-Audit": "CREATE_COMPLETE",
-        "Dev-Network": "CREATE_COMPLETE",
-        "Dev-Registry": "CREATE_COMPLETE",
+        f"{DEV}-Audit": "CREATE_COMPLETE",
+        f"{DEV}-Network": "CREATE_COMPLETE",
+        f"{DEV}-Registry": "CREATE_COMPLETE",
     }
     repositories = emulator.client(session, "ecr").describe_repositories()["repositories"]
     assert {r["repositoryName"] for r in repositories} >= {"outpost-dev/control-plane", "outpost-dev/claude"}
@@ -160,7 +166,7 @@ def test_a_control_plane_policy_past_6144_characters_fails_the_service_stack(
     assert "failed: ControlPlane" in line
     assert "managed policy of" in line
     assert "exceeds 6,144" in line
-    assert any(line.split() == ["Dev/Data", "created"] for line in out.splitlines()), out
+    assert any(line.split() == [f"{DEV}/Data", "created"] for line in out.splitlines()), out
 
 
 def test_arm64_agents_sent_to_fargate_spot_on_platform_1_3_fail_the_service_stack(

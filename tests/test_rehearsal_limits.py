@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from rehearsal.adapt import for_emulator
 from rehearsal.assembly import Stack, read_assembly
+from rehearsal.emulator import Support
 from rehearsal.limits import Finding, Options, check, policy_size
-from rehearsal.resolve import StackSet
+from rehearsal.names import Place, generated_name
+from rehearsal.resolve import Resolver, StackSet
 from tests.synth import Synthesized
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
@@ -427,3 +430,20 @@ def test_a_new_account_quota_refuses_todays_reservations(synthesized: Synthesize
         and r.get("Properties", {}).get("ReservedConcurrentExecutions")
     ]
     assert bool(found) == bool(reserved)
+
+
+# --- what the emulator is given -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["Prod", "Staging", "Production"])
+def test_an_unnamed_archive_gets_the_name_cloudformation_would_give_it(stage: str) -> None:
+    """CloudFormation cuts a generated name to the type's maximum (48 for an archive); moto does
+    not, and refuses its own name past 48: a stage name longer than ``Prod`` failed the rehearsal."""
+    template = {"Resources": {"EventsBusArchive3AC72948": {"Type": "AWS::Events::Archive", "Properties": {}}}}
+    place = Place("111111111111", "us-east-1", f"{stage}-Data")
+    support = Support(modeled=frozenset({"AWS::Events::Archive"}))
+    body = for_emulator(template, Resolver(template, place), lambda stack, name: None, support)
+    name = body["Resources"]["EventsBusArchive3AC72948"]["Properties"]["ArchiveName"]
+    assert name == generated_name(place, "EventsBusArchive3AC72948", 48)
+    assert len(name) <= 48
+    assert name.startswith(f"{stage}-Data-EventsBusArch")

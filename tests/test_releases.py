@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from config.service import BAKE_MINUTES
-from tests.conftest import STAGES
+from tests.environments import STAGES, is_production, name_of
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, ref, stack_paths
+from tests.templates import ref, settings, stack_paths
 from tests.test_workflows import jobs
 
 RELEASE_ALARMS = {
@@ -61,7 +61,7 @@ def test_no_service_states_a_running_count_a_deploy_would_reset(synthesized: Syn
 def test_autoscaling_alone_moves_the_running_count(synthesized: Synthesized, stage: str) -> None:
     """Each service's count has one scalable target: a new service starts at ECS's default of 1
     and RegisterScalableTarget lifts it into MinCapacity; nothing else in a template sets it."""
-    settings = SETTINGS[stage.lower()]["service"]["control_plane"]
+    wanted = settings(stage)["service"]["control_plane"]
     for (stack, service_id), _ in services(synthesized, stage).items():
         targets = [
             target["Properties"]
@@ -73,18 +73,18 @@ def test_autoscaling_alone_moves_the_running_count(synthesized: Synthesized, sta
         assert len(targets) == 1, (stack, service_id)
         [target] = targets
         assert (target["MinCapacity"], target["MaxCapacity"]) == (
-            settings["min_tasks"],
-            settings["max_tasks"],
+            wanted["min_tasks"],
+            wanted["max_tasks"],
         )
         assert "ScheduledActions" not in target
-    if SETTINGS[stage.lower()]["kind"] == "production":
-        assert settings["min_tasks"] >= 2  # one task per zone of two at least
+    if is_production(stage):
+        assert wanted["min_tasks"] >= 2  # one task per zone of two at least
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_release_rolls_back_when_a_release_alarm_fires(synthesized: Synthesized, stage: str) -> None:
     service_id, service = control_plane(synthesized, stage)
-    env = stage.lower()
+    env = name_of(stage)
     names = [f"outpost-{env}-{name}" for name in RELEASE_ALARMS]
     assert service["Properties"]["DeploymentConfiguration"] == {
         "Alarms": {"AlarmNames": names, "Enable": True, "Rollback": True},
@@ -117,9 +117,9 @@ def test_a_release_rolls_back_when_a_release_alarm_fires(synthesized: Synthesize
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_release_alarms_fire_on_the_monitoring_thresholds(synthesized: Synthesized, stage: str) -> None:
-    monitoring = SETTINGS[stage.lower()]["monitoring"]
+    monitoring = settings(stage)["monitoring"]
     alarms = release_alarms(synthesized, stage)
-    env = stage.lower()
+    env = name_of(stage)
     assert alarms[f"outpost-{env}-Target5xx"][1]["Threshold"] == monitoring["http_5xx_per_5_minutes"]
     assert (
         alarms[f"outpost-{env}-ResponseTimeP95"][1]["Threshold"] == monitoring["response_time_p95_ms"] / 1000
@@ -130,9 +130,9 @@ def test_release_alarms_fire_on_the_monitoring_thresholds(synthesized: Synthesiz
 def test_the_bake_is_the_release_alarms_window(synthesized: Synthesized, stage: str) -> None:
     """ECS bakes a rolling deployment for as long as its alarms evaluate: each alarm fires on
     its usual datapoints (1 and 2 of 5 minutes) anywhere in the last ``bake_minutes``."""
-    bake = SETTINGS[stage.lower()]["service"]["control_plane"]["bake_minutes"]
+    bake = settings(stage)["service"]["control_plane"]["bake_minutes"]
     for name, (_, _, datapoints, _) in RELEASE_ALARMS.items():
-        props = release_alarms(synthesized, stage)[f"outpost-{stage.lower()}-{name}"][1]
+        props = release_alarms(synthesized, stage)[f"outpost-{name_of(stage)}-{name}"][1]
         assert props["Period"] * props["EvaluationPeriods"] == bake * 60, name
         assert props["DatapointsToAlarm"] == datapoints, name
         assert f"last {bake} minutes" in props["AlarmDescription"], name

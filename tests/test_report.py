@@ -16,7 +16,7 @@ from review import acknowledgements, iam_summary, render_markdown, report, reten
 from review.diagram import architecture_svg
 from review.templates import StackTemplate, output_name
 from stacks.compliance import add_nag_packs, read_report
-from tests.conftest import ENVIRONMENTS, STAGES
+from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
 
 THROWAWAY_REASON = "Throwaway acknowledgement of a test: the report must show it while it exists."
@@ -30,17 +30,25 @@ def md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def test_a_report_for_every_environment(written: dict[str, report.Review], report_dir: Path) -> None:
+def test_a_report_for_every_environment_and_the_delivery_stage(
+    shipped_written: dict[str, report.Review],
+) -> None:
     # The Delivery stage (GitHub OIDC roles, stacks/delivery_stack.py) gets its own review.
-    assert sorted(written) == sorted([*ENVIRONMENTS, "delivery"])
-    for env in [*ENVIRONMENTS, "delivery"]:
-        assert markdown(report_dir, env).startswith(f"# Security review: Outpost {env}")
-        html = (report_dir / f"security-review-{env}.html").read_text()
-        # Self-contained: the diagram is inline and nothing is loaded from elsewhere.
-        assert "<svg" in html
-        for external in ("<link", "src=", "<script"):
-            assert external not in html
-        assert (report_dir / f"architecture-{env}.svg").read_text() == written[env].svg
+    assert sorted(shipped_written) == sorted([*SHIPPED, "delivery"])
+
+
+@pytest.mark.parametrize("env", [*ENVIRONMENTS, "delivery"])
+def test_each_review_is_one_self_contained_page(
+    written: dict[str, report.Review], report_dir: Path, env: str
+) -> None:
+    review = written[env]
+    assert markdown(report_dir, env).startswith(f"# Security review: Outpost {env}")
+    html = (report_dir / f"security-review-{env}.html").read_text()
+    # Self-contained: the diagram is inline and nothing is loaded from elsewhere.
+    assert "<svg" in html
+    for external in ("<link", "src=", "<script"):
+        assert external not in html
+    assert (report_dir / f"architecture-{env}.svg").read_text() == review.svg
 
 
 def test_every_acknowledgement_of_the_app_is_in_its_report(
@@ -128,32 +136,33 @@ def test_an_acknowledgement_added_appears_and_removed_disappears(tmp_path: Path)
     assert "| AwsSolutions | AwsSolutions-EC23 | Throwaway/Open/Https |" in text
 
 
-def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: Path) -> None:
-    for env in ENVIRONMENTS:
-        review = written[env]
-        text = markdown(report_dir, env)
-        # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
-        assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
-        assert "| LoadBalancer | ControlPlane | tcp | 3000 |" in text
-        assert "| Agents | internet | tcp | 443 |" in text
-        assert f"![Architecture of {env}](architecture-{env}.svg)" in text
-        svg = ET.fromstring(review.svg)
-        labels = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
-        assert {"internet", "LoadBalancer", "ControlPlane", "Agents", "tcp/3000"} <= labels
-        assert {f"{s.short} stack" for s in review.stacks} <= labels
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: Path, env: str) -> None:
+    review = written[env]
+    text = markdown(report_dir, env)
+    # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
+    assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
+    assert "| LoadBalancer | ControlPlane | tcp | 3000 |" in text
+    assert "| Agents | internet | tcp | 443 |" in text
+    assert f"![Architecture of {env}](architecture-{env}.svg)" in text
+    svg = ET.fromstring(review.svg)
+    labels = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"internet", "LoadBalancer", "ControlPlane", "Agents", "tcp/3000"} <= labels
+    assert {f"{s.short} stack" for s in review.stacks} <= labels
 
 
 def test_iam_at_a_glance_lists_each_role_with_its_grants(written: dict[str, report.Review]) -> None:
-    rows = iam_summary.iam_rows(written["prod"].stacks)
+    production = of_kind("production")
+    rows = iam_summary.iam_rows(written[production].stacks)
     (flow_logs,) = [r for r in rows if r[0] == "Network/Network/FlowLogRole"]
     assert flow_logs[2] == "logs:CreateLogStream, logs:DescribeLogStreams, logs:PutLogEvents"
     assert flow_logs[3] == "Network/FlowLogs.Arn"
-    (role,) = [r for r in roles.environment_roles(written["prod"].stacks) if r.name == flow_logs[0]]
+    (role,) = [r for r in roles.environment_roles(written[production].stacks) if r.name == flow_logs[0]]
     assert role.trust.startswith("Service: vpc-flow-logs.amazonaws.com")
     assert role.label == "flow log delivery role"
     names = {
         f"{s.short}/{s.name(logical_id)}"
-        for s in written["prod"].stacks
+        for s in written[production].stacks
         for logical_id, _ in s.of_type("AWS::IAM::Role")
     }
     assert names == {r[0] for r in rows}
@@ -179,17 +188,26 @@ def test_data_retention_lists_every_store(written: dict[str, report.Review], env
         expected = {f"{s.short}/{s.name(logical_id)}" for s in stacks for logical_id, _ in s.of_type(kind)}
         assert {row[0] for row in tables[title].rows} == expected, title
     (flow_logs,) = [row for row in tables["Log groups"].rows if row[0] == "Network/Network/FlowLogs"]
-    assert flow_logs[1] == ("365" if env == "prod" else "30")
+    assert flow_logs[1] == str(SETTINGS[env]["network"]["flow_log_retention_days"])
     assert all(row[2] == "Retain" for row in tables["ECR repositories"].rows)
 
 
-def test_cross_stack_references_read_as_stack_and_resource(report_dir: Path) -> None:
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cross_stack_references_read_as_stack_and_resource(
+    written: dict[str, report.Review], report_dir: Path, env: str
+) -> None:
     """No raw ``{"Fn::GetStackOutput": ...}`` or CDK output names: ``Prod-Data:ArtifactsBucket.Arn``."""
-    for env in ENVIRONMENTS:
-        text = markdown(report_dir, env)
-        assert '{"Fn::' not in text
-        assert "PublishOutput" not in text
-    assert "IAM5[Resource::<Prod-Data:ArtifactsBucket.Arn>/*]" in markdown(report_dir, "prod")
+    assert env in written
+    text = markdown(report_dir, env)
+    assert '{"Fn::' not in text
+    assert "PublishOutput" not in text
+
+
+def test_a_cross_stack_reference_reads_as_its_stack_and_resource(
+    shipped_written: dict[str, report.Review], report_dir: Path
+) -> None:
+    production, stage = of_kind("production"), stage_of_kind("production")
+    assert f"IAM5[Resource::<{stage}-Data:ArtifactsBucket.Arn>/*]" in markdown(report_dir, production)
     assert output_name("PublishOutputRefProviderSecretsDeepseek0EED443E28EAEB13") == (
         "ProviderSecretsDeepseek"
     )
@@ -293,9 +311,12 @@ def test_diagram_labels_what_uses_each_group() -> None:
 
 
 def test_committed_diagram_is_current(synthesized: Synthesized) -> None:
-    """docs/architecture.svg (linked from the README) is prod's diagram: `make report` rewrites it."""
-    stacks = report.environment_templates(synthesized.outdir)["Prod"]
-    expected = report.build_review("Prod", stacks, synthesized.report, []).svg
+    """docs/architecture.svg (linked from the README) is the first production environment's diagram:
+    `make report` rewrites it."""
+    assert report.first_production_environment() == of_kind("production")
+    stage = stage_of_kind("production")
+    stacks = report.environment_templates(synthesized.outdir)[stage]
+    expected = report.build_review(stage, stacks, synthesized.report, []).svg
     assert (ROOT / "docs" / "architecture.svg").read_text() == expected, "run `make report` and commit docs/"
 
 
@@ -320,14 +341,21 @@ def test_the_delivery_review_shows_whom_each_ci_role_trusts(
     assert f"repo:{delivery['repository']}:pull_request" in text
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_environment_review_has_its_cost_estimate(
-    report_dir: Path, written: dict[str, report.Review]
+    report_dir: Path, written: dict[str, report.Review], env: str
 ) -> None:
-    for env in ENVIRONMENTS:
-        text = markdown(report_dir, env)
-        assert "## Monthly cost estimate" in text
-        assert "| item | $/month | how | assumptions |" in text
-        assert "| NAT gateways |" in text
-        assert "dispatches_per_month = " in text
-        assert "| total |" in text
+    assert env in written
+    text = markdown(report_dir, env)
+    assert "## Monthly cost estimate" in text
+    assert "| item | $/month | how | assumptions |" in text
+    assert "| NAT gateways |" in text
+    assert "dispatches_per_month = " in text
+    assert "| total |" in text
+
+
+def test_the_delivery_review_has_no_cost_estimate(
+    report_dir: Path, shipped_written: dict[str, report.Review]
+) -> None:
+    assert "delivery" in shipped_written
     assert "## Monthly cost estimate" not in markdown(report_dir, "delivery")

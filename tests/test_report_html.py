@@ -20,7 +20,7 @@ from review import browser_check, report
 from review.document import Figure, Heading, Section, Table, outline
 from review.render_html import to_html
 from review.render_markdown import to_markdown
-from tests.conftest import ENVIRONMENTS
+from tests.environments import ENVIRONMENTS
 
 
 @dataclass

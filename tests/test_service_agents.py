@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import AGENTS
-from tests.conftest import STAGES
+from tests.environments import STAGES
 from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
@@ -21,14 +21,14 @@ from tests.service_templates import (
     statements,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_arn, data_ref, from_data, ref
+from tests.templates import arn_of, data_arn, data_ref, from_data, ref, region, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("agent", AGENTS)
 def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str) -> None:
-    settings = SETTINGS[stage.lower()]["service"]
-    agent_settings = settings["agents"][agent]
+    wanted = settings(stage)["service"]
+    agent_settings = wanted["agents"][agent]
     task = agent.capitalize()
     definition = props(synthesized, stage, f"{task}/TaskDefinition/Resource")
     assert definition["Family"] == f"outpost-{ENV_NAMES[stage]}-{agent}"
@@ -54,7 +54,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
         {"ContainerPath": "/workspace", "ReadOnly": False, "SourceVolume": "workspace"},
         {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
     ]
-    assert box["StopTimeout"] == settings["agent_stop_timeout_seconds"]
+    assert box["StopTimeout"] == wanted["agent_stop_timeout_seconds"]
     assert box["Image"] == image_uri(stage, agent, agent_settings["image_tag"])
     assert box["LogConfiguration"]["LogDriver"] == "awslogs"
     assert box["LogConfiguration"]["Options"]["awslogs-group"] == ref(
@@ -109,7 +109,7 @@ def test_agent_execution_role_reads_only_its_own_secret(
             "Resource": key,
             "Condition": {
                 "StringEquals": {
-                    "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                    "kms:ViaService": f"secretsmanager.{region(stage)}.amazonaws.com",
                     "kms:EncryptionContext:SecretARN": secret,
                 }
             },
@@ -132,7 +132,7 @@ def test_agent_task_role_may_only_mount_a_dispatch_access_point(
     """No S3 and no key (artifacts travel on presigned requests); the file system only through an
     access point that is not the shared /workspaces one."""
     task = agent.capitalize()
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     found = from_data(synthesized, stage, statements(synthesized, stage, f"{task}/TaskPolicy"))
     assert found == [
         {
@@ -143,7 +143,7 @@ def test_agent_task_role_may_only_mount_a_dispatch_access_point(
             "Condition": {
                 "ArnLike": {
                     "elasticfilesystem:AccessPointArn": (
-                        f"arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*"
+                        f"arn:aws:elasticfilesystem:{region(stage)}:{account}:access-point/*"
                     )
                 },
                 "ArnNotEquals": {"elasticfilesystem:AccessPointArn": access_point_arn(synthesized, stage)},

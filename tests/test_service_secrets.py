@@ -6,7 +6,7 @@ import pytest
 
 from config import AGENTS
 from constructs.control_plane import POLICIES
-from tests.conftest import STAGES
+from tests.environments import STAGES, is_production
 from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
@@ -15,7 +15,7 @@ from tests.service_templates import (
     props,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_id, from_data
+from tests.templates import arn_of, data_id, from_data, region, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -72,13 +72,13 @@ def test_roles_hold_no_inline_or_extra_policies(synthesized: Synthesized, stage:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_task_roles_trust_only_ecs_tasks_of_this_account(synthesized: Synthesized, stage: str) -> None:
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     for path in [*(f"{a.capitalize()}/TaskRole/Resource" for a in AGENTS), "ControlPlane/TaskRole/Resource"]:
         [statement] = props(synthesized, stage, path)["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
         assert statement["Condition"] == {
             "StringEquals": {"aws:SourceAccount": account},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:us-east-1:{account}:*"},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{region(stage)}:{account}:*"},
         }
 
 
@@ -98,7 +98,7 @@ def test_provider_secrets_are_encrypted_generated_and_named(synthesized: Synthes
             "ExcludePunctuation": True,
             "PasswordLength": 32,
         }
-        assert secret["DeletionPolicy"] == ("Retain" if stage == "Prod" else "Delete")
+        assert secret["DeletionPolicy"] == ("Retain" if is_production(stage) else "Delete")
         names.append(secret["Properties"]["Name"])
     assert sorted(names) == [
         f"outpost/{ENV_NAMES[stage]}/{p}-api-key"
@@ -106,7 +106,7 @@ def test_provider_secrets_are_encrypted_generated_and_named(synthesized: Synthes
     ]
     # The key policy names no role (ECS's automatic grants are not used): every read is in the
     # readers' own policies, asserted above.
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     principals = [
         s["Principal"]
         for s in resources[key]["Properties"]["KeyPolicy"]["Statement"]

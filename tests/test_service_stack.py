@@ -8,7 +8,7 @@ import pytest
 
 from config import AGENTS
 from constructs.nag import control_tower
-from tests.conftest import STAGES
+from tests.environments import STAGES, is_production
 from tests.service_templates import (
     ENV_NAMES,
     logical_id,
@@ -16,7 +16,7 @@ from tests.service_templates import (
     service,
 )
 from tests.synth import Synthesized
-from tests.templates import SETTINGS, arn_of, data_id, ref
+from tests.templates import arn_of, data_id, ref, region, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -34,19 +34,21 @@ def test_cluster_has_enhanced_insights_and_both_fargate_providers(
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_task_stopped_rule_matches_this_cluster(synthesized: Synthesized, stage: str) -> None:
     """The Data stack's callback rule names the cluster before it exists: the names must agree."""
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     name = props(synthesized, stage, "Cluster/Resource")["ClusterName"]
     [rule] = [
         r["Properties"]
         for r in synthesized.resources(f"{stage}/Data", "AWS::Events::Rule").values()
         if r["Properties"].get("EventPattern", {}).get("detail-type") == ["ECS Task State Change"]
     ]
-    assert rule["EventPattern"]["detail"]["clusterArn"] == [f"arn:aws:ecs:us-east-1:{account}:cluster/{name}"]
+    assert rule["EventPattern"]["detail"]["clusterArn"] == [
+        f"arn:aws:ecs:{region(stage)}:{account}:cluster/{name}"
+    ]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_log_groups_are_encrypted_and_expire(synthesized: Synthesized, stage: str) -> None:
-    retention = SETTINGS[stage.lower()]["service"]["log_retention_days"]
+    retention = settings(stage)["service"]["log_retention_days"]
     key = logical_id(synthesized, stage, "LogsKey/Key/Resource")
     groups = {
         logical: group
@@ -59,7 +61,7 @@ def test_log_groups_are_encrypted_and_expire(synthesized: Synthesized, stage: st
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == retention
         assert group["Properties"]["KmsKeyId"] == arn_of(key)
-        expected = "Retain" if stage == "Prod" else "Delete"
+        expected = "Retain" if is_production(stage) else "Delete"
         assert group["DeletionPolicy"] == expected
 
 
@@ -86,7 +88,7 @@ def test_outputs(synthesized: Synthesized, stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str) -> None:
     """Each acknowledged finding of the stack, where it is made; a new one must be added here."""
-    account = SETTINGS[stage.lower()]["account"]
+    account = settings(stage)["account"]
     env = ENV_NAMES[stage]
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     found = {
@@ -102,7 +104,8 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     expected = {("AwsSolutions::AwsSolutions-ECS2", "ControlPlane/TaskDefinition")}
     # Container Insights runs enhanced, which the Control Tower rule does not know.
     expected |= {(control_tower("ecs_container_insights_enabled_check"), "Cluster/Resource")}
-    if stage == "Dev":  # log groups kept less than a year, development only (constructs/log_encryption.py)
+    # Log groups kept less than a year, development only (constructs/log_encryption.py).
+    if settings(stage)["service"]["log_retention_days"] < 365:
         retention = control_tower("cloudwatch_log_group_retention_period_check")
         expected |= {
             (retention, f"{name}/Logs") for name in (*(a.capitalize() for a in AGENTS), "ControlPlane")
@@ -112,20 +115,23 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     expected |= {(f"{iam5}[Resource::*]", "ControlPlane/LaunchPolicy")}  # ecs:ListTasks
     expected |= {
         (
-            f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task-definition/outpost-{env}-{family}:*]",
+            f"{iam5}[Resource::arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{family}:*]",
             "ControlPlane/LaunchPolicy",
         )
         for a in AGENTS
         for family in (a, f"{a}-dispatch")
     }
     expected |= {
-        (f"{iam5}[Resource::arn:aws:ecs:us-east-1:{account}:task/<{cluster}>/*]", "ControlPlane/LaunchPolicy")
+        (
+            f"{iam5}[Resource::arn:aws:ecs:{region(stage)}:{account}:task/<{cluster}>/*]",
+            "ControlPlane/LaunchPolicy",
+        )
     }
     artifacts = json.dumps(
         {
             "Fn::GetStackOutput": {
                 "StackName": f"{stage}-Data",
-                "Region": "us-east-1",
+                "Region": region(stage),
                 "OutputName": next(
                     name
                     for name, o in synthesized.template(f"{stage}/Data")["Outputs"].items()
@@ -141,7 +147,7 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     # Access points (their ARNs do not name the file system; tag conditions do).
     expected |= {
         (
-            f"{iam5}[Resource::arn:aws:elasticfilesystem:us-east-1:{account}:access-point/*]",
+            f"{iam5}[Resource::arn:aws:elasticfilesystem:{region(stage)}:{account}:access-point/*]",
             "ControlPlane/WorkspacesPolicy",
         )
     }

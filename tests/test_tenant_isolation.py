@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from config import AGENTS
-from tests.conftest import STAGES
+from tests.environments import STAGES
 from tests.service_templates import access_point_arn, logical_id, props
 from tests.synth import Synthesized
 from tests.templates import from_data

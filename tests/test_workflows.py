@@ -7,6 +7,7 @@ deploys through the Delivery stacks' roles only.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -159,13 +160,15 @@ def test_no_secret_and_no_access_key_only_role_arns() -> None:
 # --- deploys -----------------------------------------------------------------------------
 
 
-def test_dev_then_prod_each_behind_its_environment_and_never_overlapping() -> None:
+def test_environments_deploy_in_order_each_behind_its_environment_and_never_overlapping() -> None:
     deploy = load(ROOT / ".github" / "workflows" / "deploy.yml")
     assert deploy["on"] == {"push": {"branches": ["main"]}}
     callers = {name: job for name, job in deploy["jobs"].items() if "uses" in job}
     assert [job["with"]["environment"] for job in callers.values()] == list(DELIVERY["environments"])
-    assert callers["dev"]["needs"] == "test"
-    assert callers["prod"]["needs"] == "dev"
+    # One after the other, in the order of outpost.delivery.environments, after the tests.
+    order = ["test", *DELIVERY["environments"]]
+    for before, name in itertools.pairwise(order):
+        assert callers[name]["needs"] == before
     for name, job in callers.items():
         assert job["with"]["region"] == SETTINGS[name]["region"]
     (called,) = load(ROOT / ".github" / "workflows" / "deploy-environment.yml")["jobs"].values()
@@ -174,8 +177,11 @@ def test_dev_then_prod_each_behind_its_environment_and_never_overlapping() -> No
         "group": "outpost-deploy-${{ inputs.environment }}",
         "cancel-in-progress": False,
     }
-    (run,) = [s["run"] for s in called["steps"] if "run" in s]
-    assert make_command(run) == ("deploy", ["ENV=$OUTPOST_ENV", "REQUIRE_APPROVAL=never"])
+    (step,) = [s for s in called["steps"] if "run" in s]
+    assert make_command(step["run"]) == ("deploy", ["ENV=$OUTPOST_ENV", "REQUIRE_APPROVAL=never"])
+    # bootstrap: true deploys only when the GitHub environment's variable names the environment
+    # (make deploy reads CONFIRM_BOOTSTRAP; config/bootstrap.py).
+    assert step["env"]["CONFIRM_BOOTSTRAP"] == "${{ vars.OUTPOST_CONFIRM_BOOTSTRAP }}"
 
 
 def test_pull_requests_diff_every_delivered_environment_through_its_diff_role() -> None:
