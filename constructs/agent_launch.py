@@ -18,10 +18,10 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 
+from compliance.acknowledgements import acknowledge, wildcard_resource
 from constructs import IConstruct
 from constructs.agent_task import AgentTask
 from constructs.data_access import DISPATCH_TAG
-from constructs.nag import acknowledge, wildcard_resource
 from constructs.task_roles import ECS_TASKS
 
 

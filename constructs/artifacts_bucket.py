@@ -6,10 +6,10 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config.data import DataConfig
 from constructs import Construct
 from constructs.buckets import AccessLogBucket, secure_bucket
-from constructs.nag import acknowledge, control_tower
 
 
 class ArtifactsBucket(Construct):

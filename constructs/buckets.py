@@ -16,9 +16,9 @@ from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from compliance.acknowledgements import acknowledge, control_tower, in_packs
+from compliance.scanners import accept_cdk_provider, skip_checkov
 from constructs import Construct, IConstruct
-from constructs.nag import acknowledge, control_tower, in_packs
-from constructs.scanners import accept_cdk_provider, skip_checkov
 
 # cdk-nag's packs that have an S3DefaultEncryptionKMS rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_KMS_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")

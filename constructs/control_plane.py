@@ -19,6 +19,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 
+from compliance.acknowledgements import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from config.api import HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
@@ -27,7 +28,6 @@ from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
 from constructs.data_access import DataAccess
 from constructs.hardened_container import ARM64_LINUX, add_hardened_container
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from constructs.network_policy import without_rules
 from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
 from constructs.workspaces_fs import MOUNT_PATH

@@ -31,13 +31,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
+from compliance.acknowledgements import acknowledge, wildcard_resource
 from config.service import JanitorConfig
 from constructs import Construct
 from constructs.agent_launch import cluster_tasks, in_cluster, revisions
 from constructs.agent_task import AgentTask
 from constructs.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, wildcard_resource
 from constructs.vpc_function import vpc_function
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "dispatch_janitor"

@@ -13,8 +13,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 
+from compliance.acknowledgements import acknowledge, in_packs
 from constructs import Construct
-from constructs.nag import acknowledge, in_packs
 
 TTL_ATTRIBUTE = "expires_at"
 # The index the task-state callback queries: dispatch by the ARN of its ECS task.

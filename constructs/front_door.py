@@ -24,14 +24,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 
+from compliance.acknowledgements import acknowledge, control_tower, in_packs
+from compliance.scanners import skip_checkov
 from config.api import PUBLIC_ROUTES
 from config.ingress import IngressConfig
 from constructs import Construct
 from constructs.buckets import AccessLogBucket
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, control_tower, in_packs
 from constructs.network_policy import without_rules
-from constructs.scanners import skip_checkov
 
 # The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_ACM_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")

@@ -7,9 +7,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config.common import LOG_RETENTION_DAYS, PRODUCTION_LOG_RETENTION_DAYS
 from constructs import Construct
-from constructs.nag import acknowledge, control_tower
 
 KEY_ACTIONS_FOR_LOGS = (
     "kms:Encrypt*",

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
 
+from compliance.acknowledgements import acknowledge
+from compliance.scanners import skip_checkov
 from config.ingress import IngressConfig
 from constructs import Construct
-from constructs.nag import acknowledge
-from constructs.scanners import skip_checkov
 
 HTTPS = 443
 HTTP = 80

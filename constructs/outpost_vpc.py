@@ -6,11 +6,11 @@ from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 
+from compliance.acknowledgements import acknowledge, in_packs
+from compliance.scanners import accept_cdk_provider
 from config.network import NetworkConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, in_packs
-from constructs.scanners import accept_cdk_provider
 
 PUBLIC = "Public"
 PRIVATE = "Private"

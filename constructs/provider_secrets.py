@@ -17,8 +17,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from compliance.acknowledgements import acknowledge, in_packs
 from constructs import Construct
-from constructs.nag import acknowledge, in_packs
 from constructs.task_roles import secret_read_statements
 
 

@@ -17,8 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from compliance.acknowledgements import acknowledge
 from constructs import Construct, IConstruct
-from constructs.nag import acknowledge
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 

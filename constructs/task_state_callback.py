@@ -27,11 +27,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config.data import CallbackConfig
 from constructs import Construct
 from constructs.dispatch_tables import TASK_ARN_INDEX
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, control_tower
 from constructs.vpc_function import vpc_function
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "task_state"

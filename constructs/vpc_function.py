@@ -14,9 +14,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
+from compliance.acknowledgements import acknowledge, control_tower, in_packs
+from compliance.scanners import REDUNDANT_ROLE_DEPENDENCY, ignore_cfn_lint, skip_checkov
 from constructs import Construct
-from constructs.nag import acknowledge, control_tower, in_packs
-from constructs.scanners import REDUNDANT_ROLE_DEPENDENCY, ignore_cfn_lint, skip_checkov
 
 
 @dataclass(frozen=True)

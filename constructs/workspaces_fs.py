@@ -10,8 +10,8 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
+from compliance.acknowledgements import acknowledge
 from constructs import Construct
-from constructs.nag import acknowledge
 
 # The agent image's user (base image: Ubuntu 24.04, uid 1000); every NFS operation through
 # the access point runs as this user, whatever uid the client claims.

@@ -14,6 +14,7 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_sns as sns
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config import AGENTS, EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
@@ -22,7 +23,6 @@ from constructs.control_plane import ControlPlane
 from constructs.dispatch_janitor import DispatchJanitor
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, control_tower
 from constructs.release_alarms import ReleaseAlarms
 from stacks.base import OutpostStack
 from stacks.data_stack import DataStack

@@ -16,16 +16,16 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
+from compliance.acknowledgements import acknowledge, in_packs
+from compliance.packs import add_nag_packs, read_report
 from config import EnvironmentConfig, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, in_packs
 from constructs.network_policy import without_rules
 from review.guard import run_guard
 from stacks.base import OutpostStack
-from stacks.compliance import add_nag_packs, read_report
 from stacks.network_stack import NetworkStack
 from tests.synth import read_templates, session_context
 

@@ -12,9 +12,9 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from compliance.kms_grants import deny_grants_except_for_aws_services
+from compliance.packs import add_nag_packs, read_report, unacknowledged_findings
 from constructs.buckets import AccessLogBucket, secure_bucket
-from constructs.kms_grants import deny_grants_except_for_aws_services
-from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from tests.synth import shipped_context
 from tests.templates import BLOCK_ALL_PUBLIC_ACCESS
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from compliance.packs import unacknowledged_findings
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from review.flows import flows, rules
-from stacks.compliance import unacknowledged_findings
 from tests.environments import STAGES, is_production, name_of
 from tests.front_door_app import Synth, synthesize_front_door
 from tests.synth import Synthesized

@@ -11,11 +11,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 
-from constructs.nag import acknowledge
+from compliance.acknowledgements import acknowledge
+from compliance.packs import add_nag_packs, read_report
 from review import acknowledgements, iam_summary, render_markdown, report, retention, roles, scan
 from review.diagram import architecture_svg
 from review.templates import StackTemplate, output_name
-from stacks.compliance import add_nag_packs, read_report
 from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
 
