@@ -20,11 +20,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from config.service import AgentConfig
 from constructs import Construct
-from constructs.data_access import DataAccess
 from constructs.hardened_container import add_hardened_container, linux
 from constructs.log_encryption import LogsKey
 from constructs.provider_secrets import ProviderSecrets
-from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
+from constructs.task_roles import ExecutionRole, task_role
+from permissions.data_access import DataAccess
+from permissions.tasks import log_write_statements, pull_statements
 
 AGENT_CONTAINER = "agent"
 AGENT_USER = "1000"  # the base image's non-root user

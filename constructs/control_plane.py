@@ -23,18 +23,21 @@ from compliance.acknowledgements import acknowledge, acknowledge_wildcard_resour
 from config.api import HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
-from constructs.agent_launch import acknowledge_launch, launch_statements
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
-from constructs.data_access import DataAccess
 from constructs.hardened_container import ARM64_LINUX, add_hardened_container
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import without_rules
-from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
+from constructs.task_roles import ExecutionRole, task_role
 from constructs.workspaces_fs import MOUNT_PATH
+from permissions.agent_launch import acknowledge_launch, launch_statements
+from permissions.data_access import DataAccess
+from permissions.tasks import log_write_statements, pull_statements
 
 CONTAINER = "control-plane"
 USER = "1001"  # the image's non-root user (node:22-alpine based)
 SCRATCH = {"tmp": "/tmp"}
+# The workspaces file system, mounted at MOUNT_PATH.
+WORKSPACES_VOLUME = "workspaces"
 # The task role's managed policies (construct id -> what it allows), one per concern.
 POLICIES = {
     "LaunchPolicy": "launch, watch and stop agent tasks, pass them their roles, read their logs",
@@ -128,7 +131,7 @@ class ControlPlane(Construct):
             runtime_platform=ARM64_LINUX,
             execution_role=execution.role,
             task_role=self.task_role,
-            volumes=[*(ecs.Volume(name=volume) for volume in SCRATCH), data.workspaces_volume()],
+            volumes=[*(ecs.Volume(name=volume) for volume in SCRATCH), _workspaces_volume(data)],
         )
         execution.depend_on_policy(self.task_definition)
         self.environment = self._environment(
@@ -154,7 +157,9 @@ class ControlPlane(Construct):
             log_group=self.log_group,
             stream_prefix=CONTAINER,
             scratch=SCRATCH,
-            mounts=[data.workspaces_mount()],
+            mounts=[
+                ecs.MountPoint(source_volume=WORKSPACES_VOLUME, container_path=MOUNT_PATH, read_only=False)
+            ],
             port_mappings=[ecs.PortMapping(container_port=port, protocol=ecs.Protocol.TCP)],
             environment=self.environment,
             health_check=ecs.HealthCheck(
@@ -283,6 +288,21 @@ class ControlPlane(Construct):
             environment[f"OUTPOST_DISPATCH_FAMILY_{upper}"] = agent.dispatch_family
             environment[f"OUTPOST_LOG_GROUP_{upper}"] = agent.log_group.log_group_name
         return environment
+
+
+def _workspaces_volume(data: DataAccess) -> ecs.Volume:
+    """The workspaces file system through the shared ``/workspaces`` access point: TLS in
+    transit, and the task role's IAM identity (the file-system policy refuses anything else)."""
+    return ecs.Volume(
+        name=WORKSPACES_VOLUME,
+        efs_volume_configuration=ecs.EfsVolumeConfiguration(
+            file_system_id=data.file_system.file_system_id,
+            transit_encryption="ENABLED",
+            authorization_config=ecs.AuthorizationConfig(
+                access_point_id=data.access_point.access_point_id, iam="ENABLED"
+            ),
+        ),
+    )
 
 
 @jsii.implements(IAspect)

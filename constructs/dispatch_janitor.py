@@ -34,11 +34,11 @@ from aws_cdk import aws_sqs as sqs
 from compliance.acknowledgements import acknowledge, wildcard_resource
 from config.service import JanitorConfig
 from constructs import Construct
-from constructs.agent_launch import cluster_tasks, in_cluster, revisions
 from constructs.agent_task import AgentTask
-from constructs.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import vpc_function
+from permissions.agent_launch import cluster_tasks, in_cluster, revisions
+from permissions.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
 
 HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "dispatch_janitor"
 MEMORY_MB = 256

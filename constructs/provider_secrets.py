@@ -19,7 +19,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from compliance.acknowledgements import acknowledge, in_packs
 from constructs import Construct
-from constructs.task_roles import secret_read_statements
+from permissions.tasks import secret_read_statements
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from aws_cdk import aws_sqs as sqs
 
 from compliance.acknowledgements import acknowledge, control_tower
 from config.data import CallbackConfig
+from config.tables import TASK_ARN_INDEX
 from constructs import Construct
-from constructs.dispatch_tables import TASK_ARN_INDEX
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import vpc_function
 

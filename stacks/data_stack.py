@@ -10,7 +10,6 @@ from aws_cdk import aws_kms as kms
 from config import EnvironmentConfig
 from constructs import Construct
 from constructs.artifacts_bucket import ArtifactsBucket
-from constructs.data_access import DataAccess
 from constructs.dispatch_tables import DispatchTables
 from constructs.event_bus import OutpostEventBus
 from constructs.github_token import GithubTokenSecret
@@ -19,6 +18,7 @@ from constructs.provider_secrets import ProviderSecrets
 from constructs.task_state_callback import TaskStateCallback
 from constructs.workspace_sweeper import WorkspaceSweeper
 from constructs.workspaces_fs import WorkspacesFileSystem
+from permissions.data_access import DataAccess
 from stacks.base import OutpostStack
 from stacks.network_stack import NetworkStack
 

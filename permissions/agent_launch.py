@@ -13,16 +13,32 @@ permission in the Service Authorization Reference and must name ``*``:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 
 from compliance.acknowledgements import acknowledge, wildcard_resource
 from constructs import IConstruct
-from constructs.agent_task import AgentTask
-from constructs.data_access import DISPATCH_TAG
-from constructs.task_roles import ECS_TASKS
+from permissions.data_access import DISPATCH_TAG
+from permissions.tasks import ECS_TASKS
+
+
+class LaunchedAgent(Protocol):
+    """What launching an agent names (``constructs/agent_task.py: AgentTask`` has it)."""
+
+    @property
+    def family(self) -> str: ...
+    @property
+    def dispatch_family(self) -> str: ...
+    @property
+    def task_role(self) -> iam.IRole: ...
+    @property
+    def execution_role(self) -> iam.IRole: ...
+    @property
+    def log_group(self) -> logs.ILogGroup: ...
 
 
 def revisions(scope: IConstruct, families: Sequence[str]) -> list[str]:
@@ -54,7 +70,7 @@ def in_cluster(cluster: ecs.ICluster) -> dict[str, dict[str, str]]:
 
 
 def launch_statements(
-    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
 ) -> list[iam.PolicyStatement]:
     """Launching, watching and stopping agent tasks, one dispatch revision each, and nothing more."""
     dispatch_revisions = revisions(scope, [agent.dispatch_family for agent in agents])
@@ -124,7 +140,7 @@ def launch_statements(
 
 
 def acknowledge_launch(
-    policy: iam.ManagedPolicy, *, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+    policy: iam.ManagedPolicy, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
 ) -> None:
     """The wildcards of :func:`launch_statements`, each with what bounds it."""
     acknowledge(
