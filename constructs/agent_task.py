@@ -20,10 +20,10 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from config.service import AgentConfig
 from constructs import Construct
-from constructs.hardened_container import add_hardened_container, linux
+from constructs.hardened_container import HardenedContainer, linux
 from constructs.log_encryption import LogsKey
 from constructs.provider_secrets import ProviderSecrets
-from constructs.task_roles import ExecutionRole, task_role
+from constructs.task_roles import ExecutionRole, TaskRole
 from permissions.data_access import DataAccess
 from permissions.tasks import log_write_statements, pull_statements
 
@@ -89,7 +89,7 @@ class AgentTask(Construct):
         self.execution_policy = execution.policy
         # The agent talks to its model provider with its API key and to git with the token;
         # in AWS it only mounts its dispatch's workspace.
-        self.task_role = task_role(
+        self.task_role = TaskRole(
             self, "TaskRole", description=f"Identity of {name} agent tasks: its dispatch's workspace only"
         )
         self.task_policy = iam.ManagedPolicy(
@@ -110,8 +110,7 @@ class AgentTask(Construct):
         execution.depend_on_policy(self.task_definition)
         # A dispatch's revision must not start before its task may mount the workspace.
         self.task_definition.node.add_dependency(self.task_policy)
-        self.container = add_hardened_container(
-            self,
+        self.container = HardenedContainer(
             self.task_definition,
             "Agent",
             container_name=AGENT_CONTAINER,

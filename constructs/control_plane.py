@@ -24,10 +24,10 @@ from config.api import HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
-from constructs.hardened_container import ARM64_LINUX, add_hardened_container
+from constructs.hardened_container import ARM64_LINUX, HardenedContainer
 from constructs.log_encryption import LogsKey
-from constructs.network_policy import without_rules
-from constructs.task_roles import ExecutionRole, task_role
+from constructs.network_policy import NetworkPolicy
+from constructs.task_roles import ExecutionRole, TaskRole
 from constructs.workspaces_fs import MOUNT_PATH
 from permissions.agent_launch import acknowledge_launch, launch_statements
 from permissions.data_access import DataAccess
@@ -89,7 +89,7 @@ class ControlPlane(Construct):
             description="Starts control-plane tasks: pulls its image, writes its logs",
             statements=[*pull_statements(repository), *log_write_statements(self.log_group)],
         )
-        self.task_role = task_role(self, "TaskRole", description="Identity of the control-plane API tasks")
+        self.task_role = TaskRole(self, "TaskRole", description="Identity of the control-plane API tasks")
         statements = {
             "LaunchPolicy": launch_statements(self, cluster=cluster, agents=agents),
             "RecordsPolicy": data.control_plane_record_statements(self),
@@ -145,8 +145,7 @@ class ControlPlane(Construct):
             agent_platform_version=agent_platform_version,
             data=data,
         )
-        self.container = add_hardened_container(
-            self,
+        self.container = HardenedContainer(
             self.task_definition,
             "ControlPlane",
             container_name=CONTAINER,
@@ -211,7 +210,7 @@ class ControlPlane(Construct):
             assign_public_ip=False,
             # The network policy (Network stack) owns every rule: attaching a target group
             # here cannot add a second one.
-            security_groups=[without_rules(self, "SecurityGroup", security_group)],
+            security_groups=[NetworkPolicy.without_rules(self, "SecurityGroup", security_group)],
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,

@@ -31,7 +31,7 @@ from config.ingress import IngressConfig
 from constructs import Construct
 from constructs.buckets import AccessLogBucket
 from constructs.log_encryption import LogsKey
-from constructs.network_policy import without_rules
+from constructs.network_policy import NetworkPolicy
 
 # The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_ACM_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
@@ -110,7 +110,7 @@ class FrontDoor(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             # Routing to a target would otherwise add a second "load balancer -> target"
             # egress rule beside the network policy's own, which EC2 refuses as a duplicate.
-            security_group=without_rules(self, "SecurityGroup", security_group),
+            security_group=NetworkPolicy.without_rules(self, "SecurityGroup", security_group),
             ip_address_type=elbv2.IpAddressType.IPV4,
             deletion_protection=production,
             idle_timeout=Duration.seconds(config.idle_timeout_seconds),

@@ -155,15 +155,16 @@ class NetworkPolicy(Construct):
             "janitor": self.janitor,
         }
 
+    @staticmethod
+    def without_rules(scope: Construct, construct_id: str, group: ec2.ISecurityGroup) -> ec2.ISecurityGroup:
+        """``group`` for a resource outside the Network stack: an immutable import.
 
-def without_rules(scope: Construct, construct_id: str, group: ec2.ISecurityGroup) -> ec2.ISecurityGroup:
-    """``group`` for a resource outside the Network stack: an immutable import.
-
-    CDK adds a rule wherever two resources are connected (a load balancer and its target,
-    say); on a group imported this way it adds none, so every rule stays in
-    :class:`NetworkPolicy`, and no second copy of a policy rule (which EC2 refuses as a
-    duplicate) lands in another stack.
-    """
-    return ec2.SecurityGroup.from_security_group_id(
-        scope, construct_id, group.security_group_id, mutable=False, allow_all_outbound=False
-    )
+        CDK adds a rule wherever two resources are connected (a load balancer and its target,
+        say); on a group imported this way it adds none, so every rule stays in the policy,
+        and no second copy of a policy rule (which EC2 refuses as a duplicate) lands in
+        another stack. (CDK's own idiom for an import, ``SecurityGroup.from_security_group_id``:
+        it makes no resource, so a construct of its own would be an empty wrapper.)
+        """
+        return ec2.SecurityGroup.from_security_group_id(
+            scope, construct_id, group.security_group_id, mutable=False, allow_all_outbound=False
+        )

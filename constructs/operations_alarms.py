@@ -23,7 +23,7 @@ from aws_cdk import aws_sqs as sqs
 
 from config.monitoring import MonitoringConfig
 from constructs import Construct
-from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, notifying_alarm, target_metric
+from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, NotifyingAlarm, target_metric
 
 ONE_MINUTE = Duration.minutes(1)
 
@@ -85,7 +85,7 @@ class OperationsAlarms(Construct):
         periods: int = 1,
         comparison: cloudwatch.ComparisonOperator = AT_LEAST,
     ) -> None:
-        self.alarms[name] = notifying_alarm(
+        self.alarms[name] = NotifyingAlarm(
             self,
             name,
             topic=self._topic,

@@ -34,7 +34,7 @@ from aws_cdk import aws_sns as sns
 from config.monitoring import MonitoringConfig
 from config.service import ALARM_PERIOD_MINUTES
 from constructs import Construct
-from constructs.alarm_topic import FIVE_MINUTES, notifying_alarm, target_metric
+from constructs.alarm_topic import FIVE_MINUTES, NotifyingAlarm, target_metric
 
 
 class ReleaseAlarms(Construct):
@@ -87,7 +87,7 @@ class ReleaseAlarms(Construct):
         # the service to name them as they are, not through a reference.
         self.names = {name: f"outpost-{env_name}-{name}" for name in specs}
         for name, (metric, threshold, datapoints, comparison, description) in specs.items():
-            self.alarms[name] = notifying_alarm(
+            self.alarms[name] = NotifyingAlarm(
                 self,
                 name,
                 alarm_name=self.names[name],

@@ -18,20 +18,24 @@ from constructs import Construct, IConstruct
 from permissions.tasks import ECS_TASKS
 
 
-def task_role(scope: Construct, construct_id: str, *, description: str) -> iam.Role:
-    """A role only ECS tasks of this account and region may assume (confused-deputy guard)."""
-    stack = Stack.of(scope)
-    return iam.Role(
-        scope,
-        construct_id,
-        description=description,
-        assumed_by=iam.ServicePrincipal(ECS_TASKS).with_conditions(
-            {
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:ecs:{stack.region}:{stack.account}:*"},
-            }
-        ),
-    )
+class TaskRole(iam.Role):
+    """A task role only ECS tasks of this account and region may assume (confused-deputy guard)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, description: str) -> None:
+        stack = Stack.of(scope)
+        super().__init__(
+            scope,
+            construct_id,
+            description=description,
+            assumed_by=iam.ServicePrincipal(ECS_TASKS).with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:ecs:{stack.region}:{stack.account}:*"
+                    },
+                }
+            ),
+        )
 
 
 class ExecutionRole(Construct):

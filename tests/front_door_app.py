@@ -23,7 +23,7 @@ from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
-from constructs.network_policy import without_rules
+from constructs.network_policy import NetworkPolicy
 from review.guard import run_guard
 from stacks.base import OutpostStack
 from stacks.network_stack import NetworkStack
@@ -73,7 +73,9 @@ class ThrowawayService(Construct):
             cluster=cluster,
             task_definition=task,
             # As constructs/control_plane.py does: the rules stay the network policy's.
-            security_groups=[without_rules(self, "ControlPlaneGroup", network.policy.control_plane)],
+            security_groups=[
+                NetworkPolicy.without_rules(self, "ControlPlaneGroup", network.policy.control_plane)
+            ],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
             desired_count=1,
