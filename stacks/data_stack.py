@@ -145,8 +145,7 @@ class DataStack(OutpostStack):
             access_point=self.access_point,
             vpc=network.vpc,
             security_group=network.policy.sweeper,
-            dead_letter_queue=self.callback.dead_letter_queue,
-            dead_letter_key=self.callback.dead_letter_key,
+            dead_letters=self.callback.dead_letters,
             logs_key=logs_key,
         )
 
@@ -177,7 +176,7 @@ class DataStack(OutpostStack):
                 "Task-state callback (replay dead-lettered events into it)",
             ),
             "CallbackDeadLetterQueueUrl": (
-                self.callback.dead_letter_queue.queue_url,
+                self.callback.dead_letters.queue.queue_url,
                 "Stopped-task events the callback could not process (inspect, then redrive)",
             ),
         }

@@ -155,8 +155,7 @@ class ServiceStack(OutpostStack):
             data=data.access,
             vpc=network.vpc,
             security_group=network.policy.janitor,
-            dead_letter_queue=data.callback.dead_letter_queue,
-            dead_letter_key=data.callback.dead_letter_key,
+            dead_letters=data.callback.dead_letters,
             logs_key=self.logs_key,
         )
 

@@ -59,7 +59,7 @@ class OutpostStage(Stage):
                 service=self.service.control_plane.service,
                 callback=self.data.callback.function,
                 callback_rule=self.data.callback.rule,
-                dead_letter_queue=self.data.callback.dead_letter_queue,
+                dead_letter_queue=self.data.callback.dead_letters.queue,
                 nat_gateway_ids=self.network.nat_gateway_ids,
                 sweeper=self.data.sweeper.function,
                 sweeper_rule=self.data.sweeper.rule,
