@@ -14,6 +14,8 @@ group keeps CDK's allow-all egress, and every rule says why it exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import aws_ec2 as ec2
 
 from compliance.acknowledgements import acknowledge
@@ -24,6 +26,20 @@ from constructs import Construct
 HTTPS = 443
 HTTP = 80
 NFS = 2049
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    """The groups by who sits in them, as the README's policy table names them."""
+
+    load_balancer: ec2.ISecurityGroup
+    control_plane: ec2.ISecurityGroup
+    agents: ec2.ISecurityGroup
+    endpoints: ec2.ISecurityGroup
+    file_system: ec2.ISecurityGroup
+    callback: ec2.ISecurityGroup
+    sweeper: ec2.ISecurityGroup
+    janitor: ec2.ISecurityGroup
 
 
 class NetworkPolicy(Construct):
@@ -142,18 +158,18 @@ class NetworkPolicy(Construct):
         )
 
     @property
-    def groups(self) -> dict[str, ec2.SecurityGroup]:
-        """The groups by role name, as the README's policy table names them."""
-        return {
-            "load_balancer": self.load_balancer,
-            "control_plane": self.control_plane,
-            "agents": self.agents,
-            "endpoints": self.endpoints,
-            "file_system": self.file_system,
-            "callback": self.callback,
-            "sweeper": self.sweeper,
-            "janitor": self.janitor,
-        }
+    def groups(self) -> SecurityGroups:
+        """Every group, for the stacks whose resources sit in them."""
+        return SecurityGroups(
+            load_balancer=self.load_balancer,
+            control_plane=self.control_plane,
+            agents=self.agents,
+            endpoints=self.endpoints,
+            file_system=self.file_system,
+            callback=self.callback,
+            sweeper=self.sweeper,
+            janitor=self.janitor,
+        )
 
     @staticmethod
     def without_rules(scope: Construct, construct_id: str, group: ec2.ISecurityGroup) -> ec2.ISecurityGroup:

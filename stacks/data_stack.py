@@ -14,13 +14,14 @@ from constructs.dispatch_tables import DispatchTables
 from constructs.event_bus import OutpostEventBus
 from constructs.github_token import GithubTokenSecret
 from constructs.log_encryption import LogsKey
+from constructs.operations_alarms import DataWatched
 from constructs.provider_secrets import ProviderSecrets
 from constructs.task_state_callback import TaskStateCallback
 from constructs.workspace_sweeper import WorkspaceSweeper
 from constructs.workspaces_fs import WorkspacesFileSystem
 from permissions.data_access import DataAccess
 from stacks.base import OutpostStack
-from stacks.network_stack import NetworkStack
+from stacks.exports import DataExports, NetworkExports
 
 
 class DataStack(OutpostStack):
@@ -28,9 +29,11 @@ class DataStack(OutpostStack):
     providers' API keys), event bus, workspaces EFS, task-state callback. Data is retained in
     production (``data_removal_policy``).
 
-    Attributes for the stacks that use them: ``key``, ``artifacts``, ``tables`` (by name),
-    ``github_token``, ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``,
-    ``callback``, ``sweeper``, and ``access`` (the bundle the Service stack's tasks are given).
+    ``exports`` is what the Service stack uses of it (``access``, the bundle its tasks are
+    given; the provider secrets; the dead-letter queue), ``watched`` what the alarms watch.
+    Attributes: ``key``, ``artifacts``, ``tables`` (by name), ``github_token``,
+    ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``, ``callback``,
+    ``sweeper``, ``access``.
     """
 
     def __init__(
@@ -39,7 +42,7 @@ class DataStack(OutpostStack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
+        network: NetworkExports,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -111,7 +114,7 @@ class DataStack(OutpostStack):
             self,
             "Workspaces",
             vpc=network.vpc,
-            security_group=network.policy.file_system,
+            security_group=network.groups.file_system,
             encryption_key=self.key,
             transition_to_ia_days=data.efs_transition_to_ia_days,
             removal_policy=removal,
@@ -128,7 +131,7 @@ class DataStack(OutpostStack):
             dispatches=tables.dispatches,
             table_key=self.key,
             vpc=network.vpc,
-            security_group=network.policy.callback,
+            security_group=network.groups.callback,
             logs_key=logs_key,
             removal_policy=removal,
         )
@@ -144,7 +147,7 @@ class DataStack(OutpostStack):
             file_system=self.file_system,
             access_point=self.access_point,
             vpc=network.vpc,
-            security_group=network.policy.sweeper,
+            security_group=network.groups.sweeper,
             dead_letters=self.callback.dead_letters,
             logs_key=logs_key,
         )
@@ -190,3 +193,21 @@ class DataStack(OutpostStack):
             outputs[f"{label}TableName"] = (table.table_name, f"DynamoDB table: {name}")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
+
+    @property
+    def exports(self) -> DataExports:
+        return DataExports(
+            access=self.access,
+            provider_secrets=self.provider_secrets,
+            dead_letters=self.callback.dead_letters,
+        )
+
+    @property
+    def watched(self) -> DataWatched:
+        return DataWatched(
+            callback=self.callback.function,
+            callback_rule=self.callback.rule,
+            sweeper=self.sweeper.function,
+            sweeper_rule=self.sweeper.rule,
+            dead_letter_queue=self.callback.dead_letters.queue,
+        )

@@ -23,18 +23,17 @@ from constructs.control_plane import ControlPlane
 from constructs.dispatch_janitor import DispatchJanitor
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
+from constructs.operations_alarms import ServiceWatched
 from constructs.release_alarms import ReleaseAlarms
 from stacks.base import OutpostStack
-from stacks.data_stack import DataStack
-from stacks.network_stack import NetworkStack
-from stacks.registry_stack import RegistryExports
+from stacks.exports import DataExports, NetworkExports, RegistryExports
 
 
 class ServiceStack(OutpostStack):
     """``cluster``, ``control_plane``, ``agents`` (name -> AgentTask), ``provider_secrets``
     (the Data stack's), ``front_door`` (the public ALB), ``target_group`` (the control
     plane behind it) and ``release_alarms`` (what a release is rolled back on; they notify
-    ``alarm_topic``, the Alerts stack's).
+    ``alarm_topic``, the Alerts stack's); ``watched``: what the Monitoring stack's alarms watch.
 
     Every secret lives in the Data stack: the agents read their provider key and the GitHub
     token from there, and the control plane uses the tables, bucket, bus and workspaces there.
@@ -46,9 +45,9 @@ class ServiceStack(OutpostStack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
+        network: NetworkExports,
         registry: RegistryExports,
-        data: DataStack,
+        data: DataExports,
         alarm_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
@@ -108,9 +107,9 @@ class ServiceStack(OutpostStack):
             cluster=self.cluster,
             repository=repositories["control-plane"],
             subnets=network.vpc.private_subnets,
-            security_group=network.policy.control_plane,
+            security_group=network.groups.control_plane,
             agents=list(self.agents.values()),
-            agent_security_group=network.policy.agents,
+            agent_security_group=network.groups.agents,
             agent_capacity_provider=settings.agent_capacity_provider,
             agent_platform_version=settings.agent_platform_version,
             logs_key=self.logs_key,
@@ -122,7 +121,7 @@ class ServiceStack(OutpostStack):
             "FrontDoor",
             config=config.ingress,
             vpc=network.vpc,
-            security_group=network.policy.load_balancer,
+            security_group=network.groups.load_balancer,
             logs_key=self.logs_key,
             env_name=config.name,
             production=config.is_production,
@@ -154,8 +153,8 @@ class ServiceStack(OutpostStack):
             agents=list(self.agents.values()),
             data=data.access,
             vpc=network.vpc,
-            security_group=network.policy.janitor,
-            dead_letters=data.callback.dead_letters,
+            security_group=network.groups.janitor,
+            dead_letters=data.dead_letters,
             logs_key=self.logs_key,
         )
 
@@ -179,3 +178,13 @@ class ServiceStack(OutpostStack):
                 value=agent.task_definition.task_definition_arn,
                 description=f"The {name} agent task definition",
             )
+
+    @property
+    def watched(self) -> ServiceWatched:
+        return ServiceWatched(
+            load_balancer=self.front_door.load_balancer,
+            target_group=self.target_group,
+            service=self.control_plane.service,
+            janitor=self.janitor.function,
+            release_alarms=self.release_alarms.alarms,
+        )

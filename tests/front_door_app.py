@@ -26,6 +26,7 @@ from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
 from review.guard import run_guard
 from stacks.base import OutpostStack
+from stacks.exports import NetworkExports
 from stacks.network_stack import NetworkStack
 from tests.synth import read_templates, session_context
 
@@ -37,7 +38,7 @@ class ThrowawayService(Construct):
     service is built (and checked) in the Service stack.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, network: NetworkStack, logs_key: LogsKey):
+    def __init__(self, scope: Construct, construct_id: str, *, network: NetworkExports, logs_key: LogsKey):
         super().__init__(scope, construct_id)
         cluster = ecs.Cluster(
             self,
@@ -74,7 +75,7 @@ class ThrowawayService(Construct):
             task_definition=task,
             # As constructs/control_plane.py does: the rules stay the network policy's.
             security_groups=[
-                NetworkPolicy.without_rules(self, "ControlPlaneGroup", network.policy.control_plane)
+                NetworkPolicy.without_rules(self, "ControlPlaneGroup", network.groups.control_plane)
             ],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
@@ -94,7 +95,7 @@ class ThrowawayService(Construct):
 
 class FrontDoorTestStack(OutpostStack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkStack
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkExports
     ):
         super().__init__(scope, construct_id, config=config, description="front door under test")
         logs_key = LogsKey(self, "LogsKey", description="test logs", removal_policy=self.data_removal_policy)
@@ -104,7 +105,7 @@ class FrontDoorTestStack(OutpostStack):
             "FrontDoor",
             config=config.ingress,
             vpc=network.vpc,
-            security_group=network.policy.load_balancer,
+            security_group=network.groups.load_balancer,
             logs_key=logs_key,
             env_name=config.name,
             production=config.is_production,
@@ -144,7 +145,7 @@ def synthesize_front_door(outdir: Path) -> Synth:
             app, config.stage_name, env=cdk.Environment(account=config.account, region=config.region)
         )
         network = NetworkStack(stage, "Network", config=config)
-        stack = FrontDoorTestStack(stage, "FrontDoorTest", config=config, network=network)
+        stack = FrontDoorTestStack(stage, "FrontDoorTest", config=config, network=network.exports)
         urls[config.stage_name] = stack.resolve(stack.front_door.url)
         front_doors[config.stage_name] = stack.front_door
         services[config.stage_name] = stack.service
