@@ -3,7 +3,7 @@
 The service runs in the private subnets with the control plane's security group and no
 public address; a deployment that cannot get healthy tasks is stopped and rolled back by
 the circuit breaker; the load balancer (built elsewhere) registers it as a target and
-health-checks ``/health/live``. Configuration reaches the container as plain environment
+health-checks its ``config.api.HEALTH_CHECK_PATH``. Configuration reaches the container as plain environment
 variables (identifiers only); any credential would go through ECS secrets.
 """
 

@@ -8,8 +8,8 @@ listener forwards only the API's paths to the control plane and answers anything
 a fixed JSON 404, so nothing unknown reaches a task.
 
 The construct adds no security-group rule: the load balancer uses the group the Network
-stack's ``NetworkPolicy`` made, which already allows 443/80 from the internet and 3000 to
-the control plane (listeners are created with ``open=False``).
+stack's ``NetworkPolicy`` made, which already allows 443/80 from the internet and the
+control plane's port to it (listeners are created with ``open=False``).
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ class FrontDoor(Construct):
 
         The target group registers the tasks by IP on ``port`` of ``container_name`` (the
         task definition's default container when not given) and checks ``health_check_path``,
-        which must answer 200 whenever the process is up (the API's ``/health/live``).
+        which must answer 200 whenever the process is up (``config.api.HEALTH_CHECK_PATH``).
 
         ``service`` must run in the NetworkPolicy's control-plane group, given to it as an
         immutable import (as ``ControlPlane`` does), and ``port`` must be the port that policy

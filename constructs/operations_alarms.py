@@ -21,6 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
+from config.api import HEALTH_CHECK_PATH
 from config.monitoring import MonitoringConfig
 from constructs import Construct
 from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, NotifyingAlarm, target_metric
@@ -142,7 +143,7 @@ class OperationsAlarms(Construct):
             ),
             threshold=1,
             periods=3,
-            description="A control-plane task failed its /health/live check for 3 minutes.",
+            description=f"A control-plane task failed its {HEALTH_CHECK_PATH} check for 3 minutes.",
         )
         service = watched.service
         self._alarm(
