@@ -18,6 +18,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from config.names import resource_name
 from config.service import AgentConfig
 from constructs import Construct
 from constructs.hardened_container import HardenedContainer, linux
@@ -37,7 +38,7 @@ GITHUB_TOKEN_VARIABLE = "GITHUB_TOKEN"
 
 def task_family(env_name: str, name: str) -> str:
     """``outpost-prod-claude``: fixed, so IAM can name the family before it exists."""
-    return f"outpost-{env_name}-{name}"
+    return resource_name(env_name, name)
 
 
 def dispatch_family(env_name: str, agent: str) -> str:

@@ -30,6 +30,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge, wildcard_resource
+from config.names import resource_name
 from config.service import JanitorConfig
 from constructs import Construct
 from constructs.agent_task import AgentTask
@@ -128,7 +129,7 @@ class DispatchJanitor(VpcFunction):
         rule = events.Rule(
             self,
             "Schedule",
-            rule_name=f"outpost-{env_name}-dispatch-janitor",
+            rule_name=resource_name(env_name, "dispatch-janitor"),
             description="Clean up after dispatches whose control plane died",
             schedule=events.Schedule.rate(Duration.minutes(config.interval_minutes)),
         )

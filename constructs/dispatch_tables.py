@@ -10,6 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 
 from compliance.acknowledgements import acknowledge, in_packs
+from config.names import pascal
 from config.tables import TABLES, TTL_ATTRIBUTE
 from constructs import Construct
 
@@ -45,10 +46,9 @@ class DispatchTables(Construct):
         super().__init__(scope, construct_id)
         self.tables: dict[str, dynamodb.Table] = {}
         for spec in TABLES:
-            construct_name = "".join(part.capitalize() for part in spec.name.split("_"))
             table = dynamodb.Table(
                 self,
-                construct_name,
+                pascal(spec.name),
                 partition_key=_string(spec.partition_key),
                 sort_key=_string(spec.sort_key) if spec.sort_key else None,
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -28,6 +28,7 @@ from compliance.acknowledgements import acknowledge, control_tower, in_packs
 from compliance.scanners import skip_checkov
 from config.api import PUBLIC_ROUTES
 from config.ingress import IngressConfig
+from config.names import resource_name
 from constructs import Construct
 from constructs.buckets import AccessLogBucket
 from constructs.log_encryption import LogsKey
@@ -186,7 +187,7 @@ class FrontDoor(Construct):
             "WafLogs",
             scope=self,
             retention_days=config.waf_log_retention_days,
-            log_group_name=f"aws-waf-logs-outpost-{env_name}",
+            log_group_name=f"aws-waf-logs-{resource_name(env_name)}",
         )
         self.web_acl = self._web_acl(env_name, config.rate_limit_per_5_minutes)
         wafv2.CfnWebACLAssociation(
@@ -282,7 +283,7 @@ class FrontDoor(Construct):
         def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
             return wafv2.CfnWebACL.VisibilityConfigProperty(
                 cloud_watch_metrics_enabled=True,
-                metric_name=f"outpost-{env_name}-{metric}",
+                metric_name=resource_name(env_name, metric),
                 sampled_requests_enabled=True,
             )
 

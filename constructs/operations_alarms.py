@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 
 from config.api import HEALTH_CHECK_PATH
 from config.monitoring import MonitoringConfig
+from config.names import resource_name
 from constructs import Construct
 from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, NotifyingAlarm, target_metric
 
@@ -93,7 +94,7 @@ class OperationsAlarms(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=f"outpost-{env_name}",
+            dashboard_name=resource_name(env_name),
             default_interval=Duration.hours(6),
             widgets=[
                 [cloudwatch.AlarmWidget(title=name, alarm=alarm, width=8, height=6)]

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge, in_packs
 from compliance.scanners import accept_cdk_provider
+from config.names import pascal
 from config.network import NetworkConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
@@ -153,9 +154,8 @@ class OutpostVpc(Construct):
         """One private-DNS interface endpoint per service name (``ecr.dkr``, ``logs``, ...)."""
         endpoints = {}
         for name in services:
-            construct_id = "".join(part.capitalize() for part in name.split(".")) + "Endpoint"
             endpoints[name] = self.vpc.add_interface_endpoint(
-                construct_id,
+                f"{pascal(name)}Endpoint",
                 service=ec2.InterfaceVpcEndpointAwsService(name),
                 private_dns_enabled=True,
                 security_groups=[security_group],

@@ -29,6 +29,7 @@ from aws_cdk import aws_sqs as sqs
 
 from compliance.acknowledgements import acknowledge, control_tower
 from config.data import CallbackConfig
+from config.names import resource_name
 from config.tables import TASK_ARN_INDEX
 from constructs import Construct
 from constructs.log_encryption import LogsKey
@@ -137,7 +138,7 @@ class TaskStateCallback(VpcFunction):
         rule = events.Rule(
             self,
             "TaskStopped",
-            rule_name=f"outpost-{env_name}-task-stopped",
+            rule_name=resource_name(env_name, "task-stopped"),
             description=f"Stopped tasks of ECS cluster {cluster_name} (not service tasks) to the callback",
             event_pattern=events.EventPattern(
                 source=["aws.ecs"],

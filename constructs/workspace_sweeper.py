@@ -30,6 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 
 from config.data import SweeperConfig
+from config.names import resource_name
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import DeadLetters, Handler, VpcFunction
@@ -93,7 +94,7 @@ class WorkspaceSweeper(VpcFunction):
         self.rule = events.Rule(
             self,
             "Daily",
-            rule_name=f"outpost-{env_name}-workspace-sweep",
+            rule_name=resource_name(env_name, "workspace-sweep"),
             description="Once a day: delete expired workspace directories",
             schedule=events.Schedule.cron(minute="17", hour="3"),
         )

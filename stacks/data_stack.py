@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_kms as kms
 
 from config import EnvironmentConfig
+from config.names import pascal, resource_name
 from constructs import Construct
 from constructs.artifacts_bucket import ArtifactsBucket
 from constructs.dispatch_tables import DispatchTables
@@ -86,7 +87,7 @@ class DataStack(OutpostStack):
         )
         self.tables = tables.tables
 
-        github_token_name = f"outpost/{config.name}/github-token"
+        github_token_name = resource_name(config.name, "github-token", separator="/")
         self.github_token = GithubTokenSecret(
             self,
             "GithubToken",
@@ -184,13 +185,12 @@ class DataStack(OutpostStack):
             ),
         }
         for provider in self.provider_secrets.secrets:
-            outputs[f"{provider.capitalize()}SecretName"] = (
+            outputs[f"{pascal(provider)}SecretName"] = (
                 ProviderSecrets.secret_name(config.name, provider),
                 f"Secret of the {provider} API key (aws secretsmanager put-secret-value)",
             )
         for name, table in self.tables.items():
-            label = "".join(part.capitalize() for part in name.split("_"))
-            outputs[f"{label}TableName"] = (table.table_name, f"DynamoDB table: {name}")
+            outputs[f"{pascal(name)}TableName"] = (table.table_name, f"DynamoDB table: {name}")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
 

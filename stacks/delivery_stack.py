@@ -14,6 +14,7 @@ from aws_cdk import CfnOutput, Duration, Environment, Stack, Stage
 
 from config import EnvironmentConfig
 from config.delivery import DELIVERY_STAGE, DeliveryConfig, DeliveryTarget
+from config.names import resource_name
 from constructs import Construct
 from constructs.github_oidc import (
     DEPLOY_BOOTSTRAP_ROLES,
@@ -29,11 +30,11 @@ DEPLOY_SESSION = Duration.hours(2)
 
 
 def deploy_role_name(env: EnvironmentConfig) -> str:
-    return f"outpost-{env.name}-github-deploy"
+    return resource_name(env.name, "github-deploy")
 
 
 def diff_role_name(env: EnvironmentConfig) -> str:
-    return f"outpost-{env.name}-github-diff"
+    return resource_name(env.name, "github-diff")
 
 
 class DeliveryStack(Stack):

@@ -15,6 +15,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 
+from config.names import pascal
 from constructs import Construct
 from constructs.network_policy import SecurityGroups
 from constructs.provider_secrets import ProviderSecrets
@@ -59,10 +60,9 @@ class RegistryExports:
     def repository(self, scope: Construct, image: str) -> ecr.IRepository:
         """The ``image`` repository under ``scope``, id ``<Image>Repository``."""
         name = self.repository_names[image]
-        construct_id = "".join(part.capitalize() for part in image.split("-"))
         return ecr.Repository.from_repository_attributes(
             scope,
-            f"{construct_id}Repository",
+            f"{pascal(image)}Repository",
             repository_name=name,
             repository_arn=Stack.of(scope).format_arn(
                 service="ecr",

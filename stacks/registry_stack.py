@@ -9,6 +9,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 
 from config import IMAGES, EnvironmentConfig
+from config.names import pascal
 from constructs import Construct
 from constructs.image_repository import ImageRepository
 from stacks.base import OutpostStack
@@ -39,7 +40,7 @@ class RegistryStack(OutpostStack):
         self.exports = RegistryExports({image: config.registry.repository_name(image) for image in IMAGES})
         self.repositories: dict[str, ecr.IRepository] = {}
         for image in IMAGES:
-            construct_id = "".join(part.capitalize() for part in image.split("-"))
+            construct_id = pascal(image)
             repo = ImageRepository(
                 self, construct_id, image=image, config=config.registry, encryption_key=self.key
             ).repository

@@ -17,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from compliance.acknowledgements import acknowledge, control_tower
 from config import AGENTS, EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
+from config.names import pascal
 from constructs import Construct
 from constructs.agent_task import AgentTask
 from constructs.control_plane import ControlPlane
@@ -85,7 +86,7 @@ class ServiceStack(OutpostStack):
         self.agents = {
             name: AgentTask(
                 self,
-                name.capitalize(),
+                pascal(name),
                 env_name=config.name,
                 config=settings.agent(name),
                 architecture=settings.agent_architecture,
@@ -174,7 +175,7 @@ class ServiceStack(OutpostStack):
         for name, agent in self.agents.items():
             CfnOutput(
                 self,
-                f"{name.capitalize()}TaskDefinition",
+                f"{pascal(name)}TaskDefinition",
                 value=agent.task_definition.task_definition_arn,
                 description=f"The {name} agent task definition",
             )
