@@ -39,6 +39,7 @@ class AuditStack(OutpostStack):
             "AuditKey",
             description=f"Outpost {config.name}: encrypts the CloudTrail log files and their log group",
             removal_policy=RemovalPolicy.RETAIN,
+            production=config.is_production,
         )
         audit = AuditBucket(
             self,

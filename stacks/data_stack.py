@@ -67,6 +67,7 @@ class DataStack(OutpostStack):
             "LogsKey",
             description=f"Outpost {config.name}: encrypts the task-state callback's logs",
             removal_policy=removal,
+            production=config.is_production,
         )
 
         self.artifacts = ArtifactsBucket(

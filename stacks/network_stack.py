@@ -37,6 +37,7 @@ class NetworkStack(OutpostStack):
             "LogsKey",
             description=f"Outpost {config.name}: encrypts the VPC flow logs",
             removal_policy=self.data_removal_policy,
+            production=config.is_production,
         )
         network = OutpostVpc(self, "Network", config=config.network, logs_key=self.logs_key)
         self.vpc = network.vpc

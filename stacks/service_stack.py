@@ -66,6 +66,7 @@ class ServiceStack(OutpostStack):
             "LogsKey",
             description=f"Outpost {config.name}: encrypts the control-plane and agent logs",
             removal_policy=self.data_removal_policy,
+            production=config.is_production,
         )
         self.cluster = ecs.Cluster(
             self,

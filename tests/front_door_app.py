@@ -98,7 +98,13 @@ class FrontDoorTestStack(OutpostStack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkExports
     ):
         super().__init__(scope, construct_id, config=config, description="front door under test")
-        logs_key = LogsKey(self, "LogsKey", description="test logs", removal_policy=self.data_removal_policy)
+        logs_key = LogsKey(
+            self,
+            "LogsKey",
+            description="test logs",
+            removal_policy=self.data_removal_policy,
+            production=config.is_production,
+        )
         service = ThrowawayService(self, "Throwaway", network=network, logs_key=logs_key)
         self.front_door = FrontDoor(
             self,
