@@ -69,7 +69,6 @@ class FrontDoor(Construct):
         logs_key: LogsKey,
         env_name: str,
         production: bool,
-        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self._vpc = vpc

@@ -127,7 +127,6 @@ class ServiceStack(OutpostStack):
             logs_key=self.logs_key,
             env_name=config.name,
             production=config.is_production,
-            removal_policy=self.data_removal_policy,
         )
         self.target_group = self.front_door.route_to(
             self.control_plane.service, port=CONTROL_PLANE_PORT, health_check_path=HEALTH_CHECK_PATH

@@ -115,7 +115,6 @@ class FrontDoorTestStack(OutpostStack):
             logs_key=logs_key,
             env_name=config.name,
             production=config.is_production,
-            removal_policy=self.data_removal_policy,
         )
         self.service = service.service
         self.front_door.route_to(
