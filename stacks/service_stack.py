@@ -20,7 +20,7 @@ from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from config.names import pascal
 from constructs import Construct
 from constructs.agent_task import AgentTask
-from constructs.control_plane import ControlPlane
+from constructs.control_plane import AgentFleet, ControlPlane
 from constructs.dispatch_janitor import DispatchJanitor
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
@@ -105,15 +105,16 @@ class ServiceStack(OutpostStack):
             "ControlPlane",
             env_name=config.name,
             config=settings.control_plane,
-            port=CONTROL_PLANE_PORT,
             cluster=self.cluster,
             repository=repositories["control-plane"],
             subnets=network.vpc.private_subnets,
             security_group=network.groups.control_plane,
-            agents=list(self.agents.values()),
-            agent_security_group=network.groups.agents,
-            agent_capacity_provider=settings.agent_capacity_provider,
-            agent_platform_version=settings.agent_platform_version,
+            agents=AgentFleet(
+                tasks=list(self.agents.values()),
+                security_group=network.groups.agents,
+                capacity_provider=settings.agent_capacity_provider,
+                platform_version=settings.agent_platform_version,
+            ),
             logs_key=self.logs_key,
             log_retention_days=settings.log_retention_days,
             data=data.access,

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
-from constructs.control_plane import POLICIES
+from permissions.control_plane import POLICIES
 from review.flows import Rule, rules
 from stacks.stage import OutpostStage
 from tests.environments import STAGES, of_kind, stages_of_kind
