@@ -25,6 +25,11 @@ from stacks.base import OutpostStack
 from stacks.exports import DataExports, NetworkExports
 
 
+def github_token_name(env_name: str) -> str:
+    """``outpost/prod/github-token``: the name operators pass to put-secret-value."""
+    return resource_name(env_name, "github-token", separator="/")
+
+
 class DataStack(OutpostStack):
     """Artifacts bucket, DynamoDB tables, every secret (the GitHub token and the model
     providers' API keys), event bus, workspaces EFS, task-state callback. Data is retained in
@@ -53,7 +58,6 @@ class DataStack(OutpostStack):
             description="artifacts, dispatch tables, secrets, event bus, workspaces, task-state callback",
             **kwargs,
         )
-        data = config.data
         removal = self.data_removal_policy
         self.key = kms.Key(
             self,
@@ -69,7 +73,33 @@ class DataStack(OutpostStack):
             removal_policy=removal,
             production=config.is_production,
         )
+        self._stores(config)
+        workspaces = WorkspacesFileSystem(
+            self,
+            "Workspaces",
+            vpc=network.vpc,
+            security_group=network.groups.file_system,
+            encryption_key=self.key,
+            transition_to_ia_days=config.data.efs_transition_to_ia_days,
+            removal_policy=removal,
+        )
+        self.file_system = workspaces.file_system
+        self.access_point = workspaces.access_point
+        self._functions(config, network, logs_key)
+        self.access = DataAccess(
+            key=self.key,
+            tables=self.tables,
+            artifacts=self.artifacts,
+            event_bus=self.event_bus,
+            file_system=self.file_system,
+            access_point=self.access_point,
+            github_token=self.github_token,
+        )
+        self._outputs(config)
 
+    def _stores(self, config: EnvironmentConfig) -> None:
+        """``artifacts``, ``tables``, ``github_token``, ``provider_secrets`` and ``event_bus``."""
+        data, removal = config.data, self.data_removal_policy
         self.artifacts = ArtifactsBucket(
             self,
             "Artifacts",
@@ -78,25 +108,20 @@ class DataStack(OutpostStack):
             removal_policy=removal,
             lock=config.is_production,
         ).bucket
-
-        tables = DispatchTables(
+        self.tables = DispatchTables(
             self,
             "Tables",
             encryption_key=self.key,
             removal_policy=removal,
             deletion_protection=config.is_production,
-        )
-        self.tables = tables.tables
-
-        github_token_name = resource_name(config.name, "github-token", separator="/")
+        ).tables
         self.github_token = GithubTokenSecret(
             self,
             "GithubToken",
-            secret_name=github_token_name,
+            secret_name=github_token_name(config.name),
             encryption_key=self.key,
             removal_policy=removal,
         ).secret
-
         # The provider keys keep a KMS key of their own rather than the data key: only the five
         # agent execution roles ever decrypt with it (each for its one secret), so its key
         # policy and its CloudTrail decrypt events concern credentials alone, and no
@@ -104,7 +129,6 @@ class DataStack(OutpostStack):
         self.provider_secrets = ProviderSecrets(
             self, "ProviderSecrets", env_name=config.name, removal_policy=removal
         )
-
         self.event_bus = OutpostEventBus(
             self,
             "Events",
@@ -112,32 +136,22 @@ class DataStack(OutpostStack):
             archive_retention_days=data.event_archive_retention_days,
         ).bus
 
-        workspaces = WorkspacesFileSystem(
-            self,
-            "Workspaces",
-            vpc=network.vpc,
-            security_group=network.groups.file_system,
-            encryption_key=self.key,
-            transition_to_ia_days=data.efs_transition_to_ia_days,
-            removal_policy=removal,
-        )
-        self.file_system = workspaces.file_system
-        self.access_point = workspaces.access_point
-
+    def _functions(self, config: EnvironmentConfig, network: NetworkExports, logs_key: LogsKey) -> None:
+        """``callback`` (stopped tasks finish their dispatch) and ``sweeper`` (expired workspaces)."""
+        data = config.data
         self.callback = TaskStateCallback(
             self,
             "TaskStateCallback",
             config=data.callback,
             env_name=config.name,
             cluster_name=config.cluster_name,
-            dispatches=tables.dispatches,
+            dispatches=self.tables["dispatches"],
             table_key=self.key,
             vpc=network.vpc,
             security_group=network.groups.callback,
             logs_key=logs_key,
-            removal_policy=removal,
+            removal_policy=self.data_removal_policy,
         )
-
         # Workspaces accumulate: the sweeper deletes those untouched for the expiry. It shares
         # the callback's dead-letter queue (one queue to watch).
         self.sweeper = WorkspaceSweeper(
@@ -154,16 +168,8 @@ class DataStack(OutpostStack):
             logs_key=logs_key,
         )
 
-        self.access = DataAccess(
-            key=self.key,
-            tables=self.tables,
-            artifacts=self.artifacts,
-            event_bus=self.event_bus,
-            file_system=self.file_system,
-            access_point=self.access_point,
-            github_token=self.github_token,
-        )
-
+    def _outputs(self, config: EnvironmentConfig) -> None:
+        """What an operator needs: names and ids to set secrets, inspect and redrive."""
         outputs: dict[str, tuple[str, str]] = {
             "ArtifactsBucketName": (
                 self.artifacts.bucket_name,
@@ -171,7 +177,7 @@ class DataStack(OutpostStack):
             ),
             "EventBusName": (self.event_bus.event_bus_name, "Bus the control plane puts cost events on"),
             "GithubTokenSecretName": (
-                github_token_name,
+                github_token_name(config.name),
                 "Set the token with: aws secretsmanager put-secret-value --secret-id <this> ...",
             ),
             "WorkspacesFileSystemId": (self.file_system.file_system_id, "Workspaces EFS"),

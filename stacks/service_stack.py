@@ -8,9 +8,11 @@ which roll it back when they fire and page on-call through the Alerts stack's to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_sns as sns
 
@@ -59,7 +61,6 @@ class ServiceStack(OutpostStack):
             description="ECS cluster, control-plane service and the agent task definitions",
             **kwargs,
         )
-        settings = config.service
         self.provider_secrets = data.provider_secrets
         self.logs_key = LogsKey(
             self,
@@ -68,45 +69,77 @@ class ServiceStack(OutpostStack):
             removal_policy=self.data_removal_policy,
             production=config.is_production,
         )
-        self.cluster = ecs.Cluster(
+        self.cluster = self._cluster(network)
+        repositories = {image: registry.repository(self, image) for image in (*AGENTS, "control-plane")}
+        self.agents = self._agents(repositories, data)
+        self.control_plane = self._control_plane(network, repositories["control-plane"], data)
+        self._front_door(network, alarm_topic)
+        # Cleans up after a control plane that died mid-dispatch.
+        self.janitor = DispatchJanitor(
+            self,
+            "DispatchJanitor",
+            env_name=config.name,
+            config=config.service.janitor,
+            worker_task_timeout_seconds=config.service.control_plane.worker_task_timeout_seconds,
+            cluster=self.cluster,
+            agents=list(self.agents.values()),
+            data=data.access,
+            vpc=network.vpc,
+            security_group=network.groups.janitor,
+            dead_letters=data.dead_letters,
+            logs_key=self.logs_key,
+        )
+        self._outputs()
+
+    def _agents(self, repositories: Mapping[str, ecr.IRepository], data: DataExports) -> dict[str, AgentTask]:
+        """One task definition per agent, by agent name."""
+        config = self.config
+        return {
+            name: AgentTask(
+                self,
+                pascal(name),
+                env_name=config.name,
+                config=config.service.agent(name),
+                architecture=config.service.agent_architecture,
+                repository=repositories[name],
+                secrets=self.provider_secrets,
+                data=data.access,
+                logs_key=self.logs_key,
+                log_retention_days=config.service.log_retention_days,
+                stop_timeout_seconds=config.service.agent_stop_timeout_seconds,
+            )
+            for name in AGENTS
+        }
+
+    def _cluster(self, network: NetworkExports) -> ecs.Cluster:
+        cluster = ecs.Cluster(
             self,
             "Cluster",
             # Fixed: the Data stack's task-state rule names this cluster before it exists.
-            cluster_name=config.cluster_name,
+            cluster_name=self.config.cluster_name,
             vpc=network.vpc,
             container_insights_v2=ecs.ContainerInsights.ENHANCED,
             enable_fargate_capacity_providers=True,
         )
         acknowledge(
-            self.cluster.node.default_child or self.cluster,
+            cluster.node.default_child or cluster,
             "Container Insights is on, in its enhanced mode (containerInsights=enhanced: per-task and "
             "per-container metrics), a superset of the 'enabled' value this Control Tower rule expects.",
             control_tower("ecs_container_insights_enabled_check"),
         )
-        repositories = {image: registry.repository(self, image) for image in (*AGENTS, "control-plane")}
-        self.agents = {
-            name: AgentTask(
-                self,
-                pascal(name),
-                env_name=config.name,
-                config=settings.agent(name),
-                architecture=settings.agent_architecture,
-                repository=repositories[name],
-                secrets=self.provider_secrets,
-                data=data.access,
-                logs_key=self.logs_key,
-                log_retention_days=settings.log_retention_days,
-                stop_timeout_seconds=settings.agent_stop_timeout_seconds,
-            )
-            for name in AGENTS
-        }
-        self.control_plane = ControlPlane(
+        return cluster
+
+    def _control_plane(
+        self, network: NetworkExports, repository: ecr.IRepository, data: DataExports
+    ) -> ControlPlane:
+        settings = self.config.service
+        return ControlPlane(
             self,
             "ControlPlane",
-            env_name=config.name,
+            env_name=self.config.name,
             config=settings.control_plane,
             cluster=self.cluster,
-            repository=repositories["control-plane"],
+            repository=repository,
             subnets=network.vpc.private_subnets,
             security_group=network.groups.control_plane,
             agents=AgentFleet(
@@ -119,6 +152,11 @@ class ServiceStack(OutpostStack):
             log_retention_days=settings.log_retention_days,
             data=data.access,
         )
+
+    def _front_door(self, network: NetworkExports, alarm_topic: sns.ITopic) -> None:
+        """``front_door`` routing to the control plane (``target_group``), which scales on its
+        requests, and ``release_alarms``, which guard the control plane's deployments."""
+        config = self.config
         self.front_door = FrontDoor(
             self,
             "FrontDoor",
@@ -141,25 +179,11 @@ class ServiceStack(OutpostStack):
             load_balancer=self.front_door.load_balancer,
             target_group=self.target_group,
             thresholds=config.monitoring,
-            bake_minutes=settings.control_plane.bake_minutes,
+            bake_minutes=config.service.control_plane.bake_minutes,
         )
         self.release_alarms.guard(self.control_plane.service)
-        # Cleans up after a control plane that died mid-dispatch.
-        self.janitor = DispatchJanitor(
-            self,
-            "DispatchJanitor",
-            env_name=config.name,
-            config=settings.janitor,
-            worker_task_timeout_seconds=settings.control_plane.worker_task_timeout_seconds,
-            cluster=self.cluster,
-            agents=list(self.agents.values()),
-            data=data.access,
-            vpc=network.vpc,
-            security_group=network.groups.janitor,
-            dead_letters=data.dead_letters,
-            logs_key=self.logs_key,
-        )
 
+    def _outputs(self) -> None:
         CfnOutput(self, "ClusterName", value=self.cluster.cluster_name, description="The ECS cluster")
         CfnOutput(
             self,
