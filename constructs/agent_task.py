@@ -71,21 +71,9 @@ class AgentTask(Construct):
         self.family = task_family(env_name, name)
         self.dispatch_family = dispatch_family(env_name, name)
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
-        variable, secret = secrets.for_agent(name)
-        self.secret_variable = variable
+        self.secret_variable, secret = secrets.for_agent(name)
 
-        execution = ExecutionRole(
-            self,
-            "Execution",
-            description=f"Starts {name} agent tasks: pulls its image, reads its key, writes its logs",
-            statements=[
-                *pull_statements(repository),
-                *secrets.read_statements(name),
-                # Every agent pushes with the GitHub token (GITHUB_TOKEN below).
-                *data.github_token_statements(Stack.of(self).region),
-                *log_write_statements(self.log_group),
-            ],
-        )
+        execution = self._execution_role(repository, secrets, data)
         self.execution_role: iam.IRole = execution.role
         self.execution_policy = execution.policy
         # The agent talks to its model provider with its API key and to git with the token;
@@ -111,7 +99,36 @@ class AgentTask(Construct):
         execution.depend_on_policy(self.task_definition)
         # A dispatch's revision must not start before its task may mount the workspace.
         self.task_definition.node.add_dependency(self.task_policy)
-        self.container = HardenedContainer(
+        self.container = self._container(config, repository, stop_timeout_seconds, secret, data)
+
+    def _execution_role(
+        self, repository: ecr.IRepository, secrets: ProviderSecrets, data: DataAccess
+    ) -> ExecutionRole:
+        """Pull its image, read its own provider key and the GitHub token, write its logs."""
+        name = self.name
+        return ExecutionRole(
+            self,
+            "Execution",
+            description=f"Starts {name} agent tasks: pulls its image, reads its key, writes its logs",
+            statements=[
+                *pull_statements(repository),
+                *secrets.read_statements(name),
+                # Every agent pushes with the GitHub token (GITHUB_TOKEN below).
+                *data.github_token_statements(Stack.of(self).region),
+                *log_write_statements(self.log_group),
+            ],
+        )
+
+    def _container(
+        self,
+        config: AgentConfig,
+        repository: ecr.IRepository,
+        stop_timeout_seconds: int,
+        secret: secretsmanager.ISecret,
+        data: DataAccess,
+    ) -> HardenedContainer:
+        """The agent's container: its provider key and the GitHub token as ECS secrets."""
+        return HardenedContainer(
             self.task_definition,
             "Agent",
             container_name=AGENT_CONTAINER,
@@ -120,11 +137,11 @@ class AgentTask(Construct):
             image_tag=config.image_tag,
             user=AGENT_USER,
             log_group=self.log_group,
-            stream_prefix=name,
+            stream_prefix=self.name,
             scratch=AGENT_VOLUMES,
             stop_timeout=Duration.seconds(stop_timeout_seconds),
             secrets={
-                variable: self._injected("ProviderSecret", secret),
+                self.secret_variable: self._injected("ProviderSecret", secret),
                 GITHUB_TOKEN_VARIABLE: self._injected("GithubToken", data.github_token),
             },
         )

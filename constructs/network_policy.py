@@ -85,6 +85,11 @@ class NetworkPolicy(Construct):
             "Load balancer forwards API requests to the control-plane container port",
         )
 
+        self._reach_out()
+        self._admit_to_endpoints_and_file_system()
+
+    def _reach_out(self) -> None:
+        """Egress of the control plane, the agents and the two HTTPS functions: 443 only."""
         self.control_plane.add_egress_rule(
             ec2.Peer.any_ipv4(),
             ec2.Port.tcp(HTTPS),
@@ -107,6 +112,8 @@ class NetworkPolicy(Construct):
             "Dispatch janitor calls the ECS and EFS APIs over HTTPS (endpoints or NAT)",
         )
 
+    def _admit_to_endpoints_and_file_system(self) -> None:
+        """HTTPS to the interface endpoints, NFS to the file system, from their clients only."""
         for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
             self.endpoints.connections.allow_from(
                 client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"

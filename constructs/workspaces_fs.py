@@ -72,40 +72,7 @@ class WorkspacesFileSystem(Construct):
             throughput_mode=efs.ThroughputMode.ELASTIC,
             lifecycle_policy=_LIFECYCLE[transition_to_ia_days],
             out_of_infrequent_access_policy=efs.OutOfInfrequentAccessPolicy.AFTER_1_ACCESS,
-            file_system_policy=iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        sid="DenyWithoutTls",
-                        effect=iam.Effect.DENY,
-                        principals=[iam.AnyPrincipal()],
-                        actions=["*"],
-                        resources=["*"],
-                        conditions={"Bool": {"aws:SecureTransport": "false"}},
-                    ),
-                    # EFS evaluates elasticfilesystem:AccessPointArn on ClientMount ("Using IAM to
-                    # enforce use of access points", EFS user guide): absent, the client mounts the
-                    # file-system root, which no principal here needs.
-                    iam.PolicyStatement(
-                        sid="DenyMountsWithoutAnAccessPoint",
-                        effect=iam.Effect.DENY,
-                        principals=[iam.AnyPrincipal()],
-                        actions=[
-                            "elasticfilesystem:ClientMount",
-                            "elasticfilesystem:ClientWrite",
-                            "elasticfilesystem:ClientRootAccess",
-                        ],
-                        resources=["*"],
-                        conditions={"Null": {"elasticfilesystem:AccessPointArn": "true"}},
-                    ),
-                    iam.PolicyStatement(
-                        sid="AllowIamAuthorizedClientsOfThisAccount",
-                        principals=[iam.AccountRootPrincipal()],
-                        actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                        resources=["*"],
-                        conditions={"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
-                    ),
-                ]
-            ),
+            file_system_policy=_file_system_policy(),
             # True only stops CDK adding its own statement that grants write and root access to
             # ANY principal through a mount target; the policy above grants nothing to
             # anonymous (non-IAM) clients, so they cannot mount at all.
@@ -127,3 +94,41 @@ class WorkspacesFileSystem(Construct):
             posix_user=efs.PosixUser(uid=WORKSPACES_UID, gid=WORKSPACES_UID),
             create_acl=efs.Acl(owner_uid=WORKSPACES_UID, owner_gid=WORKSPACES_UID, permissions="750"),
         )
+
+
+def _file_system_policy() -> iam.PolicyDocument:
+    """TLS only, an access point always, and only IAM-authorized clients of this account."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyWithoutTls",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["*"],
+                resources=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+            # EFS evaluates elasticfilesystem:AccessPointArn on ClientMount ("Using IAM to
+            # enforce use of access points", EFS user guide): absent, the client mounts the
+            # file-system root, which no principal here needs.
+            iam.PolicyStatement(
+                sid="DenyMountsWithoutAnAccessPoint",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=[
+                    "elasticfilesystem:ClientMount",
+                    "elasticfilesystem:ClientWrite",
+                    "elasticfilesystem:ClientRootAccess",
+                ],
+                resources=["*"],
+                conditions={"Null": {"elasticfilesystem:AccessPointArn": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="AllowIamAuthorizedClientsOfThisAccount",
+                principals=[iam.AccountRootPrincipal()],
+                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                resources=["*"],
+                conditions={"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+            ),
+        ]
+    )

@@ -73,8 +73,27 @@ def launch_statements(
     scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
 ) -> list[iam.PolicyStatement]:
     """Launching, watching and stopping agent tasks, one dispatch revision each, and nothing more."""
-    dispatch_revisions = revisions(scope, [agent.dispatch_family for agent in agents])
-    tasks = cluster_tasks(scope, cluster)
+    return [
+        *_dispatch_revision_statements(revisions(scope, [agent.dispatch_family for agent in agents])),
+        *_task_statements(scope, cluster, agents),
+        iam.PolicyStatement(
+            sid="PassAgentRoles",
+            actions=["iam:PassRole"],
+            resources=[
+                arn for agent in agents for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
+            ],
+            conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+        ),
+        iam.PolicyStatement(
+            sid="ReadAgentLogs",
+            actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+            resources=[agent.log_group.log_group_arn for agent in agents],
+        ),
+    ]
+
+
+def _dispatch_revision_statements(dispatch_revisions: list[str]) -> list[iam.PolicyStatement]:
+    """Read a base definition; register, tag, retire and delete the dispatch families' revisions."""
     return [
         iam.PolicyStatement(
             sid="ReadBaseTaskDefinitions",
@@ -103,11 +122,23 @@ def launch_statements(
             actions=["ecs:DeleteTaskDefinitions"],
             resources=dispatch_revisions,
         ),
+    ]
+
+
+def _task_statements(
+    scope: IConstruct, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
+) -> list[iam.PolicyStatement]:
+    """Run the agents' definitions in the cluster; watch, stop, tag and list its tasks."""
+    tasks = cluster_tasks(scope, cluster)
+    return [
         iam.PolicyStatement(
             sid="RunAgentTasks",
             actions=["ecs:RunTask"],
             # A dispatch runs its own revision; the warm pool runs the base definitions.
-            resources=[*revisions(scope, [agent.family for agent in agents]), *dispatch_revisions],
+            resources=[
+                *revisions(scope, [agent.family for agent in agents]),
+                *revisions(scope, [agent.dispatch_family for agent in agents]),
+            ],
             conditions=in_cluster(cluster),
         ),
         iam.PolicyStatement(
@@ -122,19 +153,6 @@ def launch_statements(
             actions=["ecs:ListTasks"],
             resources=["*"],
             conditions=in_cluster(cluster),
-        ),
-        iam.PolicyStatement(
-            sid="PassAgentRoles",
-            actions=["iam:PassRole"],
-            resources=[
-                arn for agent in agents for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
-            ],
-            conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
-        ),
-        iam.PolicyStatement(
-            sid="ReadAgentLogs",
-            actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
-            resources=[agent.log_group.log_group_arn for agent in agents],
         ),
     ]
 
