@@ -36,9 +36,10 @@ class WorkspacesFileSystem(Construct):
     """``file_system`` and its ``access_point`` (``/workspaces``, uid/gid 1000).
 
     Encrypted with ``encryption_key``, mount targets in the private subnets behind
-    ``security_group`` (NFS from the control plane and agents only: constructs/network_policy.py),
-    elastic throughput, AWS Backup's daily automatic backups, files moved to Infrequent
-    Access after ``transition_to_ia_days`` without access and back on the first access.
+    ``security_group`` (NFS from the control plane, the agents and the sweeper only:
+    constructs/network_policy.py), elastic throughput, AWS Backup's daily automatic backups,
+    files moved to Infrequent Access after ``transition_to_ia_days`` without access and back on
+    the first access.
     The file-system policy refuses any connection without TLS and any client that does not
     authenticate with IAM (``mount -o tls,iam``): only principals of this account whose own
     policy allows ``elasticfilesystem:ClientMount`` may mount, and only through an access
