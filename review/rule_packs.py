@@ -124,10 +124,11 @@ def packs_section(
     section = Section(
         "Rule packs",
         [
-            "The six cdk-nag packs, the AWS Control Tower proactive controls (cfn-guard plugin "
-            f"`{assembly.GUARD_PLUGIN}`) and aws-cdk-lib's CloudFormation validation run on every synth "
-            "(`cdk.out/validation-report.json`). A pack that reported nothing does not appear in that "
-            "report: it passed with nothing to acknowledge.",
+            "The six cdk-nag packs and aws-cdk-lib's CloudFormation validation run on every synth "
+            "(`cdk.out/validation-report.json`); the AWS Control Tower proactive controls (the rules of "
+            f"`{assembly.GUARD_PLUGIN}`) run once over the whole assembly in `make scan` "
+            "(`cdk.out/cfn-guard-report.json`). A pack that reported nothing does not appear in those "
+            "reports: it passed with nothing to acknowledge.",
             summary,
             Heading("Per rule"),
             per_rule,
