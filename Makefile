@@ -33,28 +33,38 @@ WORKFLOWS := $(wildcard .github/workflows/*.yml)
 # fresh checkout (or CI restoring .venv and node_modules from its cache) reinstalls only when
 # a pin changed.
 stamp = $(1)/.installed-$(shell cat $(2) | cksum | cut -d' ' -f1)
-VENV_READY := $(call stamp,$(VENV),requirements.txt requirements-dev.txt requirements-loadtest.txt)
-SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.txt)
+VENV_READY := $(call stamp,$(VENV),requirements.lock)
+SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.lock)
 NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
 
-.PHONY: help install synth scan report review-check rehearse rehearse-first-deploy cost test lint check-new-environment \
+.PHONY: help install lock synth scan report review-check rehearse rehearse-first-deploy cost test lint check-new-environment \
 	typecheck unit update-snapshots diff deploy diff-delivery deploy-delivery check-config clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
+# The environments install the whole dependency tree from the lock files (every transitive
+# package pinned), so two machines get the same versions; `make lock` writes them from the
+# requirements*.txt files people edit (tests/test_locks.py fails when they disagree).
 $(VENV_READY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check \
-	  -r requirements.txt -r requirements-dev.txt -r requirements-loadtest.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	rm -f $(VENV)/.installed*
 	touch $@
 
 $(SCAN_READY):
 	$(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.lock
 	rm -f $(SCAN_VENV)/.installed*
 	touch $@
+
+LOCK_VENV := .venv-lock
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --no-emit-index-url --no-emit-find-links --strip-extras
+lock: ## rewrite requirements.lock and requirements-scan.lock from requirements*.txt (needs PyPI)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check pip-tools==7.5.2
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt requirements-dev.txt requirements-loadtest.txt
+	$(PIP_COMPILE) --output-file requirements-scan.lock requirements-scan.txt
 
 $(NODE_READY):
 	npm ci --no-audit --no-fund --loglevel=error

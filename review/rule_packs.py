@@ -125,8 +125,8 @@ def packs_section(
         "Rule packs",
         [
             "The six cdk-nag packs and aws-cdk-lib's CloudFormation validation run on every synth "
-            "(`cdk.out/validation-report.json`); the AWS Control Tower proactive controls (cfn-guard "
-            f"plugin `{assembly.GUARD_PLUGIN}`) run once over the whole assembly in `make scan` "
+            "(`cdk.out/validation-report.json`); the AWS Control Tower proactive controls (the rules of "
+            f"`{assembly.GUARD_PLUGIN}`) run once over the whole assembly in `make scan` "
             "(`cdk.out/cfn-guard-report.json`). A pack that reported nothing does not appear in those "
             "reports: it passed with nothing to acknowledge.",
             summary,

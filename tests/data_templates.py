@@ -7,6 +7,20 @@ from typing import Any
 from tests.synth import Synthesized
 from tests.templates import ending, path_of, settings
 
+# The file-system policy's refusal of any mount that does not go through an access point.
+DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT = {
+    "Sid": "DenyMountsWithoutAnAccessPoint",
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": [
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientRootAccess",
+        "elasticfilesystem:ClientWrite",
+    ],
+    "Resource": "*",
+    "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}},
+}
+
 
 def data(stage: str) -> dict[str, Any]:
     return settings(stage)["data"]  # type: ignore[no-any-return]

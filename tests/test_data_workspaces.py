@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.data_templates import data, find
+from tests.data_templates import DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT, data, find
 from tests.environments import STAGES
 from tests.synth import Synthesized
 from tests.templates import account, arn_of, data_key, output_of, retained, settings
@@ -40,18 +40,7 @@ def test_file_system_policy_requires_tls_iam_and_an_access_point(
             "Resource": "*",
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
-        {
-            "Sid": "DenyMountsWithoutAnAccessPoint",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": [
-                "elasticfilesystem:ClientMount",
-                "elasticfilesystem:ClientRootAccess",
-                "elasticfilesystem:ClientWrite",
-            ],
-            "Resource": "*",
-            "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}},
-        },
+        DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT,
         {
             "Sid": "AllowIamAuthorizedClientsOfThisAccount",
             "Effect": "Allow",

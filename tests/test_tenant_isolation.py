@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from config import AGENTS
+from tests.data_templates import DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT
 from tests.environments import STAGES
 from tests.service_templates import access_point_arn, logical_id, props
 from tests.synth import Synthesized
@@ -95,20 +96,7 @@ def test_the_file_system_refuses_mounts_without_an_access_point(synthesized: Syn
     (file_system,) = synthesized.resources(f"{stage}/Data", "AWS::EFS::FileSystem").values()
     statements = file_system["Properties"]["FileSystemPolicy"]["Statement"]
     denies = [s for s in statements if s["Effect"] == "Deny" and "Null" in s.get("Condition", {})]
-    assert denies == [
-        {
-            "Sid": "DenyMountsWithoutAnAccessPoint",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": [
-                "elasticfilesystem:ClientMount",
-                "elasticfilesystem:ClientRootAccess",
-                "elasticfilesystem:ClientWrite",
-            ],
-            "Resource": "*",
-            "Condition": {"Null": {"elasticfilesystem:AccessPointArn": "true"}},
-        }
-    ]
+    assert denies == [DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT]
     # Nobody is granted root access anywhere.
     for statement in statements:
         if statement["Effect"] == "Allow":
