@@ -8,12 +8,12 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
+from compliance.packs import add_nag_packs, read_report, unacknowledged_findings
 from config import CONTEXT_KEY, ConfigError, load_environments
 from config.bootstrap import bootstrap_warnings
 from config.context import check_context_keys, read_cdk_json
 from config.delivery import bootstrap_qualifier, load_delivery
 from config.environment import read_blocks
-from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from stacks.delivery_stack import DeliveryStage
 from stacks.stage import OutpostStage
 

@@ -50,7 +50,7 @@ class Route:
 
 
 PUBLIC_ROUTES: tuple[Route, ...] = (
-    Route(10, ("GET", "HEAD"), ("/health/live", "/health"), "the load balancer's check; MCP health"),
+    Route(10, ("GET", "HEAD"), (HEALTH_CHECK_PATH, "/health"), "the load balancer's check; MCP health"),
     Route(20, ("POST",), ("/api/v2/jobs", "/api/v2/jobs/*/cancel"), "dispatch; cancel"),
     Route(
         30,

@@ -15,6 +15,7 @@ from config.errors import ConfigError
 from config.ingress import INGRESS, IngressConfig, certificate_override_key, parse_ingress
 from config.layers import merge
 from config.monitoring import MONITORING, MonitoringConfig, parse_monitoring
+from config.names import pascal, resource_name
 from config.network import NETWORK, NetworkConfig, parse_network
 from config.reader import Section
 from config.regions import REGIONS
@@ -94,13 +95,13 @@ class EnvironmentConfig:
     @property
     def stage_name(self) -> str:
         """``dev`` becomes ``Dev``: the construct id users select with ``'Dev/*'``."""
-        return self.name.capitalize()
+        return pascal(self.name)
 
     @property
     def cluster_name(self) -> str:
         """``outpost-prod``: the ECS cluster's name, fixed so that the Data stack's task-state
         rule can match the cluster's ARN before the Service stack that creates it exists."""
-        return f"outpost-{self.name}"
+        return resource_name(self.name)
 
 
 def account_override_key(env_name: str) -> str:

@@ -18,13 +18,15 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from config.names import resource_name
 from config.service import AgentConfig
 from constructs import Construct
-from constructs.data_access import DataAccess
-from constructs.hardened_container import add_hardened_container, linux
+from constructs.hardened_container import HardenedContainer, linux
 from constructs.log_encryption import LogsKey
 from constructs.provider_secrets import ProviderSecrets
-from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
+from constructs.task_roles import ExecutionRole, TaskRole
+from permissions.data_access import DataAccess
+from permissions.tasks import log_write_statements, pull_statements
 
 AGENT_CONTAINER = "agent"
 AGENT_USER = "1000"  # the base image's non-root user
@@ -36,7 +38,7 @@ GITHUB_TOKEN_VARIABLE = "GITHUB_TOKEN"
 
 def task_family(env_name: str, name: str) -> str:
     """``outpost-prod-claude``: fixed, so IAM can name the family before it exists."""
-    return f"outpost-{env_name}-{name}"
+    return resource_name(env_name, name)
 
 
 def dispatch_family(env_name: str, agent: str) -> str:
@@ -69,26 +71,14 @@ class AgentTask(Construct):
         self.family = task_family(env_name, name)
         self.dispatch_family = dispatch_family(env_name, name)
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
-        variable, secret = secrets.for_agent(name)
-        self.secret_variable = variable
+        self.secret_variable, secret = secrets.for_agent(name)
 
-        execution = ExecutionRole(
-            self,
-            "Execution",
-            description=f"Starts {name} agent tasks: pulls its image, reads its key, writes its logs",
-            statements=[
-                *pull_statements(repository),
-                *secrets.read_statements(name),
-                # Every agent pushes with the GitHub token (GITHUB_TOKEN below).
-                *data.github_token_statements(Stack.of(self).region),
-                *log_write_statements(self.log_group),
-            ],
-        )
+        execution = self._execution_role(repository, secrets, data)
         self.execution_role: iam.IRole = execution.role
         self.execution_policy = execution.policy
         # The agent talks to its model provider with its API key and to git with the token;
         # in AWS it only mounts its dispatch's workspace.
-        self.task_role = task_role(
+        self.task_role = TaskRole(
             self, "TaskRole", description=f"Identity of {name} agent tasks: its dispatch's workspace only"
         )
         self.task_policy = iam.ManagedPolicy(
@@ -109,8 +99,36 @@ class AgentTask(Construct):
         execution.depend_on_policy(self.task_definition)
         # A dispatch's revision must not start before its task may mount the workspace.
         self.task_definition.node.add_dependency(self.task_policy)
-        self.container = add_hardened_container(
+        self.container = self._container(config, repository, stop_timeout_seconds, secret, data)
+
+    def _execution_role(
+        self, repository: ecr.IRepository, secrets: ProviderSecrets, data: DataAccess
+    ) -> ExecutionRole:
+        """Pull its image, read its own provider key and the GitHub token, write its logs."""
+        name = self.name
+        return ExecutionRole(
             self,
+            "Execution",
+            description=f"Starts {name} agent tasks: pulls its image, reads its key, writes its logs",
+            statements=[
+                *pull_statements(repository),
+                *secrets.read_statements(name),
+                # Every agent pushes with the GitHub token (GITHUB_TOKEN below).
+                *data.github_token_statements(Stack.of(self).region),
+                *log_write_statements(self.log_group),
+            ],
+        )
+
+    def _container(
+        self,
+        config: AgentConfig,
+        repository: ecr.IRepository,
+        stop_timeout_seconds: int,
+        secret: secretsmanager.ISecret,
+        data: DataAccess,
+    ) -> HardenedContainer:
+        """The agent's container: its provider key and the GitHub token as ECS secrets."""
+        return HardenedContainer(
             self.task_definition,
             "Agent",
             container_name=AGENT_CONTAINER,
@@ -119,11 +137,11 @@ class AgentTask(Construct):
             image_tag=config.image_tag,
             user=AGENT_USER,
             log_group=self.log_group,
-            stream_prefix=name,
+            stream_prefix=self.name,
             scratch=AGENT_VOLUMES,
             stop_timeout=Duration.seconds(stop_timeout_seconds),
             secrets={
-                variable: self._injected("ProviderSecret", secret),
+                self.secret_variable: self._injected("ProviderSecret", secret),
                 GITHUB_TOKEN_VARIABLE: self._injected("GithubToken", data.github_token),
             },
         )

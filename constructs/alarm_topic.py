@@ -5,7 +5,7 @@ CloudWatch alarms of this account may publish to it. It lives in the Alerts stac
 before every stack that alarms (the Service stack's release alarms, the Monitoring stack's
 operations alarms), so both can notify it without a dependency cycle.
 
-``notifying_alarm`` is how every alarm here is made: it notifies the topic on ALARM and on
+``NotifyingAlarm`` is how every alarm here is made: it notifies the topic on ALARM and on
 OK, and treats missing data as not breaching (no data means no requests, no errors, no
 stopped tasks: not a failure).
 """
@@ -21,8 +21,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 
+from compliance.acknowledgements import acknowledge
 from constructs import Construct
-from constructs.nag import acknowledge
 
 FIVE_MINUTES = Duration.minutes(5)
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -91,36 +91,38 @@ class AlarmTopic(Construct):
             )
 
 
-def notifying_alarm(
-    scope: Construct,
-    construct_id: str,
-    *,
-    topic: sns.ITopic,
-    metric: cloudwatch.IMetric,
-    threshold: float,
-    description: str,
-    datapoints: int = 1,
-    window: int | None = None,
-    comparison: cloudwatch.ComparisonOperator = AT_LEAST,
-    alarm_name: str | None = None,
-) -> cloudwatch.Alarm:
+class NotifyingAlarm(cloudwatch.Alarm):
     """An alarm that fires when ``datapoints`` of the last ``window`` periods (``datapoints``
     when not given) breach, and tells ``topic`` when it fires and when it recovers."""
-    alarm = cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_name=alarm_name,
-        metric=metric,
-        threshold=threshold,
-        evaluation_periods=window or datapoints,
-        datapoints_to_alarm=datapoints,
-        comparison_operator=comparison,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarm_description=description,
-    )
-    alarm.add_alarm_action(actions.SnsAction(topic))
-    alarm.add_ok_action(actions.SnsAction(topic))
-    return alarm
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic: sns.ITopic,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        datapoints: int = 1,
+        window: int | None = None,
+        comparison: cloudwatch.ComparisonOperator = AT_LEAST,
+        alarm_name: str | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            alarm_name=alarm_name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=window or datapoints,
+            datapoints_to_alarm=datapoints,
+            comparison_operator=comparison,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        self.add_alarm_action(actions.SnsAction(topic))
+        self.add_ok_action(actions.SnsAction(topic))
 
 
 def target_metric(

@@ -6,14 +6,14 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config.data import DataConfig
 from constructs import Construct
-from constructs.buckets import AccessLogBucket, secure_bucket
-from constructs.nag import acknowledge, control_tower
+from constructs.buckets import AccessLogBucket, SecureBucket
 
 
 class ArtifactsBucket(Construct):
-    """``bucket`` (made by ``secure_bucket``) and ``access_logs``, the bucket its S3 access logs go to.
+    """``bucket`` (made by ``SecureBucket``) and ``access_logs``, the bucket its S3 access logs go to.
 
     With ``lock`` (production), every object version is locked in governance mode for the
     non-current period, so no version can be destroyed before the lifecycle rule would expire
@@ -39,7 +39,7 @@ class ArtifactsBucket(Construct):
             removal_policy=removal_policy,
         )
         lock_days = Duration.days(config.artifacts_noncurrent_expiration_days)
-        self.bucket = secure_bucket(
+        self.bucket = SecureBucket(
             self,
             "Bucket",
             expiration_days=config.artifacts_expiration_days,

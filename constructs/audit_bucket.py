@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 
 from config.audit import AuditConfig
 from constructs import Construct
-from constructs.buckets import AccessLogBucket, secure_bucket
+from constructs.buckets import AccessLogBucket, SecureBucket
 
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 # Once Object Lock has expired, a non-current version has nothing left to prove: remove it.
@@ -53,7 +53,7 @@ class AuditBucket(Construct):
             else s3.ObjectLockRetention.governance(retention)
         )
         # RETAIN also switches off auto-delete: objects under Object Lock could not be emptied anyway.
-        self.bucket = secure_bucket(
+        self.bucket = SecureBucket(
             self,
             "Bucket",
             expiration_days=config.bucket_retention_days,

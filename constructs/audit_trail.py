@@ -69,27 +69,7 @@ class AuditTrail(Construct):
             retention_days=config.log_group_retention_days,
             log_group_name=log_group_name,
         )
-        # CloudTrail does not send aws:SourceArn / aws:SourceAccount when it assumes its
-        # CloudWatch Logs role (AWS CloudTrail user guide, "Role policy document for
-        # CloudTrail to use CloudWatch Logs"), so the trust cannot carry them; the role can
-        # do two things to one log group, and only this account can pass it to a trail.
-        self.logs_role = iam.Role(
-            self,
-            "LogsRole",
-            assumed_by=iam.ServicePrincipal(CLOUDTRAIL),
-            description=f"CloudTrail {trail_name} delivers events to its log group",
-        )
-        delivery = iam.ManagedPolicy(
-            self,
-            "LogsDelivery",
-            roles=[self.logs_role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[self.log_group.log_group_arn],
-                )
-            ],
-        )
+        delivery = self._logs_delivery(trail_name)
 
         self.trail = cloudtrail.CfnTrail(
             self,
@@ -110,6 +90,30 @@ class AuditTrail(Construct):
         if bucket.policy is not None:
             self.trail.node.add_dependency(bucket.policy)
         self.trail.node.add_dependency(delivery)
+
+    def _logs_delivery(self, trail_name: str) -> iam.ManagedPolicy:
+        """``logs_role``, which CloudTrail assumes to write to ``log_group``, and its one policy."""
+        # CloudTrail does not send aws:SourceArn / aws:SourceAccount when it assumes its
+        # CloudWatch Logs role (AWS CloudTrail user guide, "Role policy document for
+        # CloudTrail to use CloudWatch Logs"), so the trust cannot carry them; the role can
+        # do two things to one log group, and only this account can pass it to a trail.
+        self.logs_role = iam.Role(
+            self,
+            "LogsRole",
+            assumed_by=iam.ServicePrincipal(CLOUDTRAIL),
+            description=f"CloudTrail {trail_name} delivers events to its log group",
+        )
+        return iam.ManagedPolicy(
+            self,
+            "LogsDelivery",
+            roles=[self.logs_role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[self.log_group.log_group_arn],
+                )
+            ],
+        )
 
     def _allow_cloudtrail_to_use(self, key: LogsKey) -> None:
         """Key statements for this trail only: encrypt log files, describe the key."""

@@ -4,7 +4,7 @@ Every bucket blocks all public access, refuses plain HTTP, enforces bucket-owner
 ownership (no ACLs), is versioned, and expires what it accumulates: current objects after
 ``expiration_days``, non-current versions after ``noncurrent_expiration_days``, incomplete
 multipart uploads after a day. ``server_access_logs`` sends S3 server access logs to a
-:class:`AccessLogBucket`.
+:class:`AccessLogBucket`. Every bucket is a :class:`SecureBucket`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from compliance.acknowledgements import acknowledge, control_tower, in_packs
+from compliance.scanners import accept_cdk_provider, skip_checkov
 from constructs import Construct, IConstruct
-from constructs.nag import acknowledge, control_tower, in_packs
-from constructs.scanners import accept_cdk_provider, skip_checkov
 
 # cdk-nag's packs that have an S3DefaultEncryptionKMS rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_KMS_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
@@ -36,67 +36,71 @@ REPLICATION_REASON = (
 )
 
 
-def secure_bucket(
-    scope: Construct,
-    construct_id: str,
-    *,
-    expiration_days: int,
-    noncurrent_expiration_days: int,
-    removal_policy: RemovalPolicy,
-    encryption_key: kms.IKey | None = None,
-    server_access_logs: s3.IBucket | None = None,
-    access_logs_prefix: str | None = None,
-    object_lock: s3.ObjectLockRetention | None = None,
-    bucket_name: str | None = None,
-) -> s3.Bucket:
+class SecureBucket(s3.Bucket):
     """A bucket with every default of this module, KMS-encrypted when ``encryption_key`` is set.
 
     Without a key the bucket uses SSE-S3, which is what S3 server access logging and ELB
     access logging require of their target; the caller acknowledges the KMS rule there.
     A ``RETAIN`` bucket keeps its objects; any other removal policy empties it on deletion.
     """
-    bucket = s3.Bucket(
-        scope,
-        construct_id,
-        bucket_name=bucket_name,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        minimum_tls_version=1.2,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned=True,
-        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
-        encryption_key=encryption_key,
-        bucket_key_enabled=encryption_key is not None,
-        server_access_logs_bucket=server_access_logs,
-        server_access_logs_prefix=access_logs_prefix,
-        object_lock_enabled=object_lock is not None or None,
-        object_lock_default_retention=object_lock,
-        lifecycle_rules=[
-            s3.LifecycleRule(
-                id="expire",
-                expiration=Duration.days(expiration_days),
-                noncurrent_version_expiration=Duration.days(noncurrent_expiration_days),
-                abort_incomplete_multipart_upload_after=Duration.days(1),
-            )
-        ],
-        removal_policy=removal_policy,
-        auto_delete_objects=removal_policy is not RemovalPolicy.RETAIN,
-    )
-    # Natively, not through ``event_bridge_enabled`` (which deploys a notifications Lambda).
-    cfn_bucket = bucket.node.default_child
-    assert isinstance(cfn_bucket, s3.CfnBucket)
-    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
-    )
-    acknowledge(bucket, REPLICATION_REASON, *in_packs("S3BucketReplicationEnabled"))
-    if removal_policy is not RemovalPolicy.RETAIN:
-        accept_cdk_provider(
-            bucket,
-            "Custom::S3AutoDeleteObjectsCustomResourceProvider",
-            purpose="CDK's handler that empties a bucket of a development stack when the stack is "
-            "deleted; its role may only list and delete objects of the buckets that enable it.",
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        expiration_days: int,
+        noncurrent_expiration_days: int,
+        removal_policy: RemovalPolicy,
+        encryption_key: kms.IKey | None = None,
+        server_access_logs: s3.IBucket | None = None,
+        access_logs_prefix: str | None = None,
+        object_lock: s3.ObjectLockRetention | None = None,
+        bucket_name: str | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            bucket_name=bucket_name,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=encryption_key,
+            bucket_key_enabled=encryption_key is not None,
+            server_access_logs_bucket=server_access_logs,
+            server_access_logs_prefix=access_logs_prefix,
+            object_lock_enabled=object_lock is not None or None,
+            object_lock_default_retention=object_lock,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire",
+                    expiration=Duration.days(expiration_days),
+                    noncurrent_version_expiration=Duration.days(noncurrent_expiration_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy is not RemovalPolicy.RETAIN,
         )
-    return bucket
+        # Natively, not through ``event_bridge_enabled`` (which deploys a notifications Lambda).
+        cfn_bucket = self.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
+        )
+        acknowledge(self, REPLICATION_REASON, *in_packs("S3BucketReplicationEnabled"))
+        if removal_policy is not RemovalPolicy.RETAIN:
+            accept_cdk_provider(
+                self,
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                purpose="CDK's handler that empties a bucket of a development stack when the stack is "
+                "deleted; its role may only list and delete objects of the buckets that enable it.",
+            )
 
 
 class AccessLogBucket(Construct):
@@ -116,7 +120,7 @@ class AccessLogBucket(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = secure_bucket(
+        self.bucket = SecureBucket(
             self,
             "Bucket",
             expiration_days=expiration_days,

@@ -3,13 +3,14 @@
 The service runs in the private subnets with the control plane's security group and no
 public address; a deployment that cannot get healthy tasks is stopped and rolled back by
 the circuit breaker; the load balancer (built elsewhere) registers it as a target and
-health-checks ``/health/live``. Configuration reaches the container as plain environment
-variables (identifiers only); any credential would go through ECS secrets.
+health-checks it on ``config.api``'s port and path. Configuration reaches the container as
+plain environment variables (identifiers only); any credential would go through ECS secrets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import jsii
 from aws_cdk import Aspects, Duration, Fn, IAspect, Stack
@@ -19,41 +20,47 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 
-from config.api import HEALTH_CHECK_PATH
+from compliance.acknowledgements import acknowledge
+from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
-from constructs.agent_launch import acknowledge_launch, launch_statements
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
-from constructs.data_access import DataAccess
-from constructs.hardened_container import ARM64_LINUX, add_hardened_container
+from constructs.hardened_container import ARM64_LINUX, HardenedContainer
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, acknowledge_wildcard_resource, wildcard_resource
-from constructs.network_policy import without_rules
-from constructs.task_roles import ExecutionRole, log_write_statements, pull_statements, task_role
+from constructs.network_policy import NetworkPolicy
+from constructs.task_roles import ExecutionRole, TaskRole
 from constructs.workspaces_fs import MOUNT_PATH
+from permissions.control_plane import POLICIES, acknowledge_control_plane, control_plane_statements
+from permissions.data_access import DataAccess
+from permissions.tasks import log_write_statements, pull_statements
 
 CONTAINER = "control-plane"
 USER = "1001"  # the image's non-root user (node:22-alpine based)
 SCRATCH = {"tmp": "/tmp"}
-# The task role's managed policies (construct id -> what it allows), one per concern.
-POLICIES = {
-    "LaunchPolicy": "launch, watch and stop agent tasks, pass them their roles, read their logs",
-    "RecordsPolicy": "dispatch records in the tables, cost events on the bus",
-    "ArtifactsPolicy": "list, read, write and delete artifacts",
-    "WorkspacesPolicy": "the GitHub token, per-workspace access points, the workspaces mount",
-}
+LOCAL_HEALTH_CHECK = f"http://127.0.0.1:{CONTROL_PLANE_PORT}{HEALTH_CHECK_PATH}"
+# The workspaces file system, mounted at MOUNT_PATH.
+WORKSPACES_VOLUME = "workspaces"
+
+
+@dataclass(frozen=True)
+class AgentFleet:
+    """The agents the control plane launches, and how: their tasks, the security group and the
+    capacity provider they run with, and RunTask's platform version (Fargate Spot needs 1.4.0
+    or later for ARM64 tasks)."""
+
+    tasks: Sequence[AgentTask]
+    security_group: ec2.ISecurityGroup
+    capacity_provider: str
+    platform_version: str
 
 
 class ControlPlane(Construct):
-    """``service``, ``task_definition``, ``task_role``, ``policies``, ``log_group``, ``scaling``.
+    """``service``, ``task_definition``, ``container``, ``environment``, ``task_role``,
+    ``policies``, ``log_group``, ``scaling``.
 
     ``policies`` are the managed policies holding every permission of the task role, one per
-    concern (``POLICIES``): launching agents, dispatch records and events, artifacts,
-    workspaces. Add statements for new resources to the one they concern (a grant on
-    ``task_role`` would create an inline policy, which the compliance packs refuse). One
-    policy for everything would pass IAM's 6,144-character limit of a managed policy once
-    its references are resolved; a role may hold 10. The workspaces file system is mounted
-    at ``/mnt/workspaces``.
+    concern (``permissions/control_plane.py``): launching agents, dispatch records and events,
+    artifacts, workspaces. The workspaces file system is mounted at ``/mnt/workspaces``.
     """
 
     def __init__(
@@ -63,15 +70,11 @@ class ControlPlane(Construct):
         *,
         env_name: str,
         config: ControlPlaneConfig,
-        port: int,
         cluster: ecs.Cluster,
         repository: ecr.IRepository,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
-        agents: Sequence[AgentTask],
-        agent_security_group: ec2.ISecurityGroup,
-        agent_capacity_provider: str,
-        agent_platform_version: str,
+        agents: AgentFleet,
         logs_key: LogsKey,
         log_retention_days: int,
         data: DataAccess,
@@ -79,46 +82,14 @@ class ControlPlane(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
-
         execution = ExecutionRole(
             self,
             "Execution",
             description="Starts control-plane tasks: pulls its image, writes its logs",
             statements=[*pull_statements(repository), *log_write_statements(self.log_group)],
         )
-        self.task_role = task_role(self, "TaskRole", description="Identity of the control-plane API tasks")
-        statements = {
-            "LaunchPolicy": launch_statements(self, cluster=cluster, agents=agents),
-            "RecordsPolicy": data.control_plane_record_statements(self),
-            "ArtifactsPolicy": data.control_plane_artifact_statements(self),
-            "WorkspacesPolicy": data.control_plane_workspace_statements(self),
-        }
-        self.policies = {
-            name: iam.ManagedPolicy(
-                self,
-                name,
-                description=f"Control-plane tasks: {POLICIES[name]}",
-                roles=[self.task_role],
-                statements=statements[name],
-            )
-            for name in POLICIES
-        }
-        acknowledge_launch(self.policies["LaunchPolicy"], cluster=cluster, agents=agents)
-        acknowledge_wildcard_resource(
-            self.policies["ArtifactsPolicy"],
-            "Objects of the one artifacts bucket: the control plane serves and deletes any dispatch's "
-            "artifacts, whose keys exist only at run time; no other bucket is named, objects are "
-            "KMS-encrypted and versioned (and locked in production).",
-            data.artifacts.arn_for_objects("*"),
-        )
-        acknowledge(
-            self.policies["WorkspacesPolicy"],
-            "Access-point ARNs do not name their file system and the access points are created at run "
-            "time: TagResource is allowed only inside CreateAccessPoint and DeleteAccessPoint only on "
-            "access points tagged with this workspaces file system's id (aws:ResourceTag).",
-            wildcard_resource(self, data.access_point_arns(self)),
-        )
-
+        self.task_role = TaskRole(self, "TaskRole", description="Identity of the control-plane API tasks")
+        self.policies = self._policies(cluster, agents.tasks, data)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -128,95 +99,12 @@ class ControlPlane(Construct):
             runtime_platform=ARM64_LINUX,
             execution_role=execution.role,
             task_role=self.task_role,
-            volumes=[*(ecs.Volume(name=volume) for volume in SCRATCH), data.workspaces_volume()],
+            volumes=[*(ecs.Volume(name=volume) for volume in SCRATCH), _workspaces_volume(data)],
         )
         execution.depend_on_policy(self.task_definition)
-        self.environment = self._environment(
-            env_name=env_name,
-            port=port,
-            cluster=cluster,
-            agents=agents,
-            subnets=subnets,
-            agent_security_group=agent_security_group,
-            agent_capacity_provider=agent_capacity_provider,
-            agent_platform_version=agent_platform_version,
-            data=data,
-        )
-        self.container = add_hardened_container(
-            self,
-            self.task_definition,
-            "ControlPlane",
-            container_name=CONTAINER,
-            memory=config.memory,
-            repository=repository,
-            image_tag=config.image_tag,
-            user=USER,
-            log_group=self.log_group,
-            stream_prefix=CONTAINER,
-            scratch=SCRATCH,
-            mounts=[data.workspaces_mount()],
-            port_mappings=[ecs.PortMapping(container_port=port, protocol=ecs.Protocol.TCP)],
-            environment=self.environment,
-            health_check=ecs.HealthCheck(
-                # busybox wget is part of the alpine base image.
-                command=[
-                    "CMD-SHELL",
-                    f"wget -q -O /dev/null http://127.0.0.1:{port}{HEALTH_CHECK_PATH} || exit 1",
-                ],
-                interval=Duration.seconds(30),
-                timeout=Duration.seconds(5),
-                retries=3,
-                start_period=Duration.seconds(60),
-            ),
-        )
-        acknowledge(
-            self.task_definition,
-            "The environment holds only non-secret identifiers (cluster, task-definition and secret "
-            "ARNs, table, bucket and bus names, subnet, security-group and file-system ids, log-group "
-            "names, sizes, timeouts); credentials go through ECS secrets or Secrets Manager calls, and "
-            "tests/test_control_plane.py fails on any credential-like variable that does not reference a "
-            "Data-stack secret (its ARN) or table (its name).",
-            "AwsSolutions-ECS2",
-        )
-
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=cluster,
-            task_definition=self.task_definition,
-            # No count after the first creation: the template would set it back on every deploy.
-            # CloudFormation (AWS::ECS::Service DesiredCount): "For new services, if a desired
-            # count is not specified, a default value of 1 is used ... For existing services, if
-            # a desired count is not specified, it is omitted from the operation", so a deploy
-            # keeps the count autoscaling set. The scalable target below raises a new service to
-            # min_tasks: RegisterScalableTarget "changes the resource's current capacity to a
-            # value that is inside of this range", also when it updates an existing target
-            # (Application Auto Scaling API reference). aws-cdk-lib passes desired_count=None
-            # through as an absent property (the ecs-patterns removeDefaultDesiredCount flag does
-            # not concern this L2). Bootstrap states 0: there is no image to run yet.
-            desired_count=config.fixed_desired_count,
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            capacity_provider_strategies=[
-                ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)
-            ],
-            platform_version=ecs.FargatePlatformVersion.LATEST,
-            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
-            assign_public_ip=False,
-            # The network policy (Network stack) owns every rule: attaching a target group
-            # here cannot add a second one.
-            security_groups=[without_rules(self, "SecurityGroup", security_group)],
-            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            enable_ecs_managed_tags=True,
-            enable_execute_command=False,
-        )
-        # Start tasks only once their permissions exist and the cluster can place them on
-        # FARGATE: the capacity-provider association is a resource of its own, which nothing
-        # references (the cluster itself is ordered by the service's reference to it).
-        self.service.node.add_dependency(*self.policies.values())
-        Aspects.of(self.service).add(_WaitForCapacityProviders(self.service, cluster))
+        self.environment = self._environment(env_name, cluster, subnets, agents, data)
+        self.container = self._container(repository)
+        self.service = self._service(cluster, subnets, security_group)
         low, high = config.scaling_bounds
         self.scaling = self.service.auto_scale_task_count(min_capacity=low, max_capacity=high)
         self.scaling.scale_on_cpu_utilization(
@@ -236,35 +124,130 @@ class ControlPlane(Construct):
             scale_out_cooldown=Duration.seconds(self._config.scale_out_cooldown_seconds),
         )
 
+    def _policies(
+        self, cluster: ecs.ICluster, agents: Sequence[AgentTask], data: DataAccess
+    ) -> dict[str, iam.ManagedPolicy]:
+        """The task role's managed policies, by construct id (``POLICIES``)."""
+        statements = control_plane_statements(self, cluster=cluster, agents=agents, data=data)
+        policies = {
+            name: iam.ManagedPolicy(
+                self,
+                name,
+                description=f"Control-plane tasks: {POLICIES[name]}",
+                roles=[self.task_role],
+                statements=statements[name],
+            )
+            for name in POLICIES
+        }
+        acknowledge_control_plane(policies, cluster=cluster, agents=agents, data=data)
+        return policies
+
+    def _container(self, repository: ecr.IRepository) -> ecs.ContainerDefinition:
+        """The API's container: ``config.api``'s port and health check, the workspaces mounted."""
+        container = HardenedContainer(
+            self.task_definition,
+            "ControlPlane",
+            container_name=CONTAINER,
+            memory=self._config.memory,
+            repository=repository,
+            image_tag=self._config.image_tag,
+            user=USER,
+            log_group=self.log_group,
+            stream_prefix=CONTAINER,
+            scratch=SCRATCH,
+            mounts=[
+                ecs.MountPoint(source_volume=WORKSPACES_VOLUME, container_path=MOUNT_PATH, read_only=False)
+            ],
+            port_mappings=[ecs.PortMapping(container_port=CONTROL_PLANE_PORT, protocol=ecs.Protocol.TCP)],
+            environment=self.environment,
+            health_check=ecs.HealthCheck(
+                # busybox wget is part of the alpine base image.
+                command=["CMD-SHELL", f"wget -q -O /dev/null {LOCAL_HEALTH_CHECK} || exit 1"],
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(60),
+            ),
+        )
+        acknowledge(
+            self.task_definition,
+            "The environment holds only non-secret identifiers (cluster, task-definition and secret "
+            "ARNs, table, bucket and bus names, subnet, security-group and file-system ids, log-group "
+            "names, sizes, timeouts); credentials go through ECS secrets or Secrets Manager calls, and "
+            "tests/test_control_plane.py fails on any credential-like variable that does not reference a "
+            "Data-stack secret (its ARN) or table (its name).",
+            "AwsSolutions-ECS2",
+        )
+        return container
+
+    def _service(
+        self, cluster: ecs.ICluster, subnets: Sequence[ec2.ISubnet], security_group: ec2.ISecurityGroup
+    ) -> ecs.FargateService:
+        """Rolling deployments behind the circuit breaker, in ``subnets``, with no public address."""
+        service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            # No count after the first creation: the template would set it back on every deploy.
+            # CloudFormation (AWS::ECS::Service DesiredCount): "For new services, if a desired
+            # count is not specified, a default value of 1 is used ... For existing services, if
+            # a desired count is not specified, it is omitted from the operation", so a deploy
+            # keeps the count autoscaling set. The scalable target (the constructor's) raises a new service to
+            # min_tasks: RegisterScalableTarget "changes the resource's current capacity to a
+            # value that is inside of this range", also when it updates an existing target
+            # (Application Auto Scaling API reference). aws-cdk-lib passes desired_count=None
+            # through as an absent property (the ecs-patterns removeDefaultDesiredCount flag does
+            # not concern this L2). Bootstrap states 0: there is no image to run yet.
+            desired_count=self._config.fixed_desired_count,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            capacity_provider_strategies=[
+                ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)
+            ],
+            platform_version=ecs.FargatePlatformVersion.LATEST,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            assign_public_ip=False,
+            # The network policy (Network stack) owns every rule: attaching a target group
+            # here cannot add a second one.
+            security_groups=[NetworkPolicy.without_rules(self, "SecurityGroup", security_group)],
+            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            enable_ecs_managed_tags=True,
+            enable_execute_command=False,
+        )
+        # Start tasks only once their permissions exist and the cluster can place them on
+        # FARGATE: the capacity-provider association is a resource of its own, which nothing
+        # references (the cluster itself is ordered by the service's reference to it).
+        service.node.add_dependency(*self.policies.values())
+        Aspects.of(service).add(_WaitForCapacityProviders(service, cluster))
+        return service
+
     def _environment(
         self,
-        *,
         env_name: str,
-        port: int,
         cluster: ecs.ICluster,
-        agents: Sequence[AgentTask],
         subnets: Sequence[ec2.ISubnet],
-        agent_security_group: ec2.ISecurityGroup,
-        agent_capacity_provider: str,
-        agent_platform_version: str,
+        agents: AgentFleet,
         data: DataAccess,
     ) -> dict[str, str]:
         """Plain configuration of the API: identifiers only, never a credential."""
         stack = Stack.of(self)
         environment = {
             "NODE_ENV": "production",
-            "PORT": str(port),
+            "PORT": str(CONTROL_PLANE_PORT),
             "AWS_REGION": stack.region,
             "OUTPOST_ENVIRONMENT": env_name,
             "OUTPOST_CLUSTER_ARN": cluster.cluster_arn,
             "OUTPOST_WORKER_SUBNETS": Fn.join(",", [subnet.subnet_id for subnet in subnets]),
-            "OUTPOST_WORKER_SECURITY_GROUP": agent_security_group.security_group_id,
-            "OUTPOST_AGENT_CAPACITY_PROVIDER": agent_capacity_provider,
+            "OUTPOST_WORKER_SECURITY_GROUP": agents.security_group.security_group_id,
+            "OUTPOST_AGENT_CAPACITY_PROVIDER": agents.capacity_provider,
             # RunTask's platformVersion: Fargate Spot needs 1.4.0 or later for ARM64 tasks.
-            "OUTPOST_AGENT_PLATFORM_VERSION": agent_platform_version,
+            "OUTPOST_AGENT_PLATFORM_VERSION": agents.platform_version,
             "OUTPOST_AGENT_CONTAINER_NAME": AGENT_CONTAINER,
             "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS": str(self._config.worker_task_timeout_seconds),
-            "OUTPOST_AGENTS": ",".join(agent.name for agent in agents),
+            "OUTPOST_AGENTS": ",".join(agent.name for agent in agents.tasks),
             "OUTPOST_WARM_POOL_SIZE": str(self._config.warm_pool_size),
             "OUTPOST_ARTIFACTS_BUCKET": data.artifacts.bucket_name,
             "OUTPOST_EVENT_BUS_NAME": data.event_bus.event_bus_name,
@@ -276,13 +259,28 @@ class ControlPlane(Construct):
         }
         for name, table in data.tables.items():
             environment[f"OUTPOST_TABLE_{name.upper()}"] = table.table_name
-        for agent in agents:
+        for agent in agents.tasks:
             upper = agent.name.upper()
             environment[f"OUTPOST_TASK_DEF_{upper}"] = agent.task_definition.task_definition_arn
             # Per dispatch: a revision of this family with the dispatch's access point.
             environment[f"OUTPOST_DISPATCH_FAMILY_{upper}"] = agent.dispatch_family
             environment[f"OUTPOST_LOG_GROUP_{upper}"] = agent.log_group.log_group_name
         return environment
+
+
+def _workspaces_volume(data: DataAccess) -> ecs.Volume:
+    """The workspaces file system through the shared ``/workspaces`` access point: TLS in
+    transit, and the task role's IAM identity (the file-system policy refuses anything else)."""
+    return ecs.Volume(
+        name=WORKSPACES_VOLUME,
+        efs_volume_configuration=ecs.EfsVolumeConfiguration(
+            file_system_id=data.file_system.file_system_id,
+            transit_encryption="ENABLED",
+            authorization_config=ecs.AuthorizationConfig(
+                access_point_id=data.access_point.access_point_id, iam="ENABLED"
+            ),
+        ),
+    )
 
 
 @jsii.implements(IAspect)

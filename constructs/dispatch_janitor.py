@@ -28,24 +28,34 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sqs as sqs
 
+from compliance.acknowledgements import acknowledge, wildcard_resource
+from config.names import resource_name
 from config.service import JanitorConfig
 from constructs import Construct
-from constructs.agent_launch import cluster_tasks, in_cluster, revisions
 from constructs.agent_task import AgentTask
-from constructs.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, wildcard_resource
-from constructs.vpc_function import vpc_function
+from constructs.vpc_function import DeadLetters, Handler, VpcFunction
+from permissions.agent_launch import cluster_tasks, in_cluster, revisions
+from permissions.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
 
-HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "dispatch_janitor"
-MEMORY_MB = 256
-TIMEOUT = Duration.minutes(5)
+HANDLER = Handler(
+    name="dispatch janitor",
+    role_description="Dispatch janitor: removes what dead control planes left of dispatches",
+    description="Stops overdue dispatch tasks; deletes stale dispatch revisions and access points",
+    directory=Path(__file__).resolve().parent.parent / "lambdas" / "dispatch_janitor",
+    memory_mb=256,
+    timeout=Duration.minutes(5),
+    environment_holds="the cluster's ARN, the file system's and access point's ids, family names and "
+    "timeouts",
+    data_permissions="ListTasks (held to this cluster by ecs:cluster), ListTaskDefinitions, "
+    "DescribeTaskDefinition and DeregisterTaskDefinition have none either; every other "
+    "permission names the cluster's tasks, the dispatch families, the file system, or "
+    "access points tagged with that file system.",
+)
 
 
-class DispatchJanitor(Construct):
+class DispatchJanitor(VpcFunction):
     """``function``, ``rule`` (the schedule), ``log_group``, ``role``, ``policy``."""
 
     def __init__(
@@ -61,21 +71,13 @@ class DispatchJanitor(Construct):
         data: DataAccess,
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
-        dead_letter_queue: sqs.IQueue,
-        dead_letter_key: kms.IKey,
+        dead_letters: DeadLetters,
         logs_key: LogsKey,
     ) -> None:
         super().__init__(scope, construct_id)
         grace_seconds = config.grace_minutes * 60
-        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
-        parts = vpc_function(
-            self,
-            name="dispatch janitor",
-            role_description="Dispatch janitor: removes what dead control planes left of dispatches",
-            description="Stops overdue dispatch tasks; deletes stale dispatch revisions and access points",
-            handler_dir=HANDLER_DIR,
-            memory_mb=MEMORY_MB,
-            timeout=TIMEOUT,
+        self._add_function(
+            HANDLER,
             environment={
                 "CLUSTER_ARN": cluster.cluster_arn,
                 "FILE_SYSTEM_ID": data.file_system.file_system_id,
@@ -84,24 +86,24 @@ class DispatchJanitor(Construct):
                 "GRACE_SECONDS": str(grace_seconds),
                 "TASK_TIMEOUT_SECONDS": str(worker_task_timeout_seconds + grace_seconds),
             },
-            environment_holds="the cluster's ARN, the file system's and access point's ids, family "
-            "names and timeouts",
             statements=self._statements(cluster, agents, data),
-            data_permissions="ListTasks (held to this cluster by ecs:cluster), ListTaskDefinitions, "
-            "DescribeTaskDefinition and DeregisterTaskDefinition have none either; every other "
-            "permission names the cluster's tasks, the dispatch families, the file system, or "
-            "access points tagged with that file system.",
             vpc=vpc,
             security_group=security_group,
+            dead_letters=dead_letters,
+            logs_key=logs_key,
+            log_retention_days=config.log_retention_days,
             reserved_concurrency=config.reserved_concurrency,
-            dead_letter_queue=dead_letter_queue,
-            dead_letter_key=dead_letter_key,
             # A failed run is not retried: the next scheduled one does the same work.
             retry_attempts=0,
             max_event_age=Duration.minutes(config.interval_minutes),
-            log_group=self.log_group,
         )
-        self.role, self.policy, self.function = parts.role, parts.policy, parts.function
+        self._explain_wildcards(cluster, agents, data)
+        self.rule = self._schedule(env_name, config)
+
+    def _explain_wildcards(
+        self, cluster: ecs.ICluster, agents: Sequence[AgentTask], data: DataAccess
+    ) -> None:
+        """The wildcard resources of :meth:`_statements`, each with what bounds it."""
         acknowledge(
             self.policy,
             "Access-point ARNs do not name their file system and dispatch access points exist only "
@@ -122,16 +124,18 @@ class DispatchJanitor(Construct):
             wildcard_resource(self, cluster_tasks(self, cluster)),
         )
 
-        self.rule = events.Rule(
+    def _schedule(self, env_name: str, config: JanitorConfig) -> events.Rule:
+        """``Schedule``: a run every ``interval_minutes``."""
+        rule = events.Rule(
             self,
             "Schedule",
-            rule_name=f"outpost-{env_name}-dispatch-janitor",
+            rule_name=resource_name(env_name, "dispatch-janitor"),
             description="Clean up after dispatches whose control plane died",
             schedule=events.Schedule.rate(Duration.minutes(config.interval_minutes)),
         )
-        self.rule.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
+        rule.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
         acknowledge(
-            self.rule,
+            rule,
             "A scheduled event carries nothing to replay: a delivery that fails after EventBridge's "
             "retries is only a missed run, which the next run (every interval_minutes) does in full; "
             "the function's own failures go to its dead-letter queue and raise JanitorErrors. (The "
@@ -139,6 +143,7 @@ class DispatchJanitor(Construct):
             "without a dependency cycle.)",
             "Serverless-EventBusDLQ",
         )
+        return rule
 
     def _statements(
         self, cluster: ecs.ICluster, agents: Sequence[AgentTask], data: DataAccess

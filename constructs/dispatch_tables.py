@@ -1,24 +1,18 @@
 """The DynamoDB tables of the control plane: dispatches, idempotency, workspaces, warm pool, API keys.
 
-The key schema of each table is the contract with the control plane (README, "Data
-stack"): attribute names are snake_case strings, ``expires_at`` is the TTL attribute
-(epoch seconds) wherever records expire.
+Their key schema is the contract with the control plane, kept in ``config/tables.py``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 
+from compliance.acknowledgements import acknowledge, in_packs
+from config.names import pascal
+from config.tables import TABLES, TTL_ATTRIBUTE
 from constructs import Construct
-from constructs.nag import acknowledge, in_packs
-
-TTL_ATTRIBUTE = "expires_at"
-# The index the task-state callback queries: dispatch by the ARN of its ECS task.
-TASK_ARN_INDEX = "by-task-arn"
 
 # The packs that ask for an AWS Backup plan.
 BACKUP_PACKS = ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5")
@@ -26,42 +20,6 @@ BACKUP_REASON = (
     "Point-in-time recovery is on: any second of the last 35 days can be restored, a finer "
     "recovery point than a daily AWS Backup plan; in production the table is retained on stack "
     "deletion and has deletion protection."
-)
-
-
-@dataclass(frozen=True)
-class Index:
-    name: str
-    partition_key: str
-    sort_key: str | None = None
-    # KEYS_ONLY where the reader only needs the table key, ALL where it lists records.
-    keys_only: bool = False
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    partition_key: str
-    sort_key: str | None = None
-    ttl: bool = False
-    indexes: tuple[Index, ...] = field(default_factory=tuple)
-
-
-TABLES: tuple[TableSpec, ...] = (
-    TableSpec(
-        "dispatches",
-        "dispatch_id",
-        ttl=True,
-        indexes=(
-            Index("by-user", "user_id", "created_at"),
-            Index("by-status", "status", "created_at"),
-            Index(TASK_ARN_INDEX, "task_arn", keys_only=True),
-        ),
-    ),
-    TableSpec("idempotency", "idempotency_key", ttl=True),
-    TableSpec("workspaces", "workspace_id", ttl=True, indexes=(Index("by-user", "user_id", "created_at"),)),
-    TableSpec("warm_pool", "agent", "task_arn", ttl=True),
-    TableSpec("api_keys", "key_id", indexes=(Index("by-key-hash", "key_hash"),)),
 )
 
 
@@ -88,10 +46,9 @@ class DispatchTables(Construct):
         super().__init__(scope, construct_id)
         self.tables: dict[str, dynamodb.Table] = {}
         for spec in TABLES:
-            construct_name = "".join(part.capitalize() for part in spec.name.split("_"))
             table = dynamodb.Table(
                 self,
-                construct_name,
+                pascal(spec.name),
                 partition_key=_string(spec.partition_key),
                 sort_key=_string(spec.sort_key) if spec.sort_key else None,
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

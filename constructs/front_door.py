@@ -8,30 +8,29 @@ listener forwards only the API's paths to the control plane and answers anything
 a fixed JSON 404, so nothing unknown reaches a task.
 
 The construct adds no security-group rule: the load balancer uses the group the Network
-stack's ``NetworkPolicy`` made, which already allows 443/80 from the internet and 3000 to
-the control plane (listeners are created with ``open=False``).
+stack's ``NetworkPolicy`` made, which already allows 443/80 from the internet and the
+control plane's port to it (listeners are created with ``open=False``).
 """
 
 from __future__ import annotations
 
 import json
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_wafv2 as wafv2
 
+from compliance.acknowledgements import acknowledge, control_tower, in_packs
+from compliance.scanners import skip_checkov
 from config.api import PUBLIC_ROUTES
 from config.ingress import IngressConfig
+from config.names import resource_name
 from constructs import Construct
 from constructs.buckets import AccessLogBucket
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, control_tower, in_packs
-from constructs.network_policy import without_rules
-from constructs.scanners import skip_checkov
+from constructs.network_policy import NetworkPolicy
+from constructs.web_acl import WebAcl
 
 # The compliance packs with the ELBv2ACMCertificateRequired rule (NIST 800-53 rev 4 has none).
 PACKS_WITH_ACM_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
@@ -48,23 +47,6 @@ SSL_POLICY = elbv2.SslPolicy.TLS13_13_PQ
 
 
 NOT_FOUND_BODY = json.dumps({"error": "not found"}, separators=(",", ":"))
-TOO_MANY_REQUESTS_BODY = json.dumps({"error": "too many requests"}, separators=(",", ":"))
-
-# The AWS managed rule groups, by priority. The rate limit sits between IP reputation and
-# the (costlier) inspection rule sets.
-MANAGED_RULE_GROUPS: tuple[tuple[int, str], ...] = (
-    (10, "AWSManagedRulesAmazonIpReputationList"),
-    (30, "AWSManagedRulesCommonRuleSet"),
-    (40, "AWSManagedRulesKnownBadInputsRuleSet"),
-)
-RATE_LIMIT_PRIORITY = 20
-RATE_LIMIT_RULE = "RateLimitPerIp"
-RATE_LIMIT_WINDOW_SECONDS = 300
-# Rules of the common rule set that only count: dispatch requests carry prompts and code
-# longer than the 8 KB body limit of SizeRestrictions_BODY.
-COMMON_RULES_COUNTED = ("SizeRestrictions_BODY",)
-# Never written to the WAF logs: the API's credentials.
-REDACTED_HEADERS = ("authorization", "x-api-key", "cookie")
 
 
 class FrontDoor(Construct):
@@ -87,7 +69,6 @@ class FrontDoor(Construct):
         logs_key: LogsKey,
         env_name: str,
         production: bool,
-        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self._vpc = vpc
@@ -102,7 +83,30 @@ class FrontDoor(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         ).bucket
 
-        self.load_balancer = elbv2.ApplicationLoadBalancer(
+        self.load_balancer = self._load_balancer(config, vpc, security_group, production)
+        self._listeners(config)
+        self.waf_log_group = logs_key.log_group(
+            "WafLogs",
+            scope=self,
+            retention_days=config.waf_log_retention_days,
+            log_group_name=f"aws-waf-logs-{resource_name(env_name)}",
+        )
+        self.web_acl = WebAcl(
+            self,
+            "WebAcl",
+            env_name=env_name,
+            rate_limit=config.rate_limit_per_5_minutes,
+            protects=self.load_balancer,
+            log_group=self.waf_log_group,
+        )
+
+        self._outputs(config)
+
+    def _load_balancer(
+        self, config: IngressConfig, vpc: ec2.IVpc, security_group: ec2.ISecurityGroup, production: bool
+    ) -> elbv2.ApplicationLoadBalancer:
+        """Internet-facing, in the public subnets, logging every request to ``access_logs``."""
+        load_balancer = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
             vpc=vpc,
@@ -110,7 +114,7 @@ class FrontDoor(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             # Routing to a target would otherwise add a second "load balancer -> target"
             # egress rule beside the network policy's own, which EC2 refuses as a duplicate.
-            security_group=without_rules(self, "SecurityGroup", security_group),
+            security_group=NetworkPolicy.without_rules(self, "SecurityGroup", security_group),
             ip_address_type=elbv2.IpAddressType.IPV4,
             deletion_protection=production,
             idle_timeout=Duration.seconds(config.idle_timeout_seconds),
@@ -119,16 +123,20 @@ class FrontDoor(Construct):
             desync_mitigation_mode=elbv2.DesyncMitigationMode.STRICTEST,
             waf_fail_open=False,
         )
-        self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
+        load_balancer.log_access_logs(self.access_logs, prefix="alb")
         if not production:
             acknowledge(
-                self.load_balancer,
+                load_balancer,
                 "Development load balancer: deletion protection would block tearing the environment "
                 "down; production sets it (deletion_protection=True) and dev holds no data of its own.",
                 *in_packs("ELBDeletionProtectionEnabled", PACKS_WITH_DELETION_PROTECTION_RULE),
                 control_tower("elbv2_deletion_protection_enabled_check"),
             )
+        return load_balancer
 
+    def _listeners(self, config: IngressConfig) -> None:
+        """``listener`` (HTTPS 443 with a certificate, else HTTP 80) answering a fixed 404 until
+        ``route_to``; with a certificate, ``redirect_listener`` (80 -> 443)."""
         not_found = elbv2.ListenerAction.fixed_response(
             404, content_type="application/json", message_body=NOT_FOUND_BODY
         )
@@ -182,21 +190,8 @@ class FrontDoor(Construct):
                     "check makes a certificate mandatory in production, where port 80 only redirects.",
                 )
 
-        self.waf_log_group = logs_key.log_group(
-            "WafLogs",
-            scope=self,
-            retention_days=config.waf_log_retention_days,
-            log_group_name=f"aws-waf-logs-outpost-{env_name}",
-        )
-        self.web_acl = self._web_acl(env_name, config.rate_limit_per_5_minutes)
-        wafv2.CfnWebACLAssociation(
-            self,
-            "WebAclAssociation",
-            resource_arn=self.load_balancer.load_balancer_arn,
-            web_acl_arn=self.web_acl.attr_arn,
-        )
-        self._waf_logging()
-
+    def _outputs(self, config: IngressConfig) -> None:
+        """``url`` and the outputs an operator needs: the API's URL and the DNS name to point at."""
         scheme = "https" if config.https else "http"
         self.url = f"{scheme}://{config.domain_name or self.load_balancer.load_balancer_dns_name}"
         CfnOutput(
@@ -234,7 +229,7 @@ class FrontDoor(Construct):
 
         The target group registers the tasks by IP on ``port`` of ``container_name`` (the
         task definition's default container when not given) and checks ``health_check_path``,
-        which must answer 200 whenever the process is up (the API's ``/health/live``).
+        which must answer 200 whenever the process is up (``config.api.HEALTH_CHECK_PATH``).
 
         ``service`` must run in the NetworkPolicy's control-plane group, given to it as an
         immutable import (as ``ControlPlane`` does), and ``port`` must be the port that policy
@@ -277,126 +272,6 @@ class FrontDoor(Construct):
             )
         self._target_group = target_group
         return target_group
-
-    def _web_acl(self, env_name: str, rate_limit: int) -> wafv2.CfnWebACL:
-        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True,
-                metric_name=f"outpost-{env_name}-{metric}",
-                sampled_requests_enabled=True,
-            )
-
-        rules: list[wafv2.CfnWebACL.RuleProperty] = [
-            wafv2.CfnWebACL.RuleProperty(
-                name=f"AWS-{group}",
-                priority=priority,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS",
-                        name=group,
-                        rule_action_overrides=[
-                            wafv2.CfnWebACL.RuleActionOverrideProperty(
-                                name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
-                            )
-                            for rule in COMMON_RULES_COUNTED
-                        ]
-                        if group == "AWSManagedRulesCommonRuleSet"
-                        else None,
-                    )
-                ),
-                visibility_config=visibility(group),
-            )
-            for priority, group in MANAGED_RULE_GROUPS
-        ]
-        rules.append(
-            wafv2.CfnWebACL.RuleProperty(
-                name=RATE_LIMIT_RULE,
-                priority=RATE_LIMIT_PRIORITY,
-                action=wafv2.CfnWebACL.RuleActionProperty(
-                    block=wafv2.CfnWebACL.BlockActionProperty(
-                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                            response_code=429, custom_response_body_key="TooManyRequests"
-                        )
-                    )
-                ),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP",
-                        limit=rate_limit,
-                        evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
-                    )
-                ),
-                visibility_config=visibility(RATE_LIMIT_RULE),
-            )
-        )
-        rules.sort(key=_priority)
-        return wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            description=f"Outpost {env_name}: filters every request to the public API",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            custom_response_bodies={
-                "TooManyRequests": wafv2.CfnWebACL.CustomResponseBodyProperty(
-                    content_type="APPLICATION_JSON", content=TOO_MANY_REQUESTS_BODY
-                )
-            },
-            rules=rules,
-            visibility_config=visibility("web-acl"),
-        )
-
-    def _waf_logging(self) -> None:
-        """Every request the web ACL sees, to the encrypted ``aws-waf-logs-*`` group.
-
-        The log group's own resource policy lets the log delivery service write to this one
-        group, so WAF does not grow the account-wide ``AWSWAF-LOGS`` policy (10 per account,
-        5,120 characters). Credentials headers are redacted before delivery.
-        """
-        stack = Stack.of(self)
-        # WAF wants the log group's ARN without the ``:*`` that ``log_group_arn`` ends with.
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=self.waf_log_group.log_group_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        delivery = logs.ResourcePolicy(
-            self,
-            "WafLogsDelivery",
-            policy_statements=[
-                iam.PolicyStatement(
-                    sid="WafLogDelivery",
-                    principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{log_group_arn}:log-stream:*"],
-                    conditions={
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {
-                            "aws:SourceArn": stack.format_arn(
-                                service="logs", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME
-                            )
-                        },
-                    },
-                )
-            ],
-        )
-        logging = wafv2.CfnLoggingConfiguration(
-            self,
-            "WebAclLogging",
-            resource_arn=self.web_acl.attr_arn,
-            log_destination_configs=[log_group_arn],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
-                for header in REDACTED_HEADERS
-            ],
-        )
-        # The log group itself is ordered by the reference above (its ARN).
-        logging.node.add_dependency(delivery)
-
-
-def _priority(rule: wafv2.CfnWebACL.RuleProperty) -> int:
-    return int(rule.priority)
 
 
 def _default_container(service: ecs.FargateService) -> str:

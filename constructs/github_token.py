@@ -6,8 +6,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from compliance.acknowledgements import acknowledge
 from constructs import Construct
-from constructs.nag import acknowledge
 
 
 class GithubTokenSecret(Construct):

@@ -1,7 +1,7 @@
 """The one way this app runs a container: Linux, non-root, read-only root, no capabilities.
 
-Both the agents' tasks and the control plane's add their container with
-``add_hardened_container``: the image from its ECR repository at a fixed tag, a hard memory
+Both the agents' tasks and the control plane's essential container is a
+:class:`HardenedContainer`: the image from its ECR repository at a fixed tag, a hard memory
 limit, every Linux capability dropped, a read-only root filesystem with writable scratch
 volumes mounted on it, and logs to a KMS-encrypted group. What differs (ports, environment,
 secrets, health check, stop timeout) is passed through as container options.
@@ -15,8 +15,6 @@ from typing import Any
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
-
-from constructs import Construct
 
 ARM64_LINUX = ecs.RuntimePlatform(
     cpu_architecture=ecs.CpuArchitecture.ARM64,
@@ -32,47 +30,52 @@ def linux(architecture: str) -> ecs.RuntimePlatform:
     )
 
 
-def add_hardened_container(
-    scope: Construct,
-    task_definition: ecs.TaskDefinition,
-    construct_id: str,
-    *,
-    container_name: str,
-    memory: int,
-    repository: ecr.IRepository,
-    image_tag: str,
-    user: str,
-    log_group: logs.ILogGroup,
-    stream_prefix: str,
-    scratch: Mapping[str, str],
-    mounts: Sequence[ecs.MountPoint] = (),
-    **options: Any,
-) -> ecs.ContainerDefinition:
-    """Add the essential container of ``task_definition``; its ``LinuxParameters`` is ``<scope>/Linux``.
+class HardenedContainer(ecs.ContainerDefinition):
+    """The essential container of ``task_definition``, made as ``add_container`` makes one (a
+    child of the task definition, so its path and every reference to it are the same).
 
     ``scratch`` maps volume names of the task definition to writable paths (the root
-    filesystem is read-only); ``mounts`` are mounted after them.
+    filesystem is read-only); ``mounts`` are mounted after them. Its ``LinuxParameters``
+    (every capability dropped; no resource of its own) is ``<construct_id>Linux`` beside it.
     """
-    linux = ecs.LinuxParameters(scope, "Linux")
-    linux.drop_capabilities(ecs.Capability.ALL)
-    container = task_definition.add_container(
-        construct_id,
-        # A hard limit, the task's size: the container cannot take more (CT.ECS.PR.7).
-        memory_limit_mib=memory,
-        container_name=container_name,
-        image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
-        essential=True,
-        user=user,
-        readonly_root_filesystem=True,
-        linux_parameters=linux,
-        logging=ecs.LogDrivers.aws_logs(stream_prefix=stream_prefix, log_group=log_group),
-        **options,
-    )
-    container.add_mount_points(
-        *(
-            ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
-            for volume, path in scratch.items()
-        ),
-        *mounts,
-    )
-    return container
+
+    def __init__(
+        self,
+        task_definition: ecs.TaskDefinition,
+        construct_id: str,
+        *,
+        container_name: str,
+        memory: int,
+        repository: ecr.IRepository,
+        image_tag: str,
+        user: str,
+        log_group: logs.ILogGroup,
+        stream_prefix: str,
+        scratch: Mapping[str, str],
+        mounts: Sequence[ecs.MountPoint] = (),
+        **options: Any,
+    ) -> None:
+        linux_parameters = ecs.LinuxParameters(task_definition, f"{construct_id}Linux")
+        linux_parameters.drop_capabilities(ecs.Capability.ALL)
+        super().__init__(
+            task_definition,
+            construct_id,
+            task_definition=task_definition,
+            # A hard limit, the task's size: the container cannot take more (CT.ECS.PR.7).
+            memory_limit_mib=memory,
+            container_name=container_name,
+            image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
+            essential=True,
+            user=user,
+            readonly_root_filesystem=True,
+            linux_parameters=linux_parameters,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=stream_prefix, log_group=log_group),
+            **options,
+        )
+        self.add_mount_points(
+            *(
+                ecs.MountPoint(source_volume=volume, container_path=path, read_only=False)
+                for volume, path in scratch.items()
+            ),
+            *mounts,
+        )

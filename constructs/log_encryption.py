@@ -7,9 +7,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config.common import LOG_RETENTION_DAYS, PRODUCTION_LOG_RETENTION_DAYS
 from constructs import Construct
-from constructs.nag import acknowledge, control_tower
 
 KEY_ACTIONS_FOR_LOGS = (
     "kms:Encrypt*",
@@ -25,6 +25,7 @@ class LogsKey(Construct):
 
     The key policy lets the CloudWatch Logs service of this account and region use the key
     only for log groups of this account and region (``kms:EncryptionContext:aws:logs:arn``).
+    ``production``: the key's log groups are a production environment's (see ``log_group``).
     """
 
     def __init__(
@@ -34,9 +35,11 @@ class LogsKey(Construct):
         *,
         description: str,
         removal_policy: RemovalPolicy,
+        production: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._removal_policy = removal_policy
+        self._production = production
         self.key = kms.Key(
             self,
             "Key",
@@ -86,7 +89,7 @@ class LogsKey(Construct):
             retention=_retention(retention_days),
             removal_policy=self._removal_policy,
         )
-        if retention_days < PRODUCTION_LOG_RETENTION_DAYS and not _in_production(group):
+        if retention_days < PRODUCTION_LOG_RETENTION_DAYS and not self._production:
             acknowledge(
                 group,
                 f"Development log group kept {retention_days} days by its setting: the settings check "
@@ -95,12 +98,6 @@ class LogsKey(Construct):
                 control_tower("cloudwatch_log_group_retention_period_check"),
             )
         return group
-
-
-def _in_production(scope: Construct) -> bool:
-    """Whether ``scope`` is in a production ``OutpostStack`` (it carries the environment config)."""
-    config = getattr(Stack.of(scope), "config", None)
-    return bool(getattr(config, "is_production", False))
 
 
 def _retention(days: int) -> logs.RetentionDays:

@@ -14,16 +14,32 @@ group keeps CDK's allow-all egress, and every rule says why it exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import aws_ec2 as ec2
 
+from compliance.acknowledgements import acknowledge
+from compliance.scanners import skip_checkov
 from config.ingress import IngressConfig
 from constructs import Construct
-from constructs.nag import acknowledge
-from constructs.scanners import skip_checkov
 
 HTTPS = 443
 HTTP = 80
 NFS = 2049
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    """The groups by who sits in them, as the README's policy table names them."""
+
+    load_balancer: ec2.ISecurityGroup
+    control_plane: ec2.ISecurityGroup
+    agents: ec2.ISecurityGroup
+    endpoints: ec2.ISecurityGroup
+    file_system: ec2.ISecurityGroup
+    callback: ec2.ISecurityGroup
+    sweeper: ec2.ISecurityGroup
+    janitor: ec2.ISecurityGroup
 
 
 class NetworkPolicy(Construct):
@@ -69,6 +85,11 @@ class NetworkPolicy(Construct):
             "Load balancer forwards API requests to the control-plane container port",
         )
 
+        self._reach_out()
+        self._admit_to_endpoints_and_file_system()
+
+    def _reach_out(self) -> None:
+        """Egress of the control plane, the agents and the two HTTPS functions: 443 only."""
         self.control_plane.add_egress_rule(
             ec2.Peer.any_ipv4(),
             ec2.Port.tcp(HTTPS),
@@ -91,6 +112,8 @@ class NetworkPolicy(Construct):
             "Dispatch janitor calls the ECS and EFS APIs over HTTPS (endpoints or NAT)",
         )
 
+    def _admit_to_endpoints_and_file_system(self) -> None:
+        """HTTPS to the interface endpoints, NFS to the file system, from their clients only."""
         for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
             self.endpoints.connections.allow_from(
                 client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"
@@ -142,28 +165,29 @@ class NetworkPolicy(Construct):
         )
 
     @property
-    def groups(self) -> dict[str, ec2.SecurityGroup]:
-        """The groups by role name, as the README's policy table names them."""
-        return {
-            "load_balancer": self.load_balancer,
-            "control_plane": self.control_plane,
-            "agents": self.agents,
-            "endpoints": self.endpoints,
-            "file_system": self.file_system,
-            "callback": self.callback,
-            "sweeper": self.sweeper,
-            "janitor": self.janitor,
-        }
+    def groups(self) -> SecurityGroups:
+        """Every group, for the stacks whose resources sit in them."""
+        return SecurityGroups(
+            load_balancer=self.load_balancer,
+            control_plane=self.control_plane,
+            agents=self.agents,
+            endpoints=self.endpoints,
+            file_system=self.file_system,
+            callback=self.callback,
+            sweeper=self.sweeper,
+            janitor=self.janitor,
+        )
 
+    @staticmethod
+    def without_rules(scope: Construct, construct_id: str, group: ec2.ISecurityGroup) -> ec2.ISecurityGroup:
+        """``group`` for a resource outside the Network stack: an immutable import.
 
-def without_rules(scope: Construct, construct_id: str, group: ec2.ISecurityGroup) -> ec2.ISecurityGroup:
-    """``group`` for a resource outside the Network stack: an immutable import.
-
-    CDK adds a rule wherever two resources are connected (a load balancer and its target,
-    say); on a group imported this way it adds none, so every rule stays in
-    :class:`NetworkPolicy`, and no second copy of a policy rule (which EC2 refuses as a
-    duplicate) lands in another stack.
-    """
-    return ec2.SecurityGroup.from_security_group_id(
-        scope, construct_id, group.security_group_id, mutable=False, allow_all_outbound=False
-    )
+        CDK adds a rule wherever two resources are connected (a load balancer and its target,
+        say); on a group imported this way it adds none, so every rule stays in the policy,
+        and no second copy of a policy rule (which EC2 refuses as a duplicate) lands in
+        another stack. (CDK's own idiom for an import, ``SecurityGroup.from_security_group_id``:
+        it makes no resource, so a construct of its own would be an empty wrapper.)
+        """
+        return ec2.SecurityGroup.from_security_group_id(
+            scope, construct_id, group.security_group_id, mutable=False, allow_all_outbound=False
+        )

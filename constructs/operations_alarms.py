@@ -21,32 +21,58 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
+from config.api import HEALTH_CHECK_PATH
 from config.monitoring import MonitoringConfig
+from config.names import resource_name
 from constructs import Construct
-from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, notifying_alarm, target_metric
+from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, NotifyingAlarm, target_metric
 
 ONE_MINUTE = Duration.minutes(1)
 
 
 @dataclass(frozen=True)
-class Watched:
-    """What the alarms watch, as the stacks that own it expose it."""
+class NetworkWatched:
+    """What the Network stack offers the alarms: its NAT gateways."""
+
+    nat_gateway_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
+class DataWatched:
+    """What the Data stack offers the alarms: the task-state callback and the workspace sweeper
+    with the rules that invoke them, and the dead-letter queue both fill."""
+
+    callback: lambda_.IFunction
+    callback_rule: events.IRule
+    sweeper: lambda_.IFunction
+    sweeper_rule: events.IRule
+    dead_letter_queue: sqs.IQueue
+
+
+@dataclass(frozen=True)
+class ServiceWatched:
+    """What the Service stack offers the alarms: the load balancer, the control plane behind it,
+    the dispatch janitor, and the release alarms (its own; the dashboard shows them)."""
 
     load_balancer: elbv2.ApplicationLoadBalancer
     target_group: elbv2.ApplicationTargetGroup
     service: ecs.FargateService
-    callback: lambda_.IFunction
-    callback_rule: events.IRule
-    dead_letter_queue: sqs.IQueue
-    nat_gateway_ids: Sequence[str]
-    sweeper: lambda_.IFunction
-    sweeper_rule: events.IRule
     janitor: lambda_.IFunction
+    release_alarms: Mapping[str, cloudwatch.IAlarm]
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the alarms watch, as the stacks that own it offer it (each stack's ``watched``)."""
+
+    network: NetworkWatched
+    data: DataWatched
+    service: ServiceWatched
 
 
 class OperationsAlarms(Construct):
-    """``alarms``: name -> alarm; ``dashboard``: one page of these and of ``shown`` (alarms of
-    other stacks, by name: the Service stack's release alarms)."""
+    """``alarms``: name -> alarm; ``dashboard``: one page of these and of the Service stack's
+    release alarms."""
 
     def __init__(
         self,
@@ -57,17 +83,18 @@ class OperationsAlarms(Construct):
         config: MonitoringConfig,
         topic: sns.ITopic,
         watched: Watched,
-        shown: Mapping[str, cloudwatch.IAlarm],
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = topic
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-        self._add_all(config, watched)
-        every: dict[str, cloudwatch.IAlarm] = {**shown, **self.alarms}
+        self._control_plane(config, watched.service)
+        self._functions(watched.data, watched.service.janitor)
+        self._nat_gateways(watched.network)
+        every: dict[str, cloudwatch.IAlarm] = {**watched.service.release_alarms, **self.alarms}
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=f"outpost-{env_name}",
+            dashboard_name=resource_name(env_name),
             default_interval=Duration.hours(6),
             widgets=[
                 [cloudwatch.AlarmWidget(title=name, alarm=alarm, width=8, height=6)]
@@ -85,7 +112,7 @@ class OperationsAlarms(Construct):
         periods: int = 1,
         comparison: cloudwatch.ComparisonOperator = AT_LEAST,
     ) -> None:
-        self.alarms[name] = notifying_alarm(
+        self.alarms[name] = NotifyingAlarm(
             self,
             name,
             topic=self._topic,
@@ -96,7 +123,8 @@ class OperationsAlarms(Construct):
             description=description,
         )
 
-    def _add_all(self, config: MonitoringConfig, watched: Watched) -> None:
+    def _control_plane(self, config: MonitoringConfig, watched: ServiceWatched) -> None:
+        """The load balancer, its targets and the control-plane service."""
         lb_metrics = watched.load_balancer.metrics
         greater = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         self._alarm(
@@ -116,7 +144,7 @@ class OperationsAlarms(Construct):
             ),
             threshold=1,
             periods=3,
-            description="A control-plane task failed its /health/live check for 3 minutes.",
+            description=f"A control-plane task failed its {HEALTH_CHECK_PATH} check for 3 minutes.",
         )
         service = watched.service
         self._alarm(
@@ -142,6 +170,9 @@ class OperationsAlarms(Construct):
             periods=3,
             description="Fewer control-plane tasks run than desired, for 15 minutes.",
         )
+
+    def _functions(self, watched: DataWatched, janitor: lambda_.IFunction) -> None:
+        """The callback, the sweeper and the janitor, and the dead-letter queue they share."""
         self._alarm(
             "CallbackErrors",
             watched.callback.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
@@ -156,7 +187,7 @@ class OperationsAlarms(Construct):
         )
         self._alarm(
             "JanitorErrors",
-            watched.janitor.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            janitor.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
             threshold=1,
             description="The dispatch janitor failed: access points and task-definition revisions of "
             "dispatches whose control plane died stay, and overdue tasks keep running.",
@@ -181,6 +212,9 @@ class OperationsAlarms(Construct):
         self._dead_letter_failures(
             "SweeperRule", watched.sweeper_rule, watched.sweeper, "Sweeper", "workspace-sweep events"
         )
+
+    def _nat_gateways(self, watched: NetworkWatched) -> None:
+        """Each NAT gateway, which the agents reach the internet through."""
         for index, nat_gateway_id in enumerate(watched.nat_gateway_ids, start=1):
             self._alarm(
                 f"NatPortAllocation{index}",

@@ -6,11 +6,12 @@ from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 
+from compliance.acknowledgements import acknowledge, in_packs
+from compliance.scanners import accept_cdk_provider
+from config.names import pascal
 from config.network import NetworkConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, in_packs
-from constructs.scanners import accept_cdk_provider
 
 PUBLIC = "Public"
 PRIVATE = "Private"
@@ -34,37 +35,29 @@ class OutpostVpc(Construct):
         logs_key: LogsKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        tiers = [
-            (
-                config.public_subnet_mask,
-                ec2.SubnetConfiguration(
-                    name=PUBLIC,
-                    subnet_type=ec2.SubnetType.PUBLIC,
-                    cidr_mask=config.public_subnet_mask,
-                    map_public_ip_on_launch=False,
-                ),
-            ),
-            (
-                config.private_subnet_mask,
-                ec2.SubnetConfiguration(
-                    name=PRIVATE,
-                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
-                    cidr_mask=config.private_subnet_mask,
-                ),
-            ),
-        ]
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
             availability_zones=list(config.availability_zones),
             nat_gateways=config.nat_gateways,
-            # Larger blocks first, so every subnet starts on a boundary of its own size.
-            subnet_configuration=[tier for _, tier in sorted(tiers, key=lambda pair: pair[0])],
+            subnet_configuration=_tiers(config),
             restrict_default_security_group=True,
             enable_dns_hostnames=True,
             enable_dns_support=True,
         )
+        self._flow_logs(config, logs_key)
+        self._explain()
+        private = [ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
+        self.vpc.add_gateway_endpoint(
+            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=private
+        )
+        self.vpc.add_gateway_endpoint(
+            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=private
+        )
+
+    def _flow_logs(self, config: NetworkConfig, logs_key: LogsKey) -> None:
+        """Every flow, accepted and rejected, to ``flow_log_group`` (``flow_log``)."""
         self.flow_log_group = logs_key.log_group(
             "FlowLogs", scope=self, retention_days=config.flow_log_retention_days
         )
@@ -76,6 +69,9 @@ class OutpostVpc(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
             max_aggregation_interval=ec2.FlowLogMaxAggregationInterval.ONE_MINUTE,
         )
+
+    def _explain(self) -> None:
+        """The subnets' findings, and CDK's provider that empties the default security group."""
         for subnet in [*self.vpc.public_subnets, *self.vpc.private_subnets]:
             acknowledge(
                 subnet,
@@ -96,13 +92,6 @@ class OutpostVpc(Construct):
             "Custom::VpcRestrictDefaultSGCustomResourceProvider",
             purpose="CDK's handler that removes every rule of the VPC's default security group; its "
             "role may only revoke rules of this VPC's default group.",
-        )
-        private = [ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
-        self.vpc.add_gateway_endpoint(
-            "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=private
-        )
-        self.vpc.add_gateway_endpoint(
-            "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=private
         )
 
     @property
@@ -153,9 +142,8 @@ class OutpostVpc(Construct):
         """One private-DNS interface endpoint per service name (``ecr.dkr``, ``logs``, ...)."""
         endpoints = {}
         for name in services:
-            construct_id = "".join(part.capitalize() for part in name.split(".")) + "Endpoint"
             endpoints[name] = self.vpc.add_interface_endpoint(
-                construct_id,
+                f"{pascal(name)}Endpoint",
                 service=ec2.InterfaceVpcEndpointAwsService(name),
                 private_dns_enabled=True,
                 security_groups=[security_group],
@@ -163,3 +151,28 @@ class OutpostVpc(Construct):
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             )
         return endpoints
+
+
+def _tiers(config: NetworkConfig) -> list[ec2.SubnetConfiguration]:
+    """The public and private tiers, larger blocks first, so every subnet starts on a boundary of
+    its own size."""
+    tiers = [
+        (
+            config.public_subnet_mask,
+            ec2.SubnetConfiguration(
+                name=PUBLIC,
+                subnet_type=ec2.SubnetType.PUBLIC,
+                cidr_mask=config.public_subnet_mask,
+                map_public_ip_on_launch=False,
+            ),
+        ),
+        (
+            config.private_subnet_mask,
+            ec2.SubnetConfiguration(
+                name=PRIVATE,
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                cidr_mask=config.private_subnet_mask,
+            ),
+        ),
+    ]
+    return [tier for _, tier in sorted(tiers, key=lambda pair: pair[0])]

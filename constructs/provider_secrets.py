@@ -17,9 +17,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from compliance.acknowledgements import acknowledge, in_packs
+from config.names import pascal, resource_name
 from constructs import Construct
-from constructs.nag import acknowledge, in_packs
-from constructs.task_roles import secret_read_statements
+from permissions.tasks import secret_read_statements
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ProviderSecrets(Construct):
         for provider in sorted({p.name for p in AGENT_PROVIDERS.values()}):
             secret = secretsmanager.Secret(
                 self,
-                provider.capitalize(),
+                pascal(provider),
                 secret_name=self.secret_name(env_name, provider),
                 description=(
                     f"Outpost {env_name}: {provider} API key. Created with a placeholder; set the "
@@ -93,7 +94,7 @@ class ProviderSecrets(Construct):
     @staticmethod
     def secret_name(env_name: str, provider: str) -> str:
         """``outpost/prod/anthropic-api-key``: the name operators pass to put-secret-value."""
-        return f"outpost/{env_name}/{provider}-api-key"
+        return resource_name(env_name, f"{provider}-api-key", separator="/")
 
     def for_agent(self, agent: str) -> tuple[str, secretsmanager.ISecret]:
         """(environment variable, secret) an agent's task definition needs."""

@@ -32,9 +32,10 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_sns as sns
 
 from config.monitoring import MonitoringConfig
+from config.names import resource_name
 from config.service import ALARM_PERIOD_MINUTES
 from constructs import Construct
-from constructs.alarm_topic import FIVE_MINUTES, notifying_alarm, target_metric
+from constructs.alarm_topic import FIVE_MINUTES, NotifyingAlarm, target_metric
 
 
 class ReleaseAlarms(Construct):
@@ -85,9 +86,9 @@ class ReleaseAlarms(Construct):
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         # Fixed names, for the runbook (aws cloudwatch describe-alarms --alarm-names ...) and for
         # the service to name them as they are, not through a reference.
-        self.names = {name: f"outpost-{env_name}-{name}" for name in specs}
+        self.names = {name: resource_name(env_name, name) for name in specs}
         for name, (metric, threshold, datapoints, comparison, description) in specs.items():
-            self.alarms[name] = notifying_alarm(
+            self.alarms[name] = NotifyingAlarm(
                 self,
                 name,
                 alarm_name=self.names[name],

@@ -2,8 +2,8 @@
 
 An execution role made here is handed to its task definition *without policy updates*:
 the grants CDK would add on its own (image pull, log writes, secret reads) are dropped,
-and the role holds exactly the statements given here, in one managed policy that the
-tests read statement by statement.
+and the role holds exactly the statements it is given (``permissions/tasks.py``), in one
+managed policy that the tests read statement by statement.
 """
 
 from __future__ import annotations
@@ -11,32 +11,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Stack
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 
+from compliance.acknowledgements import acknowledge
 from constructs import Construct, IConstruct
-from constructs.nag import acknowledge
-
-ECS_TASKS = "ecs-tasks.amazonaws.com"
+from permissions.tasks import ECS_TASKS
 
 
-def task_role(scope: Construct, construct_id: str, *, description: str) -> iam.Role:
-    """A role only ECS tasks of this account and region may assume (confused-deputy guard)."""
-    stack = Stack.of(scope)
-    return iam.Role(
-        scope,
-        construct_id,
-        description=description,
-        assumed_by=iam.ServicePrincipal(ECS_TASKS).with_conditions(
-            {
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:ecs:{stack.region}:{stack.account}:*"},
-            }
-        ),
-    )
+class TaskRole(iam.Role):
+    """A task role only ECS tasks of this account and region may assume (confused-deputy guard)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, description: str) -> None:
+        stack = Stack.of(scope)
+        super().__init__(
+            scope,
+            construct_id,
+            description=description,
+            assumed_by=iam.ServicePrincipal(ECS_TASKS).with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:ecs:{stack.region}:{stack.account}:*"
+                    },
+                }
+            ),
+        )
 
 
 class ExecutionRole(Construct):
@@ -68,55 +67,3 @@ class ExecutionRole(Construct):
     def depend_on_policy(self, dependent: IConstruct) -> None:
         """Make ``dependent`` (a task definition) wait for the policy, as CDK does for its own."""
         dependent.node.add_dependency(self.policy)
-
-
-def pull_statements(repository: ecr.IRepository) -> list[iam.PolicyStatement]:
-    """Pull images from ``repository`` only (plus the registry login, which has no resource)."""
-    return [
-        iam.PolicyStatement(
-            sid="RegistryLogin",
-            actions=["ecr:GetAuthorizationToken"],
-            resources=["*"],
-        ),
-        iam.PolicyStatement(
-            sid="PullOwnImage",
-            actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-            resources=[repository.repository_arn],
-        ),
-    ]
-
-
-def log_write_statements(log_group: logs.ILogGroup) -> list[iam.PolicyStatement]:
-    """Write to ``log_group`` only (the awslogs driver creates its streams)."""
-    return [
-        iam.PolicyStatement(
-            sid="WriteOwnLogs",
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_group.log_group_arn],
-        )
-    ]
-
-
-def secret_read_statements(
-    secret: secretsmanager.ISecret, key: kms.IKey, *, region: str, sid: str
-) -> list[iam.PolicyStatement]:
-    """Read ``secret`` and nothing else: its value (``Read<sid>``), and ``key`` only through
-    Secrets Manager for that one secret (``Decrypt<sid>``)."""
-    return [
-        iam.PolicyStatement(
-            sid=f"Read{sid}",
-            actions=["secretsmanager:GetSecretValue"],
-            resources=[secret.secret_arn],
-        ),
-        iam.PolicyStatement(
-            sid=f"Decrypt{sid}",
-            actions=["kms:Decrypt"],
-            resources=[key.key_arn],
-            conditions={
-                "StringEquals": {
-                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                    "kms:EncryptionContext:SecretARN": secret.secret_arn,
-                }
-            },
-        ),
-    ]

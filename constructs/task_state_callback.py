@@ -27,20 +27,29 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
+from compliance.acknowledgements import acknowledge, control_tower
 from config.data import CallbackConfig
+from config.names import resource_name
+from config.tables import TASK_ARN_INDEX
 from constructs import Construct
-from constructs.dispatch_tables import TASK_ARN_INDEX
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, control_tower
-from constructs.vpc_function import vpc_function
+from constructs.vpc_function import DeadLetters, Handler, VpcFunction
 
-HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "task_state"
-MEMORY_MB = 256
-TIMEOUT = Duration.seconds(30)
+HANDLER = Handler(
+    name="task-state callback",
+    role_description="Task-state callback: finishes the dispatch of a stopped ECS task",
+    description="Marks the dispatch of a stopped ECS task succeeded, failed, timed out or cancelled",
+    directory=Path(__file__).resolve().parent.parent / "lambdas" / "task_state",
+    memory_mb=256,
+    timeout=Duration.seconds(30),
+    environment_holds="the dispatch table's and index's names",
+    data_permissions="every data permission names its table, index, queue, key or log group.",
+)
 
 
-class TaskStateCallback(Construct):
-    """``function``, ``rule``, ``dead_letter_queue`` and its ``dead_letter_key``, ``log_group``, ``role``."""
+class TaskStateCallback(VpcFunction):
+    """``function``, ``rule``, ``dead_letters`` (its queue and key, which the sweeper and the
+    janitor share), ``log_group``, ``role``, ``policy``."""
 
     def __init__(
         self,
@@ -58,9 +67,29 @@ class TaskStateCallback(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        self.cluster_arn = stack.format_arn(service="ecs", resource="cluster", resource_name=cluster_name)
-        self.dead_letter_key = kms.Key(
+        self.dead_letters = self._dead_letters(env_name, config, removal_policy)
+        self._add_function(
+            HANDLER,
+            environment={"DISPATCHES_TABLE": dispatches.table_name, "TASK_ARN_INDEX": TASK_ARN_INDEX},
+            statements=self._statements(dispatches, table_key),
+            vpc=vpc,
+            security_group=security_group,
+            dead_letters=self.dead_letters,
+            logs_key=logs_key,
+            log_retention_days=config.log_retention_days,
+            reserved_concurrency=config.reserved_concurrency,
+            retry_attempts=config.retry_attempts,
+            max_event_age=Duration.minutes(config.max_event_age_minutes),
+        )
+
+        self.rule = self._rule(env_name, cluster_name, config)
+
+    def _dead_letters(
+        self, env_name: str, config: CallbackConfig, removal_policy: RemovalPolicy
+    ) -> DeadLetters:
+        """The queue (``DeadLetters``) and key (``DeadLetterKey``) where the callback's and the
+        sweeper's failed events wait for an operator."""
+        key = kms.Key(
             self,
             "DeadLetterKey",
             description=f"Outpost {env_name}: encrypts the dead-letter queue of the callback and the sweeper",
@@ -75,7 +104,7 @@ class TaskStateCallback(Construct):
         # dead-letter, silently but for the DeadLetterFailures alarms. What may send is limited
         # where EventBridge documents it: the queue policy admits sqs:SendMessage only from the
         # two rules (aws:SourceArn, added by each rule target), and this key encrypts this queue only.
-        self.dead_letter_key.add_to_resource_policy(
+        key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowEventBridgeToDeadLetterIntoTheQueue",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
@@ -83,71 +112,53 @@ class TaskStateCallback(Construct):
                 resources=["*"],
             )
         )
-        self.dead_letter_queue = sqs.Queue(
+        queue = sqs.Queue(
             self,
             "DeadLetters",
             encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.dead_letter_key,
+            encryption_master_key=key,
             enforce_ssl=True,
             retention_period=Duration.days(config.dead_letter_retention_days),
             removal_policy=removal_policy,
         )
         acknowledge(
-            self.dead_letter_queue,
+            queue,
             "This queue is itself the dead-letter queue of the rule and the function: a message here "
             "has already failed every retry and waits for an operator (alarm on its depth) to inspect "
             "and redrive it; a further dead-letter queue behind it would only hide it.",
             "Serverless-SQSRedrivePolicy",
             control_tower("sqs_dlq_check"),
         )
+        return DeadLetters(queue, key)
 
-        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
-        parts = vpc_function(
-            self,
-            name="task-state callback",
-            role_description="Task-state callback: finishes the dispatch of a stopped ECS task",
-            description="Marks the dispatch of a stopped ECS task succeeded, failed, timed out or cancelled",
-            handler_dir=HANDLER_DIR,
-            memory_mb=MEMORY_MB,
-            timeout=TIMEOUT,
-            environment={"DISPATCHES_TABLE": dispatches.table_name, "TASK_ARN_INDEX": TASK_ARN_INDEX},
-            environment_holds="the dispatch table's and index's names",
-            statements=self._statements(dispatches, table_key),
-            data_permissions="every data permission names its table, index, queue, key or log group.",
-            vpc=vpc,
-            security_group=security_group,
-            reserved_concurrency=config.reserved_concurrency,
-            dead_letter_queue=self.dead_letter_queue,
-            dead_letter_key=self.dead_letter_key,
-            retry_attempts=config.retry_attempts,
-            max_event_age=Duration.minutes(config.max_event_age_minutes),
-            log_group=self.log_group,
-        )
-        self.role, self.policy, self.function = parts.role, parts.policy, parts.function
-
-        self.rule = events.Rule(
+    def _rule(self, env_name: str, cluster_name: str, config: CallbackConfig) -> events.Rule:
+        """``TaskStopped``: stopped tasks of the cluster, except the tasks of ECS services, to the
+        function, with EventBridge's retries and then the dead-letter queue."""
+        cluster_arn = Stack.of(self).format_arn(service="ecs", resource="cluster", resource_name=cluster_name)
+        rule = events.Rule(
             self,
             "TaskStopped",
-            rule_name=f"outpost-{env_name}-task-stopped",
+            rule_name=resource_name(env_name, "task-stopped"),
             description=f"Stopped tasks of ECS cluster {cluster_name} (not service tasks) to the callback",
             event_pattern=events.EventPattern(
                 source=["aws.ecs"],
                 detail_type=["ECS Task State Change"],
                 detail={
-                    "clusterArn": [self.cluster_arn],
+                    "clusterArn": [cluster_arn],
                     "lastStatus": ["STOPPED"],
                     "group": events.Match.anything_but_prefix("service:"),
                 },
             ),
         )
-        self.rule.add_target(
+        rule.add_target(
             targets.LambdaFunction(
                 self.function,
-                dead_letter_queue=self.dead_letter_queue,
+                dead_letter_queue=self.dead_letters.queue,
                 retry_attempts=config.target_retry_attempts,
                 max_event_age=Duration.minutes(config.max_event_age_minutes),
             )
         )
+        return rule
 
     def _statements(self, dispatches: dynamodb.ITable, table_key: kms.IKey) -> list[iam.PolicyStatement]:
         region = Stack.of(self).region

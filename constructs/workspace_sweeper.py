@@ -27,23 +27,30 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 
 from config.data import SweeperConfig
+from config.names import resource_name
 from constructs import Construct
 from constructs.log_encryption import LogsKey
-from constructs.vpc_function import vpc_function
+from constructs.vpc_function import DeadLetters, Handler, VpcFunction
 from constructs.workspaces_fs import MOUNT_PATH
 
-HANDLER_DIR = Path(__file__).resolve().parent.parent / "lambdas" / "workspace_sweeper"
-MEMORY_MB = 512
-# Lambda's maximum; the handler stops 20 s before it and the next day's run resumes.
-TIMEOUT = Duration.minutes(15)
+HANDLER = Handler(
+    name="workspace sweeper",
+    role_description="Workspace sweeper: deletes expired workspace directories",
+    description="Deletes workspace directories untouched for the expiry on the workspaces EFS",
+    directory=Path(__file__).resolve().parent.parent / "lambdas" / "workspace_sweeper",
+    memory_mb=512,
+    # Lambda's maximum; the handler stops 20 s before it and the next day's run resumes.
+    timeout=Duration.minutes(15),
+    environment_holds="the mount path and the expiry in days",
+    data_permissions="the file-system permissions name the file system and are limited to "
+    "the /workspaces access point.",
+)
 
 
-class WorkspaceSweeper(Construct):
+class WorkspaceSweeper(VpcFunction):
     """``function``, ``rule`` (the daily schedule), ``log_group``, ``role``, ``policy``."""
 
     def __init__(
@@ -58,55 +65,43 @@ class WorkspaceSweeper(Construct):
         access_point: efs.IAccessPoint,
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
-        dead_letter_queue: sqs.IQueue,
-        dead_letter_key: kms.IKey,
+        dead_letters: DeadLetters,
         logs_key: LogsKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs_key.log_group("Logs", scope=self, retention_days=config.log_retention_days)
         # from_efs_access_point also brings CDK's security-group rules and role statements; both
         # are dropped here: every rule lives in NetworkPolicy, every permission in the policy.
         mount = lambda_.FileSystem.from_efs_access_point(access_point, MOUNT_PATH).config
-        parts = vpc_function(
-            self,
-            name="workspace sweeper",
-            role_description="Workspace sweeper: deletes expired workspace directories",
-            description="Deletes workspace directories untouched for the expiry on the workspaces EFS",
-            handler_dir=HANDLER_DIR,
-            memory_mb=MEMORY_MB,
-            timeout=TIMEOUT,
+        self._add_function(
+            HANDLER,
             environment={"WORKSPACES_ROOT": MOUNT_PATH, "EXPIRY_DAYS": str(expiry_days)},
-            environment_holds="the mount path and the expiry in days",
             statements=self._statements(file_system, access_point),
-            data_permissions="the file-system permissions name the file system and are limited to "
-            "the /workspaces access point.",
             vpc=vpc,
             security_group=security_group,
+            dead_letters=dead_letters,
+            logs_key=logs_key,
+            log_retention_days=config.log_retention_days,
             # 1 reserves one execution: never two sweeps at once over the same tree (0 leaves it
             # to the schedule: one a day, each done in at most 15 minutes).
             reserved_concurrency=config.reserved_concurrency,
-            dead_letter_queue=dead_letter_queue,
-            dead_letter_key=dead_letter_key,
             retry_attempts=config.retry_attempts,
             max_event_age=Duration.minutes(config.max_event_age_minutes),
-            log_group=self.log_group,
             filesystem=lambda_.FileSystem(
                 arn=mount.arn, local_mount_path=mount.local_mount_path, dependency=mount.dependency
             ),
         )
-        self.role, self.policy, self.function = parts.role, parts.policy, parts.function
 
         self.rule = events.Rule(
             self,
             "Daily",
-            rule_name=f"outpost-{env_name}-workspace-sweep",
+            rule_name=resource_name(env_name, "workspace-sweep"),
             description="Once a day: delete expired workspace directories",
             schedule=events.Schedule.cron(minute="17", hour="3"),
         )
         self.rule.add_target(
             targets.LambdaFunction(
                 self.function,
-                dead_letter_queue=dead_letter_queue,
+                dead_letter_queue=dead_letters.queue,
                 retry_attempts=config.target_retry_attempts,
                 max_event_age=Duration.minutes(config.max_event_age_minutes),
             )

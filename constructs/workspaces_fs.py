@@ -10,8 +10,8 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
+from compliance.acknowledgements import acknowledge
 from constructs import Construct
-from constructs.nag import acknowledge
 
 # The agent image's user (base image: Ubuntu 24.04, uid 1000); every NFS operation through
 # the access point runs as this user, whatever uid the client claims.
@@ -36,9 +36,10 @@ class WorkspacesFileSystem(Construct):
     """``file_system`` and its ``access_point`` (``/workspaces``, uid/gid 1000).
 
     Encrypted with ``encryption_key``, mount targets in the private subnets behind
-    ``security_group`` (NFS from the control plane and agents only: constructs/network_policy.py),
-    elastic throughput, AWS Backup's daily automatic backups, files moved to Infrequent
-    Access after ``transition_to_ia_days`` without access and back on the first access.
+    ``security_group`` (NFS from the control plane, the agents and the sweeper only:
+    constructs/network_policy.py), elastic throughput, AWS Backup's daily automatic backups,
+    files moved to Infrequent Access after ``transition_to_ia_days`` without access and back on
+    the first access.
     The file-system policy refuses any connection without TLS and any client that does not
     authenticate with IAM (``mount -o tls,iam``): only principals of this account whose own
     policy allows ``elasticfilesystem:ClientMount`` may mount, and only through an access
@@ -72,40 +73,7 @@ class WorkspacesFileSystem(Construct):
             throughput_mode=efs.ThroughputMode.ELASTIC,
             lifecycle_policy=_LIFECYCLE[transition_to_ia_days],
             out_of_infrequent_access_policy=efs.OutOfInfrequentAccessPolicy.AFTER_1_ACCESS,
-            file_system_policy=iam.PolicyDocument(
-                statements=[
-                    iam.PolicyStatement(
-                        sid="DenyWithoutTls",
-                        effect=iam.Effect.DENY,
-                        principals=[iam.AnyPrincipal()],
-                        actions=["*"],
-                        resources=["*"],
-                        conditions={"Bool": {"aws:SecureTransport": "false"}},
-                    ),
-                    # EFS evaluates elasticfilesystem:AccessPointArn on ClientMount ("Using IAM to
-                    # enforce use of access points", EFS user guide): absent, the client mounts the
-                    # file-system root, which no principal here needs.
-                    iam.PolicyStatement(
-                        sid="DenyMountsWithoutAnAccessPoint",
-                        effect=iam.Effect.DENY,
-                        principals=[iam.AnyPrincipal()],
-                        actions=[
-                            "elasticfilesystem:ClientMount",
-                            "elasticfilesystem:ClientWrite",
-                            "elasticfilesystem:ClientRootAccess",
-                        ],
-                        resources=["*"],
-                        conditions={"Null": {"elasticfilesystem:AccessPointArn": "true"}},
-                    ),
-                    iam.PolicyStatement(
-                        sid="AllowIamAuthorizedClientsOfThisAccount",
-                        principals=[iam.AccountRootPrincipal()],
-                        actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                        resources=["*"],
-                        conditions={"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
-                    ),
-                ]
-            ),
+            file_system_policy=_file_system_policy(),
             # True only stops CDK adding its own statement that grants write and root access to
             # ANY principal through a mount target; the policy above grants nothing to
             # anonymous (non-IAM) clients, so they cannot mount at all.
@@ -127,3 +95,41 @@ class WorkspacesFileSystem(Construct):
             posix_user=efs.PosixUser(uid=WORKSPACES_UID, gid=WORKSPACES_UID),
             create_acl=efs.Acl(owner_uid=WORKSPACES_UID, owner_gid=WORKSPACES_UID, permissions="750"),
         )
+
+
+def _file_system_policy() -> iam.PolicyDocument:
+    """TLS only, an access point always, and only IAM-authorized clients of this account."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                sid="DenyWithoutTls",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["*"],
+                resources=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+            # EFS evaluates elasticfilesystem:AccessPointArn on ClientMount ("Using IAM to
+            # enforce use of access points", EFS user guide): absent, the client mounts the
+            # file-system root, which no principal here needs.
+            iam.PolicyStatement(
+                sid="DenyMountsWithoutAnAccessPoint",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=[
+                    "elasticfilesystem:ClientMount",
+                    "elasticfilesystem:ClientWrite",
+                    "elasticfilesystem:ClientRootAccess",
+                ],
+                resources=["*"],
+                conditions={"Null": {"elasticfilesystem:AccessPointArn": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="AllowIamAuthorizedClientsOfThisAccount",
+                principals=[iam.AccountRootPrincipal()],
+                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                resources=["*"],
+                conditions={"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+            ),
+        ]
+    )

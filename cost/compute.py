@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.agents import SPOT_MINIMUM_PLATFORM, platform_at_least
+from config.names import resource_name
 from cost.prices import CostError
 from cost.usage import LineItem, Resource, Usage, count, money, plural
 
@@ -97,7 +98,7 @@ def agent_sizes(usage: Usage) -> dict[str, TaskSize]:
         usage.resource(s.stack, s.properties["TaskDefinition"]).logical_id
         for s in usage.resources("AWS::ECS::Service")
     }
-    prefix = f"outpost-{usage.env.name}-"
+    prefix = resource_name(usage.env.name) + "-"
     sizes = {}
     for definition in usage.resources("AWS::ECS::TaskDefinition"):
         if definition.logical_id in run_by_services:

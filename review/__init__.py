@@ -1,1 +1,2 @@
-"""Read synthesized templates back for review: network flows (and, later, the report)."""
+"""Read the synthesized templates back: the network flows and the IAM they allow, the template
+scanners (``make scan``), the Control Tower rules, and the security review (``make report``)."""

@@ -12,7 +12,7 @@ scan cannot run (no templates, a scanner missing or broken). A JSON summary land
   (``Metadata.cfn-lint.config.ignore_checks``) and is listed with the findings.
 - **checkov** (``.venv-scan/bin/checkov``, CloudFormation framework, offline): zero failed
   checks; a skip is a ``Metadata.checkov.skip`` entry written by
-  ``constructs.scanners.skip_checkov`` on the one resource it concerns.
+  ``compliance.scanners.skip_checkov`` on the one resource it concerns.
 - **cfn-guard** (AWS Control Tower proactive controls, ``review.guard``): the rules of the pinned
   cdk-validator-cfnguard package, once over every template (not inside each synth): zero
   unacknowledged failures; its report lands beside the validation report.
@@ -124,7 +124,7 @@ def _run(command: list[str], *, env: dict[str, str] | None = None) -> tuple[int,
 
 def cfn_lint_ignores(all_templates: Sequence[Template]) -> list[Skip]:
     """The rules a resource's ``Metadata.cfn-lint.config.ignore_checks`` ignores, with the reason
-    ``constructs.scanners.ignore_cfn_lint`` wrote beside them."""
+    ``compliance.scanners.ignore_cfn_lint`` wrote beside them."""
     ignores: list[Skip] = []
     for template in all_templates:
         resources = json.loads(template.path.read_text()).get("Resources", {})

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy
 
 from config import EnvironmentConfig
+from config.names import resource_name
 from constructs import Construct
 from constructs.audit_bucket import AuditBucket
 from constructs.audit_trail import AuditTrail, trail_arn
@@ -32,12 +33,13 @@ class AuditStack(OutpostStack):
             description="CloudTrail trail of the account, its KMS key, audit bucket and log group",
             **kwargs,
         )
-        trail_name = f"outpost-{config.name}-audit"
+        trail_name = resource_name(config.name, "audit")
         self.key = LogsKey(
             self,
             "AuditKey",
             description=f"Outpost {config.name}: encrypts the CloudTrail log files and their log group",
             removal_policy=RemovalPolicy.RETAIN,
+            production=config.is_production,
         )
         audit = AuditBucket(
             self,
@@ -56,7 +58,7 @@ class AuditStack(OutpostStack):
             key=self.key,
             bucket=self.bucket,
             exclude_buckets=[self.bucket, self.access_log_bucket],
-            log_group_name=f"/outpost/{config.name}/cloudtrail",
+            log_group_name="/" + resource_name(config.name, "cloudtrail", separator="/"),
         )
         CfnOutput(self, "TrailArn", value=self.trail.trail_arn, description="The account's CloudTrail trail")
         CfnOutput(self, "AuditBucketName", value=self.bucket.bucket_name, description="CloudTrail log files")

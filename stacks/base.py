@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_cdk import AspectPriority, Aspects, RemovalPolicy, Stack
 
+from compliance.kms_grants import GrantsOnlyForAwsServices
 from config import EnvironmentConfig
 from constructs import Construct
-from constructs.kms_grants import GrantsOnlyForAwsServices
 
 
 class OutpostStack(Stack):
@@ -17,7 +17,7 @@ class OutpostStack(Stack):
     ``availability_zones`` answers from configuration, so nothing asks AWS for the zones
     of the account (synth stays offline); production stacks get termination protection.
     Every KMS key of the stack lets only AWS services create grants on it
-    (``constructs.kms_grants``, AWS Control Tower CT.KMS.PR.3).
+    (``compliance.kms_grants``, AWS Control Tower CT.KMS.PR.3).
     """
 
     def __init__(

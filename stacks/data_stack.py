@@ -8,19 +8,26 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_kms as kms
 
 from config import EnvironmentConfig
+from config.names import pascal, resource_name
 from constructs import Construct
 from constructs.artifacts_bucket import ArtifactsBucket
-from constructs.data_access import DataAccess
 from constructs.dispatch_tables import DispatchTables
 from constructs.event_bus import OutpostEventBus
 from constructs.github_token import GithubTokenSecret
 from constructs.log_encryption import LogsKey
+from constructs.operations_alarms import DataWatched
 from constructs.provider_secrets import ProviderSecrets
 from constructs.task_state_callback import TaskStateCallback
 from constructs.workspace_sweeper import WorkspaceSweeper
 from constructs.workspaces_fs import WorkspacesFileSystem
+from permissions.data_access import DataAccess
 from stacks.base import OutpostStack
-from stacks.network_stack import NetworkStack
+from stacks.exports import DataExports, NetworkExports
+
+
+def github_token_name(env_name: str) -> str:
+    """``outpost/prod/github-token``: the name operators pass to put-secret-value."""
+    return resource_name(env_name, "github-token", separator="/")
 
 
 class DataStack(OutpostStack):
@@ -28,9 +35,11 @@ class DataStack(OutpostStack):
     providers' API keys), event bus, workspaces EFS, task-state callback. Data is retained in
     production (``data_removal_policy``).
 
-    Attributes for the stacks that use them: ``key``, ``artifacts``, ``tables`` (by name),
-    ``github_token``, ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``,
-    ``callback``, ``sweeper``, and ``access`` (the bundle the Service stack's tasks are given).
+    ``exports`` is what the Service stack uses of it (``access``, the bundle its tasks are
+    given; the provider secrets; the dead-letter queue), ``watched`` what the alarms watch.
+    Attributes: ``key``, ``artifacts``, ``tables`` (by name), ``github_token``,
+    ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``, ``callback``,
+    ``sweeper``, ``access``.
     """
 
     def __init__(
@@ -39,7 +48,7 @@ class DataStack(OutpostStack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
+        network: NetworkExports,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -49,7 +58,6 @@ class DataStack(OutpostStack):
             description="artifacts, dispatch tables, secrets, event bus, workspaces, task-state callback",
             **kwargs,
         )
-        data = config.data
         removal = self.data_removal_policy
         self.key = kms.Key(
             self,
@@ -63,8 +71,35 @@ class DataStack(OutpostStack):
             "LogsKey",
             description=f"Outpost {config.name}: encrypts the task-state callback's logs",
             removal_policy=removal,
+            production=config.is_production,
         )
+        self._stores(config)
+        workspaces = WorkspacesFileSystem(
+            self,
+            "Workspaces",
+            vpc=network.vpc,
+            security_group=network.groups.file_system,
+            encryption_key=self.key,
+            transition_to_ia_days=config.data.efs_transition_to_ia_days,
+            removal_policy=removal,
+        )
+        self.file_system = workspaces.file_system
+        self.access_point = workspaces.access_point
+        self._functions(config, network, logs_key)
+        self.access = DataAccess(
+            key=self.key,
+            tables=self.tables,
+            artifacts=self.artifacts,
+            event_bus=self.event_bus,
+            file_system=self.file_system,
+            access_point=self.access_point,
+            github_token=self.github_token,
+        )
+        self._outputs(config)
 
+    def _stores(self, config: EnvironmentConfig) -> None:
+        """``artifacts``, ``tables``, ``github_token``, ``provider_secrets`` and ``event_bus``."""
+        data, removal = config.data, self.data_removal_policy
         self.artifacts = ArtifactsBucket(
             self,
             "Artifacts",
@@ -73,25 +108,20 @@ class DataStack(OutpostStack):
             removal_policy=removal,
             lock=config.is_production,
         ).bucket
-
-        tables = DispatchTables(
+        self.tables = DispatchTables(
             self,
             "Tables",
             encryption_key=self.key,
             removal_policy=removal,
             deletion_protection=config.is_production,
-        )
-        self.tables = tables.tables
-
-        github_token_name = f"outpost/{config.name}/github-token"
+        ).tables
         self.github_token = GithubTokenSecret(
             self,
             "GithubToken",
-            secret_name=github_token_name,
+            secret_name=github_token_name(config.name),
             encryption_key=self.key,
             removal_policy=removal,
         ).secret
-
         # The provider keys keep a KMS key of their own rather than the data key: only the five
         # agent execution roles ever decrypt with it (each for its one secret), so its key
         # policy and its CloudTrail decrypt events concern credentials alone, and no
@@ -99,7 +129,6 @@ class DataStack(OutpostStack):
         self.provider_secrets = ProviderSecrets(
             self, "ProviderSecrets", env_name=config.name, removal_policy=removal
         )
-
         self.event_bus = OutpostEventBus(
             self,
             "Events",
@@ -107,32 +136,22 @@ class DataStack(OutpostStack):
             archive_retention_days=data.event_archive_retention_days,
         ).bus
 
-        workspaces = WorkspacesFileSystem(
-            self,
-            "Workspaces",
-            vpc=network.vpc,
-            security_group=network.policy.file_system,
-            encryption_key=self.key,
-            transition_to_ia_days=data.efs_transition_to_ia_days,
-            removal_policy=removal,
-        )
-        self.file_system = workspaces.file_system
-        self.access_point = workspaces.access_point
-
+    def _functions(self, config: EnvironmentConfig, network: NetworkExports, logs_key: LogsKey) -> None:
+        """``callback`` (stopped tasks finish their dispatch) and ``sweeper`` (expired workspaces)."""
+        data = config.data
         self.callback = TaskStateCallback(
             self,
             "TaskStateCallback",
             config=data.callback,
             env_name=config.name,
             cluster_name=config.cluster_name,
-            dispatches=tables.dispatches,
+            dispatches=self.tables["dispatches"],
             table_key=self.key,
             vpc=network.vpc,
-            security_group=network.policy.callback,
+            security_group=network.groups.callback,
             logs_key=logs_key,
-            removal_policy=removal,
+            removal_policy=self.data_removal_policy,
         )
-
         # Workspaces accumulate: the sweeper deletes those untouched for the expiry. It shares
         # the callback's dead-letter queue (one queue to watch).
         self.sweeper = WorkspaceSweeper(
@@ -144,22 +163,13 @@ class DataStack(OutpostStack):
             file_system=self.file_system,
             access_point=self.access_point,
             vpc=network.vpc,
-            security_group=network.policy.sweeper,
-            dead_letter_queue=self.callback.dead_letter_queue,
-            dead_letter_key=self.callback.dead_letter_key,
+            security_group=network.groups.sweeper,
+            dead_letters=self.callback.dead_letters,
             logs_key=logs_key,
         )
 
-        self.access = DataAccess(
-            key=self.key,
-            tables=self.tables,
-            artifacts=self.artifacts,
-            event_bus=self.event_bus,
-            file_system=self.file_system,
-            access_point=self.access_point,
-            github_token=self.github_token,
-        )
-
+    def _outputs(self, config: EnvironmentConfig) -> None:
+        """What an operator needs: names and ids to set secrets, inspect and redrive."""
         outputs: dict[str, tuple[str, str]] = {
             "ArtifactsBucketName": (
                 self.artifacts.bucket_name,
@@ -167,7 +177,7 @@ class DataStack(OutpostStack):
             ),
             "EventBusName": (self.event_bus.event_bus_name, "Bus the control plane puts cost events on"),
             "GithubTokenSecretName": (
-                github_token_name,
+                github_token_name(config.name),
                 "Set the token with: aws secretsmanager put-secret-value --secret-id <this> ...",
             ),
             "WorkspacesFileSystemId": (self.file_system.file_system_id, "Workspaces EFS"),
@@ -177,17 +187,34 @@ class DataStack(OutpostStack):
                 "Task-state callback (replay dead-lettered events into it)",
             ),
             "CallbackDeadLetterQueueUrl": (
-                self.callback.dead_letter_queue.queue_url,
+                self.callback.dead_letters.queue.queue_url,
                 "Stopped-task events the callback could not process (inspect, then redrive)",
             ),
         }
         for provider in self.provider_secrets.secrets:
-            outputs[f"{provider.capitalize()}SecretName"] = (
+            outputs[f"{pascal(provider)}SecretName"] = (
                 ProviderSecrets.secret_name(config.name, provider),
                 f"Secret of the {provider} API key (aws secretsmanager put-secret-value)",
             )
         for name, table in self.tables.items():
-            label = "".join(part.capitalize() for part in name.split("_"))
-            outputs[f"{label}TableName"] = (table.table_name, f"DynamoDB table: {name}")
+            outputs[f"{pascal(name)}TableName"] = (table.table_name, f"DynamoDB table: {name}")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
+
+    @property
+    def exports(self) -> DataExports:
+        return DataExports(
+            access=self.access,
+            provider_secrets=self.provider_secrets,
+            dead_letters=self.callback.dead_letters,
+        )
+
+    @property
+    def watched(self) -> DataWatched:
+        return DataWatched(
+            callback=self.callback.function,
+            callback_rule=self.callback.rule,
+            sweeper=self.sweeper.function,
+            sweeper_rule=self.sweeper.rule,
+            dead_letter_queue=self.callback.dead_letters.queue,
+        )

@@ -14,6 +14,7 @@ from aws_cdk import CfnOutput, Duration, Environment, Stack, Stage
 
 from config import EnvironmentConfig
 from config.delivery import DELIVERY_STAGE, DeliveryConfig, DeliveryTarget
+from config.names import resource_name
 from constructs import Construct
 from constructs.github_oidc import (
     DEPLOY_BOOTSTRAP_ROLES,
@@ -29,11 +30,11 @@ DEPLOY_SESSION = Duration.hours(2)
 
 
 def deploy_role_name(env: EnvironmentConfig) -> str:
-    return f"outpost-{env.name}-github-deploy"
+    return resource_name(env.name, "github-deploy")
 
 
 def diff_role_name(env: EnvironmentConfig) -> str:
-    return f"outpost-{env.name}-github-diff"
+    return resource_name(env.name, "github-diff")
 
 
 class DeliveryStack(Stack):
@@ -65,44 +66,49 @@ class DeliveryStack(Stack):
         self.deploy_roles: dict[str, CiRole] = {}
         self.diff_roles: dict[str, CiRole] = {}
         for env in target.environments:
-            label = env.stage_name
-            deploy = CiRole(
-                self,
-                f"{label}Deploy",
-                provider=self.provider,
-                subject=delivery.environment_subject(env.name),
-                role_name=deploy_role_name(env),
-                description=f"GitHub Actions deploys {env.name} from {delivery.repository}",
-                assumable=bootstrap_role_arns(
-                    self, qualifier=qualifier, region=env.region, kinds=DEPLOY_BOOTSTRAP_ROLES
-                ),
-                max_session=DEPLOY_SESSION,
-            )
-            diff = CiRole(
-                self,
-                f"{label}Diff",
-                provider=self.provider,
-                subject=delivery.pull_request_subject,
-                role_name=diff_role_name(env),
-                description=f"GitHub Actions diffs {env.name} for pull requests of {delivery.repository}",
-                assumable=bootstrap_role_arns(
-                    self, qualifier=qualifier, region=env.region, kinds=DIFF_BOOTSTRAP_ROLES
-                ),
-            )
-            self.deploy_roles[env.name] = deploy
-            self.diff_roles[env.name] = diff
-            CfnOutput(
-                self,
-                f"{label}DeployRoleArn",
-                value=deploy.role.role_arn,
-                description=f"GitHub environment {env.name}: variable OUTPOST_DEPLOY_ROLE_ARN",
-            )
-            CfnOutput(
-                self,
-                f"{label}DiffRoleArn",
-                value=diff.role.role_arn,
-                description=f"Repository variable OUTPOST_{env.name.upper()}_DIFF_ROLE_ARN",
-            )
+            self._roles_of(env, delivery, qualifier)
+
+    def _roles_of(self, env: EnvironmentConfig, delivery: DeliveryConfig, qualifier: str) -> None:
+        """``env``'s deploy role (its GitHub environment) and diff role (pull requests), with the
+        outputs that say where each ARN goes."""
+        label = env.stage_name
+        deploy = CiRole(
+            self,
+            f"{label}Deploy",
+            provider=self.provider,
+            subject=delivery.environment_subject(env.name),
+            role_name=deploy_role_name(env),
+            description=f"GitHub Actions deploys {env.name} from {delivery.repository}",
+            assumable=bootstrap_role_arns(
+                self, qualifier=qualifier, region=env.region, kinds=DEPLOY_BOOTSTRAP_ROLES
+            ),
+            max_session=DEPLOY_SESSION,
+        )
+        diff = CiRole(
+            self,
+            f"{label}Diff",
+            provider=self.provider,
+            subject=delivery.pull_request_subject,
+            role_name=diff_role_name(env),
+            description=f"GitHub Actions diffs {env.name} for pull requests of {delivery.repository}",
+            assumable=bootstrap_role_arns(
+                self, qualifier=qualifier, region=env.region, kinds=DIFF_BOOTSTRAP_ROLES
+            ),
+        )
+        self.deploy_roles[env.name] = deploy
+        self.diff_roles[env.name] = diff
+        CfnOutput(
+            self,
+            f"{label}DeployRoleArn",
+            value=deploy.role.role_arn,
+            description=f"GitHub environment {env.name}: variable OUTPOST_DEPLOY_ROLE_ARN",
+        )
+        CfnOutput(
+            self,
+            f"{label}DiffRoleArn",
+            value=diff.role.role_arn,
+            description=f"Repository variable OUTPOST_{env.name.upper()}_DIFF_ROLE_ARN",
+        )
 
 
 class DeliveryStage(Stage):

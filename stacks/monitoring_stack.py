@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import CfnOutput
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
 from config import EnvironmentConfig
@@ -16,9 +14,9 @@ from stacks.base import OutpostStack
 
 
 class MonitoringStack(OutpostStack):
-    """Deployed last: it reads metrics of the Network, Data and Service stacks, notifies the
-    Alerts stack's topic, and shows the Service stack's release alarms (``release_alarms``)
-    beside its own on the dashboard."""
+    """Deployed last: it reads metrics of the Network, Data and Service stacks (``watched``,
+    what each of them offers), notifies the Alerts stack's topic, and shows the Service stack's
+    release alarms beside its own on the dashboard."""
 
     def __init__(
         self,
@@ -28,7 +26,6 @@ class MonitoringStack(OutpostStack):
         config: EnvironmentConfig,
         topic: sns.ITopic,
         watched: Watched,
-        release_alarms: Mapping[str, cloudwatch.IAlarm],
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -45,6 +42,5 @@ class MonitoringStack(OutpostStack):
             config=config.monitoring,
             topic=topic,
             watched=watched,
-            shown=release_alarms,
         )
         CfnOutput(self, "DashboardName", value=self.alarms.dashboard.dashboard_name)

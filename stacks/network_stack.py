@@ -9,12 +9,18 @@ from config.api import CONTROL_PLANE_PORT
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
+from constructs.operations_alarms import NetworkWatched
 from constructs.outpost_vpc import OutpostVpc
 from stacks.base import OutpostStack
+from stacks.exports import NetworkExports
 
 
 class NetworkStack(OutpostStack):
-    """VPC, NAT, flow logs, endpoints and every security group; changes rarely."""
+    """VPC, NAT, flow logs, endpoints and every security group; changes rarely.
+
+    ``exports``: the VPC and the groups, for the stacks whose resources sit in them;
+    ``watched``: the NAT gateways, for the alarms.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
@@ -31,6 +37,7 @@ class NetworkStack(OutpostStack):
             "LogsKey",
             description=f"Outpost {config.name}: encrypts the VPC flow logs",
             removal_policy=self.data_removal_policy,
+            production=config.is_production,
         )
         network = OutpostVpc(self, "Network", config=config.network, logs_key=self.logs_key)
         self.vpc = network.vpc
@@ -46,3 +53,11 @@ class NetworkStack(OutpostStack):
         self.interface_endpoints = network.add_interface_endpoints(
             config.network.interface_endpoints, security_group=self.policy.endpoints
         )
+
+    @property
+    def exports(self) -> NetworkExports:
+        return NetworkExports(vpc=self.vpc, groups=self.policy.groups)
+
+    @property
+    def watched(self) -> NetworkWatched:
+        return NetworkWatched(nat_gateway_ids=self.nat_gateway_ids)

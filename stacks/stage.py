@@ -29,7 +29,7 @@ class OutpostStage(Stage):
         # when one stack is named): the trail records the deployment of everything after it.
         self.audit = AuditStack(self, "Audit", config=config)
         self.network = NetworkStack(self, "Network", config=config)
-        self.data = DataStack(self, "Data", config=config, network=self.network)
+        self.data = DataStack(self, "Data", config=config, network=self.network.exports)
         self.registry = RegistryStack(self, "Registry", config=config)
         # Before every stack that alarms: the topic their alarms notify.
         self.alerts = AlertsStack(self, "Alerts", config=config)
@@ -37,9 +37,9 @@ class OutpostStage(Stage):
             self,
             "Service",
             config=config,
-            network=self.network,
+            network=self.network.exports,
             registry=self.registry.exports,
-            data=self.data,
+            data=self.data.exports,
             alarm_topic=self.alerts.topic,
         )
         # Its task definitions name the Registry's repositories by name, not by reference.
@@ -52,18 +52,8 @@ class OutpostStage(Stage):
             "Monitoring",
             config=config,
             topic=self.alerts.topic,
-            release_alarms=self.service.release_alarms.alarms,
             watched=Watched(
-                load_balancer=self.service.front_door.load_balancer,
-                target_group=self.service.target_group,
-                service=self.service.control_plane.service,
-                callback=self.data.callback.function,
-                callback_rule=self.data.callback.rule,
-                dead_letter_queue=self.data.callback.dead_letter_queue,
-                nat_gateway_ids=self.network.nat_gateway_ids,
-                sweeper=self.data.sweeper.function,
-                sweeper_rule=self.data.sweeper.rule,
-                janitor=self.service.janitor.function,
+                network=self.network.watched, data=self.data.watched, service=self.service.watched
             ),
         )
         for child in self.node.children:

@@ -16,16 +16,17 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
+from compliance.acknowledgements import acknowledge, in_packs
+from compliance.packs import add_nag_packs, read_report
 from config import EnvironmentConfig, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
-from constructs.nag import acknowledge, in_packs
-from constructs.network_policy import without_rules
+from constructs.network_policy import NetworkPolicy
 from review.guard import run_guard
 from stacks.base import OutpostStack
-from stacks.compliance import add_nag_packs, read_report
+from stacks.exports import NetworkExports
 from stacks.network_stack import NetworkStack
 from tests.synth import read_templates, session_context
 
@@ -37,7 +38,7 @@ class ThrowawayService(Construct):
     service is built (and checked) in the Service stack.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, network: NetworkStack, logs_key: LogsKey):
+    def __init__(self, scope: Construct, construct_id: str, *, network: NetworkExports, logs_key: LogsKey):
         super().__init__(scope, construct_id)
         cluster = ecs.Cluster(
             self,
@@ -73,7 +74,9 @@ class ThrowawayService(Construct):
             cluster=cluster,
             task_definition=task,
             # As constructs/control_plane.py does: the rules stay the network policy's.
-            security_groups=[without_rules(self, "ControlPlaneGroup", network.policy.control_plane)],
+            security_groups=[
+                NetworkPolicy.without_rules(self, "ControlPlaneGroup", network.groups.control_plane)
+            ],
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             assign_public_ip=False,
             desired_count=1,
@@ -92,21 +95,26 @@ class ThrowawayService(Construct):
 
 class FrontDoorTestStack(OutpostStack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkStack
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, network: NetworkExports
     ):
         super().__init__(scope, construct_id, config=config, description="front door under test")
-        logs_key = LogsKey(self, "LogsKey", description="test logs", removal_policy=self.data_removal_policy)
+        logs_key = LogsKey(
+            self,
+            "LogsKey",
+            description="test logs",
+            removal_policy=self.data_removal_policy,
+            production=config.is_production,
+        )
         service = ThrowawayService(self, "Throwaway", network=network, logs_key=logs_key)
         self.front_door = FrontDoor(
             self,
             "FrontDoor",
             config=config.ingress,
             vpc=network.vpc,
-            security_group=network.policy.load_balancer,
+            security_group=network.groups.load_balancer,
             logs_key=logs_key,
             env_name=config.name,
             production=config.is_production,
-            removal_policy=self.data_removal_policy,
         )
         self.service = service.service
         self.front_door.route_to(
@@ -142,7 +150,7 @@ def synthesize_front_door(outdir: Path) -> Synth:
             app, config.stage_name, env=cdk.Environment(account=config.account, region=config.region)
         )
         network = NetworkStack(stage, "Network", config=config)
-        stack = FrontDoorTestStack(stage, "FrontDoorTest", config=config, network=network)
+        stack = FrontDoorTestStack(stage, "FrontDoorTest", config=config, network=network.exports)
         urls[config.stage_name] = stack.resolve(stack.front_door.url)
         front_doors[config.stage_name] = stack.front_door
         services[config.stage_name] = stack.service

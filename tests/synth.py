@@ -23,9 +23,9 @@ from typing import Any
 import aws_cdk as cdk
 
 from app import build
+from compliance.packs import read_report
 from config.context import read_context
 from review.guard import run_guard
-from stacks.compliance import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
 _SHIPPED = read_context(ROOT / "cdk.json")

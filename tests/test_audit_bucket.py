@@ -40,7 +40,7 @@ def test_bucket_policy_lets_only_this_trail_write(synthesized: Synthesized, stag
             },
         },
     ]
-    # TLS only, from secure_bucket: plain HTTP and TLS below 1.2 are refused to everyone.
+    # TLS only, from SecureBucket: plain HTTP and TLS below 1.2 are refused to everyone.
     denies = [s["Condition"] for s in statements if s["Effect"] == "Deny"]
     assert denies == [
         {"Bool": {"aws:SecureTransport": "false"}},

@@ -12,9 +12,9 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from constructs.buckets import AccessLogBucket, secure_bucket
-from constructs.kms_grants import deny_grants_except_for_aws_services
-from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
+from compliance.kms_grants import deny_grants_except_for_aws_services
+from compliance.packs import add_nag_packs, read_report, unacknowledged_findings
+from constructs.buckets import AccessLogBucket, SecureBucket
 from tests.synth import shipped_context
 from tests.templates import BLOCK_ALL_PUBLIC_ACCESS
 
@@ -28,7 +28,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     deny_grants_except_for_aws_services(key)  # what OutpostStack's aspect does for every key
     logs = AccessLogBucket(stack, "AccessLogs", expiration_days=90, removal_policy=RemovalPolicy.RETAIN)
-    secure_bucket(
+    SecureBucket(
         stack,
         "Data",
         expiration_days=30,

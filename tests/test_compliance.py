@@ -10,8 +10,8 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
-from constructs.nag import acknowledge_wildcard_resource
-from stacks.compliance import NAG_PACKS, add_nag_packs, read_report, unacknowledged_findings
+from compliance.acknowledgements import acknowledge_wildcard_resource
+from compliance.packs import NAG_PACKS, add_nag_packs, read_report, unacknowledged_findings
 from tests.synth import Synthesized
 
 PACK_NAMES = {

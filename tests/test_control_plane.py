@@ -9,7 +9,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
-from constructs.control_plane import POLICIES
+from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
+from permissions.control_plane import POLICIES
 from review.flows import Rule, rules
 from stacks.stage import OutpostStage
 from tests.environments import STAGES, of_kind, stages_of_kind
@@ -48,10 +49,10 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
         {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
         WORKSPACES_MOUNT,
     ]
-    assert box["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
+    assert box["PortMappings"] == [{"ContainerPort": CONTROL_PLANE_PORT, "Protocol": "tcp"}]
     assert box["Image"] == image_uri(stage, "control-plane", wanted["image_tag"])
     assert box["HealthCheck"]["Command"][-1].startswith(
-        "wget -q -O /dev/null http://127.0.0.1:3000/health/live"
+        f"wget -q -O /dev/null http://127.0.0.1:{CONTROL_PLANE_PORT}{HEALTH_CHECK_PATH}"
     )
     assert box["LogConfiguration"]["Options"]["awslogs-group"] == ref(
         logical_id(synthesized, stage, "ControlPlane/Logs/Resource")
@@ -70,7 +71,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     expected: dict[str, Any] = {
         "NODE_ENV": "production",
-        "PORT": "3000",
+        "PORT": str(CONTROL_PLANE_PORT),
         "AWS_REGION": region(stage),
         "OUTPOST_ENVIRONMENT": ENV_NAMES[stage],
         "OUTPOST_CLUSTER_ARN": arn_of(cluster),
@@ -210,7 +211,7 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in(synthesized:
 
     template = Template.from_stack(stack)
     # Registering the service as a target added no rule to the control plane's group: the
-    # network policy's one rule (load balancer -> 3000) is all there is, in either stack.
+    # network policy's one rule (load balancer -> the container port) is all there is, in either stack.
     network_rules = rules([Template.from_stack(stage.network).to_json(), template.to_json()])
     assert [r for r in network_rules if r.group == "ControlPlane" and r.direction == "ingress"] == [
         Rule(
@@ -218,8 +219,8 @@ def test_bootstrap_mode_starts_no_task_and_request_scaling_plugs_in(synthesized:
             "ingress",
             "LoadBalancer",
             "tcp",
-            3000,
-            3000,
+            CONTROL_PLANE_PORT,
+            CONTROL_PLANE_PORT,
             "Load balancer forwards API requests to the control-plane container port",
         )
     ]

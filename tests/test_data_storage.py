@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from constructs.dispatch_tables import TABLES
+from config.tables import TABLES
 from tests.data_templates import EXPECTED_TABLES, data, find, tables
 from tests.environments import STAGES, config_of, is_production, name_of
 from tests.synth import Synthesized

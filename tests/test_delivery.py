@@ -17,10 +17,10 @@ from typing import Any
 import aws_cdk as cdk
 
 from app import build
+from compliance.packs import add_nag_packs, read_report, unacknowledged_findings
 from config import load_environments
 from config.delivery import QUALIFIER_CONTEXT_KEY, bootstrap_qualifier, load_delivery
 from constructs.github_oidc import MAX_ROLE_NAME, MAX_TRUST_POLICY_CHARACTERS
-from stacks.compliance import add_nag_packs, read_report, unacknowledged_findings
 from stacks.delivery_stack import DeliveryStage
 from tests.environments import of_kind
 from tests.synth import Synthesized, read_templates, shipped_context, throwaway_name, with_throwaway

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from compliance.packs import unacknowledged_findings
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from review.flows import flows, rules
-from stacks.compliance import unacknowledged_findings
 from tests.environments import STAGES, is_production, name_of
 from tests.front_door_app import Synth, synthesize_front_door
 from tests.synth import Synthesized
@@ -34,7 +34,7 @@ HTTP_ONLY = [stage for stage in STAGES if not https(stage)]
 # The public routes: the seven operations the MCP tools call and the load balancer's check,
 # by method and exact path (config/api.py; docs/service.md lists the same).
 ROUTES = {
-    10: (["GET", "HEAD"], ["/health/live", "/health"]),
+    10: (["GET", "HEAD"], [HEALTH_CHECK_PATH, "/health"]),
     20: (["POST"], ["/api/v2/jobs", "/api/v2/jobs/*/cancel"]),
     30: (["GET", "HEAD"], ["/api/v2/jobs/*", "/api/v2/workspaces", "/api/v2/artifacts/*"]),
     40: (["DELETE"], ["/api/v2/workspaces/*"]),
@@ -120,10 +120,10 @@ def test_only_the_api_paths_reach_the_service(synth: Synth, stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_target_group_checks_health_live_on_the_container_port(synth: Synth, stage: str) -> None:
     target_group_id, props = synth.one(stage, "AWS::ElasticLoadBalancingV2::TargetGroup")
-    assert props["Port"] == 3000
+    assert props["Port"] == CONTROL_PLANE_PORT
     assert props["Protocol"] == "HTTP"
     assert props["TargetType"] == "ip"
-    assert props["HealthCheckPath"] == "/health/live"
+    assert props["HealthCheckPath"] == HEALTH_CHECK_PATH
     assert props["HealthCheckProtocol"] == "HTTP"
     assert props["Matcher"] == {"HttpCode": "200"}
     assert props["HealthCheckIntervalSeconds"] == 15
@@ -131,7 +131,11 @@ def test_target_group_checks_health_live_on_the_container_port(synth: Synth, sta
     assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in props["TargetGroupAttributes"]
     _, service = synth.one(stage, "AWS::ECS::Service")
     assert service["LoadBalancers"] == [
-        {"ContainerName": "api", "ContainerPort": 3000, "TargetGroupArn": {"Ref": target_group_id}}
+        {
+            "ContainerName": "api",
+            "ContainerPort": CONTROL_PLANE_PORT,
+            "TargetGroupArn": {"Ref": target_group_id},
+        }
     ]
 
 

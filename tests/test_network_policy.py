@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from config.api import CONTROL_PLANE_PORT
 from review.flows import INTERNET, Flow, Rule, flows, rules
 from tests.environments import STAGES
 from tests.synth import Synthesized
 from tests.templates import settings
 
-CONTROL_PLANE_PORT = 3000
 NFS = 2049
 
 # The policy table of the README, one row per allowed flow (clients of the load balancer below).
@@ -134,19 +134,19 @@ def test_the_derivation_catches_an_extra_rule() -> None:
     """The check itself can fail: one more rule on the agents shows up as a flow."""
     base = [
         Rule("Agents", "egress", INTERNET, "tcp", 443, 443, "x"),
-        Rule("ControlPlane", "ingress", "LoadBalancer", "tcp", 3000, 3000, "x"),
-        Rule("LoadBalancer", "egress", "ControlPlane", "tcp", 3000, 3000, "x"),
+        Rule("ControlPlane", "ingress", "LoadBalancer", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT, "x"),
+        Rule("LoadBalancer", "egress", "ControlPlane", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT, "x"),
     ]
     assert set(flows(base)) == {
         Flow("Agents", INTERNET, "tcp", 443, 443),
-        Flow("LoadBalancer", "ControlPlane", "tcp", 3000, 3000),
+        Flow("LoadBalancer", "ControlPlane", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT),
     }
     sneaky = [
         *base,
         Rule("ControlPlane", "ingress", "Agents", "tcp", 0, 65535, "x"),
-        Rule("Agents", "egress", "ControlPlane", "tcp", 3000, 3000, "x"),
+        Rule("Agents", "egress", "ControlPlane", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT, "x"),
     ]
-    assert Flow("Agents", "ControlPlane", "tcp", 3000, 3000) in set(flows(sneaky))
+    assert Flow("Agents", "ControlPlane", "tcp", CONTROL_PLANE_PORT, CONTROL_PLANE_PORT) in set(flows(sneaky))
     # Half a flow (ingress without the matching egress) is no flow.
     half = [*base, Rule("ControlPlane", "ingress", "Agents", "tcp", 0, 65535, "x")]
     assert set(flows(half)) == set(flows(base))

@@ -11,11 +11,12 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 
-from constructs.nag import acknowledge
+from compliance.acknowledgements import acknowledge
+from compliance.packs import add_nag_packs, read_report
+from config.api import CONTROL_PLANE_PORT
 from review import acknowledgements, iam_summary, render_markdown, report, retention, roles, scan
 from review.diagram import architecture_svg
 from review.templates import StackTemplate, output_name
-from stacks.compliance import add_nag_packs, read_report
 from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
 
@@ -142,12 +143,12 @@ def test_flow_table_and_diagram(written: dict[str, report.Review], report_dir: P
     text = markdown(report_dir, env)
     # The API's clients: the internet over TLS, or, without a certificate, the allowed ranges.
     assert "| internet | LoadBalancer | tcp | 443 |" in text or "| LoadBalancer | tcp | 80 |" in text
-    assert "| LoadBalancer | ControlPlane | tcp | 3000 |" in text
+    assert f"| LoadBalancer | ControlPlane | tcp | {CONTROL_PLANE_PORT} |" in text
     assert "| Agents | internet | tcp | 443 |" in text
     assert f"![Architecture of {env}](architecture-{env}.svg)" in text
     svg = ET.fromstring(review.svg)
     labels = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
-    assert {"internet", "LoadBalancer", "ControlPlane", "Agents", "tcp/3000"} <= labels
+    assert {"internet", "LoadBalancer", "ControlPlane", "Agents", f"tcp/{CONTROL_PLANE_PORT}"} <= labels
     assert {f"{s.short} stack" for s in review.stacks} <= labels
 
 

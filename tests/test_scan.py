@@ -15,9 +15,9 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 
-from constructs.scanners import checkov_skips, skip_checkov
+from compliance.packs import add_nag_packs
+from compliance.scanners import checkov_skips, skip_checkov
 from review import assembly, scan
-from stacks.compliance import add_nag_packs
 from tests.synth import ROOT, Synthesized
 
 SCAN_VENV = ROOT / ".venv-scan"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from compliance.acknowledgements import control_tower
 from config import AGENTS
-from constructs.nag import control_tower
 from tests.environments import STAGES, is_production
 from tests.service_templates import (
     ENV_NAMES,

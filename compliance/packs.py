@@ -28,7 +28,7 @@ NAG_PACKS = (
 
 
 # Acknowledge the Control Tower rules' findings with
-# ``acknowledge(construct, reason, control_tower("<rule name>"))`` (constructs/nag.py).
+# ``acknowledge(construct, reason, control_tower("<rule name>"))`` (compliance/acknowledgements.py).
 
 
 def add_nag_packs(app: App) -> None:

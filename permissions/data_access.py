@@ -1,9 +1,9 @@
-"""What ECS tasks may do with the Data stack's resources: the IAM statements and the EFS volume.
+"""What ECS tasks may do with the Data stack's resources: the IAM statements.
 
 The Data stack owns the resources; the Service stack's tasks use them. ``DataAccess`` is the
-bundle of L2 objects handed from one to the other, and its methods build the exact
-statements each kind of task gets (added to the task's managed policy by the caller) and
-the workspaces volume of its task definition.
+bundle of L2 objects handed from one to the other (``stacks/exports.py: DataExports``), and
+its methods build the exact statements each kind of task gets (added to the task's managed
+policy by the caller).
 
 Per-dispatch isolation (docs/data.md, "One dispatch cannot touch another's data"):
 
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -33,12 +32,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from config.tables import TABLES
 from constructs import IConstruct
-from constructs.dispatch_tables import TABLES
-from constructs.task_roles import secret_read_statements
-from constructs.workspaces_fs import MOUNT_PATH
+from permissions.tasks import secret_read_statements
 
-WORKSPACES_VOLUME = "workspaces"
 # The tag the control plane must put on every access point it creates
 # (CreateAccessPoint ... --tags Key=outpost:file-system,Value=<file system id>): it may create
 # access points only with it and delete only access points that carry it, so the shared
@@ -74,7 +71,7 @@ DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 
 @dataclass(frozen=True)
 class DataAccess:
-    """The Data stack's resources that tasks use (``stacks.data_stack.DataStack.access``)."""
+    """The Data stack's resources that tasks use (``DataExports.access``, ``stacks/exports.py``)."""
 
     key: kms.IKey  # encrypts the tables, artifacts, GitHub token and workspaces
     tables: Mapping[str, dynamodb.ITable]
@@ -85,24 +82,6 @@ class DataAccess:
     github_token: secretsmanager.ISecret
 
     # --- the workspaces file system -------------------------------------------------------
-
-    def workspaces_volume(self) -> ecs.Volume:
-        """The file system through the shared ``/workspaces`` access point (the control plane's
-        own mount): TLS in transit, and the task role's IAM identity (the file-system policy
-        refuses anything else)."""
-        return ecs.Volume(
-            name=WORKSPACES_VOLUME,
-            efs_volume_configuration=ecs.EfsVolumeConfiguration(
-                file_system_id=self.file_system.file_system_id,
-                transit_encryption="ENABLED",
-                authorization_config=ecs.AuthorizationConfig(
-                    access_point_id=self.access_point.access_point_id, iam="ENABLED"
-                ),
-            ),
-        )
-
-    def workspaces_mount(self) -> ecs.MountPoint:
-        return ecs.MountPoint(source_volume=WORKSPACES_VOLUME, container_path=MOUNT_PATH, read_only=False)
 
     def mount_statement(self) -> iam.PolicyStatement:
         """Mount and write the file system, only through the shared ``/workspaces`` access point."""

@@ -13,16 +13,32 @@ permission in the Service Authorization Reference and must name ``*``:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 
+from compliance.acknowledgements import acknowledge, wildcard_resource
 from constructs import IConstruct
-from constructs.agent_task import AgentTask
-from constructs.data_access import DISPATCH_TAG
-from constructs.nag import acknowledge, wildcard_resource
-from constructs.task_roles import ECS_TASKS
+from permissions.data_access import DISPATCH_TAG
+from permissions.tasks import ECS_TASKS
+
+
+class LaunchedAgent(Protocol):
+    """What launching an agent names (``constructs/agent_task.py: AgentTask`` has it)."""
+
+    @property
+    def family(self) -> str: ...
+    @property
+    def dispatch_family(self) -> str: ...
+    @property
+    def task_role(self) -> iam.IRole: ...
+    @property
+    def execution_role(self) -> iam.IRole: ...
+    @property
+    def log_group(self) -> logs.ILogGroup: ...
 
 
 def revisions(scope: IConstruct, families: Sequence[str]) -> list[str]:
@@ -54,11 +70,30 @@ def in_cluster(cluster: ecs.ICluster) -> dict[str, dict[str, str]]:
 
 
 def launch_statements(
-    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
 ) -> list[iam.PolicyStatement]:
     """Launching, watching and stopping agent tasks, one dispatch revision each, and nothing more."""
-    dispatch_revisions = revisions(scope, [agent.dispatch_family for agent in agents])
-    tasks = cluster_tasks(scope, cluster)
+    return [
+        *_dispatch_revision_statements(revisions(scope, [agent.dispatch_family for agent in agents])),
+        *_task_statements(scope, cluster, agents),
+        iam.PolicyStatement(
+            sid="PassAgentRoles",
+            actions=["iam:PassRole"],
+            resources=[
+                arn for agent in agents for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
+            ],
+            conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+        ),
+        iam.PolicyStatement(
+            sid="ReadAgentLogs",
+            actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
+            resources=[agent.log_group.log_group_arn for agent in agents],
+        ),
+    ]
+
+
+def _dispatch_revision_statements(dispatch_revisions: list[str]) -> list[iam.PolicyStatement]:
+    """Read a base definition; register, tag, retire and delete the dispatch families' revisions."""
     return [
         iam.PolicyStatement(
             sid="ReadBaseTaskDefinitions",
@@ -87,11 +122,23 @@ def launch_statements(
             actions=["ecs:DeleteTaskDefinitions"],
             resources=dispatch_revisions,
         ),
+    ]
+
+
+def _task_statements(
+    scope: IConstruct, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
+) -> list[iam.PolicyStatement]:
+    """Run the agents' definitions in the cluster; watch, stop, tag and list its tasks."""
+    tasks = cluster_tasks(scope, cluster)
+    return [
         iam.PolicyStatement(
             sid="RunAgentTasks",
             actions=["ecs:RunTask"],
             # A dispatch runs its own revision; the warm pool runs the base definitions.
-            resources=[*revisions(scope, [agent.family for agent in agents]), *dispatch_revisions],
+            resources=[
+                *revisions(scope, [agent.family for agent in agents]),
+                *revisions(scope, [agent.dispatch_family for agent in agents]),
+            ],
             conditions=in_cluster(cluster),
         ),
         iam.PolicyStatement(
@@ -107,24 +154,11 @@ def launch_statements(
             resources=["*"],
             conditions=in_cluster(cluster),
         ),
-        iam.PolicyStatement(
-            sid="PassAgentRoles",
-            actions=["iam:PassRole"],
-            resources=[
-                arn for agent in agents for arn in (agent.task_role.role_arn, agent.execution_role.role_arn)
-            ],
-            conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
-        ),
-        iam.PolicyStatement(
-            sid="ReadAgentLogs",
-            actions=["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"],
-            resources=[agent.log_group.log_group_arn for agent in agents],
-        ),
     ]
 
 
 def acknowledge_launch(
-    policy: iam.ManagedPolicy, *, cluster: ecs.ICluster, agents: Sequence[AgentTask]
+    policy: iam.ManagedPolicy, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
 ) -> None:
     """The wildcards of :func:`launch_statements`, each with what bounds it."""
     acknowledge(

@@ -3,7 +3,7 @@
 checkov reads ``Metadata.checkov.skip`` of a resource in the synthesized template
 (``[{"id": "CKV_AWS_260", "comment": "..."}]``). ``skip_checkov`` writes that entry on the
 CloudFormation resource behind ``construct``, keeping any skip already there, so the reason
-for a skip sits next to the code it concerns, like ``constructs.nag.acknowledge``.
+for a skip sits next to the code it concerns, like ``compliance.acknowledgements.acknowledge``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from aws_cdk import CfnResource, Stack
 
+from compliance.acknowledgements import acknowledge, control_tower
 from constructs import IConstruct
-from constructs.nag import acknowledge, control_tower
 
 CHECKOV_METADATA = "checkov"
 CFN_LINT_METADATA = "cfn-lint"

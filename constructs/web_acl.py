@@ -1,0 +1,199 @@
+"""The front door's AWS WAF web ACL: every request to the public API passes it first.
+
+IP reputation (10), a per-IP rate limit answering 429 (20), the common rule set (30, its
+body-size rule only counting) and known bad inputs (40); every request it sees is logged to an
+encrypted ``aws-waf-logs-*`` log group with the credentials headers redacted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+
+from config.names import resource_name
+from constructs import Construct
+
+TOO_MANY_REQUESTS_BODY = json.dumps({"error": "too many requests"}, separators=(",", ":"))
+
+# The AWS managed rule groups, by priority. The rate limit sits between IP reputation and
+# the (costlier) inspection rule sets.
+MANAGED_RULE_GROUPS: tuple[tuple[int, str], ...] = (
+    (10, "AWSManagedRulesAmazonIpReputationList"),
+    (30, "AWSManagedRulesCommonRuleSet"),
+    (40, "AWSManagedRulesKnownBadInputsRuleSet"),
+)
+RATE_LIMIT_PRIORITY = 20
+RATE_LIMIT_RULE = "RateLimitPerIp"
+RATE_LIMIT_WINDOW_SECONDS = 300
+# Rules of the common rule set that only count: dispatch requests carry prompts and code
+# longer than the 8 KB body limit of SizeRestrictions_BODY.
+COMMON_RULES_COUNTED = ("SizeRestrictions_BODY",)
+# Never written to the WAF logs: the API's credentials.
+REDACTED_HEADERS = ("authorization", "x-api-key", "cookie")
+
+
+class WebAcl(wafv2.CfnWebACL):
+    """The web ACL (a ``CfnWebACL``: WAF has no L2), associated with ``protects`` and logging to
+    ``log_group``.
+
+    Its association (``<id>Association``), its logging configuration (``<id>Logging``) and the
+    log group's delivery policy (``<log group id>Delivery``) are made beside it in ``scope``,
+    not under it: they were the front door's children before this class existed, and one more
+    path segment would change their logical ids (a replacement of each on the next deploy).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        rate_limit: int,
+        protects: elbv2.IApplicationLoadBalancer,
+        log_group: logs.ILogGroup,
+    ) -> None:
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=resource_name(env_name, metric),
+                sampled_requests_enabled=True,
+            )
+
+        super().__init__(
+            scope,
+            construct_id,
+            scope="REGIONAL",
+            description=f"Outpost {env_name}: filters every request to the public API",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            custom_response_bodies={
+                "TooManyRequests": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=TOO_MANY_REQUESTS_BODY
+                )
+            },
+            rules=_rules(rate_limit, visibility),
+            visibility_config=visibility("web-acl"),
+        )
+        wafv2.CfnWebACLAssociation(
+            scope,
+            f"{construct_id}Association",
+            resource_arn=protects.load_balancer_arn,
+            web_acl_arn=self.attr_arn,
+        )
+        self._log_to(scope, f"{construct_id}Logging", log_group)
+
+    def _log_to(self, scope: Construct, construct_id: str, log_group: logs.ILogGroup) -> None:
+        """Every request the web ACL sees, to the encrypted ``aws-waf-logs-*`` group.
+
+        The log group's own resource policy lets the log delivery service write to this one
+        group, so WAF does not grow the account-wide ``AWSWAF-LOGS`` policy (10 per account,
+        5,120 characters). Credentials headers are redacted before delivery.
+        """
+        stack = Stack.of(scope)
+        # WAF wants the log group's ARN without the ``:*`` that ``log_group_arn`` ends with.
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=log_group.log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        delivery = logs.ResourcePolicy(
+            scope,
+            f"{log_group.node.id}Delivery",
+            policy_statements=[
+                iam.PolicyStatement(
+                    sid="WafLogDelivery",
+                    principals=[iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{log_group_arn}:log-stream:*"],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {
+                            "aws:SourceArn": stack.format_arn(
+                                service="logs", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME
+                            )
+                        },
+                    },
+                )
+            ],
+        )
+        logging = wafv2.CfnLoggingConfiguration(
+            scope,
+            construct_id,
+            resource_arn=self.attr_arn,
+            log_destination_configs=[log_group_arn],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+                for header in REDACTED_HEADERS
+            ],
+        )
+        # The log group itself is ordered by the reference above (its ARN).
+        logging.node.add_dependency(delivery)
+
+
+def _rules(
+    rate_limit: int, visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty]
+) -> list[wafv2.CfnWebACL.RuleProperty]:
+    """The managed rule groups and the rate limit, in priority order."""
+    rules = [_managed_rule_group(priority, group, visibility) for priority, group in MANAGED_RULE_GROUPS]
+    rules.append(_rate_limit(rate_limit, visibility))
+    return sorted(rules, key=_priority)
+
+
+def _managed_rule_group(
+    priority: int, group: str, visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty]
+) -> wafv2.CfnWebACL.RuleProperty:
+    """An AWS managed rule group, its actions as AWS sets them (``COMMON_RULES_COUNTED`` only count)."""
+    counted = [
+        wafv2.CfnWebACL.RuleActionOverrideProperty(
+            name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+        )
+        for rule in COMMON_RULES_COUNTED
+    ]
+    return wafv2.CfnWebACL.RuleProperty(
+        name=f"AWS-{group}",
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS",
+                name=group,
+                rule_action_overrides=counted if group == "AWSManagedRulesCommonRuleSet" else None,
+            )
+        ),
+        visibility_config=visibility(group),
+    )
+
+
+def _rate_limit(
+    rate_limit: int, visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty]
+) -> wafv2.CfnWebACL.RuleProperty:
+    """``rate_limit`` requests per IP in ``RATE_LIMIT_WINDOW_SECONDS``; above it, a JSON 429."""
+    return wafv2.CfnWebACL.RuleProperty(
+        name=RATE_LIMIT_RULE,
+        priority=RATE_LIMIT_PRIORITY,
+        action=wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=429, custom_response_body_key="TooManyRequests"
+                )
+            )
+        ),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                aggregate_key_type="IP",
+                limit=rate_limit,
+                evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
+            )
+        ),
+        visibility_config=visibility(RATE_LIMIT_RULE),
+    )
+
+
+def _priority(rule: wafv2.CfnWebACL.RuleProperty) -> int:
+    return int(rule.priority)
