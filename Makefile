@@ -84,7 +84,7 @@ synth: $(VENV_READY) $(NODE_READY) check-config ## synthesize every environment 
 CDK_OUT := cdk.out/manifest.json
 GUARD_OUT := cdk.out/cfn-guard-report.json
 SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
-	$(shell find config stacks constructs lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
+	$(shell find config stacks constructs compliance permissions lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
 $(CDK_OUT): $(SYNTH_INPUTS) | $(VENV_READY) $(NODE_READY)
 	$(MAKE) --no-print-directory synth
 $(GUARD_OUT): $(CDK_OUT)

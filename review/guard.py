@@ -12,7 +12,7 @@ and applies the app's acknowledgements (``acknowledge(..., control_tower(rule))`
 ``aws:cdk:acknowledged-rules`` metadata of the assembly) as synth did: an acknowledgement
 covers its construct and everything below it. The result is written beside
 ``validation-report.json`` as ``cfn-guard-report.json``, a plugin report of the same shape,
-which ``stacks.compliance.read_report`` merges.
+which ``compliance.packs.read_report`` merges.
 
 Usage: ``python -m review.guard [cdk.out]`` (exit 1 on an unacknowledged failure).
 """
