@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from compliance.packs import add_nag_packs, read_report, unacknowledged_findings
+from compliance.packs import add_nag_packs, new_app, read_report, unacknowledged_findings
 from config import CONTEXT_KEY, ConfigError, load_environments
 from config.bootstrap import bootstrap_warnings
 from config.context import check_context_keys, read_cdk_json
@@ -44,7 +44,7 @@ def build(app: cdk.App) -> list[cdk.Stage]:
 
 
 def main() -> int:
-    app = cdk.App()
+    app = new_app()
     try:
         # The CDK CLI reads cdk.json itself and keeps the last copy of a key written twice: check first.
         if CDK_JSON.exists():

@@ -31,12 +31,22 @@ NAG_PACKS = (
 # ``acknowledge(construct, reason, control_tower("<rule name>"))`` (compliance/acknowledgements.py).
 
 
+def new_app(*, outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
+    """The app, as ``app.py`` and the tests build it: without aws-cdk-lib's built-in
+    CloudFormation validation inside synth. It costs every ``cdk synth``, ``diff`` and
+    ``deploy`` about 3 seconds; ``make scan`` (hence CI) and the test session run the same
+    plugin once over the assembly (``review/template_validation.py``) and fail on any finding
+    not acknowledged."""
+    return App(outdir=outdir, context=context, builtin_cloud_formation_validation=False)
+
+
 def add_nag_packs(app: App) -> None:
     """All six cdk-nag packs: a finding not acknowledged on its construct fails synth.
 
     The AWS Control Tower proactive controls (cfn-guard) do not run here: as a plugin they
     cost every synth about 13 seconds. ``make scan`` (hence CI) runs them once over every
-    template (``review/guard.py``) and fails on any unacknowledged one.
+    template (``review/guard.py``), with CDK's CloudFormation validation (``new_app``), and
+    fails on any unacknowledged finding.
     """
     Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))
 
@@ -57,6 +67,6 @@ def unacknowledged_findings(report: dict[str, Any]) -> list[str]:
 
 
 def read_report(outdir: str | Path) -> dict[str, Any]:
-    """``validation-report.json``, with the Control Tower rules' report (when they have run
-    over this assembly) as one more plugin report."""
+    """``validation-report.json``, with the reports of CDK's CloudFormation validation and the
+    Control Tower rules (when ``review.guard`` has run over this assembly) as more plugin reports."""
     return validation_report(Path(outdir))

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
-
 from app import build
+from compliance.packs import new_app
 from config.context import read_context
 from rehearsal.bootstrap import ROOT
 
@@ -40,7 +39,7 @@ def first_deploy_context() -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     outdir = Path(argv[0] if argv else "cdk.out.first-deploy")
     shutil.rmtree(outdir, ignore_errors=True)
-    app = cdk.App(outdir=str(outdir), context=first_deploy_context())
+    app = new_app(outdir=str(outdir), context=first_deploy_context())
     build(app)
     app.synth()
     print(f"synthesized the first deploy (bootstrap: true) into {outdir}")

@@ -15,6 +15,9 @@ from typing import Any
 VALIDATION_REPORT = "validation-report.json"
 # The AWS Control Tower rules' plugin report (review/guard.py), same shape as a pack's.
 GUARD_REPORT = "cfn-guard-report.json"
+# CDK's built-in CloudFormation validation, run after synth too (review/template_validation.py).
+TEMPLATE_VALIDATION_PLUGIN = "CloudFormation Validate"
+TEMPLATE_VALIDATION_REPORT = "cfn-validate-report.json"
 GUARD_PLUGIN = "cdk-validator-cfnguard"
 
 
@@ -24,6 +27,20 @@ class Template:
     stack: str  # "Dev/Network"
     path: Path
     metadata: Path | None = None  # construct metadata (acknowledgements, ...) of the stack
+    environment: str = ""  # "aws://111111111111/us-east-1"
+
+    @property
+    def account(self) -> str | None:
+        return self._environment_part(0)
+
+    @property
+    def region(self) -> str | None:
+        return self._environment_part(1)
+
+    def _environment_part(self, index: int) -> str | None:
+        parts = self.environment.removeprefix("aws://").split("/")
+        value = parts[index] if len(parts) == 2 else ""
+        return None if not value or value.startswith("unknown-") else value
 
 
 def templates(outdir: Path) -> list[Template]:
@@ -46,6 +63,7 @@ def templates(outdir: Path) -> list[Template]:
                         stack,
                         directory / props["templateFile"],
                         directory / extra if extra else None,
+                        artifact.get("environment", ""),
                     )
                 )
             elif artifact["type"] == "cdk:cloud-assembly":
@@ -56,12 +74,13 @@ def templates(outdir: Path) -> list[Template]:
 
 
 def validation_report(outdir: Path) -> dict[str, Any]:
-    """``validation-report.json`` of the synth (cdk-nag and CloudFormation validation), with the
-    Control Tower rules' report (``review.guard``, once they have run over it) as one more
-    plugin report."""
+    """``validation-report.json`` of the synth (the cdk-nag packs), with the reports of the rules
+    that run once over the assembly after it (``review.guard``: CDK's CloudFormation validation
+    and the Control Tower rules), once they have run, as more plugin reports."""
     path = Path(outdir) / VALIDATION_REPORT
     report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    guard = Path(outdir) / GUARD_REPORT
-    if guard.exists():
-        report.setdefault("pluginReports", []).append(json.loads(guard.read_text()))
+    for later in (TEMPLATE_VALIDATION_REPORT, GUARD_REPORT):
+        path = Path(outdir) / later
+        if path.exists():
+            report.setdefault("pluginReports", []).append(json.loads(path.read_text()))
     return report

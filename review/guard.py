@@ -12,9 +12,12 @@ and applies the app's acknowledgements (``acknowledge(..., control_tower(rule))`
 ``aws:cdk:acknowledged-rules`` metadata of the assembly) as synth did: an acknowledgement
 covers its construct and everything below it. The result is written beside
 ``validation-report.json`` as ``cfn-guard-report.json``, a plugin report of the same shape,
-which ``compliance.packs.read_report`` merges.
+which ``compliance.packs.read_report`` merges. cfn-guard runs once per core, each run over a
+share of the templates; while they run, aws-cdk-lib's CloudFormation validation, which the
+app keeps out of synth too, runs here (``review.template_validation``) and its report is
+written beside them as ``cfn-validate-report.json``, its acknowledgements applied the same way.
 
-Usage: ``python -m review.guard [cdk.out]`` (exit 1 on an unacknowledged failure).
+Usage: ``python -m review.guard [cdk.out]`` (exit 1 on an unacknowledged finding of either).
 """
 
 from __future__ import annotations
@@ -28,12 +31,11 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from review import assembly
+from review import assembly, template_validation
 from review.acknowledgements import Made, acknowledgements_made
 
 PLUGIN = assembly.GUARD_PLUGIN
@@ -87,10 +89,17 @@ def run_rules(templates: Sequence[Path], package: Path, *, parts: int | None = N
     templates, side by side: the rules judge each template on its own, and the runs' violations
     are the one run's (the plugin lists a rule once per failing check anyway).
     """
+    return collect(start_rules(templates, package, parts=parts))
+
+
+def start_rules(
+    templates: Sequence[Path], package: Path, *, parts: int | None = None
+) -> list[subprocess.Popen[str]]:
+    """The cfn-guard runs of ``run_rules``, started; ``collect`` waits for them."""
     node = shutil.which("node")
     if node is None:
         raise GuardError("node is not on PATH (Node.js runs the CDK CLI and these rules)")
-    runs = [
+    return [
         subprocess.Popen(
             [node, str(RUNNER), str(package), *map(str, group)],
             stdout=subprocess.PIPE,
@@ -99,6 +108,9 @@ def run_rules(templates: Sequence[Path], package: Path, *, parts: int | None = N
         )
         for group in balanced(templates, parts or os.cpu_count() or 1)
     ]
+
+
+def collect(runs: Sequence[subprocess.Popen[str]]) -> dict[str, Any]:
     results = [_read_run(*run.communicate(), run.returncode) for run in runs]
     violations = [violation for result in results for violation in result.get("violations", [])]
     return {
@@ -129,9 +141,16 @@ def _covering(path: str, rule_id: str, made: Sequence[Made]) -> Made | None:
     return max(found, key=lambda m: len(m.path), default=None)
 
 
-def plugin_report(outdir: Path, result: Mapping[str, Any], made: Sequence[Made]) -> dict[str, Any]:
-    """``result`` as a plugin report of ``validation-report.json``: open violations and, grouped
-    by acknowledgement, the suppressed ones."""
+def plugin_report(
+    outdir: Path,
+    result: Mapping[str, Any],
+    made: Sequence[Made],
+    *,
+    plugin: str = PLUGIN,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """``result`` as ``plugin``'s report in ``validation-report.json``: open violations and, grouped
+    by acknowledgement (``<plugin>::<rule>``, spaces as hyphens), the suppressed ones."""
     by_file = {str(t.path.resolve()): t for t in assembly.templates(outdir)}
     bodies = {path: json.loads(Path(path).read_text()) for path in by_file}
     open_violations: list[dict[str, Any]] = []
@@ -142,7 +161,7 @@ def plugin_report(outdir: Path, result: Mapping[str, Any], made: Sequence[Made])
             "ruleName": rule,
             "description": violation.get("description", ""),
             "suggestedFix": violation.get("fix", ""),
-            "severity": "error",
+            "severity": violation.get("severity", "error"),
             "ruleMetadata": violation.get("ruleMetadata", {}),
         }
         still_open = []
@@ -159,7 +178,7 @@ def plugin_report(outdir: Path, result: Mapping[str, Any], made: Sequence[Made])
                     "propertyPaths": resource.get("locations", []),
                 },
             }
-            ack = _covering(construct_path, f"{PLUGIN}::{rule}", made)
+            ack = _covering(construct_path, f"{plugin.replace(' ', '-')}::{rule}", made)
             if ack is None:
                 still_open.append(construct)
                 continue
@@ -177,8 +196,8 @@ def plugin_report(outdir: Path, result: Mapping[str, Any], made: Sequence[Made])
         if still_open:
             open_violations.append({**base, "violatingConstructs": still_open})
     return {
-        "pluginName": PLUGIN,
-        "pluginVersion": package_version(),
+        "pluginName": plugin,
+        "pluginVersion": package_version() if version is None else version,
         "conclusion": "failure" if open_violations else "success",
         "violations": open_violations,
         "suppressedViolations": list(suppressed.values()),
@@ -190,12 +209,18 @@ def package_version() -> str:
 
 
 def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
-    """Run the rules over every template of the assembly in ``outdir`` and write the report."""
-    templates = [t.path for t in assembly.templates(outdir)]
+    """Run the rules over every template of the assembly in ``outdir`` and write the reports:
+    the Control Tower rules' (returned) and, while cfn-guard runs, CDK's CloudFormation
+    validation (``review.template_validation``)."""
+    templates = assembly.templates(outdir)
     if not templates:
         raise GuardError(f"no stack templates in {outdir}: synthesize first")
     made = acknowledgements_made(outdir)
-    report = plugin_report(outdir, run_rules(templates, package_dir(cache)), made)
+    runs = start_rules([t.path for t in templates], package_dir(cache))
+    validated, version = template_validation.run_rules(templates)
+    validation = plugin_report(outdir, validated, made, plugin=template_validation.PLUGIN, version=version)
+    (outdir / assembly.TEMPLATE_VALIDATION_REPORT).write_text(json.dumps(validation, indent=1) + "\n")
+    report = plugin_report(outdir, collect(runs), made)
     (outdir / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
     return report
 
@@ -222,16 +247,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GuardError as err:
         print(f"guard error: {err}", file=sys.stderr)
         return 2
-    for line in failures(report):
-        print(f"  cfn-guard (Control Tower): {line}", file=sys.stderr)
-    counts: defaultdict[str, int] = defaultdict(int)
-    for entry in report["suppressedViolations"]:
-        counts["acknowledged"] += len(entry["violatingConstructs"])
-    print(
-        f"cfn-guard (Control Tower): {len(failures(report))} failures, {counts['acknowledged']} acknowledged "
-        f"({args.outdir / REPORT_FILE})"
-    )
-    return 1 if failures(report) else 0
+    validation = json.loads((args.outdir / assembly.TEMPLATE_VALIDATION_REPORT).read_text())
+    found = 0
+    for name, written, file in (
+        ("CloudFormation validation", validation, assembly.TEMPLATE_VALIDATION_REPORT),
+        ("cfn-guard (Control Tower)", report, REPORT_FILE),
+    ):
+        for line in failures(written):
+            print(f"  {name}: {line}", file=sys.stderr)
+        acknowledged = sum(len(entry["violatingConstructs"]) for entry in written["suppressedViolations"])
+        print(
+            f"{name}: {len(failures(written))} failures, {acknowledged} acknowledged ({args.outdir / file})"
+        )
+        found += len(failures(written))
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

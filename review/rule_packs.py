@@ -1,8 +1,8 @@
 """The rule-pack section: open findings and acknowledgements per pack and rule.
 
-Read from ``cdk.out/validation-report.json``, which every synth writes: the six cdk-nag
-packs, the AWS Control Tower proactive controls (cfn-guard plugin) and aws-cdk-lib's
-CloudFormation validation.
+Read from ``cdk.out/validation-report.json``, which every synth writes (the six cdk-nag
+packs), and the reports ``review.guard`` writes beside it after synth: the AWS Control Tower
+proactive controls (cfn-guard plugin) and aws-cdk-lib's CloudFormation validation.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ NAG_PACKS = (
     "PCI.DSS.321",
     "Serverless",
 )
-EXPECTED_PLUGINS = (*NAG_PACKS, assembly.GUARD_PLUGIN, "CloudFormation Validate")
+EXPECTED_PLUGINS = (*NAG_PACKS, assembly.GUARD_PLUGIN, assembly.TEMPLATE_VALIDATION_PLUGIN)
 # cdk-nag names a finding on a cross-stack resource with the reference's JSON in it.
 _STACK_OUTPUT = re.compile(
     r'\{"Fn::GetStackOutput":\{"StackName":"([^"]+)"[^{}]*"OutputName":"([^"]+)"[^{}]*\}\}'
@@ -124,10 +124,11 @@ def packs_section(
     section = Section(
         "Rule packs",
         [
-            "The six cdk-nag packs and aws-cdk-lib's CloudFormation validation run on every synth "
-            "(`cdk.out/validation-report.json`); the AWS Control Tower proactive controls (the rules of "
-            f"`{assembly.GUARD_PLUGIN}`) run once over the whole assembly in `make scan` "
-            "(`cdk.out/cfn-guard-report.json`). A pack that reported nothing does not appear in those "
+            "The six cdk-nag packs run on every synth (`cdk.out/validation-report.json`); "
+            "aws-cdk-lib's CloudFormation validation and the AWS Control Tower proactive controls (the "
+            f"rules of `{assembly.GUARD_PLUGIN}`) run once over the whole assembly in `make scan` "
+            "(`cdk.out/cfn-validate-report.json`, `cdk.out/cfn-guard-report.json`). "
+            "A pack that reported nothing does not appear in those "
             "reports: it passed with nothing to acknowledge.",
             summary,
             Heading("Per rule"),

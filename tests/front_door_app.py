@@ -17,7 +17,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from compliance.acknowledgements import acknowledge, in_packs
-from compliance.packs import add_nag_packs, read_report
+from compliance.packs import add_nag_packs, new_app, read_report
 from config import EnvironmentConfig, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from constructs import Construct
@@ -142,7 +142,7 @@ class Synth:
 def synthesize_front_door(outdir: Path) -> Synth:
     """Synthesize the throwaway app into ``outdir`` with all six packs; an open finding does not raise."""
     context = {**session_context(), "aws:cdk:enable-path-metadata": True}
-    app = cdk.App(outdir=str(outdir), context=context)
+    app = new_app(outdir=str(outdir), context=context)
     urls, front_doors, services = {}, {}, {}
     environments = load_environments(context.get)
     for config in environments:

@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
-
 from app import build
-from compliance.packs import read_report
+from compliance.packs import new_app, read_report
 from config.context import read_context
 from review.guard import run_guard
 
@@ -90,7 +88,7 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None, *, guard: bo
     context.setdefault("aws:cdk:enable-path-metadata", True)
     context.setdefault("aws:cdk:enable-asset-metadata", True)
     context.setdefault("aws:cdk:version-reporting", False)
-    app = cdk.App(outdir=str(outdir), context=context)
+    app = new_app(outdir=str(outdir), context=context)
     stages = build(app)
     error = None
     try:

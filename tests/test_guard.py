@@ -1,11 +1,13 @@
 """``review.guard``: the Control Tower rules run side by side over shares of the templates,
-and the result does not depend on how many shares (the machine's cores) there were."""
+and the result does not depend on how many shares (the machine's cores) there were; CDK's
+CloudFormation validation runs beside them, after synth instead of inside it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from review import assembly, guard
+from review import assembly, guard, template_validation
 from tests.synth import Synthesized
 
 
@@ -41,3 +43,24 @@ def test_the_result_is_the_same_in_one_run_or_several(shipped_synthesized: Synth
     several = guard.run_rules(templates, package, parts=2)
     assert one["violations"], "the small templates have acknowledged violations: the rules ran"
     assert several == one
+
+
+def test_cloudformation_validation_moved_out_of_synth_with_its_acknowledgements(
+    shipped_synthesized: Synthesized,
+) -> None:
+    """Not in the synth's own report any more, in the merged one once: every finding of it
+    acknowledged where the app acknowledged it (explicit zones, ``CloudFormation-Validate::W3010``
+    on each subnet)."""
+    outdir = shipped_synthesized.outdir
+    in_synth = json.loads((outdir / assembly.VALIDATION_REPORT).read_text())
+    plugin = template_validation.PLUGIN
+    assert plugin not in {p["pluginName"] for p in in_synth["pluginReports"]}
+    [validation] = [p for p in shipped_synthesized.report["pluginReports"] if p["pluginName"] == plugin]
+    assert validation["conclusion"] == "success"
+    assert validation["violations"] == []
+    acknowledged = {(s["ruleName"], s["acknowledgedId"]) for s in validation["suppressedViolations"]}
+    assert acknowledged == {("W3010", "CloudFormation-Validate::W3010")}
+    suppressed = validation["suppressedViolations"]
+    subnets = [c["constructPath"] for s in suppressed for c in s["violatingConstructs"]]
+    assert subnets
+    assert all("/Vpc/" in path and path.endswith("/Subnet") for path in subnets)

@@ -8,6 +8,7 @@ before pytest runs, so these tests never skip for want of a scanner.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -15,9 +16,9 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 
-from compliance.packs import add_nag_packs
+from compliance.packs import add_nag_packs, new_app, read_report
 from compliance.scanners import checkov_skips, skip_checkov
-from review import assembly, scan
+from review import assembly, guard, scan
 from tests.synth import ROOT, Synthesized
 
 SCAN_VENV = ROOT / ".venv-scan"
@@ -36,7 +37,7 @@ def scan_venv() -> Path:
 def bad_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway app with resources every scanner rejects, synthesized to a temp dir."""
     outdir = tmp_path_factory.mktemp("bad.out")
-    app = cdk.App(outdir=str(outdir), context={"aws:cdk:enable-path-metadata": True})
+    app = new_app(outdir=str(outdir), context={"aws:cdk:enable-path-metadata": True})
     stack = cdk.Stack(
         cdk.Stage(app, "Throwaway"), "Bad", env=cdk.Environment(account="111111111111", region="us-east-1")
     )
@@ -127,6 +128,21 @@ def test_scan_exits_non_zero_on_findings(
         assert any(line.startswith(tool) for line in out.splitlines()), out
     summary = scan.read_summary(bad_app)
     assert [s["ok"] for s in summary] == [False, False, False]
+
+
+def test_cloudformation_validation_runs_after_synth_and_fails_the_bad_property(
+    bad_app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CDK's built-in template validation left synth (``compliance.packs.new_app``): its findings
+    are in the report ``review.guard`` writes, and an unacknowledged one fails it (hence CI)."""
+    in_synth = json.loads((bad_app / assembly.VALIDATION_REPORT).read_text())
+    assert assembly.TEMPLATE_VALIDATION_PLUGIN not in {p["pluginName"] for p in in_synth["pluginReports"]}
+    assert guard.main([str(bad_app)]) == 1
+    err = capsys.readouterr().err
+    assert "CloudFormation validation: F3002 at Throwaway/Bad/Typo: BucketNam" in err, err
+    report = json.loads((bad_app / assembly.TEMPLATE_VALIDATION_REPORT).read_text())
+    assert report["conclusion"] == "failure"
+    assert report in read_report(bad_app)["pluginReports"]
 
 
 def test_scan_refuses_an_empty_assembly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
