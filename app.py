@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from compliance.packs import add_nag_packs, new_app, read_report, unacknowledged_findings
+from compliance.packs import add_nag_packs, new_app, synth_findings
 from config import CONTEXT_KEY, ConfigError, load_environments
 from config.bootstrap import bootstrap_warnings
 from config.context import check_context_keys, read_cdk_json
@@ -60,7 +60,7 @@ def main() -> int:
         return 1
     # Under the CDK CLI a failed validation only sets the exit code of the jsii kernel's
     # node process, which the Python app does not inherit: read the report instead.
-    findings = unacknowledged_findings(read_report(assembly.directory))
+    findings = synth_findings(assembly.directory)
     for line in findings:
         print(f"unacknowledged finding: {line}", file=sys.stderr)
     if findings:

@@ -15,7 +15,7 @@ from cdk_nag import (
     ServerlessChecks,
 )
 
-from review.assembly import validation_report
+from review.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, validation_report
 
 NAG_PACKS = (
     AwsSolutionsChecks,
@@ -64,6 +64,15 @@ def unacknowledged_findings(report: dict[str, Any]) -> list[str]:
                     f"{violation['ruleName']} at {construct['constructPath']}: {violation['description']}"
                 )
     return lines
+
+
+def synth_findings(outdir: str | Path) -> list[str]:
+    """``unacknowledged_findings`` of the synth that just wrote ``outdir``: its packs' report only.
+    The reports ``review.guard`` writes beside it describe the assembly it read, an older one:
+    they are removed (``make`` then runs the rules again), never merged into this synth's verdict."""
+    for stale in (GUARD_REPORT, TEMPLATE_VALIDATION_REPORT):
+        (Path(outdir) / stale).unlink(missing_ok=True)
+    return unacknowledged_findings(read_report(outdir))
 
 
 def read_report(outdir: str | Path) -> dict[str, Any]:

@@ -217,7 +217,13 @@ def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
         raise GuardError(f"no stack templates in {outdir}: synthesize first")
     made = acknowledgements_made(outdir)
     runs = start_rules([t.path for t in templates], package_dir(cache))
-    validated, version = template_validation.run_rules(templates)
+    try:
+        validated, version = template_validation.run_rules(templates)
+    except BaseException:
+        for run in runs:
+            run.kill()
+            run.wait()
+        raise
     validation = plugin_report(outdir, validated, made, plugin=template_validation.PLUGIN, version=version)
     (outdir / assembly.TEMPLATE_VALIDATION_REPORT).write_text(json.dumps(validation, indent=1) + "\n")
     report = plugin_report(outdir, collect(runs), made)

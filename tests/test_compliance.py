@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from compliance.acknowledgements import acknowledge_wildcard_resource
-from compliance.packs import NAG_PACKS, add_nag_packs, read_report, unacknowledged_findings
+from compliance.packs import NAG_PACKS, add_nag_packs, read_report, synth_findings, unacknowledged_findings
+from review import assembly
 from tests.synth import Synthesized
 
 PACK_NAMES = {
@@ -91,6 +93,31 @@ def test_unacknowledged_findings_are_reported() -> None:
     assert unacknowledged_findings(report) == [
         "AwsSolutions-S1 at Dev/Data/Bucket/Resource: The S3 Bucket has server access logs disabled."
     ]
+
+
+def _report(plugin: str, rule: str) -> dict[str, Any]:
+    violation = {"ruleName": rule, "description": "open", "violatingConstructs": [{"constructPath": "Dev/X"}]}
+    return {"pluginName": plugin, "conclusion": "failure", "violations": [violation]}
+
+
+def test_a_synth_is_judged_on_its_own_report_not_on_the_rules_run_over_an_older_one(tmp_path: Path) -> None:
+    """What ``app.py`` checks after synth: the packs' report it just wrote. The Control Tower and
+    CloudFormation-validation reports beside it came from an older assembly: removed, so
+    neither they fail this synth nor anything reads them as this one's (``make`` reruns them)."""
+    (tmp_path / assembly.VALIDATION_REPORT).write_text(json.dumps({"pluginReports": []}))
+    for stale, plugin in (
+        (assembly.GUARD_REPORT, assembly.GUARD_PLUGIN),
+        (assembly.TEMPLATE_VALIDATION_REPORT, assembly.TEMPLATE_VALIDATION_PLUGIN),
+    ):
+        (tmp_path / stale).write_text(json.dumps(_report(plugin, "old")))
+    assert len(unacknowledged_findings(read_report(tmp_path))) == 2
+    assert synth_findings(tmp_path) == []
+    assert not (tmp_path / assembly.GUARD_REPORT).exists()
+    assert not (tmp_path / assembly.TEMPLATE_VALIDATION_REPORT).exists()
+    (tmp_path / assembly.VALIDATION_REPORT).write_text(
+        json.dumps({"pluginReports": [_report("AwsSolutions", "AwsSolutions-S1")]})
+    )
+    assert synth_findings(tmp_path) == ["AwsSolutions-S1 at Dev/X: open"]
 
 
 def test_a_late_wildcard_acknowledgement_needs_a_reason() -> None:
