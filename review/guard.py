@@ -231,11 +231,6 @@ def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
     return report
 
 
-def read_guard_report(outdir: Path) -> dict[str, Any] | None:
-    path = Path(outdir) / REPORT_FILE
-    return dict(json.loads(path.read_text())) if path.exists() else None
-
-
 def failures(report: Mapping[str, Any]) -> list[str]:
     return [
         f"{v['ruleName']} at {c['constructPath']}: {v['description']}"

@@ -8,7 +8,7 @@ without running anything:
 - rule packs (cdk-nag, AWS Control Tower via cfn-guard, CloudFormation validation): open
   findings per pack and rule (expected none) and every acknowledgement with its construct
   path and reason, from ``validation-report.json``;
-- scanners: cfn-lint, checkov and cfn-guard results and every exception, from
+- scanners: cfn-lint, checkov, CloudFormation validation and cfn-guard results and every exception, from
   ``scan-summary.json`` (``make scan``);
 - the network policy: allowed flows and every security group rule (``review.flows``);
 - IAM at a glance: each role, what uses it, who may assume it, what it may do and on what;

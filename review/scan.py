@@ -1,4 +1,5 @@
-"""``make scan``: cfn-lint, checkov and the Control Tower guard rules over every template.
+"""``make scan``: cfn-lint, checkov, CDK's CloudFormation validation and the Control Tower
+guard rules over every template.
 
 Templates are discovered from the cloud assembly (``cdk.out/manifest.json`` and the
 manifest of each stage's nested assembly), so every stack of every environment is scanned,
@@ -13,9 +14,10 @@ scan cannot run (no templates, a scanner missing or broken). A JSON summary land
 - **checkov** (``.venv-scan/bin/checkov``, CloudFormation framework, offline): zero failed
   checks; a skip is a ``Metadata.checkov.skip`` entry written by
   ``compliance.scanners.skip_checkov`` on the one resource it concerns.
-- **cfn-guard** (AWS Control Tower proactive controls, ``review.guard``): the rules of the pinned
-  cdk-validator-cfnguard package, once over every template (not inside each synth): zero
-  unacknowledged failures; its report lands beside the validation report.
+- **CloudFormation validation** (aws-cdk-lib's built-in plugin, ``review.template_validation``)
+  and **cfn-guard** (AWS Control Tower proactive controls: the rules of the pinned
+  cdk-validator-cfnguard package), once over every template by ``review.guard`` (not inside
+  each synth): zero unacknowledged findings; their reports land beside the validation report.
 
 Usage: ``python -m review.scan [cdk.out] [--scan-venv .venv-scan]``.
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from review import guard
-from review.assembly import GUARD_REPORT, Template, templates
+from review.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, Template, templates
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_FILE = "scan-summary.json"
@@ -219,17 +221,29 @@ def run_checkov(all_templates: Sequence[Template], *, binary: Path) -> ToolResul
     return result
 
 
-def guard_result(outdir: Path, all_templates: Sequence[Template]) -> ToolResult:
-    """The Control Tower rules, run once over every template (``review.guard``)."""
+def rule_results(outdir: Path, all_templates: Sequence[Template]) -> list[ToolResult]:
+    """CDK's CloudFormation validation and the Control Tower rules, run once over every template
+    (``review.guard``; again here when this assembly is newer than their reports)."""
     start = time.perf_counter()
-    report = guard.read_guard_report(outdir)
-    manifest = outdir / "manifest.json"
-    if report is None or (outdir / GUARD_REPORT).stat().st_mtime < manifest.stat().st_mtime:
+    written = outdir / GUARD_REPORT
+    if not written.exists() or written.stat().st_mtime < (outdir / "manifest.json").stat().st_mtime:
         try:
-            report = guard.run_guard(outdir)  # not run over this assembly yet (`make` runs it first)
+            guard.run_guard(outdir)  # not run over this assembly yet (`make` runs it first)
         except guard.GuardError as error:
             raise ScanError(str(error)) from error
-    result = ToolResult("cfn-guard (Control Tower)", len(all_templates), seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return [
+        _plugin_result(tool, json.loads((outdir / report).read_text()), len(all_templates), seconds)
+        for tool, report in (
+            ("CloudFormation validation", TEMPLATE_VALIDATION_REPORT),
+            ("cfn-guard (Control Tower)", GUARD_REPORT),
+        )
+    ]
+
+
+def _plugin_result(tool: str, report: dict[str, Any], count: int, seconds: float) -> ToolResult:
+    """A plugin report (open violations, acknowledgements) as one scanner's findings and skips."""
+    result = ToolResult(tool, count, seconds=seconds)
     for violation in report.get("violations", []):
         for construct in violation.get("violatingConstructs", []):
             result.findings.append(
@@ -255,7 +269,8 @@ def guard_result(outdir: Path, all_templates: Sequence[Template]) -> ToolResult:
 
 
 def scan(outdir: Path, *, scan_venv: Path) -> list[ToolResult]:
-    """The three scanners, side by side (each is its own process; the machine's cores share them)."""
+    """cfn-lint, checkov and the rules run after synth, side by side (each is its own process;
+    the machine's cores share them)."""
     found = templates(outdir)
     if not found:
         raise ScanError(f"no stack templates in {outdir}: run `make synth` first")
@@ -263,12 +278,10 @@ def scan(outdir: Path, *, scan_venv: Path) -> list[ToolResult]:
     if missing:
         raise ScanError(f"template missing: {missing[0]}")
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [
-            pool.submit(run_cfn_lint, found, binary=scan_venv / "bin" / "cfn-lint"),
-            pool.submit(run_checkov, found, binary=scan_venv / "bin" / "checkov"),
-            pool.submit(guard_result, outdir, found),
-        ]
-        return [job.result() for job in jobs]
+        lint = pool.submit(run_cfn_lint, found, binary=scan_venv / "bin" / "cfn-lint")
+        checkov = pool.submit(run_checkov, found, binary=scan_venv / "bin" / "checkov")
+        rules = pool.submit(rule_results, outdir, found)
+        return [lint.result(), checkov.result(), *rules.result()]
 
 
 def write_summary(outdir: Path, results: Iterable[ToolResult]) -> Path:

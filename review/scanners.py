@@ -1,4 +1,4 @@
-"""The scanner section: cfn-lint, checkov and cfn-guard results of one environment.
+"""The scanner section: cfn-lint, checkov, CloudFormation validation and cfn-guard results of one environment.
 
 Read from ``cdk.out/scan-summary.json``, which ``make scan`` (``review.scan``) writes.
 """
@@ -64,8 +64,8 @@ def scanners_section(summary: Sequence[Mapping[str, Any]], stage: str, templates
             Table(["tool", "rule", "level", "stack", "resource", "message"], findings),
             Heading("Exceptions"),
             "cfn-lint ignores (`Metadata.cfn-lint` on one resource each; none may apply to every "
-            "template), checkov skips (`Metadata.checkov.skip` on one resource each) and acknowledged "
-            "Control Tower rules.",
+            "template), checkov skips (`Metadata.checkov.skip` on one resource each), acknowledged "
+            "CloudFormation-validation and Control Tower rules.",
             Table(["tool", "rule", "stack", "resource", "reason"], exceptions),
         ],
     )

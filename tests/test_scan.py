@@ -124,10 +124,19 @@ def test_scan_exits_non_zero_on_findings(
 ) -> None:
     assert scan.main([str(bad_app), "--scan-venv", str(scan_venv)]) == 1
     out = capsys.readouterr().out
-    for tool in ("cfn-lint:", "checkov:", "cfn-guard (Control Tower):"):
+    for tool in ("cfn-lint:", "checkov:", "CloudFormation validation:", "cfn-guard (Control Tower):"):
         assert any(line.startswith(tool) for line in out.splitlines()), out
     summary = scan.read_summary(bad_app)
-    assert [s["ok"] for s in summary] == [False, False, False]
+    assert [s["ok"] for s in summary] == [False, False, False, False]
+
+
+def test_cloudformation_validation_is_a_scanner_line_of_its_own(
+    bad_results: dict[str, scan.ToolResult],
+) -> None:
+    result = bad_results["CloudFormation validation"]
+    found = [(f.rule, f.resource) for f in result.findings]
+    assert ("F3002", "Throwaway/Bad/Typo") in found, found
+    assert not result.ok
 
 
 def test_cloudformation_validation_runs_after_synth_and_fails_the_bad_property(
