@@ -141,18 +141,23 @@ def _covering(path: str, rule_id: str, made: Sequence[Made]) -> Made | None:
     return max(found, key=lambda m: len(m.path), default=None)
 
 
+def template_bodies(templates: Sequence[assembly.Template]) -> dict[str, dict[str, Any]]:
+    """Each template, parsed, by its resolved path: where ``plugin_report`` finds the construct
+    path (``aws:cdk:path``) of a violating resource."""
+    return {str(t.path.resolve()): json.loads(t.path.read_text()) for t in templates}
+
+
 def plugin_report(
     outdir: Path,
     result: Mapping[str, Any],
     made: Sequence[Made],
+    bodies: Mapping[str, Mapping[str, Any]],
     *,
     plugin: str = PLUGIN,
     version: str | None = None,
 ) -> dict[str, Any]:
     """``result`` as ``plugin``'s report in ``validation-report.json``: open violations and, grouped
     by acknowledgement (``<plugin>::<rule>``, spaces as hyphens), the suppressed ones."""
-    by_file = {str(t.path.resolve()): t for t in assembly.templates(outdir)}
-    bodies = {path: json.loads(Path(path).read_text()) for path in by_file}
     open_violations: list[dict[str, Any]] = []
     suppressed: dict[tuple[str, str], dict[str, Any]] = {}
     for violation in result.get("violations", []):
@@ -224,9 +229,12 @@ def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
             run.kill()
             run.wait()
         raise
-    validation = plugin_report(outdir, validated, made, plugin=template_validation.PLUGIN, version=version)
+    bodies = template_bodies(templates)  # read once, for both reports
+    validation = plugin_report(
+        outdir, validated, made, bodies, plugin=template_validation.PLUGIN, version=version
+    )
     (outdir / assembly.TEMPLATE_VALIDATION_REPORT).write_text(json.dumps(validation, indent=1) + "\n")
-    report = plugin_report(outdir, collect(runs), made)
+    report = plugin_report(outdir, collect(runs), made, bodies)
     (outdir / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
     return report
 
