@@ -80,7 +80,7 @@ synth: $(VENV_READY) $(NODE_READY) check-config ## synthesize every environment 
 
 # cdk.out as a file: the tests, the scanners, the rehearsal and the cost estimate read the one
 # assembly `make synth` wrote, synthesized again only when an input changed. The Control Tower
-# rules run once over it (review/guard.py), not inside every synth.
+# rules run once over it (tools/review/guard.py), not inside every synth.
 CDK_OUT := cdk.out/manifest.json
 GUARD_OUT := cdk.out/cfn-guard-report.json
 SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
@@ -88,28 +88,28 @@ SYNTH_INPUTS := app.py cdk.json requirements.txt package-lock.json \
 $(CDK_OUT): $(SYNTH_INPUTS) | $(VENV_READY) $(NODE_READY)
 	$(MAKE) --no-print-directory synth
 $(GUARD_OUT): $(CDK_OUT)
-	$(PY) -m review.guard cdk.out
+	$(PY) -m tools.review.guard cdk.out
 
 scan: $(GUARD_OUT) $(SCAN_READY) ## cfn-lint, checkov and the Control Tower rules over every synthesized template
-	$(PY) -m review.scan cdk.out --scan-venv $(SCAN_VENV)
+	$(PY) -m tools.review.scan cdk.out --scan-venv $(SCAN_VENV)
 
 report: scan ## security review per environment: cdk.out/security-review-<env>.md and .html, docs/architecture.svg
-	$(PY) -m review.report cdk.out --diagram docs/architecture.svg
+	$(PY) -m tools.review.report cdk.out --diagram docs/architecture.svg
 
 rehearse: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
-	$(PY) -m rehearsal cdk.out
+	$(PY) -m tools.rehearsal cdk.out
 
 rehearse-first-deploy: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## the first-deploy runbook on the emulator: bootstrap: true, push images, deploy (one more synth)
-	$(PY) -m rehearsal.first_deploy cdk.out.first-deploy
-	$(PY) -m rehearsal cdk.out --first-deploy cdk.out.first-deploy
+	$(PY) -m tools.rehearsal.first_deploy cdk.out.first-deploy
+	$(PY) -m tools.rehearsal cdk.out --first-deploy cdk.out.first-deploy
 
 # Not part of `make test`: CI has no browser. Needs Debian's chromium and poppler-utils.
 review-check: report ## prod's HTML review in headless Chromium at 1,280 px: screenshots, PDF, page count, overflow
-	$(PY) -m review.browser_check cdk.out/security-review-prod.html --out cdk.out/browser-check \
+	$(PY) -m tools.review.browser_check cdk.out/security-review-prod.html --out cdk.out/browser-check \
 	  --shot acknowledgements --shot data-reach --shot architecture
 
-cost: $(CDK_OUT) $(VENV_READY) ## monthly cost estimate of every environment, from cdk.out, the settings and cost/prices.json
-	$(PY) -m cost cdk.out
+cost: $(CDK_OUT) $(VENV_READY) ## monthly cost estimate of every environment, from cdk.out, the settings and tools/cost/prices.json
+	$(PY) -m tools.cost cdk.out
 
 lint: $(VENV_READY) ## ruff lint and format check; actionlint (with ShellCheck) on every workflow
 	$(VENV)/bin/ruff check .
@@ -135,10 +135,10 @@ ARGS ?=
 
 loadtest: $(VENV_READY) ## load-test an environment: make loadtest ENV=prod [URL=https://...] [ARGS=...]
 	@test -n "$(ENV)" || { echo "usage: make loadtest ENV=<environment> [URL=<ApiUrl>] [ARGS=<flags>]" >&2; exit 2; }
-	$(PY) -m loadtest --env '$(ENV)' $(if $(URL),--url '$(URL)') $(ARGS)
+	$(PY) -m tools.loadtest --env '$(ENV)' $(if $(URL),--url '$(URL)') $(ARGS)
 
 loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
-	$(PY) -m pytest loadtest/tests -q
+	$(PY) -m pytest tools/loadtest/tests -q
 
 # Not part of `make test` (a few minutes): every test run checks a throwaway environment already.
 check-new-environment: install ## a copy with the README's example environment added passes make update-snapshots and make test

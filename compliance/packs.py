@@ -15,7 +15,7 @@ from cdk_nag import (
     ServerlessChecks,
 )
 
-from review.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, validation_report
+from compliance.reports import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, validation_report
 
 NAG_PACKS = (
     AwsSolutionsChecks,
@@ -35,7 +35,7 @@ def new_app(*, outdir: str | None = None, context: dict[str, Any] | None = None)
     """The app, as ``app.py`` and the tests build it: without aws-cdk-lib's built-in
     CloudFormation validation inside synth. It costs every ``cdk synth``, ``diff`` and
     ``deploy`` about 3 seconds; ``make scan`` (hence CI) and the test session run the same
-    plugin once over the assembly (``review/template_validation.py``) and fail on any finding
+    plugin once over the assembly (``tools/review/template_validation.py``) and fail on any finding
     not acknowledged."""
     return App(outdir=outdir, context=context, builtin_cloud_formation_validation=False)
 
@@ -45,7 +45,7 @@ def add_nag_packs(app: App) -> None:
 
     The AWS Control Tower proactive controls (cfn-guard) do not run here: as a plugin they
     cost every synth about 13 seconds. ``make scan`` (hence CI) runs them once over every
-    template (``review/guard.py``), with CDK's CloudFormation validation (``new_app``), and
+    template (``tools/review/guard.py``), with CDK's CloudFormation validation (``new_app``), and
     fails on any unacknowledged finding.
     """
     Validations.of(app).add_plugins(*(pack(app) for pack in NAG_PACKS))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from review import report
 from tests.environments import ENVIRONMENTS, STAGES, THROWAWAY, config_of
 from tests.synth import Synthesized, from_assembly, session_context, synthesize
+from tools.review import report
 
 __all__ = ["ENVIRONMENTS", "STAGES"]
 

@@ -24,11 +24,11 @@ from constructs import Construct
 from constructs.front_door import FrontDoor
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
-from review.guard import run_guard
 from stacks.base import OutpostStack
 from stacks.exports import NetworkExports
 from stacks.network_stack import NetworkStack
 from tests.synth import read_templates, session_context
+from tools.review.guard import run_guard
 
 
 class ThrowawayService(Construct):

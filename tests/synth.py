@@ -23,7 +23,7 @@ from typing import Any
 from app import build
 from compliance.packs import new_app, read_report
 from config.context import read_context
-from review.guard import run_guard
+from tools.review.guard import run_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 _SHIPPED = read_context(ROOT / "cdk.json")

@@ -11,7 +11,6 @@ from aws_cdk.assertions import Template
 from config import AGENTS, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from permissions.control_plane import POLICIES
-from review.flows import Rule, rules
 from stacks.stage import OutpostStage
 from tests.environments import STAGES, of_kind, stages_of_kind
 from tests.service_templates import (
@@ -29,6 +28,7 @@ from tests.service_templates import (
 from tests.settings import set_path
 from tests.synth import Synthesized, shipped_context
 from tests.templates import arn_of, data_ref, from_data, output_of, ref, region, settings
+from tools.review.flows import Rule, rules
 
 
 @pytest.mark.parametrize("stage", STAGES)

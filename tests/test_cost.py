@@ -16,13 +16,13 @@ import pytest
 
 from config import EnvironmentConfig, account_override_key, certificate_override_key, load_environments
 from config.cost import CostAssumptions
-from cost.estimate import Estimate, estimates, stage_templates
-from cost.prices import PRICES_FILE, CostError, PriceTable, load_prices, parse_table
-from review.templates import StackTemplate
 from tests.environments import CONFIGS, of_kind
 from tests.settings import set_path
 from tests.synth import ROOT, Synthesized, shipped_context, synthesize
 from tests.templates import PROD_CERTIFICATE, SETTINGS
+from tools.cost.estimate import Estimate, estimates, stage_templates
+from tools.cost.prices import PRICES_FILE, CostError, PriceTable, load_prices, parse_table
+from tools.review.templates import StackTemplate
 
 PRICES = load_prices()
 HOURS = PRICES.hours_per_month
@@ -302,7 +302,7 @@ def test_a_price_not_estimated_cannot_be_used_as_a_figure() -> None:
 def _cost(outdir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     return subprocess.run(
-        [sys.executable, "-m", "cost", str(outdir)],
+        [sys.executable, "-m", "tools.cost", str(outdir)],
         cwd=ROOT,
         env=env,
         capture_output=True,

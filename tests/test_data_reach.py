@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from review import report
-from review.data_reach import reach, reach_rows
-from review.roles import environment_roles, words
-from review.templates import StackTemplate
 from tests.environments import ENVIRONMENTS, of_kind
+from tools.review import report
+from tools.review.data_reach import reach, reach_rows
+from tools.review.roles import environment_roles, words
+from tools.review.templates import StackTemplate
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

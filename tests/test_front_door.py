@@ -16,12 +16,12 @@ import pytest
 
 from compliance.packs import unacknowledged_findings
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
-from review.flows import flows, rules
 from tests.environments import STAGES, is_production, name_of
 from tests.front_door_app import Synth, synthesize_front_door
 from tests.synth import Synthesized
 from tests.templates import account, region, settings
 from tests.test_network_policy import POLICY, clients
+from tools.review.flows import flows, rules
 
 
 def https(stage: str) -> bool:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from review import assembly, guard, template_validation
 from tests.synth import Synthesized
+from tools.review import assembly, guard, template_validation
 
 
 def _files(tmp_path: Path, sizes: dict[str, int]) -> list[Path]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from config.api import CONTROL_PLANE_PORT
-from review.flows import INTERNET, Flow, Rule, flows, rules
 from tests.environments import STAGES
 from tests.synth import Synthesized
 from tests.templates import settings
+from tools.review.flows import INTERNET, Flow, Rule, flows, rules
 
 NFS = 2049
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from rehearsal.adapt import attributes
-from rehearsal.assembly import read_assembly
-from rehearsal.emulator import Emulator, running
-from rehearsal.run import main
 from tests.environments import of_kind, stage_of_kind
 from tests.synth import Synthesized
+from tools.rehearsal.adapt import attributes
+from tools.rehearsal.assembly import read_assembly
+from tools.rehearsal.emulator import Emulator, running
+from tools.rehearsal.run import main
 
 # The stage the rehearsal is tried on: the first development environment's.
 DEV = stage_of_kind("development")

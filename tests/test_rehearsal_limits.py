@@ -1,4 +1,4 @@
-"""The rehearsal's create-time limits (rehearsal/limits.py), on small hand-written templates and
+"""The rehearsal's create-time limits (tools/rehearsal/limits.py), on small hand-written templates and
 on today's synthesized ones. No emulator here: these are pure template checks."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from rehearsal.adapt import for_emulator
-from rehearsal.assembly import Stack, read_assembly
-from rehearsal.emulator import Support
-from rehearsal.limits import Finding, Options, check, policy_size
-from rehearsal.names import Place, generated_name
-from rehearsal.resolve import Resolver, StackSet
 from tests.synth import Synthesized
+from tools.rehearsal.adapt import for_emulator
+from tools.rehearsal.assembly import Stack, read_assembly
+from tools.rehearsal.emulator import Support
+from tools.rehearsal.limits import Finding, Options, check, policy_size
+from tools.rehearsal.names import Place, generated_name
+from tools.rehearsal.resolve import Resolver, StackSet
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
 CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-4000-8000-000000000001"

@@ -14,11 +14,11 @@ from aws_cdk import aws_ec2 as ec2
 from compliance.acknowledgements import acknowledge
 from compliance.packs import add_nag_packs, read_report
 from config.api import CONTROL_PLANE_PORT
-from review import acknowledgements, iam_summary, render_markdown, report, retention, roles, scan
-from review.diagram import architecture_svg
-from review.templates import StackTemplate, output_name
 from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
+from tools.review import acknowledgements, iam_summary, render_markdown, report, retention, roles, scan
+from tools.review.diagram import architecture_svg
+from tools.review.templates import StackTemplate, output_name
 
 THROWAWAY_REASON = "Throwaway acknowledgement of a test: the report must show it while it exists."
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from review import browser_check, report
-from review.document import Figure, Heading, Section, Table, outline
-from review.render_html import to_html
-from review.render_markdown import to_markdown
 from tests.environments import ENVIRONMENTS
+from tools.review import browser_check, report
+from tools.review.document import Figure, Heading, Section, Table, outline
+from tools.review.render_html import to_html
+from tools.review.render_markdown import to_markdown
 
 
 @dataclass
