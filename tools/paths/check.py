@@ -1,0 +1,327 @@
+"""Each declared path of one environment, checked against its templates: network and IAM.
+
+Network (``Route``), for a caller inside the VPC:
+
+- ``aws``: when the VPC has an interface endpoint for the service with private DNS on, the
+  service's public name resolves to the endpoint's interfaces ("Access an AWS service using an
+  interface VPC endpoint", https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html):
+  an egress rule of the caller's group must admit TCP 443 to the endpoint's group (or a range
+  holding its subnets), and the endpoint's group an ingress rule from the caller's group (or
+  a range holding the caller's subnets). Else, a gateway endpoint for the service in the route
+  tables of every subnet of the caller (egress 443 to anywhere or the prefix list). Else a
+  default route through a NAT gateway from every subnet of the caller, and egress 443 to
+  0.0.0.0/0.
+- ``nfs``: TCP 2049 from the caller's group to the mount targets' groups, both sides.
+- ``port``: TCP ``port`` to another caller's groups, both sides.
+- ``internet``: NAT from every subnet, egress to 0.0.0.0/0 on the port.
+
+IAM: every ``Call`` evaluated by ``tools/paths/policy.py`` with the caller's (or the signer's)
+identity policies and the resource's own policy, with the request context the call carries.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tools.paths.model import Environment, Placement, Rule
+from tools.paths.names import Names
+from tools.paths.policy import Decision, Request, evaluate
+from tools.paths.table import (
+    ALLOWED,
+    CALLERS,
+    IN_AGENT_SUBNETS,
+    IN_FUNCTION,
+    IN_SERVICE,
+    OUTSIDE,
+    PATHS,
+    REFUSED_BY_IAM,
+    REFUSED_BY_NETWORK,
+    Call,
+    Caller,
+    Path,
+)
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
+LIST_KEYS = ("aws:TagKeys",)
+Lists = dict[str, list[dict[str, str]]]
+
+
+class UnboundError(KeyError):
+    """A placeholder without a value in this environment."""
+
+
+@dataclass(frozen=True)
+class Network:
+    ok: bool | None  # None: not a VPC path
+    route: str
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checked:
+    call: Call
+    principal: str
+    resource: str
+    decision: Decision
+
+
+@dataclass
+class Outcome:
+    stage: str
+    caller: str
+    does: str
+    expect: str
+    per_dispatch: str
+    network: Network
+    calls: list[Checked] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        if self.expect == REFUSED_BY_NETWORK:
+            return self.network.ok is False
+        if self.expect == REFUSED_BY_IAM:
+            return bool(self.calls) and not any(c.decision.allowed for c in self.calls)
+        return self.network.ok is not False and all(c.decision.allowed for c in self.calls)
+
+    def line(self) -> str:
+        status = "ok  " if self.passed else "FAIL"
+        expect = "" if self.expect == ALLOWED else f" [must be {self.expect}]"
+        net = f"{self.network.route}" + ("" if self.network.ok is not False else " REFUSED")
+        if self.network.problems and (not self.passed or self.expect == REFUSED_BY_NETWORK):
+            net += " (" + "; ".join(self.network.problems) + ")"
+        iam = ", ".join(
+            f"{c.call.action} {'allowed' if c.decision.allowed else 'refused'}" for c in self.calls
+        )
+        text = f"{status} {self.stage}: {self.caller} {self.does}{expect} | network: {net}"
+        if iam:
+            text += f" | IAM: {iam}"
+        if not self.passed:
+            text += "".join(
+                f"\n       {c.call.action} on {c.resource} by {c.principal}: {c.decision.reason}"
+                for c in self.calls
+                if c.decision.allowed != (self.expect == ALLOWED)
+            )
+        return text
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise UnboundError(f"no value for {{{match.group(1)}}} in {text!r}")
+        return values[match.group(1)]
+
+    return PLACEHOLDER.sub(one, text)
+
+
+# --- network --------------------------------------------------------------------------
+
+
+def _covers(peer: str, cidrs: Sequence[str]) -> bool:
+    if "/" not in peer or not cidrs:
+        return False
+    network = ipaddress.ip_network(peer)
+    return all(ipaddress.ip_network(c).subnet_of(network) for c in cidrs)  # type: ignore[arg-type]
+
+
+def _reaches(rule: Rule, port: int, groups: Sequence[str], cidrs: Sequence[str]) -> bool:
+    return rule.admits(port) and (rule.peer in groups or _covers(rule.peer, cidrs))
+
+
+class NetworkCheck:
+    def __init__(self, env: Environment, names: Names) -> None:
+        self.env = env
+        self.names = names
+
+    def placement(self, caller: Caller) -> Placement | None:
+        if caller.placement == OUTSIDE:
+            return None
+        if caller.placement == IN_AGENT_SUBNETS:
+            contract = self.names.contract
+            return Placement(
+                tuple(contract["OUTPOST_WORKER_SECURITY_GROUP"].split(",")),
+                tuple(contract["OUTPOST_WORKER_SUBNETS"].split(",")),
+            )
+        properties = self.env.properties(caller.where)
+        if caller.placement == IN_FUNCTION:
+            vpc = properties.get("VpcConfig") or {}
+            return Placement(tuple(vpc.get("SecurityGroupIds", [])), tuple(vpc.get("SubnetIds", [])))
+        if caller.placement == IN_SERVICE and "NetworkConfiguration" in properties:
+            config = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
+            return Placement(tuple(config.get("SecurityGroups", [])), tuple(config.get("Subnets", [])))
+        if caller.placement == IN_SERVICE:  # a load balancer
+            return Placement(
+                tuple(properties.get("SecurityGroups", [])), tuple(properties.get("Subnets", []))
+            )
+        raise ValueError(f"unknown placement {caller.placement}")
+
+    def _cidrs(self, subnets: Sequence[str]) -> list[str]:
+        return [self.env.subnet_cidrs[s] for s in subnets if s in self.env.subnet_cidrs]
+
+    def _both_sides(
+        self, source: Placement, groups: Sequence[str], subnets: Sequence[str], port: int, far: str
+    ) -> list[str]:
+        problems = []
+        egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
+        if not any(_reaches(r, port, groups, self._cidrs(subnets)) for r in egress):
+            problems.append(f"no egress rule of {', '.join(source.groups)} admits tcp/{port} to {far}")
+        ingress = [r for g in groups for r in self.env.groups.get(g, _NO_GROUP).ingress]
+        if not any(_reaches(r, port, source.groups, self._cidrs(source.subnets)) for r in ingress):
+            problems.append(
+                f"{far} ({', '.join(groups)}) has no ingress rule admitting tcp/{port} from the caller"
+            )
+        return problems
+
+    def _through_nat(self, source: Placement, port: int) -> list[str]:
+        problems = []
+        for subnet in source.subnets:
+            table = self.env.subnet_route_tables.get(subnet, "")
+            routes = self.env.routes.get(table, [])
+            if not any(cidr == "0.0.0.0/0" and target.startswith("nat-") for cidr, target in routes):
+                problems.append(f"subnet {subnet} has no default route through a NAT gateway")
+        egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
+        if not any(r.admits(port) and r.peer == "0.0.0.0/0" for r in egress):
+            problems.append(f"no egress rule of {', '.join(source.groups)} admits tcp/{port} to 0.0.0.0/0")
+        return problems
+
+    def check(self, path: Path, caller: Caller, values: Mapping[str, str]) -> Network:
+        route = path.route
+        if route.kind == "none":
+            return Network(None, "off the VPC (an AWS service or a GitHub runner calls)")
+        source = self.placement(caller)
+        if source is None:
+            return Network(None, "off the VPC")
+        if not source.groups or not source.subnets:
+            return Network(False, "not in the VPC", ("the caller has no VPC configuration",))
+        if route.kind == "aws":
+            return self._aws(source, route.target)
+        if route.kind == "internet":
+            problems = self._through_nat(source, route.port)
+            return Network(not problems, f"internet :{route.port} through NAT", tuple(problems))
+        if route.kind == "nfs":
+            groups, subnets = self._mount_targets()
+            problems = self._both_sides(source, groups, subnets, 2049, "the mount targets")
+            return Network(not problems, "NFS to the mount targets", tuple(problems))
+        if route.kind == "port":
+            target = self.placement(_named(route.target))
+            if target is None:
+                raise ValueError(f"{route.target} is not in the VPC")
+            problems = self._both_sides(source, target.groups, target.subnets, route.port, route.target)
+            return Network(not problems, f"tcp/{route.port} to the {route.target}", tuple(problems))
+        raise ValueError(f"unknown route kind {route.kind}")
+
+    def _aws(self, source: Placement, service: str) -> Network:
+        endpoint = self.env.interface_endpoints.get(service)
+        if endpoint is not None and endpoint.private_dns:
+            problems = self._both_sides(
+                source, endpoint.groups, endpoint.subnets, 443, f"the {service} interface endpoint"
+            )
+            return Network(not problems, f"{service} interface endpoint (private DNS)", tuple(problems))
+        tables = {self.env.subnet_route_tables.get(s, "") for s in source.subnets}
+        if service in self.env.gateway_endpoints and tables <= self.env.gateway_endpoints[service]:
+            egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
+            ok = any(r.admits(443) and (r.peer == "0.0.0.0/0" or r.peer.startswith("pl-")) for r in egress)
+            missing = () if ok else (f"no egress rule admits tcp/443 to the {service} prefix list",)
+            return Network(ok, f"{service} gateway endpoint", missing)
+        problems = self._through_nat(source, 443)
+        return Network(not problems, f"{service} through NAT", tuple(problems))
+
+    def _mount_targets(self) -> tuple[list[str], list[str]]:
+        groups: list[str] = []
+        subnets: list[str] = []
+        for path, located in self.env.by_path.items():
+            if located.resource["Type"] == "AWS::EFS::MountTarget":
+                properties = self.env.properties(path)
+                groups += [str(g) for g in properties["SecurityGroups"] if str(g) not in groups]
+                subnets.append(str(properties["SubnetId"]))
+        return groups, subnets
+
+
+_NO_GROUP = type("_NoGroup", (), {"ingress": [], "egress": []})()
+
+
+# --- IAM ------------------------------------------------------------------------------
+
+
+def _context(call: Call, values: Mapping[str, str], principal: str, env: Environment) -> dict[str, object]:
+    context: dict[str, object] = {
+        "aws:PrincipalArn": principal,
+        "aws:PrincipalAccount": env.account,
+        "aws:RequestedRegion": env.region,
+    }
+    for key, raw in call.context.items():
+        value = fill(raw, values)
+        context[key] = value.split(",") if key in LIST_KEYS else value
+    return context
+
+
+class Checker:
+    def __init__(self, env: Environment, names: Names) -> None:
+        self.env = env
+        self.names = names
+        self.network = NetworkCheck(env, names)
+
+    def principal(
+        self, caller: Caller, values: Mapping[str, str]
+    ) -> tuple[str, list[tuple[str, Mapping[str, object]]]]:
+        if caller.principal:
+            return fill(caller.principal, values), []
+        role = fill(caller.role, values)
+        arn = role if role.startswith("arn:") else str(self.env.attribute(role))
+        if arn in self.env.unreadable_policies:
+            raise ValueError(f"{caller.name}: role {arn} holds managed policies the templates do not show")
+        return arn, list(self.env.role_policies.get(arn, []))
+
+    def authorize(self, call: Call, caller: Caller, values: Mapping[str, str]) -> Checked:
+        signer = _named(fill(call.signer, values)) if call.signer else caller
+        principal, identity = self.principal(signer, values)
+        resource = fill(call.resource, values)
+        request = Request(principal, call.action, resource, _context(call, values, principal, self.env))  # type: ignore[arg-type]
+        decision = evaluate(request, identity, self.env.policy_of(resource, call.action))
+        return Checked(call, principal, resource, decision)
+
+    def outcomes(self) -> Iterator[Outcome]:
+        for path in PATHS:
+            for caller, values, lists in self._bindings(path):
+                if path.each == "agent":
+                    bindings = [agent.values for agent in self.names.agents]
+                else:
+                    bindings = lists.get(path.each, []) if path.each else [{}]
+                for binding in bindings:
+                    merged = {**values, **binding}
+                    yield Outcome(
+                        self.env.stage,
+                        fill(caller.name, merged),
+                        path.does if not binding else f"{path.does} ({_short(binding)})",
+                        path.expect,
+                        path.per_dispatch,
+                        self.network.check(path, caller, merged),
+                        [self.authorize(call, caller, merged) for call in path.calls],
+                    )
+
+    def _bindings(self, path: Path) -> Iterator[tuple[Caller, dict[str, str], Lists]]:
+        caller = _named(path.caller)
+        of_ci = caller.role.startswith("{delivery}") or caller.principal == "{oidc_provider}"
+        if of_ci and not self.names.delivered:
+            return
+        if "{agent}" in caller.name:
+            for agent in self.names.agents:
+                yield caller, {**self.names.values, **agent.values}, self.names.agent_lists(agent)
+            return
+        yield caller, dict(self.names.values), dict(self.names.lists)
+
+
+def _named(name: str) -> Caller:
+    for caller in CALLERS:
+        if caller.name == name:
+            return caller
+    raise KeyError(f"no caller named {name!r} in tools/paths/table.py")
+
+
+def _short(binding: Mapping[str, str]) -> str:
+    if "agent" in binding:
+        return binding["agent"]
+    secret = binding.get("secret", "")
+    return secret.split(":secret:", 1)[-1].rsplit("-", 1)[0] if secret else ", ".join(binding.values())

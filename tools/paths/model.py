@@ -1,0 +1,317 @@
+"""One environment as its run-time paths need it, read from the synthesized templates.
+
+Every value is resolved the way CloudFormation will resolve it (``tools.rehearsal.resolve``:
+realistic ids and ARNs, weak cross-stack references followed to the producing stack), so a
+policy is evaluated against the ARN the API call will carry and a security-group rule names
+the group the caller sits in. Resources are found by construct path (``Service/Cluster/
+Resource``: the path below the stage), never by logical id.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.paths.policy import Document, ResourcePolicy
+from tools.rehearsal.assembly import Stack, read_assembly
+from tools.rehearsal.resolve import Resolver, StackSet
+
+ALL_TRAFFIC = "-1"
+
+
+class ModelError(LookupError):
+    """The templates lack something a declared path names (a construct path, an attribute)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One security-group rule: ``peer`` is a CIDR, ``sg-...`` or ``pl-...``."""
+
+    protocol: str
+    low: int
+    high: int
+    peer: str
+    description: str = ""
+
+    def admits(self, port: int, protocol: str = "tcp") -> bool:
+        if self.protocol == ALL_TRAFFIC:
+            return True
+        return self.protocol == protocol and self.low <= port <= self.high
+
+
+@dataclass
+class Group:
+    ingress: list[Rule] = field(default_factory=list)
+    egress: list[Rule] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a caller's network interfaces sit: its security groups and subnets."""
+
+    groups: tuple[str, ...]
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InterfaceEndpoint:
+    service: str  # "ecs", "ecr.dkr", ...
+    private_dns: bool
+    groups: tuple[str, ...]
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    stack: Stack
+    logical_id: str
+    resource: Mapping[str, Any]
+
+
+@dataclass
+class Environment:
+    """One stage: its network, its roles' policies, its resources' policies, its resources."""
+
+    stage: str
+    account: str
+    region: str
+    resolvers: StackSet
+    by_path: dict[str, Located] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    vpc_cidrs: list[str] = field(default_factory=list)
+    subnet_cidrs: dict[str, str] = field(default_factory=dict)
+    subnet_route_tables: dict[str, str] = field(default_factory=dict)
+    routes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # table -> (cidr, target)
+    gateway_endpoints: dict[str, set[str]] = field(default_factory=dict)  # service -> route tables
+    interface_endpoints: dict[str, InterfaceEndpoint] = field(default_factory=dict)
+    role_policies: dict[str, list[tuple[str, Document]]] = field(default_factory=dict)  # role ARN ->
+    unreadable_policies: dict[str, list[str]] = field(default_factory=dict)  # role ARN -> managed ARNs
+    resource_policies: dict[str, list[ResourcePolicy]] = field(default_factory=dict)
+    trust_policies: dict[str, Document] = field(default_factory=dict)  # role ARN ->
+
+    # --- lookups ------------------------------------------------------------------------
+
+    def located(self, path: str) -> Located:
+        if path not in self.by_path:
+            raise ModelError(f"{self.stage}: no resource at construct path {path}")
+        return self.by_path[path]
+
+    def resolver(self, path: str) -> Resolver:
+        return self.resolvers.resolver(self.located(path).stack)
+
+    def attribute(self, path: str, attribute: str = "Arn") -> Any:
+        found = self.located(path)
+        return self.resolvers.resolver(found.stack).reference(found.logical_id, attribute)
+
+    def properties(self, path: str) -> dict[str, Any]:
+        found = self.located(path)
+        resolved: dict[str, Any] = self.resolver(path).resolve(found.resource.get("Properties", {}))
+        return resolved
+
+    def policy_of(self, resource_arn: str, action: str = "") -> ResourcePolicy | None:
+        """The resource's policy for ``action``: a role's trust policy for ``sts:AssumeRole*``,
+        a bucket's covers its objects; several documents merge."""
+        if action.lower().startswith("sts:assumerole"):
+            trust = self.trust_policies.get(resource_arn)
+            return None if trust is None else ResourcePolicy(trust, required=True)
+        documents = list(self.resource_policies.get(resource_arn, []))
+        if resource_arn.startswith("arn:aws:s3:::") and "/" in resource_arn:
+            documents += self.resource_policies.get(resource_arn.split("/", 1)[0], [])
+        if not documents:
+            return None
+        statements = [s for d in documents for s in _listed(d.document.get("Statement", []))]
+        return ResourcePolicy({"Statement": statements}, required=any(d.required for d in documents))
+
+    def in_vpc(self, cidr: str) -> bool:
+        network = ipaddress.ip_network(cidr)
+        return any(network.subnet_of(ipaddress.ip_network(v)) for v in self.vpc_cidrs)  # type: ignore[arg-type]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _rule(raw: Mapping[str, Any], peer_key: str | None = None) -> Rule:
+    peer = next(
+        str(raw[k])
+        for k in (
+            peer_key,
+            "CidrIp",
+            "SourceSecurityGroupId",
+            "DestinationSecurityGroupId",
+            "SourcePrefixListId",
+            "DestinationPrefixListId",
+            "CidrIpv6",
+        )
+        if k and k in raw
+    )
+    protocol = str(raw.get("IpProtocol", ALL_TRAFFIC))
+    protocol = {"6": "tcp", "17": "udp"}.get(protocol, protocol)
+    low, high = (int(raw.get("FromPort", 0)), int(raw.get("ToPort", 65535)))
+    return Rule(
+        protocol, low, high if protocol != ALL_TRAFFIC else 65535, peer, str(raw.get("Description", ""))
+    )
+
+
+def _function_permission(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``Lambda::Permission`` as the statement Lambda adds to the function's policy."""
+    principal = str(properties["Principal"])
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": principal} if principal.endswith(".amazonaws.com") else {"AWS": principal},
+        "Action": properties["Action"],
+        "Resource": properties["FunctionName"],
+    }
+    condition: dict[str, dict[str, str]] = {}
+    if "SourceArn" in properties:
+        condition["ArnLike"] = {"AWS:SourceArn": str(properties["SourceArn"])}
+    if "SourceAccount" in properties:
+        condition["StringEquals"] = {"AWS:SourceAccount": str(properties["SourceAccount"])}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+class _Reader:
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    def read(self, stacks: Sequence[Stack]) -> None:
+        for stack in stacks:
+            resolver = self.env.resolvers.resolver(stack)
+            for logical_id, resource in stack.template.get("Resources", {}).items():
+                path = str(resource.get("Metadata", {}).get("aws:cdk:path", ""))
+                if path:
+                    key = path if path.startswith("Delivery/") else path.split("/", 1)[-1]
+                    self.env.by_path[key] = Located(stack, logical_id, resource)
+                self._one(resolver, logical_id, resource)
+
+    def _one(self, resolver: Resolver, logical_id: str, resource: Mapping[str, Any]) -> None:
+        kind = str(resource["Type"])
+        handler = getattr(self, "_" + kind.replace("::", "_").lower(), None)
+        if handler is not None:
+            handler(resolver, logical_id, resolver.resolve(resource.get("Properties", {})))
+
+    # --- network ------------------------------------------------------------------------
+
+    def _aws_ec2_vpc(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.vpc_cidrs.append(str(p["CidrBlock"]))
+
+    def _aws_ec2_subnet(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.subnet_cidrs[str(r.reference(lid, "Ref"))] = str(p["CidrBlock"])
+
+    def _aws_ec2_subnetroutetableassociation(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.subnet_route_tables[str(p["SubnetId"])] = str(p["RouteTableId"])
+
+    def _aws_ec2_route(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        target = next(
+            (str(p[k]) for k in ("NatGatewayId", "GatewayId", "TransitGatewayId", "VpcEndpointId") if k in p),
+            "other",
+        )
+        cidr = str(p.get("DestinationCidrBlock", "::/0"))
+        self.env.routes.setdefault(str(p["RouteTableId"]), []).append((cidr, target))
+
+    def _aws_ec2_vpcendpoint(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        service = str(p["ServiceName"]).split(f".{self.env.region}.", 1)[-1]
+        if p.get("VpcEndpointType") == "Gateway":
+            self.env.gateway_endpoints.setdefault(service, set()).update(str(t) for t in p["RouteTableIds"])
+            return
+        self.env.interface_endpoints[service] = InterfaceEndpoint(
+            service,
+            bool(p.get("PrivateDnsEnabled", False)),
+            tuple(str(g) for g in p.get("SecurityGroupIds", [])),
+            tuple(str(s) for s in p.get("SubnetIds", [])),
+        )
+
+    def _group(self, group_id: str) -> Group:
+        return self.env.groups.setdefault(group_id, Group())
+
+    def _aws_ec2_securitygroup(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        group = self._group(str(r.reference(lid, "GroupId")))
+        group.ingress += [_rule(raw) for raw in p.get("SecurityGroupIngress", [])]
+        # CloudFormation's default egress (all traffic) applies when the template states none.
+        egress = p.get("SecurityGroupEgress")
+        group.egress += (
+            [_rule(raw) for raw in egress]
+            if egress is not None
+            else [Rule(ALL_TRAFFIC, 0, 65535, "0.0.0.0/0", "CloudFormation default")]
+        )
+
+    def _aws_ec2_securitygroupingress(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._group(str(p["GroupId"])).ingress.append(_rule(p))
+
+    def _aws_ec2_securitygroupegress(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._group(str(p["GroupId"])).egress.append(_rule(p))
+
+    # --- identity policies --------------------------------------------------------------
+
+    def _aws_iam_role(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        arn = str(r.reference(lid, "Arn"))
+        policies = self.env.role_policies.setdefault(arn, [])
+        for inline in p.get("Policies", []):
+            policies.append((f"inline {inline['PolicyName']}", inline["PolicyDocument"]))
+        if p.get("ManagedPolicyArns"):
+            self.env.unreadable_policies[arn] = [str(a) for a in p["ManagedPolicyArns"]]
+        self.env.trust_policies[arn] = p["AssumeRolePolicyDocument"]
+
+    def _attached(self, name: str, document: Document, roles: Any) -> None:
+        for role in _listed(roles or []):
+            arn = f"arn:aws:iam::{self.env.account}:role/{role}"
+            self.env.role_policies.setdefault(arn, []).append((name, document))
+
+    def _aws_iam_managedpolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._attached(f"managed policy {lid}", p["PolicyDocument"], p.get("Roles"))
+
+    def _aws_iam_policy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._attached(f"policy {p.get('PolicyName', lid)}", p["PolicyDocument"], p.get("Roles"))
+
+    # --- resource policies --------------------------------------------------------------
+
+    def _resource_policy(self, arn: str, document: Document, *, required: bool = False) -> None:
+        self.env.resource_policies.setdefault(arn, []).append(ResourcePolicy(document, required))
+
+    def _aws_kms_key(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._resource_policy(str(r.reference(lid, "Arn")), p["KeyPolicy"], required=True)
+
+    def _aws_efs_filesystem(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        if "FileSystemPolicy" in p:
+            self._resource_policy(str(r.reference(lid, "Arn")), p["FileSystemPolicy"])
+
+    def _aws_s3_bucketpolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._resource_policy(f"arn:aws:s3:::{p['Bucket']}", p["PolicyDocument"])
+
+    def _aws_sqs_queuepolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        raw = r.template["Resources"][lid]["Properties"]["Queues"]
+        for queue in raw:
+            arn = r.resolve({"Fn::GetAtt": [queue["Ref"], "Arn"]}) if "Ref" in queue else None
+            if arn is None:
+                raise ModelError(f"queue policy {lid}: a queue given other than by Ref")
+            self._resource_policy(str(arn), p["PolicyDocument"])
+
+    def _aws_sns_topicpolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        for topic in p["Topics"]:
+            self._resource_policy(str(topic), p["PolicyDocument"])
+
+    def _aws_secretsmanager_resourcepolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._resource_policy(str(p["SecretId"]), p["ResourcePolicy"])
+
+    def _aws_lambda_permission(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self._resource_policy(str(p["FunctionName"]), {"Statement": [_function_permission(p)]})
+
+
+def environments(outdir: Path, only: Sequence[str] = ()) -> Iterator[Environment]:
+    """Each environment stage of the assembly (not Delivery), with the Delivery stacks of its
+    account (the CI roles), in the order of the manifest."""
+    assembly = read_assembly(outdir)
+    delivery = assembly.stages.get("Delivery", [])
+    for stage, stacks in assembly.stages.items():
+        if stage == "Delivery" or (only and stage.lower() not in {o.lower() for o in only}):
+            continue
+        account, region = stacks[0].account, stacks[0].region
+        own_delivery = [s for s in delivery if s.account == account]
+        env = Environment(stage, account, region, StackSet([*stacks, *own_delivery]))
+        _Reader(env).read([*stacks, *own_delivery])
+        yield env

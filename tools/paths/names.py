@@ -1,0 +1,222 @@
+"""The values of the table's ``{placeholders}`` in one environment, read from its templates.
+
+Most come from the control plane's task definition: its environment is the contract with the
+control plane (``OUTPOST_TABLE_DISPATCHES``, ``OUTPOST_DISPATCH_FAMILY_<AGENT>``, ...), so a
+path is checked against the names the control plane will really send, and an environment
+variable that disagrees with a policy shows up as a refused path. The agents are those of
+``OUTPOST_AGENTS``; each one's roles, image, log group and secrets come from its task
+definition. Ids that exist only at run time (a dispatch, its task, its access point) are
+realistic stand-ins in the services' formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.paths.model import Environment, ModelError
+
+CONTROL_PLANE_SERVICE = "Service/ControlPlane/Service/Service"
+DISPATCH = "d-0123456789"
+OTHER_DISPATCH = "d-9876543210"
+TASK_ID = "0123456789abcdef0123456789abcdef"
+SERVICE_TASK_ID = "fedcba9876543210fedcba9876543210"
+ACCESS_POINT_ID = "fsap-0123456789abcdef0"
+PROVIDER_HOST = "token.actions.githubusercontent.com"
+
+
+@dataclass
+class Agent:
+    name: str
+    family: str
+    task_definition: Mapping[str, Any]
+    values: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+
+
+def _env(container: Mapping[str, Any]) -> dict[str, str]:
+    return {str(e["Name"]): str(e["Value"]) for e in container.get("Environment", [])}
+
+
+def _secret_arn(value_from: str) -> str:
+    """A container secret's ``ValueFrom``: the secret ARN, without a JSON key suffix."""
+    parts = value_from.split(":")
+    return ":".join(parts[:7])
+
+
+class Names:
+    """``values`` for every row, ``agents`` for rows of ``{agent}``, ``lists`` for ``each=``."""
+
+    def __init__(self, env: Environment, *, repository: str) -> None:
+        self.env = env
+        region, account = env.region, env.account
+        self.task_definitions = self._task_definitions()
+        service = env.properties(CONTROL_PLANE_SERVICE)
+        control_plane = self._definition(str(service["TaskDefinition"]))
+        container = control_plane["ContainerDefinitions"][0]
+        contract = _env(container)
+        self.contract = contract
+        cluster_arn = contract["OUTPOST_CLUSTER_ARN"]
+        cluster = cluster_arn.rsplit("/", 1)[-1]
+        file_system_id = contract["OUTPOST_EFS_FILE_SYSTEM_ID"]
+        efs = f"arn:aws:elasticfilesystem:{region}:{account}"
+        tables = {
+            key.removeprefix("OUTPOST_TABLE_"): value
+            for key, value in contract.items()
+            if key.startswith("OUTPOST_TABLE_")
+        }
+        table = {k: f"arn:aws:dynamodb:{region}:{account}:table/{v}" for k, v in tables.items()}
+        bucket = f"arn:aws:s3:::{contract['OUTPOST_ARTIFACTS_BUCKET']}"
+        log_group = str(container["LogConfiguration"]["Options"]["awslogs-group"])
+        self.values: dict[str, str] = {
+            "region": region,
+            "account": account,
+            "cluster": cluster_arn,
+            "cluster_container_instances": f"arn:aws:ecs:{region}:{account}:container-instance/{cluster}/*",
+            "dispatch": DISPATCH,
+            "dispatch_task": f"arn:aws:ecs:{region}:{account}:task/{cluster}/{TASK_ID}",
+            "service_task": f"arn:aws:ecs:{region}:{account}:task/{cluster}/{SERVICE_TASK_ID}",
+            "file_system": f"{efs}:file-system/{file_system_id}",
+            "file_system_id": file_system_id,
+            "shared_access_point": f"{efs}:access-point/{contract['OUTPOST_EFS_ACCESS_POINT_ID']}",
+            "dispatch_access_point": f"{efs}:access-point/{ACCESS_POINT_ID}",
+            "dispatches_table": table["DISPATCHES"],
+            "dispatches_by_status": f"{table['DISPATCHES']}/index/by-status",
+            "dispatches_by_task_arn": f"{table['DISPATCHES']}/index/by-task-arn",
+            "idempotency_table": table["IDEMPOTENCY"],
+            "api_keys_by_hash": f"{table['API_KEYS']}/index/by-key-hash",
+            "artifacts_bucket": bucket,
+            "artifact_object": f"{bucket}/{DISPATCH}/report.md",
+            "other_artifact_object": f"{bucket}/{OTHER_DISPATCH}/report.md",
+            "event_bus": f"arn:aws:events:{region}:{account}:event-bus/{contract['OUTPOST_EVENT_BUS_NAME']}",
+            "data_key": self._key_of_table(tables["DISPATCHES"]),
+            "control_plane_repository": _repository(container["Image"], region, account),
+            "control_plane_log_stream": _stream(region, account, log_group, "control-plane"),
+            "control_plane_task_role": str(control_plane["TaskRoleArn"]),
+            "control_plane_execution_role": str(control_plane["ExecutionRoleArn"]),
+            "callback_function": str(env.attribute("Data/TaskStateCallback/Function/Resource")),
+            "task_stopped_rule": str(env.attribute("Data/TaskStateCallback/TaskStopped/Resource")),
+            "dead_letters": str(env.attribute("Data/TaskStateCallback/DeadLetters/Resource")),
+            "dead_letter_key": str(env.attribute("Data/TaskStateCallback/DeadLetterKey/Resource")),
+            "sweeper_function": str(env.attribute("Data/WorkspaceSweeper/Function/Resource")),
+            "sweep_rule": str(env.attribute("Data/WorkspaceSweeper/Daily/Resource")),
+            "janitor_function": str(env.attribute("Service/DispatchJanitor/Function/Resource")),
+            "janitor_rule": str(env.attribute("Service/DispatchJanitor/Schedule/Resource")),
+        }
+        self.agents = [self._agent(name) for name in contract["OUTPOST_AGENTS"].split(",")]
+        self.lists: dict[str, list[dict[str, str]]] = {
+            "control_plane_secret": [self._secret(contract["OUTPOST_GITHUB_TOKEN_SECRET_ARN"])],
+        }
+        self._delivery(repository, contract["OUTPOST_ENVIRONMENT"])
+
+    # --- the templates ------------------------------------------------------------------
+
+    def _task_definitions(self) -> dict[str, Mapping[str, Any]]:
+        found: dict[str, Mapping[str, Any]] = {}
+        for path, located in self.env.by_path.items():
+            if located.resource["Type"] == "AWS::ECS::TaskDefinition":
+                properties = self.env.properties(path)
+                found[str(properties["Family"])] = properties
+        return found
+
+    def _definition(self, arn_or_family: str) -> Mapping[str, Any]:
+        family = arn_or_family.rsplit("/", 1)[-1].split(":", 1)[0]
+        if family not in self.task_definitions:
+            raise ModelError(f"{self.env.stage}: no task definition of family {family}")
+        return self.task_definitions[family]
+
+    def _resources_of(self, kind: str) -> Iterator[str]:
+        return (p for p, located in self.env.by_path.items() if located.resource["Type"] == kind)
+
+    def _key_of_table(self, table_name: str) -> str:
+        for path in self._resources_of("AWS::DynamoDB::Table"):
+            if str(self.env.attribute(path, "Ref")) == table_name:
+                spec = self.env.properties(path).get("SSESpecification", {})
+                return str(spec.get("KMSMasterKeyId", ""))
+        raise ModelError(f"{self.env.stage}: no table {table_name}")
+
+    def _secret(self, arn: str) -> dict[str, str]:
+        for path in self._resources_of("AWS::SecretsManager::Secret"):
+            if str(self.env.attribute(path, "Ref")) == arn:
+                key = str(self.env.properties(path).get("KmsKeyId", "aws/secretsmanager"))
+                return {"secret": arn, "secret_key": key}
+        raise ModelError(f"{self.env.stage}: no secret {arn}")
+
+    def _agent(self, name: str) -> Agent:
+        upper = name.upper()
+        definition = self._definition(self.contract[f"OUTPOST_TASK_DEF_{upper}"])
+        region, account = self.env.region, self.env.account
+        containers = definition["ContainerDefinitions"]
+        essential = next(c for c in containers if c.get("Essential", True))
+        log_group = str(essential["LogConfiguration"]["Options"]["awslogs-group"])
+        dispatch_family = self.contract[f"OUTPOST_DISPATCH_FAMILY_{upper}"]
+        streamed = self.contract[f"OUTPOST_LOG_GROUP_{upper}"]
+        agent = Agent(name, str(definition["Family"]), definition)
+        agent.values = {
+            "agent": name,
+            "Agent": name.capitalize(),
+            "agent_task_role": str(definition["TaskRoleArn"]),
+            "agent_execution_role": str(definition["ExecutionRoleArn"]),
+            "agent_base_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{definition['Family']}:3",
+            "dispatch_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{dispatch_family}:7",
+            "agent_repository": _repository(essential["Image"], region, account),
+            "agent_log_stream": _stream(region, account, log_group, name),
+            "agent_log_group": f"arn:aws:logs:{region}:{account}:log-group:{streamed}:*",
+        }
+        agent.secrets = sorted(
+            {_secret_arn(str(s["ValueFrom"])) for c in containers for s in c.get("Secrets", [])}
+        )
+        return agent
+
+    def agent_lists(self, agent: Agent) -> dict[str, list[dict[str, str]]]:
+        others = sorted({s for a in self.agents if a is not agent for s in a.secrets} - set(agent.secrets))
+        return {
+            "agent_secret": [self._secret(s) for s in agent.secrets],
+            "other_agent_secret": [self._secret(s) for s in others],
+        }
+
+    def _delivery(self, repository: str, environment: str) -> None:
+        """The CI roles of this environment, when the Delivery stage deploys it."""
+        prefix = f"Delivery/Account{self.env.account}"
+        self.delivered = f"{prefix}/{self.env.stage}Deploy/Role/Resource" in self.env.by_path
+        provider = f"{prefix}/GitHubOidcProvider/Resource"
+        oidc = (
+            str(self.env.attribute(provider, "Arn"))
+            if provider in self.env.by_path
+            else f"arn:aws:iam::{self.env.account}:oidc-provider/{PROVIDER_HOST}"
+        )
+        deploy_role = str(next(iter(self.env.resolvers.stacks.values())).deploy_role)
+
+        def bootstrap(kind: str) -> str:
+            return deploy_role.replace("-deploy-role-", f"-{kind}-role-")
+
+        self.values.update(
+            {
+                "delivery": prefix,
+                "Stage": self.env.stage,
+                "oidc_provider": oidc,
+                "environment_subject": f"repo:{repository}:environment:{environment}",
+                "pull_request_subject": f"repo:{repository}:pull_request",
+                "bootstrap_deploy_role": deploy_role,
+                "bootstrap_file_publishing_role": deploy_role.replace(
+                    "-deploy-role-", "-file-publishing-role-"
+                ),
+                "bootstrap_lookup_role": deploy_role.replace("-deploy-role-", "-lookup-role-"),
+            }
+        )
+        if self.delivered:
+            for kind in ("Deploy", "Diff"):
+                self.values[f"ci_{kind.lower()}_role"] = str(
+                    self.env.attribute(f"{prefix}/{self.env.stage}{kind}/Role/Resource")
+                )
+
+
+def _repository(image: str, region: str, account: str) -> str:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/outpost-prod/claude:1.2.3`` -> the repository ARN."""
+    name = image.split("/", 1)[-1].split("@", 1)[0].rsplit(":", 1)[0]
+    return f"arn:aws:ecr:{region}:{account}:repository/{name}"
+
+
+def _stream(region: str, account: str, group: str, prefix: str) -> str:
+    return f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{prefix}/{prefix}/{TASK_ID}"

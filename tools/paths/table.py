@@ -1,0 +1,790 @@
+"""The declared runtime call paths: who calls what, over which route, with which permission.
+
+Each ``Path`` is one caller's use of one AWS API (or network destination): the route its
+packets take (``Route``), the IAM calls that must pass (``Call``, with the request context the
+service really sends), how often per dispatch, and where in the code the call is made.
+``make paths`` checks every row of every environment against the synthesized templates
+(``tools/paths/check.py``); docs/paths.md is generated from this table.
+
+Negative rows (``expect=REFUSED_BY_NETWORK`` / ``REFUSED_BY_IAM``) are paths a hijacked agent
+would try: each must be refused by the named layer.
+
+To extend it: a new caller is a ``Caller`` (its role's construct path and where its network
+interfaces sit); a new call is a ``Path`` row. ``{name}`` placeholders are filled per
+environment by ``tools/paths/names.py``; a row whose caller names ``{agent}`` is repeated for
+every agent task definition the Service stack holds, and ``each=`` repeats a row over a list
+the templates hold (an agent's secrets, its sidecars' too once it has some). An egress proxy
+or firewall in front of the agents is a new ``Route`` kind (``check.py: network``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ALLOWED = "allowed"
+REFUSED_BY_NETWORK = "refused by network"
+REFUSED_BY_IAM = "refused by IAM"
+
+# Where a caller's network interfaces sit (``check.py: placement``).
+IN_SERVICE = "service"  # an ECS service's awsvpc configuration (construct path of the service)
+IN_FUNCTION = "function"  # a Lambda function's VPC configuration (construct path of the function)
+IN_AGENT_SUBNETS = "agents"  # the group and subnets the control plane runs agent tasks with
+OUTSIDE = "outside"  # not in the VPC: an AWS service, a GitHub-hosted runner
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: str  # its IAM role: a construct path, or a ``{placeholder}`` of its ARN; "" for a principal
+    placement: str
+    where: str = ""  # construct path the placement is read from
+    principal: str = ""  # an AWS service principal or a federated identity (then ``role`` is "")
+
+
+@dataclass(frozen=True)
+class Route:
+    """``aws``: HTTPS to a regional AWS API (``target``: its endpoint name, ``ecs``, ``ecr.dkr``);
+    ``nfs``: TCP 2049 to the workspaces file system's mount targets; ``port``: TCP ``port`` to
+    another caller's interfaces (``target``: that caller); ``internet``: a public address on
+    ``port`` through NAT; ``none``: the call is made by an AWS service, off the VPC."""
+
+    kind: str
+    target: str = ""
+    port: int = 443
+
+
+@dataclass(frozen=True)
+class Call:
+    """One IAM authorization: ``resource`` and context values may hold ``{placeholders}``.
+    ``signer``: the caller whose credentials sign it, if not the row's caller (a presigned URL)."""
+
+    action: str
+    resource: str
+    context: Mapping[str, str] = field(default_factory=dict)
+    signer: str = ""
+
+
+@dataclass(frozen=True)
+class Path:
+    caller: str
+    does: str
+    route: Route
+    calls: tuple[Call, ...]
+    per_dispatch: str
+    source: str
+    expect: str = ALLOWED
+    each: str = ""  # repeat the row: over every agent ("agent"), or a list ``names.py`` makes
+
+
+AGENT = "{agent} agent"
+AGENT_EXECUTION = "{agent} agent (execution role)"
+CONTROL_PLANE = "control plane"
+CONTROL_PLANE_EXECUTION = "control plane (execution role)"
+CALLBACK = "task-state callback"
+SWEEPER = "workspace sweeper"
+JANITOR = "dispatch janitor"
+EVENTS = "EventBridge"
+LOAD_BALANCER = "load balancer"
+CI_DEPLOY = "CI deploy role"
+CI_DIFF = "CI diff role"
+GITHUB = "GitHub Actions"
+
+CALLBACK_FUNCTION = "TaskStateCallback/Function/Resource"
+SWEEPER_FUNCTION = "WorkspaceSweeper/Function/Resource"
+JANITOR_FUNCTION = "DispatchJanitor/Function/Resource"
+PASSED_TO_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+
+CALLERS: tuple[Caller, ...] = (
+    Caller(CONTROL_PLANE, "{control_plane_task_role}", IN_SERVICE, "Service/ControlPlane/Service/Service"),
+    Caller(
+        CONTROL_PLANE_EXECUTION,
+        "{control_plane_execution_role}",
+        IN_SERVICE,
+        "Service/ControlPlane/Service/Service",
+    ),
+    Caller(AGENT, "{agent_task_role}", IN_AGENT_SUBNETS),
+    Caller(AGENT_EXECUTION, "{agent_execution_role}", IN_AGENT_SUBNETS),
+    Caller(
+        CALLBACK,
+        "Data/TaskStateCallback/Role/Resource",
+        IN_FUNCTION,
+        "Data/TaskStateCallback/Function/Resource",
+    ),
+    Caller(
+        SWEEPER, "Data/WorkspaceSweeper/Role/Resource", IN_FUNCTION, "Data/WorkspaceSweeper/Function/Resource"
+    ),
+    Caller(
+        JANITOR,
+        "Service/DispatchJanitor/Role/Resource",
+        IN_FUNCTION,
+        "Service/DispatchJanitor/Function/Resource",
+    ),
+    Caller(EVENTS, "", OUTSIDE, principal="events.amazonaws.com"),
+    Caller(LOAD_BALANCER, "", IN_SERVICE, "Service/FrontDoor/LoadBalancer/Resource"),
+    Caller(CI_DEPLOY, "{delivery}/{Stage}Deploy/Role/Resource", OUTSIDE),
+    Caller(CI_DIFF, "{delivery}/{Stage}Diff/Role/Resource", OUTSIDE),
+    Caller(GITHUB, "", OUTSIDE, principal="{oidc_provider}"),
+)
+
+TLS = {"aws:SecureTransport": "true"}
+VIA_SQS = {"kms:ViaService": "sqs.{region}.amazonaws.com"}
+IN_CLUSTER = {"ecs:cluster": "{cluster}"}
+A_DISPATCH_TASK = {**IN_CLUSTER, "aws:ResourceTag/outpost:dispatch": "{dispatch}"}
+VIA_SECRETS = {
+    "kms:ViaService": "secretsmanager.{region}.amazonaws.com",
+    "kms:EncryptionContext:SecretARN": "{secret}",
+}
+MOUNT = {"elasticfilesystem:AccessedViaMountTarget": "true", **TLS}
+NEW_ACCESS_POINT_TAGS = {
+    "aws:RequestTag/outpost:file-system": "{file_system_id}",
+    "aws:RequestTag/outpost:dispatch": "{dispatch}",
+    "aws:RequestTag/outpost:created-at": "1764900000",
+    "aws:TagKeys": "outpost:file-system,outpost:dispatch,outpost:created-at",
+}
+DISPATCH_AP_TAGS = {
+    "aws:ResourceTag/outpost:file-system": "{file_system_id}",
+    "aws:ResourceTag/outpost:dispatch": "{dispatch}",
+}
+DISPATCH_TAG = {"aws:RequestTag/outpost:dispatch": "{dispatch}", "aws:TagKeys": "outpost:dispatch"}
+
+
+def _secret_read() -> tuple[Call, ...]:
+    return (
+        Call("secretsmanager:GetSecretValue", "{secret}", TLS),
+        Call("kms:Decrypt", "{secret_key}", VIA_SECRETS),
+    )
+
+
+CONTROL_PLANE_PATHS: tuple[Path, ...] = (
+    Path(
+        CONTROL_PLANE,
+        "creates the dispatch's workspace access point, tagged",
+        Route("aws", "elasticfilesystem"),
+        (
+            Call("elasticfilesystem:CreateAccessPoint", "{file_system}", NEW_ACCESS_POINT_TAGS),
+            Call(
+                "elasticfilesystem:TagResource",
+                "{dispatch_access_point}",
+                {"elasticfilesystem:CreateAction": "CreateAccessPoint", **NEW_ACCESS_POINT_TAGS},
+            ),
+        ),
+        "1",
+        "docs/data.md, dispatch lifecycle step 1",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "registers the dispatch's task-definition revision and passes the agent's roles",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:DescribeTaskDefinition", "{agent_base_revision}"),
+            Call("ecs:RegisterTaskDefinition", "{dispatch_revision}", DISPATCH_TAG),
+            Call(
+                "ecs:TagResource",
+                "{dispatch_revision}",
+                {"ecs:CreateAction": "RegisterTaskDefinition", **DISPATCH_TAG},
+            ),
+            Call("iam:PassRole", "{agent_task_role}", PASSED_TO_TASKS),
+            Call("iam:PassRole", "{agent_execution_role}", PASSED_TO_TASKS),
+        ),
+        "1 each",
+        "docs/data.md, dispatch lifecycle step 2",
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "runs the dispatch's task in the cluster, tagged",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:RunTask", "{dispatch_revision}", {**IN_CLUSTER, **DISPATCH_TAG}),
+            Call("ecs:TagResource", "{dispatch_task}", {"ecs:CreateAction": "RunTask", **DISPATCH_TAG}),
+        ),
+        "1",
+        "docs/data.md, dispatch lifecycle step 3",
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "watches, lists and stops (cancel, timeout) dispatch tasks",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:DescribeTasks", "{dispatch_task}", A_DISPATCH_TASK),
+            Call("ecs:ListTasks", "{cluster_container_instances}", IN_CLUSTER),
+            Call("ecs:StopTask", "{dispatch_task}", A_DISPATCH_TASK),
+        ),
+        "1 per status poll; 0-1 stop",
+        "reference facts: RunTask/StopTask/DescribeTasks/ListTasks",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "retires and deletes the dispatch's revision",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:DeregisterTaskDefinition", "{dispatch_revision}"),
+            Call("ecs:DeleteTaskDefinitions", "{dispatch_revision}"),
+        ),
+        "1 each",
+        "docs/data.md, dispatch lifecycle step 5",
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "deletes the dispatch's access point",
+        Route("aws", "elasticfilesystem"),
+        (Call("elasticfilesystem:DeleteAccessPoint", "{dispatch_access_point}", DISPATCH_AP_TAGS),),
+        "1",
+        "docs/data.md, dispatch lifecycle step 5",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "records the dispatch in its tables",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:PutItem", "{dispatches_table}", TLS),
+            Call("dynamodb:UpdateItem", "{dispatches_table}", TLS),
+            Call("dynamodb:Query", "{dispatches_by_status}", TLS),
+            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+        ),
+        "about 4 writes, 1 per status read",
+        "reference facts: DynamoDB CRUD on its tables",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "checks API keys and idempotency keys",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:Query", "{api_keys_by_hash}", TLS),
+            Call("dynamodb:PutItem", "{idempotency_table}", TLS),
+        ),
+        "1 per request",
+        "reference facts: api keys, idempotency tables",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "lists and serves a dispatch's artifacts",
+        Route("aws", "s3"),
+        (
+            Call("s3:ListBucket", "{artifacts_bucket}", TLS),
+            Call("s3:GetObject", "{artifact_object}", TLS),
+            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}),
+        ),
+        "1 per artifacts request",
+        "reference facts: S3 get/list on artifacts",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "puts the cost event on the bus",
+        Route("aws", "events"),
+        (Call("events:PutEvents", "{event_bus}", TLS),),
+        "1",
+        "reference facts: EventBridge PutEvents",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "reads the GitHub token to clone",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "1",
+        "docs/data.md: GitHub token",
+        each="control_plane_secret",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "streams the agent's logs",
+        Route("aws", "logs"),
+        (
+            Call("logs:DescribeLogStreams", "{agent_log_group}"),
+            Call("logs:GetLogEvents", "{agent_log_group}"),
+        ),
+        "1 per log poll",
+        "reference facts: CloudWatch Logs reads of agent logs",
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "mounts the shared /workspaces access point",
+        Route("nfs"),
+        (
+            Call(
+                "elasticfilesystem:ClientMount",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+            Call(
+                "elasticfilesystem:ClientWrite",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+        ),
+        "0 (mounted at task start)",
+        "Service/ControlPlane task definition volume",
+    ),
+    Path(
+        CONTROL_PLANE_EXECUTION,
+        "pulls the control-plane image",
+        Route("aws", "ecr.dkr"),
+        (
+            Call("ecr:GetAuthorizationToken", "*"),
+            Call("ecr:BatchGetImage", "{control_plane_repository}"),
+            Call("ecr:GetDownloadUrlForLayer", "{control_plane_repository}"),
+        ),
+        "0 (per task start)",
+        "Fargate, execution role",
+    ),
+    Path(
+        CONTROL_PLANE_EXECUTION,
+        "writes the control plane's logs",
+        Route("aws", "logs"),
+        (
+            Call("logs:CreateLogStream", "{control_plane_log_stream}"),
+            Call("logs:PutLogEvents", "{control_plane_log_stream}"),
+        ),
+        "continuous",
+        "awslogs driver, execution role",
+    ),
+    Path(
+        LOAD_BALANCER,
+        "forwards API requests to the control plane's port",
+        Route("port", CONTROL_PLANE, 3000),
+        (),
+        "1 per request",
+        "Service/FrontDoor target group",
+    ),
+)
+
+AGENT_PATHS: tuple[Path, ...] = (
+    Path(
+        AGENT_EXECUTION,
+        "logs in to the registry",
+        Route("aws", "ecr.api"),
+        (Call("ecr:GetAuthorizationToken", "*"),),
+        "1",
+        "Fargate image pull, execution role",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "pulls its image's manifest and layer locations",
+        Route("aws", "ecr.dkr"),
+        (
+            Call("ecr:BatchGetImage", "{agent_repository}"),
+            Call("ecr:GetDownloadUrlForLayer", "{agent_repository}"),
+        ),
+        "1 + 1 per layer",
+        "Fargate image pull, execution role",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "downloads its image layers (ECR's S3 URLs)",
+        Route("aws", "s3"),
+        (),
+        "1 per layer",
+        "Fargate image pull: layers come from S3",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "reads a secret its task definition names",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "1",
+        "task definition secrets, execution role",
+        each="agent_secret",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "writes its logs",
+        Route("aws", "logs"),
+        (
+            Call("logs:CreateLogStream", "{agent_log_stream}"),
+            Call("logs:PutLogEvents", "{agent_log_stream}"),
+        ),
+        "1 + continuous",
+        "awslogs driver, execution role",
+    ),
+    Path(
+        AGENT,
+        "mounts its dispatch's workspace access point",
+        Route("nfs"),
+        (
+            Call(
+                "elasticfilesystem:ClientMount",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{dispatch_access_point}", **MOUNT},
+            ),
+            Call(
+                "elasticfilesystem:ClientWrite",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{dispatch_access_point}", **MOUNT},
+            ),
+        ),
+        "1",
+        "docs/data.md: the dispatch revision's volume",
+    ),
+    Path(
+        AGENT,
+        "uploads artifacts on the control plane's presigned POST",
+        Route("aws", "s3"),
+        (
+            Call("s3:PutObject", "{artifact_object}", TLS, signer=CONTROL_PLANE),
+            Call(
+                "kms:GenerateDataKey",
+                "{data_key}",
+                {"kms:ViaService": "s3.{region}.amazonaws.com"},
+                signer=CONTROL_PLANE,
+            ),
+        ),
+        "1 per artifact",
+        "docs/data.md: artifacts, presigned requests",
+    ),
+    Path(
+        AGENT,
+        "reaches its model provider, git host and package registries",
+        Route("internet", port=443),
+        (),
+        "many",
+        "DESIGN.md network policy",
+    ),
+    # --- what a hijacked agent tries: each must be refused -----------------------------
+    Path(
+        AGENT,
+        "finds or launches another dispatch's access point (the ids it would need)",
+        Route("aws", "elasticfilesystem"),
+        (
+            Call("elasticfilesystem:DescribeAccessPoints", "{file_system}"),
+            Call("ecs:RegisterTaskDefinition", "{dispatch_revision}", DISPATCH_TAG),
+            Call("ecs:RunTask", "{dispatch_revision}", {**IN_CLUSTER, **DISPATCH_TAG}),
+            Call("iam:PassRole", "{agent_task_role}", PASSED_TO_TASKS),
+        ),
+        "never",
+        "docs/data.md: one dispatch cannot touch another's data",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        AGENT,
+        "mounts the shared /workspaces access point (every workspace)",
+        Route("nfs"),
+        (
+            Call(
+                "elasticfilesystem:ClientMount",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+        ),
+        "never",
+        "permissions/data_access.py: agent_statements",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        AGENT,
+        "mounts the file system's root without an access point",
+        Route("nfs"),
+        (Call("elasticfilesystem:ClientMount", "{file_system}", MOUNT),),
+        "never",
+        "Data/Workspaces file-system policy",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        AGENT,
+        "connects to the control plane's port",
+        Route("port", CONTROL_PLANE, 3000),
+        (),
+        "never",
+        "DESIGN.md: agents -> control plane: nothing",
+        expect=REFUSED_BY_NETWORK,
+    ),
+    Path(
+        AGENT,
+        "reads another agent's secret",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/provider_secrets.py",
+        expect=REFUSED_BY_IAM,
+        each="other_agent_secret",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "reads another agent's secret",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/provider_secrets.py",
+        expect=REFUSED_BY_IAM,
+        each="other_agent_secret",
+    ),
+    Path(
+        AGENT,
+        "reads or writes the artifacts bucket with its own role",
+        Route("aws", "s3"),
+        (
+            Call("s3:ListBucket", "{artifacts_bucket}", TLS),
+            Call("s3:GetObject", "{other_artifact_object}", TLS),
+            Call("s3:PutObject", "{other_artifact_object}", TLS),
+        ),
+        "never",
+        "docs/data.md: no S3 permission in the agent",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        AGENT,
+        "reads the dispatch records",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:GetItem", "{dispatches_table}", TLS),
+            Call("dynamodb:Query", "{api_keys_by_hash}", TLS),
+        ),
+        "never",
+        "docs/data.md",
+        expect=REFUSED_BY_IAM,
+    ),
+)
+
+FUNCTION_PATHS: tuple[Path, ...] = (
+    Path(
+        EVENTS,
+        "invokes the task-state callback when a task stops",
+        Route("none"),
+        (
+            Call(
+                "lambda:InvokeFunction",
+                "{callback_function}",
+                {"aws:SourceArn": "{task_stopped_rule}", "aws:SourceAccount": "{account}"},
+            ),
+        ),
+        "1",
+        "Data/TaskStateCallback/TaskStopped rule",
+    ),
+    Path(
+        CALLBACK,
+        "finds the dispatch of the stopped task and finishes it",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:Query", "{dispatches_by_task_arn}", TLS),
+            Call("dynamodb:UpdateItem", "{dispatches_table}", TLS),
+            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+        ),
+        "1 each",
+        "lambdas/task_state/handler.py: find_dispatches, mark_finished",
+    ),
+    Path(
+        EVENTS,
+        "dead-letters an event it could not deliver",
+        Route("none"),
+        (
+            Call(
+                "sqs:SendMessage",
+                "{dead_letters}",
+                {"aws:SourceArn": "{task_stopped_rule}", "aws:SourceAccount": "{account}", **TLS},
+            ),
+            Call(
+                "kms:GenerateDataKey", "{dead_letter_key}", {"kms:ViaService": "sqs.{region}.amazonaws.com"}
+            ),
+        ),
+        "rare",
+        "Data/TaskStateCallback/TaskStopped rule dead-letter config",
+    ),
+    Path(
+        EVENTS,
+        "starts the daily workspace sweep",
+        Route("none"),
+        (
+            Call(
+                "lambda:InvokeFunction",
+                "{sweeper_function}",
+                {"aws:SourceArn": "{sweep_rule}", "aws:SourceAccount": "{account}"},
+            ),
+        ),
+        "0 (daily)",
+        "Data/WorkspaceSweeper/Daily rule",
+    ),
+    Path(
+        SWEEPER,
+        "mounts the shared /workspaces access point and deletes expired workspaces",
+        Route("nfs"),
+        (
+            Call(
+                "elasticfilesystem:ClientMount",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+            Call(
+                "elasticfilesystem:ClientWrite",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+        ),
+        "0 (daily)",
+        "lambdas/workspace_sweeper/handler.py: sweep",
+    ),
+    Path(
+        EVENTS,
+        "starts the dispatch janitor",
+        Route("none"),
+        (
+            Call(
+                "lambda:InvokeFunction",
+                "{janitor_function}",
+                {"aws:SourceArn": "{janitor_rule}", "aws:SourceAccount": "{account}"},
+            ),
+        ),
+        "0 (every interval)",
+        "Service/DispatchJanitor/Schedule rule",
+    ),
+    Path(
+        JANITOR,
+        "lists and describes the cluster's tasks",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:ListTasks", "{cluster_container_instances}", IN_CLUSTER),
+            Call("ecs:DescribeTasks", "{dispatch_task}", A_DISPATCH_TASK),
+        ),
+        "0 (1 + 1 per 100 tasks per run)",
+        "lambdas/dispatch_janitor/handler.py: read_tasks",
+    ),
+    Path(
+        JANITOR,
+        "stops an overdue dispatch task",
+        Route("aws", "ecs"),
+        (Call("ecs:StopTask", "{dispatch_task}", A_DISPATCH_TASK),),
+        "0 (1 per overdue task)",
+        "lambdas/dispatch_janitor/handler.py: _stop",
+    ),
+    Path(
+        JANITOR,
+        "finds, retires and deletes stale dispatch revisions",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:ListTaskDefinitions", "*"),
+            Call("ecs:DescribeTaskDefinition", "{dispatch_revision}"),
+            Call("ecs:DeregisterTaskDefinition", "{dispatch_revision}"),
+            Call("ecs:DeleteTaskDefinitions", "{dispatch_revision}"),
+        ),
+        "0 (2 lists per family per run)",
+        "lambdas/dispatch_janitor/handler.py: clean_revisions",
+        each="agent",
+    ),
+    Path(
+        JANITOR,
+        "finds and deletes stale access points",
+        Route("aws", "elasticfilesystem"),
+        (
+            Call("elasticfilesystem:DescribeAccessPoints", "{file_system}"),
+            Call("elasticfilesystem:DeleteAccessPoint", "{dispatch_access_point}", DISPATCH_AP_TAGS),
+        ),
+        "0 (1 list per run)",
+        "lambdas/dispatch_janitor/handler.py: clean_access_points",
+    ),
+    Path(
+        JANITOR,
+        "stops a task that is not a dispatch's (the control plane's own)",
+        Route("aws", "ecs"),
+        (Call("ecs:StopTask", "{service_task}", IN_CLUSTER),),
+        "never",
+        "permissions: StopOverdueDispatchTasks requires the dispatch tag",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        JANITOR,
+        "deletes the shared /workspaces access point",
+        Route("aws", "elasticfilesystem"),
+        (Call("elasticfilesystem:DeleteAccessPoint", "{shared_access_point}"),),
+        "never",
+        "the shared access point carries no dispatch tag",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        CONTROL_PLANE,
+        "deletes the shared /workspaces access point",
+        Route("aws", "elasticfilesystem"),
+        (Call("elasticfilesystem:DeleteAccessPoint", "{shared_access_point}"),),
+        "never",
+        "the shared access point carries no dispatch tag",
+        expect=REFUSED_BY_IAM,
+    ),
+)
+
+CI_PATHS: tuple[Path, ...] = (
+    Path(
+        GITHUB,
+        "a job in the environment's GitHub environment gets the deploy role",
+        Route("none"),
+        (
+            Call(
+                "sts:AssumeRoleWithWebIdentity",
+                "{ci_deploy_role}",
+                {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "{environment_subject}",
+                },
+            ),
+        ),
+        "0 (per deploy)",
+        "constructs/github_oidc.py",
+    ),
+    Path(
+        CI_DEPLOY,
+        "assumes the CDK bootstrap roles to deploy",
+        Route("none"),
+        (
+            Call("sts:AssumeRole", "{bootstrap_deploy_role}"),
+            Call("sts:AssumeRole", "{bootstrap_file_publishing_role}"),
+        ),
+        "0 (per deploy)",
+        "constructs/github_oidc.py",
+    ),
+    Path(
+        GITHUB,
+        "a pull request's job gets the diff role",
+        Route("none"),
+        (
+            Call(
+                "sts:AssumeRoleWithWebIdentity",
+                "{ci_diff_role}",
+                {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "{pull_request_subject}",
+                },
+            ),
+        ),
+        "0 (per pull request)",
+        "constructs/github_oidc.py",
+    ),
+    Path(
+        CI_DIFF,
+        "assumes the CDK lookup role to diff",
+        Route("none"),
+        (Call("sts:AssumeRole", "{bootstrap_lookup_role}"),),
+        "0 (per pull request)",
+        "constructs/github_oidc.py",
+    ),
+    Path(
+        GITHUB,
+        "a pull request's job gets the deploy role",
+        Route("none"),
+        (
+            Call(
+                "sts:AssumeRoleWithWebIdentity",
+                "{ci_deploy_role}",
+                {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "{pull_request_subject}",
+                },
+            ),
+        ),
+        "never",
+        "constructs/github_oidc.py",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        CI_DIFF,
+        "assumes the CDK deploy role",
+        Route("none"),
+        (Call("sts:AssumeRole", "{bootstrap_deploy_role}"),),
+        "never",
+        "constructs/github_oidc.py",
+        expect=REFUSED_BY_IAM,
+    ),
+)
+
+PATHS: tuple[Path, ...] = CONTROL_PLANE_PATHS + AGENT_PATHS + FUNCTION_PATHS + CI_PATHS
