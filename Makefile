@@ -125,7 +125,12 @@ unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out 
 # Both cores: the steps after the one synth are independent; each one's output is printed
 # whole when it ends.
 test: install ## everything CI runs: lint, types, tests, scanners, rehearsal, load-test self-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest paths
+
+# Runtime call paths (docs/paths.md): network and IAM of every declared path, per environment.
+.PHONY: paths
+paths: $(CDK_OUT) $(VENV_READY) ## every runtime call path of every environment, network and IAM, from cdk.out (docs/paths.md)
+	$(PY) -m tools.paths cdk.out --check-docs docs/paths.md
 
 # Load test of a deployed environment and its offline self-test (docs/loadtest.md). The
 # key comes from the environment (OUTPOST_API_KEY), never from a file; extra flags: ARGS=.

@@ -4,7 +4,8 @@ This file *is* the network policy (see the table in the README): the load balanc
 HTTPS (and HTTP, to redirect) from the internet, or, without a certificate, plain HTTP from
 the configured ranges only, and talks only to the control plane's port; the control plane
 and agents reach out on 443 only; agents accept nothing at all; interface endpoints accept
-443 from the control plane and agents; the workspaces file system accepts NFS (2049) from
+443 from the control plane, agents and the dispatch janitor (ECS, when the environment has an
+``ecs`` endpoint); the workspaces file system accepts NFS (2049) from
 the control plane, agents and the workspace sweeper only and sends nothing; the task-state
 callback and the dispatch janitor Lambdas reach out on 443 only (the callback's one call,
 to DynamoDB, goes through the gateway endpoint; SQS dead-lettering is done by the Lambda
@@ -114,7 +115,15 @@ class NetworkPolicy(Construct):
 
     def _admit_to_endpoints_and_file_system(self) -> None:
         """HTTPS to the interface endpoints, NFS to the file system, from their clients only."""
-        for client, who in ((self.control_plane, "control plane"), (self.agents, "agents")):
+        # Every group that calls an AWS API with an interface endpoint: with private DNS on, the
+        # service's public name resolves to the endpoint, so a caller missing here cannot reach
+        # that service at all (the dispatch janitor's ECS calls timed out this way in prod).
+        # `make paths` checks each caller's route (tools/paths/table.py).
+        for client, who in (
+            (self.control_plane, "control plane"),
+            (self.agents, "agents"),
+            (self.janitor, "dispatch janitor"),
+        ):
             self.endpoints.connections.allow_from(
                 client, ec2.Port.tcp(HTTPS), f"HTTPS from the {who} to AWS service endpoints"
             )

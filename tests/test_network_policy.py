@@ -28,6 +28,7 @@ POLICY = {
     Flow("Callback", INTERNET, "tcp", 443, 443),  # DynamoDB, through the gateway endpoint
     Flow("Sweeper", "FileSystem", "tcp", NFS, NFS),  # deletes expired workspaces
     Flow("Janitor", INTERNET, "tcp", 443, 443),  # ECS and EFS APIs: stale dispatch resources
+    Flow("Janitor", "Endpoints", "tcp", 443, 443),  # ECS through its endpoint, where there is one
 }
 
 

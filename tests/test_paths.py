@@ -1,0 +1,150 @@
+"""`make paths`: every declared runtime call path holds in every environment, and a broken one
+fails it (on a copy of the templates with one ingress rule or one permission removed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.environments import STAGES, config_of, stage_of_kind
+from tests.synth import ROOT, Synthesized
+from tools.paths.check import Outcome
+from tools.paths.cli import check, main, repository_of
+from tools.paths.docs import render
+from tools.paths.table import JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
+
+REPOSITORY = repository_of(ROOT / "cdk.json")
+PROD = stage_of_kind("production")
+
+
+def outcomes(synthesized: Synthesized, stage: str) -> list[Outcome]:
+    return check(synthesized.outdir, repository=REPOSITORY, only=[stage])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_path_holds_and_every_forbidden_one_is_refused(synthesized: Synthesized, stage: str) -> None:
+    found = outcomes(synthesized, stage)
+    assert [o.line() for o in found if not o.passed] == []
+    assert len(found) >= 20
+    assert {o.caller for o in found} >= {JANITOR, "control plane", "task-state callback", "workspace sweeper"}
+    assert any(o.expect == REFUSED_BY_IAM for o in found)
+    assert any(o.expect == REFUSED_BY_NETWORK for o in found)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_janitor_reaches_ecs_over_the_route_the_environment_has(
+    synthesized: Synthesized, stage: str
+) -> None:
+    """Through the ``ecs`` interface endpoint where the environment has one, else NAT."""
+    routes = {
+        o.network.route for o in outcomes(synthesized, stage) if o.caller == JANITOR and "task" in o.does
+    }
+    has_endpoint = "ecs" in config_of(stage).network.interface_endpoints
+    assert routes == {"ecs interface endpoint (private DNS)" if has_endpoint else "ecs through NAT"}
+
+
+def test_the_page_is_the_table() -> None:
+    assert (ROOT / "docs" / "paths.md").read_text() == render()
+
+
+def test_each_row_names_where_its_call_is_made() -> None:
+    assert all(path.source and path.per_dispatch for path in PATHS)
+
+
+# --- a broken path fails `make paths` -------------------------------------------------
+
+
+def _copy(synthesized: Synthesized, target: Path) -> Path:
+    shutil.copytree(synthesized.outdir, target, ignore=shutil.ignore_patterns("asset.*"))
+    return target
+
+
+def _edit(outdir: Path, stage: str, change: Callable[[str, dict[str, Any]], bool]) -> None:
+    """Apply ``change(construct path, resource)`` to every resource of ``stage``; it must change one."""
+    changed = 0
+    for path in (outdir / f"assembly-{stage}").glob("*.template.json"):
+        template = json.loads(path.read_text())
+        resources = template["Resources"]
+        for logical_id in list(resources):
+            construct = str(resources[logical_id].get("Metadata", {}).get("aws:cdk:path", ""))
+            if change(construct, resources[logical_id]):
+                changed += 1
+        path.write_text(json.dumps(template))
+    assert changed, "the change found nothing to change"
+
+
+def _failed(outdir: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")])
+    lines = capsys.readouterr().out.splitlines()
+    return code, [line for line in lines if line.startswith("FAIL")]
+
+
+def test_without_the_janitors_endpoint_ingress_its_ecs_paths_fail(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rule this issue added, removed again: prod as it was."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        ingress = resource["Type"] == "AWS::EC2::SecurityGroupIngress"
+        if not (ingress and "/Endpoints/from" in construct and "Janitor" in construct):
+            return False
+        resource["Type"] = "AWS::CloudFormation::WaitConditionHandle"
+        resource["Properties"] = {}
+        return True
+
+    _edit(outdir, PROD, drop)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert failed
+    assert all(f"{JANITOR} " in line and "ecs interface endpoint" in line for line in failed)
+
+
+def test_without_one_permission_its_path_fails(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("DispatchJanitor/Permissions/Resource"):
+            return False
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        kept = [s for s in statements if s.get("Sid") != "ListClusterTasks"]
+        resource["Properties"]["PolicyDocument"]["Statement"] = kept
+        return len(kept) < len(statements)
+
+    _edit(outdir, PROD, drop)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert [line for line in failed if "ecs:ListTasks refused" in line and JANITOR in line]
+    assert all(JANITOR in line for line in failed)
+
+
+def test_an_agent_allowed_the_shared_access_point_fails_a_negative_row(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The agents' mount statement without its ``ArnNotEquals`` on the shared access point."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def widen(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::IAM::ManagedPolicy" or "TaskPolicy" not in construct:
+            return False
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            statement.get("Condition", {}).pop("ArnNotEquals", None)
+        return True
+
+    _edit(outdir, PROD, widen)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert failed
+    assert all("mounts the shared /workspaces access point (every workspace)" in f for f in failed)
+
+
+def test_missing_templates_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().out.startswith("paths: ")
