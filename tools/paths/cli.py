@@ -19,11 +19,19 @@ def repository_of(cdk_json: Path) -> str:
     return str(delivery.get("repository", "example-org/unknown"))
 
 
-def check(outdir: Path, *, repository: str, only: Sequence[str] = ()) -> list[Outcome]:
-    """Every path of every environment of ``outdir`` (raises ``ModelError``, ``UnboundError``)."""
+def check(
+    outdir: Path, *, repository: str, only: Sequence[str] = (), notes: list[str] | None = None
+) -> list[Outcome]:
+    """Every path of every environment of ``outdir`` (raises ``ModelError``, ``UnboundError``);
+    ``notes`` collects the interface endpoints no declared path uses (each costs per hour and AZ)."""
     outcomes: list[Outcome] = []
     for env in environments(outdir, only):
-        outcomes += Checker(env, Names(env, repository=repository)).outcomes()
+        mine = list(Checker(env, Names(env, repository=repository)).outcomes())
+        outcomes += mine
+        used = {o.network.route.split(" ", 1)[0] for o in mine if "interface endpoint" in o.network.route}
+        for service in sorted(set(env.interface_endpoints) - used):
+            if notes is not None:
+                notes.append(f"note {env.stage}: the {service} interface endpoint serves no declared path")
     return outcomes
 
 
@@ -43,12 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.check_docs} differs from tools/paths/table.py: run python -m tools.paths --docs it")
         return 1
     try:
-        outcomes = check(args.outdir, repository=repository_of(args.cdk_json), only=args.env)
+        notes: list[str] = []
+        outcomes = check(args.outdir, repository=repository_of(args.cdk_json), only=args.env, notes=notes)
     except (ModelError, UnboundError, FileNotFoundError) as error:
         print(f"paths: {error}")
         return 2
     for outcome in outcomes:
         print(outcome.line())
+    for note in notes:
+        print(note)
     failed = [o for o in outcomes if not o.passed]
     stages = sorted({o.stage for o in outcomes})
     print(f"{len(outcomes)} paths in {len(stages)} environments ({', '.join(stages)}): {len(failed)} failed")

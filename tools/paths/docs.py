@@ -50,7 +50,20 @@ run or per task start, not per dispatch.
 isolates one dispatch's workspace from another's is not IAM on the mount (the agent's role may
 mount any dispatch access point: EFS evaluates only the access point's ARN, which exists only at
 run time) but that an agent can neither learn another access point's id nor launch a task that
-mounts it, and its container drops every Linux capability; those refusals are rows below.
+mounts it (those refusals are rows below), and that its container drops every Linux capability
+(`constructs/hardened_container.py`, tested in `tests/test_service_agents.py`).
+
+**What it found when it was written** (issue 20): in production the dispatch janitor could not
+reach ECS at all. Prod has an `ecs` interface endpoint with private DNS, so
+`ecs.<region>.amazonaws.com` resolved to the endpoint, whose group admitted 443 only from the
+control plane and the agents: every janitor run timed out on `ListTasks`, and overdue tasks,
+dispatch revisions and access points were never cleaned (dev, without endpoints, went through
+NAT and never showed it). The endpoints' group now admits the janitor
+(`constructs/network_policy.py`). Every other declared path held. `make paths` also prints a
+note for an interface endpoint no declared path uses: in prod, `sts` and `kms` (tasks get their
+credentials from the ECS credential endpoint, Lambda from its environment, and KMS is called by
+Secrets Manager, DynamoDB, S3 and SQS on the caller's behalf, not over the VPC), each billed per
+hour in every zone.
 
 To extend: a caller is a `Caller` in the table (an egress proxy or a sidecar of the agents
 becomes one, with its own role and placement), a call is a `Path` row.

@@ -24,6 +24,12 @@ TASK_ID = "0123456789abcdef0123456789abcdef"
 SERVICE_TASK_ID = "fedcba9876543210fedcba9876543210"
 ACCESS_POINT_ID = "fsap-0123456789abcdef0"
 PROVIDER_HOST = "token.actions.githubusercontent.com"
+# The functions of the table, by the prefix of their values (``{callback_log_stream}``).
+FUNCTIONS = {
+    "callback": "Data/TaskStateCallback/Function/Resource",
+    "sweeper": "Data/WorkspaceSweeper/Function/Resource",
+    "janitor": "Service/DispatchJanitor/Function/Resource",
+}
 
 
 @dataclass
@@ -95,15 +101,17 @@ class Names:
             "control_plane_log_stream": _stream(region, account, log_group, "control-plane"),
             "control_plane_task_role": str(control_plane["TaskRoleArn"]),
             "control_plane_execution_role": str(control_plane["ExecutionRoleArn"]),
-            "callback_function": str(env.attribute("Data/TaskStateCallback/Function/Resource")),
+            "callback_function": str(env.attribute(FUNCTIONS["callback"])),
             "task_stopped_rule": str(env.attribute("Data/TaskStateCallback/TaskStopped/Resource")),
             "dead_letters": str(env.attribute("Data/TaskStateCallback/DeadLetters/Resource")),
             "dead_letter_key": str(env.attribute("Data/TaskStateCallback/DeadLetterKey/Resource")),
-            "sweeper_function": str(env.attribute("Data/WorkspaceSweeper/Function/Resource")),
+            "sweeper_function": str(env.attribute(FUNCTIONS["sweeper"])),
             "sweep_rule": str(env.attribute("Data/WorkspaceSweeper/Daily/Resource")),
-            "janitor_function": str(env.attribute("Service/DispatchJanitor/Function/Resource")),
+            "janitor_function": str(env.attribute(FUNCTIONS["janitor"])),
             "janitor_rule": str(env.attribute("Service/DispatchJanitor/Schedule/Resource")),
         }
+        for prefix, function in FUNCTIONS.items():
+            self._function(prefix, function)
         self.agents = [self._agent(name) for name in contract["OUTPOST_AGENTS"].split(",")]
         self.lists: dict[str, list[dict[str, str]]] = {
             "control_plane_secret": [self._secret(contract["OUTPOST_GITHUB_TOKEN_SECRET_ARN"])],
@@ -142,6 +150,19 @@ class Names:
                 key = str(self.env.properties(path).get("KmsKeyId", "aws/secretsmanager"))
                 return {"secret": arn, "secret_key": key}
         raise ModelError(f"{self.env.stage}: no secret {arn}")
+
+    def _function(self, prefix: str, path: str) -> None:
+        """What the Lambda service does with a function's role: its log stream, its dead letters."""
+        properties = self.env.properties(path)
+        region, account = self.env.region, self.env.account
+        log_group = str(properties["LoggingConfig"]["LogGroup"])
+        queue = str(properties["DeadLetterConfig"]["TargetArn"])
+        self.values[f"{prefix}_log_stream"] = _stream(region, account, log_group, prefix)
+        self.values[f"{prefix}_dead_letters"] = queue
+        for path_of, located in self.env.by_path.items():
+            if located.resource["Type"] == "AWS::SQS::Queue" and self.env.attribute(path_of) == queue:
+                key = str(self.env.properties(path_of).get("KmsMasterKeyId", "alias/aws/sqs"))
+                self.values[f"{prefix}_dead_letter_key"] = key
 
     def _agent(self, name: str) -> Agent:
         upper = name.upper()

@@ -704,6 +704,42 @@ FUNCTION_PATHS: tuple[Path, ...] = (
     ),
 )
 
+
+def _run_by_lambda(caller: str, prefix: str) -> tuple[Path, ...]:
+    """What the Lambda service does with the function's role: its logs, its dead letters."""
+    return (
+        Path(
+            caller,
+            "writes its logs (the Lambda service, with the function's role)",
+            Route("none"),
+            (
+                Call("logs:CreateLogStream", f"{{{prefix}_log_stream}}"),
+                Call("logs:PutLogEvents", f"{{{prefix}_log_stream}}"),
+            ),
+            "per invocation",
+            "the function's LoggingConfig",
+        ),
+        Path(
+            caller,
+            "dead-letters a failed invocation (the Lambda service, with the function's role)",
+            Route("none"),
+            (
+                Call("sqs:SendMessage", f"{{{prefix}_dead_letters}}", TLS),
+                Call("kms:GenerateDataKey", f"{{{prefix}_dead_letter_key}}", VIA_SQS),
+                Call("kms:Decrypt", f"{{{prefix}_dead_letter_key}}", VIA_SQS),
+            ),
+            "rare",
+            "the function's DeadLetterConfig",
+        ),
+    )
+
+
+LAMBDA_SERVICE_PATHS: tuple[Path, ...] = (
+    *_run_by_lambda(CALLBACK, "callback"),
+    *_run_by_lambda(SWEEPER, "sweeper"),
+    *_run_by_lambda(JANITOR, "janitor"),
+)
+
 CI_PATHS: tuple[Path, ...] = (
     Path(
         GITHUB,
@@ -787,4 +823,4 @@ CI_PATHS: tuple[Path, ...] = (
     ),
 )
 
-PATHS: tuple[Path, ...] = CONTROL_PLANE_PATHS + AGENT_PATHS + FUNCTION_PATHS + CI_PATHS
+PATHS: tuple[Path, ...] = CONTROL_PLANE_PATHS + AGENT_PATHS + FUNCTION_PATHS + LAMBDA_SERVICE_PATHS + CI_PATHS
