@@ -41,11 +41,11 @@ def test_the_janitor_reaches_ecs_over_the_route_the_environment_has(
     synthesized: Synthesized, stage: str
 ) -> None:
     """Through the ``ecs`` interface endpoint where the environment has one, else NAT."""
-    routes = {
-        o.network.route for o in outcomes(synthesized, stage) if o.caller == JANITOR and "task" in o.does
-    }
+    ecs = [o.network for o in outcomes(synthesized, stage) if o.caller == JANITOR and "task" in o.does]
     has_endpoint = "ecs" in config_of(stage).network.interface_endpoints
-    assert routes == {"ecs interface endpoint (private DNS)" if has_endpoint else "ecs through NAT"}
+    wanted = "ecs interface endpoint (private DNS)" if has_endpoint else "ecs through NAT"
+    assert {n.route for n in ecs} == {wanted}
+    assert [n.problems for n in ecs if not n.ok] == []
 
 
 def test_the_page_is_the_table() -> None:
@@ -148,3 +148,21 @@ def test_an_agent_allowed_the_shared_access_point_fails_a_negative_row(
 def test_missing_templates_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().out.startswith("paths: ")
+
+
+def test_private_dns_without_the_vpcs_dns_hostnames_fails_every_endpoint_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def no_hostnames(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::EC2::VPC":
+            return False
+        resource["Properties"]["EnableDnsHostnames"] = False
+        return True
+
+    _edit(outdir, PROD, no_hostnames)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert failed
+    assert all("interface endpoint" in line and "DNS hostnames" in line for line in failed)

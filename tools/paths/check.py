@@ -2,8 +2,9 @@
 
 Network (``Route``), for a caller inside the VPC:
 
-- ``aws``: when the VPC has an interface endpoint for the service with private DNS on, the
-  service's public name resolves to the endpoint's interfaces ("Access an AWS service using an
+- ``aws``: when the VPC has an interface endpoint for the service with private DNS on (which
+  needs the VPC's DNS support and hostnames), the service's public name resolves to the endpoint's
+  interfaces ("Access an AWS service using an
   interface VPC endpoint", https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html):
   an egress rule of the caller's group must admit TCP 443 to the endpoint's group (or a range
   holding its subnets), and the endpoint's group an ingress rule from the caller's group (or
@@ -218,6 +219,8 @@ class NetworkCheck:
             problems = self._both_sides(
                 source, endpoint.groups, endpoint.subnets, 443, f"the {service} interface endpoint"
             )
+            if not self.env.vpc_dns:
+                problems.append("private DNS needs the VPC's DNS support and DNS hostnames on")
             return Network(not problems, f"{service} interface endpoint (private DNS)", tuple(problems))
         tables = {self.env.subnet_route_tables.get(s, "") for s in source.subnets}
         if service in self.env.gateway_endpoints and tables <= self.env.gateway_endpoints[service]:

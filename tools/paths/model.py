@@ -82,6 +82,8 @@ class Environment:
     by_path: dict[str, Located] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     vpc_cidrs: list[str] = field(default_factory=list)
+    # Private DNS of an interface endpoint needs both (EC2 defaults: support on, hostnames off).
+    vpc_dns: bool = True
     subnet_cidrs: dict[str, str] = field(default_factory=dict)
     subnet_route_tables: dict[str, str] = field(default_factory=dict)
     routes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # table -> (cidr, target)
@@ -199,6 +201,8 @@ class _Reader:
 
     def _aws_ec2_vpc(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         self.env.vpc_cidrs.append(str(p["CidrBlock"]))
+        support, hostnames = p.get("EnableDnsSupport", True), p.get("EnableDnsHostnames", False)
+        self.env.vpc_dns = self.env.vpc_dns and str(support).lower() == str(hostnames).lower() == "true"
 
     def _aws_ec2_subnet(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         self.env.subnet_cidrs[str(r.reference(lid, "Ref"))] = str(p["CidrBlock"])
