@@ -166,3 +166,20 @@ def test_private_dns_without_the_vpcs_dns_hostnames_fails_every_endpoint_path(
     assert code == 1
     assert failed
     assert all("interface endpoint" in line and "DNS hostnames" in line for line in failed)
+
+
+def test_a_contract_variable_the_table_needs_missing_exits_2_naming_it(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def forget(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("ControlPlane/TaskDefinition/Resource"):
+            return False
+        container = resource["Properties"]["ContainerDefinitions"][0]
+        container["Environment"] = [e for e in container["Environment"] if e["Name"] != "OUTPOST_AGENTS"]
+        return True
+
+    _edit(outdir, PROD, forget)
+    assert main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")]) == 2
+    assert capsys.readouterr().out == "paths: the control plane's task definition sets no OUTPOST_AGENTS\n"

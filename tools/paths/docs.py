@@ -65,6 +65,11 @@ credentials from the ECS credential endpoint, Lambda from its environment, and K
 Secrets Manager, DynamoDB, S3 and SQS on the caller's behalf, not over the VPC), each billed per
 hour in every zone.
 
+Not a row, and not refused: an agent reaches the public API like any client on the internet
+(through NAT to the load balancer, which in prod admits the internet on 443); it holds no API
+key, and WAF and the API keys are what stand there. The agents' egress allow-list (issue 21)
+would close it; its proxy or firewall then becomes a route of its own here.
+
 To extend: a caller is a `Caller` in the table (an egress proxy or a sidecar of the agents
 becomes one, with its own role and placement), a call is a `Path` row.
 """

@@ -41,8 +41,15 @@ class Agent:
     secrets: list[str] = field(default_factory=list)
 
 
-def _env(container: Mapping[str, Any]) -> dict[str, str]:
-    return {str(e["Name"]): str(e["Value"]) for e in container.get("Environment", [])}
+class Contract(dict[str, str]):
+    """The control plane's environment; a variable the table needs and it lacks is a ``ModelError``."""
+
+    def __missing__(self, key: str) -> str:
+        raise ModelError(f"the control plane's task definition sets no {key}")
+
+
+def _env(container: Mapping[str, Any]) -> Contract:
+    return Contract({str(e["Name"]): str(e["Value"]) for e in container.get("Environment", [])})
 
 
 def _secret_arn(value_from: str) -> str:
