@@ -183,3 +183,22 @@ def test_a_contract_variable_the_table_needs_missing_exits_2_naming_it(
     _edit(outdir, PROD, forget)
     assert main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")]) == 2
     assert capsys.readouterr().out == "paths: the control plane's task definition sets no OUTPOST_AGENTS\n"
+
+
+def test_an_alarm_that_notifies_nobody_fails(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def silence(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Operations/JanitorErrors/Resource"):
+            return False
+        resource["Properties"].pop("AlarmActions")
+        return True
+
+    _edit(outdir, PROD, silence)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "Operations/JanitorErrors" in failed[0]
+    assert "sns:Publish refused" in failed[0]

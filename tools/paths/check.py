@@ -326,5 +326,7 @@ def _named(name: str) -> Caller:
 def _short(binding: Mapping[str, str]) -> str:
     if "agent" in binding:
         return binding["agent"]
+    if "alarm_name" in binding:
+        return binding["alarm_name"]
     secret = binding.get("secret", "")
     return secret.split(":secret:", 1)[-1].rsplit("-", 1)[0] if secret else ", ".join(binding.values())

@@ -123,6 +123,8 @@ class Names:
         self.lists: dict[str, list[dict[str, str]]] = {
             "control_plane_secret": [self._secret(contract["OUTPOST_GITHUB_TOKEN_SECRET_ARN"])],
         }
+        self.lists["alarm"] = self._alarms()
+        self._trail()
         self._delivery(repository, contract["OUTPOST_ENVIRONMENT"])
 
     # --- the templates ------------------------------------------------------------------
@@ -157,6 +159,46 @@ class Names:
                 key = str(self.env.properties(path).get("KmsKeyId", "aws/secretsmanager"))
                 return {"secret": arn, "secret_key": key}
         raise ModelError(f"{self.env.stage}: no secret {arn}")
+
+    def _alarms(self) -> list[dict[str, str]]:
+        """Every alarm and each topic it notifies (an alarm that notifies none: topic ``none``)."""
+        topics = {
+            str(self.env.attribute(p, "Ref")): str(self.env.properties(p).get("KmsMasterKeyId", ""))
+            for p in self._resources_of("AWS::SNS::Topic")
+        }
+        found = []
+        for path in sorted(self._resources_of("AWS::CloudWatch::Alarm")):
+            actions = [str(a) for a in self.env.properties(path).get("AlarmActions", []) if ":sns:" in str(a)]
+            for topic in actions or ["none"]:
+                found.append(
+                    {
+                        "alarm": str(self.env.attribute(path)),
+                        "alarm_name": path.removesuffix("/Resource"),
+                        "alarm_topic": topic,
+                        "alarm_topic_key": topics.get(topic, "none"),
+                    }
+                )
+        return found
+
+    def _trail(self) -> None:
+        """The trail's bucket, key and log group, as the trail names them."""
+        trails = list(self._resources_of("AWS::CloudTrail::Trail"))
+        if not trails:
+            return
+        trail = self.env.properties(trails[0])
+        region, account = self.env.region, self.env.account
+        group = str(trail["CloudWatchLogsLogGroupArn"]).removesuffix(":*").split(":log-group:", 1)[-1]
+        self.values.update(
+            {
+                "trail": str(self.env.attribute(trails[0])),
+                "trail_object": f"arn:aws:s3:::{trail['S3BucketName']}/AWSLogs/{account}/CloudTrail/"
+                f"{region}/2026/12/05/{account}_CloudTrail_{region}_20261205T0000Z_abc.json.gz",
+                "trail_bucket": f"arn:aws:s3:::{trail['S3BucketName']}",
+                "trail_key": str(trail["KMSKeyId"]),
+                "trail_logs_role": str(trail["CloudWatchLogsRoleArn"]),
+                "trail_log_stream": _stream(region, account, group, account),
+            }
+        )
 
     def _function(self, prefix: str, path: str) -> None:
         """What the Lambda service does with a function's role: its log stream, its dead letters."""

@@ -86,6 +86,9 @@ SWEEPER = "workspace sweeper"
 JANITOR = "dispatch janitor"
 EVENTS = "EventBridge"
 LOAD_BALANCER = "load balancer"
+ALARMS = "CloudWatch alarms"
+CLOUDTRAIL = "CloudTrail"
+CLOUDTRAIL_LOGS = "CloudTrail (its logs role)"
 CI_DEPLOY = "CI deploy role"
 CI_DIFF = "CI diff role"
 GITHUB = "GitHub Actions"
@@ -122,6 +125,9 @@ CALLERS: tuple[Caller, ...] = (
     ),
     Caller(EVENTS, "", OUTSIDE, principal="events.amazonaws.com"),
     Caller(LOAD_BALANCER, "", IN_SERVICE, "Service/FrontDoor/LoadBalancer/Resource"),
+    Caller(ALARMS, "", OUTSIDE, principal="cloudwatch.amazonaws.com"),
+    Caller(CLOUDTRAIL, "", OUTSIDE, principal="cloudtrail.amazonaws.com"),
+    Caller(CLOUDTRAIL_LOGS, "{trail_logs_role}", OUTSIDE),
     Caller(CI_DEPLOY, "{delivery}/{Stage}Deploy/Role/Resource", OUTSIDE),
     Caller(CI_DIFF, "{delivery}/{Stage}Diff/Role/Resource", OUTSIDE),
     Caller(GITHUB, "", OUTSIDE, principal="{oidc_provider}"),
@@ -322,10 +328,25 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
     ),
     Path(
         CONTROL_PLANE_EXECUTION,
-        "pulls the control-plane image",
+        "logs in to the registry",
+        Route("aws", "ecr.api"),
+        (Call("ecr:GetAuthorizationToken", "*"),),
+        "0 (per task start)",
+        "Fargate image pull, execution role",
+    ),
+    Path(
+        CONTROL_PLANE_EXECUTION,
+        "downloads the control-plane image layers (ECR's S3 URLs)",
+        Route("aws", "s3"),
+        (),
+        "0 (per task start)",
+        "Fargate image pull: layers come from S3",
+    ),
+    Path(
+        CONTROL_PLANE_EXECUTION,
+        "pulls the control-plane image's manifest and layer locations",
         Route("aws", "ecr.dkr"),
         (
-            Call("ecr:GetAuthorizationToken", "*"),
             Call("ecr:BatchGetImage", "{control_plane_repository}"),
             Call("ecr:GetDownloadUrlForLayer", "{control_plane_repository}"),
         ),
@@ -734,6 +755,66 @@ def _run_by_lambda(caller: str, prefix: str) -> tuple[Path, ...]:
     )
 
 
+AUDIT_AND_ALARM_PATHS: tuple[Path, ...] = (
+    Path(
+        ALARMS,
+        "notifies the on-call topic when an alarm changes state",
+        Route("none"),
+        (
+            Call(
+                "sns:Publish",
+                "{alarm_topic}",
+                {"aws:SourceArn": "{alarm}", "aws:SourceAccount": "{account}", **TLS},
+            ),
+            Call("kms:GenerateDataKey", "{alarm_topic_key}", {"aws:SourceAccount": "{account}"}),
+            Call("kms:Decrypt", "{alarm_topic_key}", {"aws:SourceAccount": "{account}"}),
+        ),
+        "0 (per state change)",
+        "the alarm's AlarmActions (each alarm)",
+        each="alarm",
+    ),
+    Path(
+        CLOUDTRAIL,
+        "delivers log files to the audit bucket, encrypted with the audit key",
+        Route("none"),
+        (
+            Call(
+                "s3:GetBucketAcl",
+                "{trail_bucket}",
+                {"aws:SourceArn": "{trail}", "aws:SourceAccount": "{account}"},
+            ),
+            Call(
+                "s3:PutObject",
+                "{trail_object}",
+                {
+                    "aws:SourceArn": "{trail}",
+                    "aws:SourceAccount": "{account}",
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    **TLS,
+                },
+            ),
+            Call(
+                "kms:GenerateDataKey",
+                "{trail_key}",
+                {"aws:SourceArn": "{trail}", "kms:EncryptionContext:aws:cloudtrail:arn": "{trail}"},
+            ),
+        ),
+        "0 (every few minutes)",
+        "Audit/AuditTrail",
+    ),
+    Path(
+        CLOUDTRAIL_LOGS,
+        "sends events to the trail's log group",
+        Route("none"),
+        (
+            Call("logs:CreateLogStream", "{trail_log_stream}"),
+            Call("logs:PutLogEvents", "{trail_log_stream}"),
+        ),
+        "0 (continuous)",
+        "Audit/AuditTrail CloudWatchLogsRoleArn",
+    ),
+)
+
 LAMBDA_SERVICE_PATHS: tuple[Path, ...] = (
     *_run_by_lambda(CALLBACK, "callback"),
     *_run_by_lambda(SWEEPER, "sweeper"),
@@ -823,4 +904,11 @@ CI_PATHS: tuple[Path, ...] = (
     ),
 )
 
-PATHS: tuple[Path, ...] = CONTROL_PLANE_PATHS + AGENT_PATHS + FUNCTION_PATHS + LAMBDA_SERVICE_PATHS + CI_PATHS
+PATHS: tuple[Path, ...] = (
+    CONTROL_PLANE_PATHS
+    + AGENT_PATHS
+    + FUNCTION_PATHS
+    + LAMBDA_SERVICE_PATHS
+    + AUDIT_AND_ALARM_PATHS
+    + CI_PATHS
+)
