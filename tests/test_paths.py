@@ -202,3 +202,47 @@ def test_an_alarm_that_notifies_nobody_fails(
     assert len(failed) == 1
     assert "Operations/JanitorErrors" in failed[0]
     assert "sns:Publish refused" in failed[0]
+
+
+def test_a_gateway_endpoint_policy_that_excludes_the_bucket_fails_its_paths(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An S3 endpoint policy (what an egress allow-list may add) is applied to every S3 call."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def restrict(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Vpc/S3Endpoint/Resource"):
+            return False
+        statement = {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::other/*",
+        }
+        resource["Properties"]["PolicyDocument"] = {"Version": "2012-10-17", "Statement": [statement]}
+        return True
+
+    _edit(outdir, PROD, restrict)
+    code = main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")])
+    report = capsys.readouterr().out.split("\nok   ")
+    failed = [block for block in report if "FAIL" in block]
+    assert code == 1
+    assert failed
+    assert all("s3 gateway endpoint" in block and "the endpoint refuses it" in block for block in failed)
+    assert any("image layers" in block for block in failed)  # ECR's layer bucket, refused
+
+
+def test_network_acls_are_not_guessed(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def add_acl(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::EC2::FlowLog":
+            return False
+        resource["Type"] = "AWS::EC2::NetworkAclEntry"
+        return True
+
+    _edit(outdir, PROD, add_acl)
+    assert main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")]) == 2
+    assert "network ACL entries are not evaluated" in capsys.readouterr().out

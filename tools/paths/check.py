@@ -27,9 +27,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tools.paths.model import Environment, Placement, Rule
+from tools.paths.model import Environment, ModelError, Placement, Rule
 from tools.paths.names import Names
-from tools.paths.policy import Decision, Request, evaluate
+from tools.paths.policy import Decision, Document, Request, evaluate
 from tools.paths.table import (
     ALLOWED,
     CALLERS,
@@ -40,6 +40,7 @@ from tools.paths.table import (
     PATHS,
     REFUSED_BY_IAM,
     REFUSED_BY_NETWORK,
+    SIGNED_BY_AWS,
     Call,
     Caller,
     Path,
@@ -59,6 +60,7 @@ class Network:
     ok: bool | None  # None: not a VPC path
     route: str
     problems: tuple[str, ...] = ()
+    endpoint_policy: Document | None = None  # the policy of the endpoint the route goes through
 
 
 @dataclass(frozen=True)
@@ -221,13 +223,15 @@ class NetworkCheck:
             )
             if not self.env.vpc_dns:
                 problems.append("private DNS needs the VPC's DNS support and DNS hostnames on")
-            return Network(not problems, f"{service} interface endpoint (private DNS)", tuple(problems))
+            route = f"{service} interface endpoint (private DNS)"
+            return Network(not problems, route, tuple(problems), endpoint.policy)
         tables = {self.env.subnet_route_tables.get(s, "") for s in source.subnets}
         if service in self.env.gateway_endpoints and tables <= self.env.gateway_endpoints[service]:
             egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
             ok = any(r.admits(443) and (r.peer == "0.0.0.0/0" or r.peer.startswith("pl-")) for r in egress)
             missing = () if ok else (f"no egress rule admits tcp/443 to the {service} prefix list",)
-            return Network(ok, f"{service} gateway endpoint", missing)
+            policy = self.env.gateway_policies.get(service)
+            return Network(ok, f"{service} gateway endpoint", missing, policy)
         problems = self._through_nat(source, 443)
         return Network(not problems, f"{service} through NAT", tuple(problems))
 
@@ -262,6 +266,8 @@ def _context(call: Call, values: Mapping[str, str], principal: str, env: Environ
 
 class Checker:
     def __init__(self, env: Environment, names: Names) -> None:
+        if env.network_acls:
+            raise ModelError(f"{env.stage}: network ACL entries are not evaluated: {env.network_acls[0]}")
         self.env = env
         self.names = names
         self.network = NetworkCheck(env, names)
@@ -274,15 +280,28 @@ class Checker:
         role = fill(caller.role, values)
         arn = role if role.startswith("arn:") else str(self.env.attribute(role))
         if arn in self.env.unreadable_policies:
-            raise ValueError(f"{caller.name}: role {arn} holds managed policies the templates do not show")
+            raise ModelError(f"{caller.name}: role {arn} holds managed policies the templates do not show")
         return arn, list(self.env.role_policies.get(arn, []))
 
-    def authorize(self, call: Call, caller: Caller, values: Mapping[str, str]) -> Checked:
-        signer = _named(fill(call.signer, values)) if call.signer else caller
-        principal, identity = self.principal(signer, values)
+    def authorize(
+        self, call: Call, caller: Caller, values: Mapping[str, str], network: Network | None = None
+    ) -> Checked:
         resource = fill(call.resource, values)
-        request = Request(principal, call.action, resource, _context(call, values, principal, self.env))  # type: ignore[arg-type]
-        decision = evaluate(request, identity, self.env.policy_of(resource, call.action))
+        if call.signer == SIGNED_BY_AWS:
+            # A URL an AWS service presigned (ECR's layer locations): only the endpoint judges it.
+            principal = call.signer
+            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))  # type: ignore[arg-type]
+            decision = Decision(True, "presigned by the service")
+        else:
+            signer = _named(fill(call.signer, values)) if call.signer else caller
+            principal, identity = self.principal(signer, values)
+            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))  # type: ignore[arg-type]
+            decision = evaluate(request, identity, self.env.policy_of(resource, call.action))
+        gate = network.endpoint_policy if network is not None else None
+        if decision and gate is not None and network is not None and _of_service(call.action, network.route):
+            # The endpoint's policy must allow it too (its Principal is not matched: "*" as usual).
+            verdict = evaluate(request, [("endpoint policy", gate)])
+            decision = decision if verdict else Decision(False, f"the endpoint refuses it: {verdict.reason}")
         return Checked(call, principal, resource, decision)
 
     def outcomes(self) -> Iterator[Outcome]:
@@ -294,14 +313,15 @@ class Checker:
                     bindings = lists.get(path.each, []) if path.each else [{}]
                 for binding in bindings:
                     merged = {**values, **binding}
+                    network = self.network.check(path, caller, merged)
                     yield Outcome(
                         self.env.stage,
                         fill(caller.name, merged),
                         path.does if not binding else f"{path.does} ({_short(binding)})",
                         path.expect,
                         path.per_dispatch,
-                        self.network.check(path, caller, merged),
-                        [self.authorize(call, caller, merged) for call in path.calls],
+                        network,
+                        [self.authorize(call, caller, merged, network) for call in path.calls],
                     )
 
     def _bindings(self, path: Path) -> Iterator[tuple[Caller, dict[str, str], Lists]]:
@@ -314,6 +334,12 @@ class Checker:
                 yield caller, {**self.names.values, **agent.values}, self.names.agent_lists(agent)
             return
         yield caller, dict(self.names.values), dict(self.names.lists)
+
+
+def _of_service(action: str, route: str) -> bool:
+    """Is ``action`` a call to the service the route's endpoint serves (not one that service makes
+    on the caller's behalf, ``kms:Decrypt`` through S3)?"""
+    return action.split(":", 1)[0].lower() == route.split(" ", 1)[0].split(".", 1)[0].lower()
 
 
 def _named(name: str) -> Caller:

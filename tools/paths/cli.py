@@ -11,6 +11,8 @@ from tools.paths.check import Checker, Outcome, UnboundError
 from tools.paths.docs import render
 from tools.paths.model import ModelError, environments
 from tools.paths.names import Names
+from tools.rehearsal.names import UnknownReferenceError
+from tools.rehearsal.resolve import UnresolvableError
 
 
 def repository_of(cdk_json: Path) -> str:
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         notes: list[str] = []
         outcomes = check(args.outdir, repository=repository_of(args.cdk_json), only=args.env, notes=notes)
-    except (ModelError, UnboundError, FileNotFoundError) as error:
+    except (ModelError, UnboundError, FileNotFoundError, UnknownReferenceError, UnresolvableError) as error:
         print(f"paths: {error}")
         return 2
     for outcome in outcomes:

@@ -21,7 +21,10 @@ them with, `OUTPOST_WORKER_*`): to an AWS API, the interface endpoint when the V
 private DNS (its name then resolves to the endpoint, so the caller's egress and the endpoint
 group's ingress must both admit 443), else the S3/DynamoDB gateway endpoint in the caller's
 route tables, else a default route through NAT; NFS to the mount targets' groups; a port of
-another caller's groups; both sides of every security-group pair.
+another caller's groups; both sides of every security-group pair. An endpoint's policy, where
+one is set, must allow each call too (its `Principal` is not matched). Network ACLs are not
+evaluated: the app creates none (the default ACL allows all), and `make paths` stops if one
+appears.
 
 **IAM.** Each call is evaluated by `tools/paths/policy.py` against the caller's identity
 policies and the resource's policy (KMS key policies, the file-system policy, bucket and queue
@@ -33,9 +36,8 @@ implements AWS's evaluation logic for one account: explicit deny, allow by ident
 resource policy, key and trust policies that must allow, `Action`/`NotAction`,
 `Resource`/`NotResource`, `Principal`, and every condition operator with `IfExists`,
 `ForAnyValue` and `ForAllValues` (an unknown operator stops the run). It does not evaluate
-organization SCPs/RCPs, permissions boundaries, session policies, cross-account access, VPC
-endpoint policies (the app sets none) or a service's own checks after IAM (POSIX permissions
-on EFS, S3 Object Lock).
+organization SCPs/RCPs, permissions boundaries, session policies, cross-account access, or a
+service's own checks after IAM (POSIX permissions on EFS, S3 Object Lock).
 
 Why not another engine: moto's IAM enforcement matches actions only (its module says Resource
 and Condition are not supported, and an unmet condition counts as a deny); principalmapper

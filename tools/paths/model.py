@@ -62,6 +62,7 @@ class InterfaceEndpoint:
     private_dns: bool
     groups: tuple[str, ...]
     subnets: tuple[str, ...]
+    policy: Document | None = None  # none: full access
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class Environment:
     subnet_route_tables: dict[str, str] = field(default_factory=dict)
     routes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # table -> (cidr, target)
     gateway_endpoints: dict[str, set[str]] = field(default_factory=dict)  # service -> route tables
+    gateway_policies: dict[str, Document] = field(default_factory=dict)  # service -> its policy
+    network_acls: list[str] = field(default_factory=list)  # construct paths of NACL entries
     interface_endpoints: dict[str, InterfaceEndpoint] = field(default_factory=dict)
     role_policies: dict[str, list[tuple[str, Document]]] = field(default_factory=dict)  # role ARN ->
     unreadable_policies: dict[str, list[str]] = field(default_factory=dict)  # role ARN -> managed ARNs
@@ -204,6 +207,9 @@ class _Reader:
         support, hostnames = p.get("EnableDnsSupport", True), p.get("EnableDnsHostnames", False)
         self.env.vpc_dns = self.env.vpc_dns and str(support).lower() == str(hostnames).lower() == "true"
 
+    def _aws_ec2_networkaclentry(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.network_acls.append(lid)
+
     def _aws_ec2_subnet(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         self.env.subnet_cidrs[str(r.reference(lid, "Ref"))] = str(p["CidrBlock"])
 
@@ -222,12 +228,15 @@ class _Reader:
         service = str(p["ServiceName"]).split(f".{self.env.region}.", 1)[-1]
         if p.get("VpcEndpointType") == "Gateway":
             self.env.gateway_endpoints.setdefault(service, set()).update(str(t) for t in p["RouteTableIds"])
+            if "PolicyDocument" in p:
+                self.env.gateway_policies[service] = p["PolicyDocument"]
             return
         self.env.interface_endpoints[service] = InterfaceEndpoint(
             service,
             bool(p.get("PrivateDnsEnabled", False)),
             tuple(str(g) for g in p.get("SecurityGroupIds", [])),
             tuple(str(s) for s in p.get("SubnetIds", [])),
+            p.get("PolicyDocument"),
         )
 
     def _group(self, group_id: str) -> Group:

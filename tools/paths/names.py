@@ -102,6 +102,9 @@ class Names:
             "artifacts_bucket": bucket,
             "artifact_object": f"{bucket}/{DISPATCH}/report.md",
             "other_artifact_object": f"{bucket}/{OTHER_DISPATCH}/report.md",
+            # ECR serves image layers from this S3 bucket (ECR user guide, "Amazon ECR interface
+            # VPC endpoints": the S3 gateway endpoint's policy must allow it).
+            "ecr_layers": f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*",
             "event_bus": f"arn:aws:events:{region}:{account}:event-bus/{contract['OUTPOST_EVENT_BUS_NAME']}",
             "data_key": self._key_of_table(tables["DISPATCHES"]),
             "control_plane_repository": _repository(container["Image"], region, account),

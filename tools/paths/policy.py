@@ -26,8 +26,8 @@ An operator it does not know raises ``UnsupportedConditionError``: it never gues
 
 What it does not evaluate: service control and resource control policies of an
 organization, permissions boundaries and session policies (the app sets none), requests
-across accounts, ACLs, VPC endpoint policies (the app sets none: full access), and a
-service's own checks beyond IAM (an EFS mount's POSIX permissions, S3 Object Lock).
+across accounts, ACLs, and a service's own checks beyond IAM (an EFS mount's POSIX
+permissions, S3 Object Lock). VPC endpoint policies are applied by ``check.py``.
 """
 
 from __future__ import annotations

@@ -54,10 +54,15 @@ class Route:
     port: int = 443
 
 
+# ``Call.signer`` of a URL an AWS service presigned for the caller (ECR's image layers in S3).
+SIGNED_BY_AWS = "AWS"
+
+
 @dataclass(frozen=True)
 class Call:
     """One IAM authorization: ``resource`` and context values may hold ``{placeholders}``.
-    ``signer``: the caller whose credentials sign it, if not the row's caller (a presigned URL)."""
+    ``signer``: the caller whose credentials sign it, if not the row's caller (a presigned URL);
+    ``SIGNED_BY_AWS``: a service signed it, so only the route's endpoint policy applies."""
 
     action: str
     resource: str
@@ -338,7 +343,7 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         CONTROL_PLANE_EXECUTION,
         "downloads the control-plane image layers (ECR's S3 URLs)",
         Route("aws", "s3"),
-        (),
+        (Call("s3:GetObject", "{ecr_layers}", TLS, signer=SIGNED_BY_AWS),),
         "0 (per task start)",
         "Fargate image pull: layers come from S3",
     ),
@@ -398,7 +403,7 @@ AGENT_PATHS: tuple[Path, ...] = (
         AGENT_EXECUTION,
         "downloads its image layers (ECR's S3 URLs)",
         Route("aws", "s3"),
-        (),
+        (Call("s3:GetObject", "{ecr_layers}", TLS, signer=SIGNED_BY_AWS),),
         "1 per layer",
         "Fargate image pull: layers come from S3",
     ),
