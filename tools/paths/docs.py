@@ -74,6 +74,25 @@ would close it; its proxy or firewall then becomes a route of its own here.
 
 To extend: a caller is a `Caller` in the table (an egress proxy or a sidecar of the agents
 becomes one, with its own role and placement), a call is a `Path` row.
+
+**The AWS behaviour each check relies on:**
+[policy evaluation logic](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)
+and [condition operators](https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html);
+[key policies](https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html) (a key
+is usable only if its policy allows the caller or delegates to the account);
+[private DNS of an interface endpoint](https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html)
+(the service's default name resolves to the endpoint; needs the VPC's DNS support and hostnames)
+and [ECR's endpoints](https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html)
+(the endpoint's group must admit 443 from the callers; layers come from the
+`prod-<region>-starport-layer-bucket` bucket through the S3 gateway endpoint);
+[gateway endpoints](https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html)
+(routes in the associated route tables);
+[Fargate task networking](https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html)
+(image pulls, secrets and logs of a task go out through its own interface and group);
+[Lambda's execution role](https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html)
+(Lambda writes the function's logs and its dead letters with it);
+[presigned URLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html)
+(a request carries the signer's permissions).
 """
 
 
