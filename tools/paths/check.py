@@ -27,9 +27,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tools.paths.model import Environment, ModelError, Placement, Rule
+from tools.paths.model import Environment, Group, ModelError, Placement, Rule
 from tools.paths.names import Names
-from tools.paths.policy import Decision, Document, Request, evaluate
+from tools.paths.policy import Decision, Document, Request, Value, evaluate
 from tools.paths.table import (
     ALLOWED,
     CALLERS,
@@ -126,7 +126,7 @@ def _covers(peer: str, cidrs: Sequence[str]) -> bool:
     if "/" not in peer or not cidrs:
         return False
     network = ipaddress.ip_network(peer)
-    return all(ipaddress.ip_network(c).subnet_of(network) for c in cidrs)  # type: ignore[arg-type]
+    return all(ipaddress.ip_network(c).subnet_of(network) for c in cidrs)  # type: ignore[arg-type]  # v4/v6
 
 
 def _reaches(rule: Rule, port: int, groups: Sequence[str], cidrs: Sequence[str]) -> bool:
@@ -167,10 +167,10 @@ class NetworkCheck:
         self, source: Placement, groups: Sequence[str], subnets: Sequence[str], port: int, far: str
     ) -> list[str]:
         problems = []
-        egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
+        egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
         if not any(_reaches(r, port, groups, self._cidrs(subnets)) for r in egress):
             problems.append(f"no egress rule of {', '.join(source.groups)} admits tcp/{port} to {far}")
-        ingress = [r for g in groups for r in self.env.groups.get(g, _NO_GROUP).ingress]
+        ingress = [r for g in groups for r in self.env.groups.get(g, EMPTY).ingress]
         if not any(_reaches(r, port, source.groups, self._cidrs(source.subnets)) for r in ingress):
             problems.append(
                 f"{far} ({', '.join(groups)}) has no ingress rule admitting tcp/{port} from the caller"
@@ -184,7 +184,7 @@ class NetworkCheck:
             routes = self.env.routes.get(table, [])
             if not any(cidr == "0.0.0.0/0" and target.startswith("nat-") for cidr, target in routes):
                 problems.append(f"subnet {subnet} has no default route through a NAT gateway")
-        egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
+        egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
         if not any(r.admits(port) and r.peer == "0.0.0.0/0" for r in egress):
             problems.append(f"no egress rule of {', '.join(source.groups)} admits tcp/{port} to 0.0.0.0/0")
         return problems
@@ -227,7 +227,7 @@ class NetworkCheck:
             return Network(not problems, route, tuple(problems), endpoint.policy)
         tables = {self.env.subnet_route_tables.get(s, "") for s in source.subnets}
         if service in self.env.gateway_endpoints and tables <= self.env.gateway_endpoints[service]:
-            egress = [r for g in source.groups for r in self.env.groups.get(g, _NO_GROUP).egress]
+            egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
             ok = any(r.admits(443) and (r.peer == "0.0.0.0/0" or r.peer.startswith("pl-")) for r in egress)
             missing = () if ok else (f"no egress rule admits tcp/443 to the {service} prefix list",)
             policy = self.env.gateway_policies.get(service)
@@ -246,14 +246,14 @@ class NetworkCheck:
         return groups, subnets
 
 
-_NO_GROUP = type("_NoGroup", (), {"ingress": [], "egress": []})()
+EMPTY = Group()  # a group the templates do not declare (another stack's, an import): no rules
 
 
 # --- IAM ------------------------------------------------------------------------------
 
 
-def _context(call: Call, values: Mapping[str, str], principal: str, env: Environment) -> dict[str, object]:
-    context: dict[str, object] = {
+def _context(call: Call, values: Mapping[str, str], principal: str, env: Environment) -> dict[str, Value]:
+    context: dict[str, Value] = {
         "aws:PrincipalArn": principal,
         "aws:PrincipalAccount": env.account,
         "aws:RequestedRegion": env.region,
@@ -290,12 +290,12 @@ class Checker:
         if call.signer == SIGNED_BY_AWS:
             # A URL an AWS service presigned (ECR's layer locations): only the endpoint judges it.
             principal = call.signer
-            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))  # type: ignore[arg-type]
+            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))
             decision = Decision(True, "presigned by the service")
         else:
             signer = _named(fill(call.signer, values)) if call.signer else caller
             principal, identity = self.principal(signer, values)
-            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))  # type: ignore[arg-type]
+            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))
             decision = evaluate(request, identity, self.env.policy_of(resource, call.action))
         gate = network.endpoint_policy if network is not None else None
         if decision and gate is not None and network is not None and _of_service(call.action, network.route):

@@ -9,7 +9,6 @@ Resource``: the path below the stage), never by logical id.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,10 +128,6 @@ class Environment:
             return None
         statements = [s for d in documents for s in _listed(d.document.get("Statement", []))]
         return ResourcePolicy({"Statement": statements}, required=any(d.required for d in documents))
-
-    def in_vpc(self, cidr: str) -> bool:
-        network = ipaddress.ip_network(cidr)
-        return any(network.subnet_of(ipaddress.ip_network(v)) for v in self.vpc_cidrs)  # type: ignore[arg-type]
 
 
 def _listed(value: Any) -> list[Any]:
