@@ -317,6 +317,10 @@ BAD_SETTINGS = [
     ),
     (f"{PROD}.ingress.rate_limit_per_5_minutes", 2_000_000_001, "at most 2000000000"),
     (f"{PROD}.ingress.access_log_retention_days", 6, "at least 7"),
+    # The artifacts collector: one PutObject per file, at most 5 GiB.
+    (f"{PROD}.data.collector.max_mib_per_dispatch", 5121, "at most 5120"),
+    (f"{PROD}.data.collector.max_files_per_dispatch", 0, "at least 1"),
+    (f"{PROD}.data.collector.retry_attempts", 3, "at most 2"),
     (f"{PROD}.ingress.access_log_retention_days", 3654, "at most 3653"),
     (f"{PROD}.ingress.waf_log_retention_days", 100, "must be one of 1, 3, 5"),
     (f"{PROD}.ingress.waf_log_retention_days", 5, "at least 365 days"),
