@@ -82,8 +82,9 @@ def run(
     limits: Limits = WIDE,
     dispatch: str = "d-1",
     workspace: str | None = "w-1",
+    slot: str | None = None,
 ) -> dict[str, Any]:
-    dynamo = FakeDynamo({TASK_ARN: {"dispatch_id": dispatch, "workspace_id": workspace}})
+    dynamo = FakeDynamo({TASK_ARN: {"dispatch_id": dispatch, "workspace_id": workspace, "slot_id": slot}})
     return process(
         stopped_event(),
         dynamodb=dynamo,
@@ -173,10 +174,26 @@ def test_an_upload_failure_raises_and_keeps_the_file(root: Path) -> None:
     assert (box / "report.md").exists()  # the retry (or the dead-letter redrive) uploads it
 
 
-@pytest.mark.parametrize(("dispatch", "workspace"), [("d-1", "../w-2"), ("..", "w-1"), ("d-1", None)])
-def test_ids_of_the_record_must_be_plain_names(root: Path, dispatch: str, workspace: str | None) -> None:
+@pytest.mark.parametrize(
+    ("dispatch", "workspace", "slot"),
+    [("d-1", "../w-2", None), ("..", "w-1", None), ("d-1", None, None), ("d-1", "w-1", "../../w-2")],
+)
+def test_ids_of_the_record_must_be_plain_names(
+    root: Path, dispatch: str, workspace: str | None, slot: str | None
+) -> None:
     with pytest.raises(MalformedEventError, match="is not a plain name"):
-        run(root, s3=FakeS3(), dispatch=dispatch, workspace=workspace)
+        run(root, s3=FakeS3(), dispatch=dispatch, workspace=workspace, slot=slot)
+
+
+@pytest.mark.parametrize("returned", [False, True])
+def test_a_leased_slot_is_read_where_the_workspace_is(root: Path, returned: bool) -> None:
+    """Leased slots (docs/data.md): the workspace is under .slots/<n> while leased, and back home
+    once the control plane returned it; the collector finds the outbox in either place."""
+    box = outbox(root, workspace="w-1") if returned else outbox(root, workspace=".slots/7")
+    (box / "report.md").write_text("done")
+    s3 = FakeS3()
+    assert run(root, s3=s3, slot="7")["uploaded"] == 1
+    assert s3.objects == {"d-1/report.md": b"done"}
 
 
 def test_a_task_no_dispatch_names_is_not_an_error(root: Path) -> None:

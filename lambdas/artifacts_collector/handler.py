@@ -55,6 +55,10 @@ LOGGER = logging.getLogger(__name__)
 KEY = "dispatch_id"
 TASK_ARN = "task_arn"
 WORKSPACE = "workspace_id"
+# A dispatch run in a leased slot (docs/data.md, "Leased slots"): its workspace sits under
+# ``<root>/.slots/<slot_id>`` while leased, and back at ``<root>/<workspace_id>`` once returned.
+SLOT = "slot_id"
+SLOTS = ".slots"
 OUTBOX = (".outpost", "outbox")
 
 _TASK_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task/\S+")
@@ -104,10 +108,23 @@ def task_arn_of(event: Any) -> str:
     return task_arn
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    dispatch_id: str
+    workspace_id: str
+    slot_id: str | None = None
+
+    def workspace_paths(self) -> list[tuple[str, ...]]:
+        """Where the workspace may be, relative to the root: in its slot first (while leased),
+        then at home (once returned; the return may race this function)."""
+        home = (self.workspace_id,)
+        return [(SLOTS, self.slot_id), home] if self.slot_id else [home]
+
+
 def find_dispatch(
     client: DynamoClient, *, table_name: str, index_name: str, task_arn: str
-) -> tuple[str, str] | None:
-    """``(dispatch id, workspace id)`` of the dispatch that ran ``task_arn``, if one did."""
+) -> Dispatch | None:
+    """The dispatch that ran ``task_arn``, if one did."""
     page = client.query(
         TableName=table_name,
         IndexName=index_name,
@@ -122,27 +139,40 @@ def find_dispatch(
     item = client.get_item(
         TableName=table_name,
         Key={KEY: {"S": dispatch_id}},
-        ProjectionExpression="#workspace",
-        ExpressionAttributeNames={"#workspace": WORKSPACE},
+        ProjectionExpression="#workspace, #slot",
+        ExpressionAttributeNames={"#workspace": WORKSPACE, "#slot": SLOT},
         ConsistentRead=True,
     ).get("Item", {})
     workspace = item.get(WORKSPACE, {}).get("S")
-    for name, value in (("dispatch_id", dispatch_id), ("workspace_id", workspace)):
-        if not isinstance(value, str) or not _PLAIN_NAME.fullmatch(value):
+    slot = item.get(SLOT, {}).get("S")
+    for name, value in (("dispatch_id", dispatch_id), ("workspace_id", workspace), ("slot_id", slot)):
+        if (value is not None or name != SLOT) and (
+            not isinstance(value, str) or not _PLAIN_NAME.fullmatch(value)
+        ):
             raise MalformedEventError(f"dispatch record: {name} {value!r} is not a plain name")
     assert isinstance(workspace, str)
-    return dispatch_id, workspace
+    return Dispatch(dispatch_id, workspace, slot)
 
 
 def _open_directory(name: str, *, parent: int | None) -> int:
     return os.open(name, _DIRECTORY_FLAGS, dir_fd=parent)
 
 
-def open_outbox(root: str, workspace: str, dispatch_id: str) -> int | None:
-    """A descriptor of the outbox directory, reached without following any link; None if absent."""
+def open_outbox(root: str, dispatch: Dispatch) -> int | None:
+    """A descriptor of the outbox directory, wherever the workspace is; None if absent."""
+    for workspace in dispatch.workspace_paths():
+        fd = _open_below(root, (*workspace, *OUTBOX, dispatch.dispatch_id))
+        if fd is not None:
+            return fd
+    return None
+
+
+def _open_below(root: str, names: tuple[str, ...]) -> int | None:
+    """A descriptor of ``root/names...``, reached without following any link; None if absent.
+    Once open, the directory stays readable if it is renamed meanwhile (a slot's return)."""
     fd = os.open(root, _DIRECTORY_FLAGS)
     try:
-        for name in (workspace, *OUTBOX, dispatch_id):
+        for name in names:
             try:
                 child = _open_directory(name, parent=fd)
             except OSError as error:
@@ -257,10 +287,10 @@ def process(
     if found is None:
         LOGGER.info("no dispatch names this stopped task", extra={"task_arn": task_arn})
         return {"task_arn": task_arn, "result": "no_dispatch"}
-    dispatch_id, workspace = found
-    outbox = open_outbox(root, workspace, dispatch_id)
+    dispatch_id = found.dispatch_id
+    outbox = open_outbox(root, found)
     if outbox is None:
-        LOGGER.info("no outbox", extra={"dispatch_id": dispatch_id, "workspace_id": workspace})
+        LOGGER.info("no outbox", extra={"dispatch_id": dispatch_id, "workspace_id": found.workspace_id})
         return {"task_arn": task_arn, "dispatch_id": dispatch_id, "result": "no_outbox"}
     try:
         collected = collect(outbox, dispatch_id=dispatch_id, bucket=bucket, s3=s3, limits=limits)
