@@ -201,9 +201,10 @@ def _utf8(name: str) -> bool:
 
 
 def _entries(directory: int, prefix: str) -> Iterator[tuple[int, str, str]]:
-    """``(parent descriptor, name, relative path)`` of every regular file under ``directory``, depth
-    first; directories are entered through their descriptors, links and special files skipped
-    (reported with a ``None``-like empty name by the caller's check)."""
+    """``(parent descriptor, name, relative path)`` for everything under ``directory``, depth
+    first. Directories are entered through descriptors opened without following links. ``name``
+    is the entry's name for a regular file with a valid name, and ``""`` for anything to skip (a
+    link, a special file, a bad name, a directory swapped for a link during the walk)."""
     with os.scandir(directory) as listing:
         names = sorted(entry.name for entry in listing)
     for name in names:
