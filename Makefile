@@ -145,6 +145,12 @@ loadtest: $(VENV_READY) ## load-test an environment: make loadtest ENV=prod [URL
 loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
 	$(PY) -m pytest tools/loadtest/tests -q
 
+# The rate budget: AWS API calls per dispatch against their quotas (docs/capacity.md); exits 1 when
+# a row of the chosen design passes the headroom at 10x. tests/test_rates.py checks the same.
+.PHONY: rates
+rates: $(VENV_READY) ## the rate budget at 1x and 10x against the documented AWS quotas (rewrites docs/capacity.md's tables)
+	$(PY) -m tools.rates --write
+
 # Not part of `make test` (a few minutes): every test run checks a throwaway environment already.
 check-new-environment: install ## a copy with the README's example environment added passes make update-snapshots and make test
 	$(PY) -m tests.new_environment

@@ -75,6 +75,34 @@ SWEEPER = Group(
     ),
 )
 
+# S3 PutObject takes at most 5 GiB in one request; the collector uploads each file in one.
+MAX_COLLECTED_MIB = 5 * 1024
+
+COLLECTOR = Group(
+    "collector",
+    "The artifacts collector: after an agent task stops, copies its dispatch's outbox from the "
+    "workspace to the artifacts bucket (it shares the callback's rule and dead-letter queue).",
+    (
+        *_function_declarations(
+            "collector",
+            max_reserved=MAX_RESERVED_CONCURRENCY,
+            reserved="executions reserved for the collector; 0 reserves none",
+        ),
+        integer(
+            "max_files_per_dispatch",
+            "files of one dispatch's outbox uploaded at most (the rest are logged and left)",
+            minimum=1,
+            maximum=10_000,
+        ),
+        integer(
+            "max_mib_per_dispatch",
+            "MiB of one dispatch's outbox uploaded at most, and of one file (S3 PutObject: 5 GiB)",
+            minimum=1,
+            maximum=MAX_COLLECTED_MIB,
+        ),
+    ),
+)
+
 DATA = Group(
     "data",
     "The Data stack: artifacts, the event bus and its archive, workspaces, the callback, the sweeper.",
@@ -130,6 +158,7 @@ DATA = Group(
         ),
         CALLBACK,
         SWEEPER,
+        COLLECTOR,
     ),
 )
 
@@ -162,6 +191,14 @@ class SweeperConfig(FunctionConfig):
 
 
 @dataclass(frozen=True)
+class CollectorConfig(FunctionConfig):
+    """The artifacts collector Lambda: what it takes from one dispatch's outbox at most."""
+
+    max_files_per_dispatch: int
+    max_mib_per_dispatch: int
+
+
+@dataclass(frozen=True)
 class DataConfig:
     artifacts_expiration_days: int
     artifacts_noncurrent_expiration_days: int
@@ -173,6 +210,7 @@ class DataConfig:
     workspace_expiry_days: int
     callback: CallbackConfig
     sweeper: SweeperConfig
+    collector: CollectorConfig
 
 
 def _function_settings(section: Section, *, production: bool) -> dict[str, int]:
@@ -203,6 +241,16 @@ def parse_sweeper(section: Section, *, production: bool) -> SweeperConfig:
     return config
 
 
+def parse_collector(section: Section, *, production: bool) -> CollectorConfig:
+    config = CollectorConfig(
+        **_function_settings(section, production=production),
+        max_files_per_dispatch=section.integer("max_files_per_dispatch"),
+        max_mib_per_dispatch=section.integer("max_mib_per_dispatch"),
+    )
+    section.done()
+    return config
+
+
 def parse_data(section: Section, *, production: bool) -> DataConfig:
     expiration = section.integer("artifacts_expiration_days")
     noncurrent = section.integer("artifacts_noncurrent_expiration_days")
@@ -226,6 +274,7 @@ def parse_data(section: Section, *, production: bool) -> DataConfig:
         workspace_expiry_days=section.integer("workspace_expiry_days"),
         callback=parse_callback(section.section("callback"), production=production),
         sweeper=parse_sweeper(section.section("sweeper"), production=production),
+        collector=parse_collector(section.section("collector"), production=production),
     )
     section.done()
     return config

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 
 from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
+from config.load_model import LoadModel
 from config.reader import Section
 from config.schema import Group, integer, optional_string, strings
 
@@ -16,9 +18,20 @@ _CERTIFICATE_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 # A DNS name: dot-separated labels of letters, digits and inner hyphens, a letter-only top level.
 _DOMAIN_NAME = r"(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 
-# AWS WAF rate-based rules: the documented bounds of ``Limit`` (requests per evaluation window).
+# AWS WAF rate-based rules: the documented bounds of ``Limit`` (requests per evaluation window),
+# https://docs.aws.amazon.com/waf/latest/APIReference/API_RateBasedStatement.html
 RATE_LIMIT_MINIMUM = 10
 RATE_LIMIT_MAXIMUM = 2_000_000_000
+# The rate limits are sized from the load model (docs/capacity.md, "The front door"): every API
+# request arrives from ONE upstream address (the MCP server), so the per-IP limit must carry the
+# whole platform's peak at the planned growth, with headroom; the per-credential limit must carry
+# the busiest user's peak with the same headroom, and stay below the per-IP one (else it limits
+# nothing the per-IP rule does not).
+RATE_LIMIT_GROWTH = 10
+RATE_LIMIT_HEADROOM = 1.25
+_MODEL = LoadModel()
+PER_IP_FLOOR = math.ceil(_MODEL.scaled(RATE_LIMIT_GROWTH).peak_requests_per_window * RATE_LIMIT_HEADROOM)
+PER_CREDENTIAL_FLOOR = math.ceil(_MODEL.credential_requests_per_window() * RATE_LIMIT_HEADROOM)
 # ALB idle timeout bounds, seconds.
 IDLE_TIMEOUT_MAXIMUM = 4000
 # Each range is one inbound rule per listener port (two with a certificate: 443 and the 80 that
@@ -63,9 +76,26 @@ INGRESS = Group(
         ),
         integer(
             "rate_limit_per_5_minutes",
-            "WAF: requests one IP may send per 5 minutes before `429`",
+            "WAF: requests one IP may send per 5 minutes before `429` (all traffic comes from the MCP "
+            "server's address)",
             minimum=RATE_LIMIT_MINIMUM,
             maximum=RATE_LIMIT_MAXIMUM,
+            rules=(
+                f"at least {PER_IP_FLOOR:,}: {RATE_LIMIT_HEADROOM:g} x the load model's peak at "
+                f"{RATE_LIMIT_GROWTH}x the users, all from one upstream address",
+            ),
+        ),
+        integer(
+            "rate_limit_per_credential_per_5_minutes",
+            "WAF: requests one API credential (`X-API-Key` or `Authorization` header) may send per "
+            "5 minutes before `429`",
+            minimum=RATE_LIMIT_MINIMUM,
+            maximum=RATE_LIMIT_MAXIMUM,
+            rules=(
+                f"at least {PER_CREDENTIAL_FLOOR:,}: {RATE_LIMIT_HEADROOM:g} x the load model's busiest "
+                f"credential ({_MODEL.dispatches_per_user_at_once} dispatches at once)",
+                "below `rate_limit_per_5_minutes`",
+            ),
         ),
         integer(
             "access_log_retention_days", "load balancer access logs expire after", minimum=7, maximum=3653
@@ -82,7 +112,9 @@ class IngressConfig:
     # IPv4 ranges the load balancer admits; empty: the whole internet (only with a certificate).
     allowed_cidrs: tuple[str, ...]
     idle_timeout_seconds: int
+    # Per source address (the MCP server's, for all users) and per API credential header.
     rate_limit_per_5_minutes: int
+    rate_limit_per_credential_per_5_minutes: int
     access_log_retention_days: int
     waf_log_retention_days: int
 
@@ -142,12 +174,44 @@ def parse_ingress(
         domain_name=domain,
         allowed_cidrs=_allowed_cidrs(section, https=certificate is not None),
         idle_timeout_seconds=section.integer("idle_timeout_seconds"),
-        rate_limit_per_5_minutes=section.integer("rate_limit_per_5_minutes"),
+        **_rate_limits(section),
         access_log_retention_days=section.integer("access_log_retention_days"),
         waf_log_retention_days=log_retention(section, "waf_log_retention_days", production=production),
     )
     section.done()
     return config
+
+
+def _rate_limits(section: Section) -> dict[str, int]:
+    """The WAF's two rate limits, checked against the load model (``PER_IP_FLOOR`` and
+    ``PER_CREDENTIAL_FLOOR``) and against each other."""
+    per_ip = section.integer("rate_limit_per_5_minutes")
+    if per_ip < PER_IP_FLOOR:
+        raise ConfigError(
+            section.key("rate_limit_per_5_minutes"),
+            per_ip,
+            f"must be at least {PER_IP_FLOOR}: every request comes from the MCP server's one address, and "
+            f"the load model's peak at {RATE_LIMIT_GROWTH}x the users is "
+            f"{_MODEL.scaled(RATE_LIMIT_GROWTH).peak_requests_per_window:,.0f} per 5 minutes "
+            f"(x {RATE_LIMIT_HEADROOM:g} headroom)",
+        )
+    per_credential = section.integer("rate_limit_per_credential_per_5_minutes")
+    if per_credential < PER_CREDENTIAL_FLOOR:
+        raise ConfigError(
+            section.key("rate_limit_per_credential_per_5_minutes"),
+            per_credential,
+            f"must be at least {PER_CREDENTIAL_FLOOR}: a user with {_MODEL.dispatches_per_user_at_once} "
+            f"dispatches at once sends {_MODEL.credential_requests_per_window():,.0f} requests per 5 minutes "
+            f"(x {RATE_LIMIT_HEADROOM:g} headroom)",
+        )
+    if per_credential >= per_ip:
+        raise ConfigError(
+            section.key("rate_limit_per_credential_per_5_minutes"),
+            per_credential,
+            f"must be below rate_limit_per_5_minutes ({per_ip}): one credential's limit at or above the "
+            "whole upstream's limits nothing",
+        )
+    return {"rate_limit_per_5_minutes": per_ip, "rate_limit_per_credential_per_5_minutes": per_credential}
 
 
 def _allowed_cidrs(section: Section, *, https: bool) -> tuple[str, ...]:

@@ -96,6 +96,7 @@ class FrontDoor(Construct):
             "WebAcl",
             env_name=env_name,
             rate_limit=config.rate_limit_per_5_minutes,
+            credential_rate_limit=config.rate_limit_per_credential_per_5_minutes,
             protects=self.load_balancer,
             log_group=self.waf_log_group,
         )

@@ -9,7 +9,9 @@ and agents reach out on 443 only; agents accept nothing at all; interface endpoi
 the control plane, agents and the workspace sweeper only and sends nothing; the task-state
 callback and the dispatch janitor Lambdas reach out on 443 only (the callback's one call,
 to DynamoDB, goes through the gateway endpoint; SQS dead-lettering is done by the Lambda
-service); the workspace sweeper Lambda talks NFS to the file system and nothing else. No
+service); the workspace sweeper Lambda talks NFS to the file system and nothing else; the
+artifacts collector Lambda talks NFS to the file system and HTTPS out (S3 and DynamoDB,
+through their gateway endpoints). No
 group keeps CDK's allow-all egress, and every rule says why it exists.
 """
 
@@ -41,12 +43,14 @@ class SecurityGroups:
     callback: ec2.ISecurityGroup
     sweeper: ec2.ISecurityGroup
     janitor: ec2.ISecurityGroup
+    collector: ec2.ISecurityGroup
 
 
 class NetworkPolicy(Construct):
     """Security groups: ``load_balancer``, ``control_plane``, ``agents``, ``endpoints``,
     ``file_system`` (EFS mount targets), ``callback`` (the task-state Lambda), ``sweeper``
-    (the workspace-sweeper Lambda) and ``janitor`` (the dispatch-janitor Lambda)."""
+    (the workspace-sweeper Lambda), ``janitor`` (the dispatch-janitor Lambda) and ``collector``
+    (the artifacts-collector Lambda)."""
 
     def __init__(
         self,
@@ -78,6 +82,9 @@ class NetworkPolicy(Construct):
         self.callback = group("Callback", "task-state callback Lambda, outbound HTTPS only")
         self.sweeper = group("Sweeper", "workspace sweeper Lambda, NFS to the workspaces file system only")
         self.janitor = group("Janitor", "dispatch janitor Lambda, outbound HTTPS only")
+        self.collector = group(
+            "Collector", "artifacts collector Lambda, NFS to the workspaces file system and HTTPS out"
+        )
 
         self._admit_clients(ingress)
         self.load_balancer.connections.allow_to(
@@ -112,6 +119,11 @@ class NetworkPolicy(Construct):
             ec2.Port.tcp(HTTPS),
             "Dispatch janitor calls the ECS and EFS APIs over HTTPS (endpoints or NAT)",
         )
+        self.collector.add_egress_rule(
+            ec2.Peer.any_ipv4(),
+            ec2.Port.tcp(HTTPS),
+            "Artifacts collector calls S3 and DynamoDB over HTTPS (through the gateway endpoints)",
+        )
 
     def _admit_to_endpoints_and_file_system(self) -> None:
         """HTTPS to the interface endpoints, NFS to the file system, from their clients only."""
@@ -133,6 +145,7 @@ class NetworkPolicy(Construct):
             (self.control_plane, "control plane"),
             (self.agents, "agents"),
             (self.sweeper, "workspace sweeper"),
+            (self.collector, "artifacts collector"),
         ):
             self.file_system.connections.allow_from(
                 client, ec2.Port.tcp(NFS), f"NFS from the {who} to the workspaces file system"
@@ -185,6 +198,7 @@ class NetworkPolicy(Construct):
             callback=self.callback,
             sweeper=self.sweeper,
             janitor=self.janitor,
+            collector=self.collector,
         )
 
     @staticmethod

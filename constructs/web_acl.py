@@ -1,8 +1,17 @@
 """The front door's AWS WAF web ACL: every request to the public API passes it first.
 
-IP reputation (10), a per-IP rate limit answering 429 (20), the common rule set (30, its
+IP reputation (10), rate limits answering 429 per source address (20) and per API credential
+(21: the ``X-API-Key`` header, 22: the ``Authorization`` header), the common rule set (30, its
 body-size rule only counting) and known bad inputs (40); every request it sees is logged to an
 encrypted ``aws-waf-logs-*`` log group with the credentials headers redacted.
+
+Why per credential: every API request arrives from one upstream address (the MCP server), so a
+per-IP limit can only be a ceiling for the whole platform (it sits above the load model's 10x
+peak); what keeps one user (or one leaked key) from starving the others is a limit per
+credential. A rate-based rule with a custom aggregation key on a header counts each distinct
+value of that header separately and does not count a request that lacks it
+(https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-aggregation-options.html),
+hence one rule per header the API accepts; a request carrying both is counted by both.
 """
 
 from __future__ import annotations
@@ -30,7 +39,15 @@ MANAGED_RULE_GROUPS: tuple[tuple[int, str], ...] = (
 )
 RATE_LIMIT_PRIORITY = 20
 RATE_LIMIT_RULE = "RateLimitPerIp"
+# Evaluation window: one of 60, 120, 300, 600 s (API_RateBasedStatement); 300 s is the unit of the
+# load model and of the 5xx alarms.
 RATE_LIMIT_WINDOW_SECONDS = 300
+# The API's credential headers (shared reference: ``X-API-Key`` or ``Authorization: Bearer``), by
+# rule: (priority, rule name, header name as WAF matches it, lower case).
+CREDENTIAL_RATE_LIMITS: tuple[tuple[int, str, str], ...] = (
+    (21, "RateLimitPerApiKey", "x-api-key"),
+    (22, "RateLimitPerBearer", "authorization"),
+)
 # Rules of the common rule set that only count: dispatch requests carry prompts and code
 # longer than the 8 KB body limit of SizeRestrictions_BODY.
 COMMON_RULES_COUNTED = ("SizeRestrictions_BODY",)
@@ -55,6 +72,7 @@ class WebAcl(wafv2.CfnWebACL):
         *,
         env_name: str,
         rate_limit: int,
+        credential_rate_limit: int,
         protects: elbv2.IApplicationLoadBalancer,
         log_group: logs.ILogGroup,
     ) -> None:
@@ -76,7 +94,7 @@ class WebAcl(wafv2.CfnWebACL):
                     content_type="APPLICATION_JSON", content=TOO_MANY_REQUESTS_BODY
                 )
             },
-            rules=_rules(rate_limit, visibility),
+            rules=_rules(rate_limit, credential_rate_limit, visibility),
             visibility_config=visibility("web-acl"),
         )
         wafv2.CfnWebACLAssociation(
@@ -137,11 +155,36 @@ class WebAcl(wafv2.CfnWebACL):
 
 
 def _rules(
-    rate_limit: int, visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty]
+    rate_limit: int,
+    credential_rate_limit: int,
+    visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty],
 ) -> list[wafv2.CfnWebACL.RuleProperty]:
-    """The managed rule groups and the rate limit, in priority order."""
+    """The managed rule groups and the rate limits, in priority order."""
     rules = [_managed_rule_group(priority, group, visibility) for priority, group in MANAGED_RULE_GROUPS]
-    rules.append(_rate_limit(rate_limit, visibility))
+    rules.append(
+        _rate_limit(
+            RATE_LIMIT_PRIORITY,
+            RATE_LIMIT_RULE,
+            wafv2.CfnWebACL.RateBasedStatementProperty(
+                aggregate_key_type="IP", limit=rate_limit, evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS
+            ),
+            visibility,
+        )
+    )
+    for priority, name, header in CREDENTIAL_RATE_LIMITS:
+        key = wafv2.CfnWebACL.RateBasedStatementCustomKeyProperty(
+            header=wafv2.CfnWebACL.RateLimitHeaderProperty(
+                name=header,
+                text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+            )
+        )
+        statement = wafv2.CfnWebACL.RateBasedStatementProperty(
+            aggregate_key_type="CUSTOM_KEYS",
+            custom_keys=[key],
+            limit=credential_rate_limit,
+            evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
+        )
+        rules.append(_rate_limit(priority, name, statement, visibility))
     return sorted(rules, key=_priority)
 
 
@@ -171,12 +214,15 @@ def _managed_rule_group(
 
 
 def _rate_limit(
-    rate_limit: int, visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty]
+    priority: int,
+    name: str,
+    statement: wafv2.CfnWebACL.RateBasedStatementProperty,
+    visibility: Callable[[str], wafv2.CfnWebACL.VisibilityConfigProperty],
 ) -> wafv2.CfnWebACL.RuleProperty:
-    """``rate_limit`` requests per IP in ``RATE_LIMIT_WINDOW_SECONDS``; above it, a JSON 429."""
+    """A rate-based rule: past its limit in its window, a JSON 429."""
     return wafv2.CfnWebACL.RuleProperty(
-        name=RATE_LIMIT_RULE,
-        priority=RATE_LIMIT_PRIORITY,
+        name=name,
+        priority=priority,
         action=wafv2.CfnWebACL.RuleActionProperty(
             block=wafv2.CfnWebACL.BlockActionProperty(
                 custom_response=wafv2.CfnWebACL.CustomResponseProperty(
@@ -184,14 +230,8 @@ def _rate_limit(
                 )
             )
         ),
-        statement=wafv2.CfnWebACL.StatementProperty(
-            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                aggregate_key_type="IP",
-                limit=rate_limit,
-                evaluation_window_sec=RATE_LIMIT_WINDOW_SECONDS,
-            )
-        ),
-        visibility_config=visibility(RATE_LIMIT_RULE),
+        statement=wafv2.CfnWebACL.StatementProperty(rate_based_statement=statement),
+        visibility_config=visibility(name),
     )
 
 

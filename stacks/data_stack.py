@@ -11,6 +11,7 @@ from config import EnvironmentConfig
 from config.names import pascal, resource_name
 from constructs import Construct
 from constructs.artifacts_bucket import ArtifactsBucket
+from constructs.artifacts_collector import ArtifactsCollector
 from constructs.dispatch_tables import DispatchTables
 from constructs.event_bus import OutpostEventBus
 from constructs.github_token import GithubTokenSecret
@@ -137,7 +138,8 @@ class DataStack(OutpostStack):
         ).bus
 
     def _functions(self, config: EnvironmentConfig, network: NetworkExports, logs_key: LogsKey) -> None:
-        """``callback`` (stopped tasks finish their dispatch) and ``sweeper`` (expired workspaces)."""
+        """``callback`` (stopped tasks finish their dispatch), ``sweeper`` (expired workspaces) and
+        ``collector`` (a stopped task's outbox to the artifacts bucket)."""
         data = config.data
         self.callback = TaskStateCallback(
             self,
@@ -164,6 +166,23 @@ class DataStack(OutpostStack):
             access_point=self.access_point,
             vpc=network.vpc,
             security_group=network.groups.sweeper,
+            dead_letters=self.callback.dead_letters,
+            logs_key=logs_key,
+        )
+        # A presigned link dies with its signer's credentials: the outbox of a stopped task's
+        # dispatch reaches S3 through this function instead, on the callback's rule and queue.
+        self.collector = ArtifactsCollector(
+            self,
+            "ArtifactsCollector",
+            config=data.collector,
+            stopped_tasks=self.callback.rule,
+            dispatches=self.tables["dispatches"],
+            artifacts=self.artifacts,
+            data_key=self.key,
+            file_system=self.file_system,
+            access_point=self.access_point,
+            vpc=network.vpc,
+            security_group=network.groups.collector,
             dead_letters=self.callback.dead_letters,
             logs_key=logs_key,
         )

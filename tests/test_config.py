@@ -305,8 +305,22 @@ BAD_SETTINGS = [
     (f"{PROD}.ingress.idle_timeout_seconds", 0, "at least 1"),
     (f"{PROD}.ingress.idle_timeout_seconds", 4001, "at most 4000"),
     (f"{PROD}.ingress.rate_limit_per_5_minutes", 9, "at least 10"),
+    # All traffic comes from the MCP server's one address: the per-IP limit carries the 10x peak.
+    (f"{PROD}.ingress.rate_limit_per_5_minutes", 2_000, "must be at least 28728: every request comes from"),
+    (f"{DEV}.ingress.rate_limit_per_5_minutes", 28_727, "must be at least 28728"),
+    (f"{PROD}.ingress.rate_limit_per_credential_per_5_minutes", 9, "at least 10"),
+    (f"{PROD}.ingress.rate_limit_per_credential_per_5_minutes", 81, "must be at least 82: a user with 3"),
+    (
+        f"{PROD}.ingress.rate_limit_per_credential_per_5_minutes",
+        30_000,
+        "must be below rate_limit_per_5_minutes",
+    ),
     (f"{PROD}.ingress.rate_limit_per_5_minutes", 2_000_000_001, "at most 2000000000"),
     (f"{PROD}.ingress.access_log_retention_days", 6, "at least 7"),
+    # The artifacts collector: one PutObject per file, at most 5 GiB.
+    (f"{PROD}.data.collector.max_mib_per_dispatch", 5121, "at most 5120"),
+    (f"{PROD}.data.collector.max_files_per_dispatch", 0, "at least 1"),
+    (f"{PROD}.data.collector.retry_attempts", 3, "at most 2"),
     (f"{PROD}.ingress.access_log_retention_days", 3654, "at most 3653"),
     (f"{PROD}.ingress.waf_log_retention_days", 100, "must be one of 1, 3, 5"),
     (f"{PROD}.ingress.waf_log_retention_days", 5, "at least 365 days"),

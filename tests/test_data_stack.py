@@ -70,6 +70,11 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ("AwsSolutions-IAM5[Resource::*]", "WorkspaceSweeper/Permissions"),
     ("Serverless-LambdaAsyncFailureDestination", "WorkspaceSweeper/Function"),
     ("lambda_inside_vpc_check", "WorkspaceSweeper/Function"),
+    ("AwsSolutions-IAM5[Resource::*]", "ArtifactsCollector/Permissions"),
+    # PutObject into the artifacts bucket under a dispatch id that exists only at run time.
+    ("AwsSolutions-IAM5[Resource::<ArtifactsBucket88671897.Arn>/*]", "ArtifactsCollector/Permissions"),
+    ("Serverless-LambdaAsyncFailureDestination", "ArtifactsCollector/Function"),
+    ("lambda_inside_vpc_check", "ArtifactsCollector/Function"),
     ("AwsSolutions-SMG4", "GithubToken/Secret"),
     ("HIPAA.Security-SecretsManagerRotationEnabled", "GithubToken/Secret"),
     ("NIST.800.53.R5-SecretsManagerRotationEnabled", "GithubToken/Secret"),
@@ -126,7 +131,11 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
         # CDK's bucket auto-delete handler (development buckets only).
         expected.add(("lambda_inside_vpc_check", "Custom::S3AutoDeleteObjectsCustomResourceProvider/Handler"))
     # Logs kept less than a year by their setting (development only: production keeps a year).
-    for function, logs in (("callback", "TaskStateCallback/Logs"), ("sweeper", "WorkspaceSweeper/Logs")):
+    for function, logs in (
+        ("callback", "TaskStateCallback/Logs"),
+        ("sweeper", "WorkspaceSweeper/Logs"),
+        ("collector", "ArtifactsCollector/Logs"),
+    ):
         if data(stage)[function]["log_retention_days"] < 365:
             expected.add(("cloudwatch_log_group_retention_period_check", logs))
     # No reserved concurrency (0): a new account's quota cannot reserve any.
@@ -134,6 +143,7 @@ def test_every_data_acknowledgement_is_reported_and_expected(synthesized: Synthe
     for function, reserved in (
         ("TaskStateCallback/Function", settings["callback"]["reserved_concurrency"]),
         ("WorkspaceSweeper/Function", settings["sweeper"]["reserved_concurrency"]),
+        ("ArtifactsCollector/Function", settings["collector"]["reserved_concurrency"]),
     ):
         if not reserved:
             expected |= {

@@ -234,6 +234,8 @@ def test_web_acl_rules(synth: Synth, stage: str) -> None:
     assert [(r["Priority"], r["Name"]) for r in acl["Rules"]] == [
         (10, "AWS-AWSManagedRulesAmazonIpReputationList"),
         (20, "RateLimitPerIp"),
+        (21, "RateLimitPerApiKey"),
+        (22, "RateLimitPerBearer"),
         (30, "AWS-AWSManagedRulesCommonRuleSet"),
         (40, "AWS-AWSManagedRulesKnownBadInputsRuleSet"),
     ]
@@ -253,9 +255,22 @@ def test_web_acl_rules(synth: Synth, stage: str) -> None:
         "Limit": limit,
         "EvaluationWindowSec": 300,
     }
-    assert rate["Action"] == {
-        "Block": {"CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": "TooManyRequests"}}
-    }
+    per_credential = settings(stage)["ingress"]["rate_limit_per_credential_per_5_minutes"]
+    for name, header in (("RateLimitPerApiKey", "x-api-key"), ("RateLimitPerBearer", "authorization")):
+        # One aggregation instance per value of the API's credential header: a limit per key.
+        assert by_name[name]["Statement"]["RateBasedStatement"] == {
+            "AggregateKeyType": "CUSTOM_KEYS",
+            "CustomKeys": [
+                {"Header": {"Name": header, "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}
+            ],
+            "Limit": per_credential,
+            "EvaluationWindowSec": 300,
+        }
+    assert per_credential < limit
+    for name in ("RateLimitPerIp", "RateLimitPerApiKey", "RateLimitPerBearer"):
+        assert by_name[name]["Action"] == {
+            "Block": {"CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": "TooManyRequests"}}
+        }
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -29,6 +29,8 @@ POLICY = {
     Flow("Sweeper", "FileSystem", "tcp", NFS, NFS),  # deletes expired workspaces
     Flow("Janitor", INTERNET, "tcp", 443, 443),  # ECS and EFS APIs: stale dispatch resources
     Flow("Janitor", "Endpoints", "tcp", 443, 443),  # ECS through its endpoint, where there is one
+    Flow("Collector", "FileSystem", "tcp", NFS, NFS),  # reads a stopped dispatch's outbox
+    Flow("Collector", INTERNET, "tcp", 443, 443),  # S3 and DynamoDB, through the gateway endpoints
 }
 
 
@@ -79,6 +81,7 @@ def test_file_system_takes_nfs_from_tasks_only_and_sends_nothing(
         ("ControlPlane", "tcp", NFS, NFS),
         ("Agents", "tcp", NFS, NFS),
         ("Sweeper", "tcp", NFS, NFS),
+        ("Collector", "tcp", NFS, NFS),
     }
     # NFS is open towards the file system only.
     nfs = [r for r in all_rules if r.from_port <= NFS <= r.to_port]
@@ -86,9 +89,11 @@ def test_file_system_takes_nfs_from_tasks_only_and_sends_nothing(
         ("FileSystem", "ingress", "ControlPlane"),
         ("FileSystem", "ingress", "Agents"),
         ("FileSystem", "ingress", "Sweeper"),
+        ("FileSystem", "ingress", "Collector"),
         ("ControlPlane", "egress", "FileSystem"),
         ("Agents", "egress", "FileSystem"),
         ("Sweeper", "egress", "FileSystem"),
+        ("Collector", "egress", "FileSystem"),
     }
 
 
@@ -187,3 +192,12 @@ def test_plain_http_never_reaches_the_internet(synthesized: Synthesized, stage: 
         assert {(r.from_port, r.to_port) for r in inbound} == {(80, 80)}
         assert INTERNET not in {r.peer for r in inbound}
         assert {r.peer for r in inbound} == set(settings(stage)["ingress"]["allowed_cidrs"])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_collector_talks_nfs_and_https_out_and_accepts_nothing(synthesized: Synthesized, stage: str) -> None:
+    mine = [r for r in stage_rules(synthesized, stage) if r.group == "Collector"]
+    assert {(r.direction, r.peer, r.protocol, r.from_port, r.to_port) for r in mine} == {
+        ("egress", "FileSystem", "tcp", NFS, NFS),
+        ("egress", INTERNET, "tcp", 443, 443),
+    }

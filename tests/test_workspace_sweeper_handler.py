@@ -140,3 +140,12 @@ def test_read_only_directories_are_deleted_too(root: Path) -> None:
     age_dirs(root / "old", OLD)
     assert sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW).deleted == ["old"]
     assert list(root.iterdir()) == []
+
+
+def test_the_leased_slots_root_is_never_swept(root: Path) -> None:
+    """docs/data.md, "Leased slots": .slots holds the slots' roots, not a workspace."""
+    make(root / ".slots" / "7" / "old.txt", mtime=OLD)
+    age_dirs(root / ".slots", OLD)
+    result = sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW)
+    assert result.deleted == []
+    assert (root / ".slots" / "7" / "old.txt").exists()

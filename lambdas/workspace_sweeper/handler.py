@@ -39,6 +39,9 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 EXPIRED_PREFIX = ".outpost-expired-"
+# Not workspaces: the leased slots' roots (docs/data.md, "Leased slots"). A workspace sits there
+# only while a dispatch runs in it, and returns home when it ends; never swept here.
+NOT_WORKSPACES = (".slots",)
 DAY_SECONDS = 86400
 # Stop this long before the Lambda timeout, so the summary is always logged.
 SAFETY_MARGIN_SECONDS = 20.0
@@ -131,7 +134,9 @@ def sweep(
     root = os.path.realpath(root)
     try:
         with os.scandir(root) as listing:
-            names = sorted(e.name for e in listing if e.is_dir(follow_symlinks=False))
+            names = sorted(
+                e.name for e in listing if e.is_dir(follow_symlinks=False) and e.name not in NOT_WORKSPACES
+            )
         # Leftovers of an earlier run first: they are already decided.
         for name in [n for n in names if n.startswith(EXPIRED_PREFIX)]:
             result.bytes_deleted += _delete_tree(os.path.join(root, name), budget)

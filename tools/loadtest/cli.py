@@ -20,7 +20,7 @@ from config import ConfigError, EnvironmentConfig, load_environments
 from config.context import read_context
 from tools.loadtest import metrics, results, target
 from tools.loadtest.model import LoadModel
-from tools.loadtest.plan import Plan, environment_plan, generators_needed, self_test_plan
+from tools.loadtest.plan import Plan, environment_plan, generators_needed, keys_needed, self_test_plan
 from tools.loadtest.thresholds import Thresholds, thresholds_for
 
 API_KEY_ENV = "OUTPOST_API_KEY"
@@ -97,7 +97,9 @@ def _self_test_setup(args: argparse.Namespace, model: LoadModel) -> Setup:
     return Setup(url=url, plan=plan, aws=None, outputs={}, no_metrics="self-test: the stand-in is not on AWS")
 
 
-def _environment_setup(args: argparse.Namespace, env: EnvironmentConfig, model: LoadModel) -> Setup:
+def _environment_setup(
+    args: argparse.Namespace, env: EnvironmentConfig, model: LoadModel, *, keys: int
+) -> Setup:
     limit = env.ingress.rate_limit_per_5_minutes
     needed = generators_needed(model, limit)
     if args.generators < needed:
@@ -105,6 +107,15 @@ def _environment_setup(args: argparse.Namespace, env: EnvironmentConfig, model: 
             f"the model sends {model.peak_requests_per_window:,.0f} requests per 5 minutes; the WAF blocks "
             f"an address past {limit} (ingress.rate_limit_per_5_minutes): run on {needed} machines with "
             f"--generators {needed}, or raise the limit"
+        )
+    credential_limit = env.ingress.rate_limit_per_credential_per_5_minutes
+    keys_wanted = keys_needed(model, credential_limit, generators=args.generators)
+    if keys < keys_wanted:
+        raise target.TargetError(
+            f"this machine sends {model.peak_requests_per_window / args.generators:,.0f} requests per 5 "
+            f"minutes; the WAF blocks a key past {credential_limit} "
+            f"(ingress.rate_limit_per_credential_per_5_minutes): give {keys_wanted} keys of the load-test "
+            f"tenant, comma-separated in {API_KEY_ENV} (each machine its own)"
         )
     if not 0 <= args.max_real_dispatches <= MAX_REAL_DISPATCHES:
         raise target.TargetError(f"--max-real-dispatches must be 0-{MAX_REAL_DISPATCHES}")
@@ -138,6 +149,11 @@ def _headers(auth: str, key: str) -> dict[str, str]:
     return {"X-API-Key": key} if auth == "x-api-key" else {"Authorization": f"Bearer {key}"}
 
 
+def api_keys(value: str | None) -> tuple[str, ...]:
+    """The keys in ``OUTPOST_API_KEY``: one, or several separated by commas (the WAF limits each)."""
+    return tuple(key.strip() for key in (value or "").split(",") if key.strip())
+
+
 def main(argv: list[str] | None = None, *, out: Print = print) -> int:
     args = _parser(LoadModel()).parse_args(argv)
     if args.daily_users < 1:
@@ -154,16 +170,19 @@ def main(argv: list[str] | None = None, *, out: Print = print) -> int:
         out(model.describe())
         out(f"thresholds: {thresholds.explanation}")
         return results.PASSED
-    key = os.environ.get(API_KEY_ENV)
+    keys = api_keys(os.environ.get(API_KEY_ENV))
     try:
-        if not key:
+        if not keys:
             raise target.TargetError(f"set {API_KEY_ENV} to the API key of a load-test tenant (not a file)")
-        setup = _self_test_setup(args, model) if args.self_test else _environment_setup(args, env, model)
+        setup = (
+            _self_test_setup(args, model)
+            if args.self_test
+            else _environment_setup(args, env, model, keys=len(keys))
+        )
     except target.TargetError as err:
         print(f"loadtest error: {err}", file=sys.stderr)
         return results.USAGE
-    assert key is not None
-    return _run(args, env, setup, thresholds, _headers(args.auth, key), out)
+    return _run(args, env, setup, thresholds, tuple(_headers(args.auth, key) for key in keys), out)
 
 
 def _run(
@@ -171,7 +190,7 @@ def _run(
     env: EnvironmentConfig,
     setup: Setup,
     thresholds: Thresholds,
-    headers: dict[str, str],
+    headers: tuple[dict[str, str], ...],
     out: Print,
 ) -> int:
     from tools.loadtest import driver  # imports Locust, which patches the standard library: only here

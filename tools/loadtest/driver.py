@@ -84,14 +84,14 @@ def run(
     plan: Plan,
     *,
     url: str,
-    headers: dict[str, str],
+    headers: tuple[dict[str, str], ...],
     max_real_dispatches: int,
     progress: Callable[[str], None] | None = None,
     progress_every: float = 60.0,
 ) -> Recording:
     run_id = uuid.uuid4().hex[:8]
     recording = Recording()
-    reason = probe(url, headers, timeout=plan.timeout_seconds, run_id=run_id)
+    reason = probe(url, headers[0], timeout=plan.timeout_seconds, run_id=run_id)
     if reason:
         recording.refused = reason
         return recording

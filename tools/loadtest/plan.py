@@ -44,6 +44,14 @@ def generators_needed(model: LoadModel, rate_limit_per_5_minutes: int) -> int:
     return max(1, math.ceil(model.peak_requests_per_window / (rate_limit_per_5_minutes * WAF_HEADROOM)))
 
 
+def keys_needed(model: LoadModel, credential_limit_per_5_minutes: int, *, generators: int = 1) -> int:
+    """API keys one machine needs so that no key passes the WAF's per-credential limit: its
+    share of the peak over keys each used to at most ``WAF_HEADROOM`` of the limit. Machines
+    do not share keys (WAF counts a key across all addresses)."""
+    share = model.peak_requests_per_window / generators
+    return max(1, math.ceil(share / (credential_limit_per_5_minutes * WAF_HEADROOM)))
+
+
 def environment_plan(
     model: LoadModel, *, generators: int = 1, sustain_seconds: float = DEFAULT_SUSTAIN_SECONDS
 ) -> Plan:

@@ -61,6 +61,8 @@ class OutpostUser(FastHttpUser):
     abstract = True
     plan: ClassVar[Plan]
     state: ClassVar[RunState]
+    # One header set per API key (``cli._headers``).
+    credentials: ClassVar[tuple[dict[str, str], ...]]
     wait_time = constant(0)
     # Verify the API's certificate (Locust's FastHttpUser does not by default).
     insecure = False
@@ -68,6 +70,8 @@ class OutpostUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.number = next(self.state.numbers)
+        # Users share the keys round-robin, so that no key passes the WAF's per-credential limit.
+        self.headers = self.credentials[self.number % len(self.credentials)]
         self.cycle = 0
         self.job: str | None = None
         self.workspace = f"loadtest-{self.state.run_id}-u{self.number}"
@@ -88,11 +92,13 @@ class OutpostUser(FastHttpUser):
         self._pause(0)
         session_start = self._turn(plan.dispatches_per_session)
         if session_start:
-            self.client.get(contract.HEALTH, name=HEALTH)
-            self.client.get(WORKSPACES, name=LIST_WORKSPACES)
+            self.client.get(contract.HEALTH, headers=self.headers, name=HEALTH)
+            self.client.get(WORKSPACES, headers=self.headers, name=LIST_WORKSPACES)
             session = (self.cycle + self.number) // plan.dispatches_per_session
             if session % plan.delete_every_sessions == 0 and self.workspace_used:
-                self.client.delete(f"{WORKSPACES}/{self.workspace}", name=DELETE_WORKSPACE)
+                self.client.delete(
+                    f"{WORKSPACES}/{self.workspace}", headers=self.headers, name=DELETE_WORKSPACE
+                )
                 self.workspace_used = False
         cancel = self._turn(plan.cancel_every)
         hold = plan.dispatch_seconds / 2 if cancel else plan.dispatch_seconds
@@ -103,16 +109,16 @@ class OutpostUser(FastHttpUser):
         deadline = time.monotonic() + hold
         while time.monotonic() < deadline:
             self._pause(min(plan.poll_seconds, deadline - time.monotonic()))
-            self.client.get(f"{JOBS}/{self.job}", name=STATUS)
+            self.client.get(f"{JOBS}/{self.job}", headers=self.headers, name=STATUS)
         if cancel:
-            self.client.post(f"{JOBS}/{self.job}/cancel", name=CANCEL)
-        self.client.get(f"{contract.ARTIFACTS}/{self.job}", name=ARTIFACTS)
+            self.client.post(f"{JOBS}/{self.job}/cancel", headers=self.headers, name=CANCEL)
+        self.client.get(f"{contract.ARTIFACTS}/{self.job}", headers=self.headers, name=ARTIFACTS)
         self.job = None
 
     def _dispatch(self, hold: float) -> bool:
         agent = AGENTS[(self.cycle + self.number) % len(AGENTS)]
         body = dispatch_body(agent=agent, workspace=self.workspace, hold_seconds=hold)
-        response = self.client.post(JOBS, json=body, name=DISPATCH)
+        response = self.client.post(JOBS, json=body, headers=self.headers, name=DISPATCH)
         if not 200 <= response.status_code < 300:
             return False
         self.workspace_used = True
@@ -121,7 +127,9 @@ class OutpostUser(FastHttpUser):
         if not confirmed_dry_run(payload):
             self.state.unconfirmed.append(self.job or "")
             if self.job:
-                self.client.post(f"{JOBS}/{self.job}/cancel", name=CANCEL, context=CLEANUP)
+                self.client.post(
+                    f"{JOBS}/{self.job}/cancel", headers=self.headers, name=CANCEL, context=CLEANUP
+                )
             self.job = None
             return False
         return self.job is not None
@@ -129,10 +137,12 @@ class OutpostUser(FastHttpUser):
     def on_stop(self) -> None:
         """Leave nothing behind: cancel the dispatch in flight, delete the workspace."""
         if self.job:
-            self.client.post(f"{JOBS}/{self.job}/cancel", name=CANCEL, context=CLEANUP)
+            self.client.post(f"{JOBS}/{self.job}/cancel", headers=self.headers, name=CANCEL, context=CLEANUP)
             self.job = None
         if self.workspace_used:
-            self.client.delete(f"{WORKSPACES}/{self.workspace}", name=DELETE_WORKSPACE, context=CLEANUP)
+            self.client.delete(
+                f"{WORKSPACES}/{self.workspace}", headers=self.headers, name=DELETE_WORKSPACE, context=CLEANUP
+            )
             self.workspace_used = False
 
 
@@ -143,7 +153,9 @@ def _json(read: Callable[[], Any]) -> Any:
         return None
 
 
-def user_class(plan: Plan, state: RunState, *, host: str, headers: dict[str, str]) -> type[OutpostUser]:
+def user_class(
+    plan: Plan, state: RunState, *, host: str, headers: tuple[dict[str, str], ...]
+) -> type[OutpostUser]:
     """A user class bound to one run's plan, state, target and credentials."""
 
     class Run(OutpostUser):
@@ -152,7 +164,7 @@ def user_class(plan: Plan, state: RunState, *, host: str, headers: dict[str, str
     Run.plan = plan
     Run.state = state
     Run.host = host
-    Run.default_headers = headers
+    Run.credentials = headers
     Run.network_timeout = plan.timeout_seconds
     Run.connection_timeout = plan.timeout_seconds
     return Run

@@ -20,6 +20,7 @@ import pytest
 from tools.loadtest.cli import API_KEY_ENV
 
 KEY = "selftest-key"
+KEYS = 5
 # Every process a test starts is bounded: the stand-in stops by itself after this long.
 STAND_IN_SECONDS = 30
 HARNESS_TIMEOUT_SECONDS = 30
@@ -96,5 +97,8 @@ def harness(*args: str) -> Run:
 
 @pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(API_KEY_ENV, KEY)
-    return KEY
+    """Keys of the load-test tenant, comma-separated: enough for the WAF's per-credential limit
+    (``tools/loadtest/plan.py``, ``keys_needed``) at 1x on one machine or more."""
+    keys = ",".join(f"{KEY}-{n}" for n in range(KEYS))
+    monkeypatch.setenv(API_KEY_ENV, keys)
+    return keys

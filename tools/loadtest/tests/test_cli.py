@@ -17,7 +17,7 @@ import pytest
 from config import load_environments
 from tools.loadtest import cli
 from tools.loadtest.model import LoadModel
-from tools.loadtest.plan import environment_plan
+from tools.loadtest.plan import environment_plan, generators_needed
 from tools.loadtest.results import PASSED, USAGE
 from tools.loadtest.tests.aws import service_stack, stubbed
 
@@ -98,18 +98,35 @@ def test_no_key_no_run(
     )
 
 
-@pytest.mark.parametrize(("env", "generators"), [("dev", 3), ("prod", 2)])
-@pytest.mark.usefixtures("api_key")
-def test_one_machine_would_hit_the_waf_limit_so_the_run_asks_for_more(
-    env: str, generators: int, runs: list[cli.Setup], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_one_key_would_hit_the_waf_per_credential_limit_so_the_run_asks_for_more(
+    env: str, monkeypatch: pytest.MonkeyPatch, runs: list[cli.Setup], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 2,307 requests per 5 minutes at peak; dev's WAF allows 1,000 per address, prod's 2,000,
-    # each used to at most 80 %: 2,307 / 800 -> 3 machines, 2,307 / 1,600 -> 2.
+    # 2,307 requests per 5 minutes at peak; the WAF allows 600 per key (both environments), each
+    # used to at most 80 %: 2,307 / 480 -> 5 keys on one machine.
+    monkeypatch.setenv(cli.API_KEY_ENV, "only-one")
     assert cli.main(["--env", env, "--url", "https://api.example.com"]) == USAGE
     assert runs == []
     line = refusal(capsys)
-    assert "ingress.rate_limit_per_5_minutes" in line
-    assert line.endswith(f"run on {generators} machines with --generators {generators}, or raise the limit")
+    assert "ingress.rate_limit_per_credential_per_5_minutes" in line
+    assert line.endswith(
+        f"give 5 keys of the load-test tenant, comma-separated in {cli.API_KEY_ENV} (each machine its own)"
+    )
+
+
+def test_the_keys_are_split_on_commas() -> None:
+    assert cli.api_keys(" a, b,,c ") == ("a", "b", "c")
+    assert cli.api_keys("") == ()
+
+
+@pytest.mark.parametrize(("daily_users", "generators"), [(1_000, 1), (10_000, 1)])
+def test_one_address_carries_the_modeled_peak_through_the_per_ip_limit(
+    daily_users: int, generators: int
+) -> None:
+    """All traffic comes from one upstream (the MCP server): the per-IP limit sits above 10x."""
+    for env in load_environments(SHIPPED["context"].get):
+        model = LoadModel(daily_users=daily_users)
+        assert generators_needed(model, env.ingress.rate_limit_per_5_minutes) == generators
 
 
 @pytest.mark.usefixtures("api_key")
