@@ -85,7 +85,12 @@ def _entry(key: str, value: Any) -> Acknowledgement:
     target = "output" if change.startswith("output:") else "resource"
     other = "resource" if target == "output" else "output"
     if other in value:
-        raise ConfigError(f"{key}.{other}", value[other], f"a {change.split(':')[0]} change names a {target}")
+        rule = (
+            "an output: change names an output, not a resource"
+            if target == "output"
+            else f"a {change.split(':')[0]}: change names a resource, not an output"
+        )
+        raise ConfigError(f"{key}.{other}", value[other], rule)
     logical_id = value.get(target)
     if not isinstance(logical_id, str) or not _LOGICAL_ID.fullmatch(logical_id):
         raise ConfigError(f"{key}.{target}", logical_id, "is required: the logical id make changes prints")

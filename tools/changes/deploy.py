@@ -218,7 +218,7 @@ class Run:
     cloud: Cloud
     cli: Cli
     change_set_name: str
-    ask: Callable[[str], bool] | None = None  # None: no terminal; else asks a yes/no question
+    ask: Callable[[str, str], bool] | None = None  # None: no terminal; else (question, answer) -> typed it
     say: Callable[[str], None] = print
     refreshed: set[str] = field(default_factory=set)
 
@@ -237,7 +237,9 @@ class Run:
             f"{self.env.name}: release alarm(s) in ALARM: {', '.join(firing)}; ECS does not roll back on an "
             "alarm already firing when a deployment starts, so this release would be unguarded"
         )
-        if self.ask is not None and self.ask(f"{line}. Type {self.env.name} to deploy anyway: "):
+        if self.ask is not None and self.ask(
+            f"{line}. Type {self.env.name} to deploy anyway: ", self.env.name
+        ):
             self.say(
                 f"{self.env.name}: deploying with {', '.join(firing)} in ALARM (confirmed at the terminal)"
             )
@@ -297,39 +299,22 @@ class Run:
 
 
 class BotoCloud:
-    """``Cloud`` over boto3: CloudFormation through the bootstrap deploy role, CloudWatch through
-    the lookup role (the roles the CLI and CI's deploy role use), else the caller's credentials."""
+    """``Cloud`` over boto3 clients: ``for_stack`` makes CloudFormation's through the bootstrap
+    deploy role and CloudWatch's through the lookup role (the roles the CLI and CI's deploy role
+    use), else with the caller's credentials."""
 
-    def __init__(self, info: StackInfo, lookup_role: str | None) -> None:
+    def __init__(self, cfn: Any, cloudwatch: Any) -> None:
+        self.cfn = cfn
+        self.cloudwatch = cloudwatch
+
+    @classmethod
+    def for_stack(cls, info: StackInfo) -> BotoCloud:
         import boto3  # type: ignore[import-untyped]  # only for a real deploy
 
-        self._base = boto3.Session(region_name=info.region)
-        self.cfn = self._session(info.assume_role_arn).client("cloudformation")
-        self.cloudwatch = self._session(lookup_role).client("cloudwatch")
-
-    def _session(self, role_template: str | None) -> Any:
-        import boto3
-        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
-
-        if not role_template:
-            return self._base
-        partition = self._base.get_partition_for_region(self._base.region_name)
-        role = role_template.replace("${AWS::Partition}", partition)
-        try:
-            creds = self._base.client("sts").assume_role(RoleArn=role, RoleSessionName="outpost-deploy")[
-                "Credentials"
-            ]
-        except (BotoCoreError, ClientError) as error:
-            print(
-                f"make deploy: could not assume {role} ({error}); using the current credentials",
-                file=sys.stderr,
-            )
-            return self._base
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=self._base.region_name,
+        base = boto3.Session(region_name=info.region)
+        return cls(
+            _session(base, info.assume_role_arn).client("cloudformation"),
+            _session(base, info.lookup_role_arn).client("cloudwatch"),
         )
 
     def outputs(self, stack_name: str) -> dict[str, str] | None:
@@ -348,9 +333,36 @@ class BotoCloud:
         return cloud_alarm_states(self.cloudwatch, names)
 
 
+def _session(base: Any, role_template: str | None) -> Any:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+
+    if not role_template:
+        return base
+    role = role_template.replace("${AWS::Partition}", base.get_partition_for_region(base.region_name))
+    try:
+        creds = base.client("sts").assume_role(RoleArn=role, RoleSessionName="outpost-deploy")["Credentials"]
+    except (BotoCoreError, ClientError) as error:
+        print(
+            f"make deploy: could not assume {role} ({error}); using the current credentials", file=sys.stderr
+        )
+        return base
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=base.region_name,
+    )
+
+
 def _missing(error: Exception) -> bool:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
-    return code in ("ValidationError", "ChangeSetNotFound", "ChangeSetNotFoundException")
+    """A stack or change set that does not exist (DescribeStacks answers ValidationError "Stack with
+    id X does not exist"; DescribeChangeSet ChangeSetNotFound)."""
+    answer = getattr(error, "response", {}).get("Error", {})
+    code, message = answer.get("Code", ""), answer.get("Message", "")
+    return code in ("ChangeSetNotFound", "ChangeSetNotFoundException") or (
+        code == "ValidationError" and "does not exist" in message
+    )
 
 
 def cloud_outputs(cfn: Any, stack_name: str) -> dict[str, str] | None:
@@ -437,10 +449,8 @@ class CdkCli:
         self._run(stack_path, "--method", "execute-change-set", "--change-set-name", name)
 
 
-def _terminal_ask(question: str) -> bool:
-    if not sys.stdin.isatty():
-        return False
-    return input(question).strip() == question.rsplit("Type ", 1)[-1].split(" ", 1)[0]
+def _terminal_ask(question: str, answer: str) -> bool:
+    return sys.stdin.isatty() and input(question).strip() == answer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -464,12 +474,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if path.split("/")[0] == env.stage_name
     }
     first = next(info for path, info in infos.items() if path.split("/")[0] == env.stage_name)
-    lookup = first.lookup_role_arn
     run = Run(
         env=env,
         templates=templates,
         infos=infos,
-        cloud=BotoCloud(first, lookup),
+        cloud=BotoCloud.for_stack(first),
         cli=CdkCli(tuple(args.cdk.split()), args.outdir, args.require_approval),
         change_set_name=f"outpost-deploy-{int(time.time())}",
         ask=_terminal_ask if sys.stdin.isatty() and not os.environ.get("CI") else None,
