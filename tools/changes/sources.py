@@ -82,17 +82,17 @@ def resolve(root: Path, ref: str) -> str:
 
 
 def previous_templates(root: Path, commit: str) -> dict[str, dict[str, Any]]:
-    """Every snapshot template at ``commit``, by stack path (``Prod/Registry``)."""
-    listing = _git(root, "ls-tree", "--name-only", f"{commit}:{SNAPSHOT_DIR}").split()
+    """Every snapshot template at ``commit``, by stack path (``Prod/Registry``). Found by file name
+    anywhere under tests/, so a later move of the snapshot folder still reads older commits."""
+    listing = _git(root, "ls-tree", "-r", "--name-only", commit, "--", "tests").splitlines()
     found: dict[str, dict[str, Any]] = {}
     for name in listing:
-        match = _SNAPSHOT.fullmatch(name)
+        match = _SNAPSHOT.fullmatch(name.rsplit("/", 1)[-1])
         if match is None:
             continue
-        text = _git(root, "show", f"{commit}:{SNAPSHOT_DIR}/{name}")
-        found[stack_path(match["name"])] = json.loads(text)
+        found[stack_path(match["name"])] = json.loads(_git(root, "show", f"{commit}:{name}"))
     if not found:
-        raise NoBaselineError(f"{commit[:12]} has no template snapshots under {SNAPSHOT_DIR}")
+        raise NoBaselineError(f"{commit[:12]} has no template snapshots under tests/")
     return found
 
 
