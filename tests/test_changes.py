@@ -177,6 +177,17 @@ def test_a_replaced_security_group_changes_outputs_other_stacks_read(before: Tem
     )
     refused = verdicts[PROD.name].refused
     assert any(f"{path} output " in line and f"read by {PROD.stage_name}/Data" in line for line in refused)
+    # Its rules name it by id (create-only in a rule): the new group's new id replaces them too,
+    # though their text is unchanged.
+    rules = [
+        lid
+        for lid, r in before[path]["Resources"].items()
+        if r["Type"] in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
+        and r["Properties"].get("GroupId") == {"Fn::GetAtt": [logical_id, "GroupId"]}
+    ]
+    assert rules
+    for rule in rules:
+        assert any(line.startswith(f"  replace {path} {rule} ") and "GroupId" in line for line in out), rule
 
 
 def _stack_outputs_read(template: Any) -> list[dict[str, Any]]:
