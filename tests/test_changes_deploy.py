@@ -254,7 +254,7 @@ def test_replacing_a_repository_is_refused_on_the_change_set_and_nothing_execute
     assert not any(call[0] == "execute" for call in run.cli.calls)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("replacement", ["True", "Conditional"])
+@pytest.mark.parametrize("replacement", ["True", "Conditional", "Dynamic"])
 def test_an_acknowledged_replacement_executes_and_a_conditional_one_is_refused_like_true(
     stubs: Stubs, templates: dict[str, Any], infos: dict[str, StackInfo], replacement: str
 ) -> None:
@@ -263,13 +263,19 @@ def test_an_acknowledged_replacement_executes_and_a_conditional_one_is_refused_l
     deployed = copy.deepcopy(templates[data])
     deployed["Resources"][table]["Properties"]["TableName"] = "old-name"
     change = [modify(table, "AWS::DynamoDB::Table", replacement, "TableName", "Conditionally")]
+    if replacement == "Dynamic":  # the action itself is unknown; Replacement is then left out
+        change[0]["ResourceChange"].update(Action="Dynamic")
+        del change[0]["ResourceChange"]["Replacement"]
     # First without an acknowledgement: refused; the line carries the acknowledgement to write.
     stack_answers(stubs, infos[data].stack_name, deployed, change, delete=True)
     run = make_run(stubs, templates, infos)
     with pytest.raises(RefusedError) as refused:
         run.deploy_stack(data)
     (line,) = refused.value.lines
-    assert f"replace (Replacement: {replacement}; forced by TableName)" in line
+    assert (
+        f"replace (Replacement: {replacement if replacement != 'Dynamic' else ''}; forced by TableName)"
+        in line
+    )
     hint = json.loads(line.split("acknowledge in cdk.json with ", 1)[1])
     ack = Acknowledgement(
         hint["stack"], hint["resource"], hint["change"], "renamed on purpose; data exported"

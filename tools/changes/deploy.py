@@ -15,8 +15,11 @@ Per stack, in dependency order (docs/changes.md, "Deploying"):
    ``Conditional``, or removed, is refused unless that exact change is acknowledged in
    ``cdk.json`` (same fingerprint: the deployed template's resource and the new one). A refused
    change set is deleted and nothing further is deployed. ``Conditional`` is refused like
-   ``True``: CloudFormation says it "depends on the value of a property" it cannot know before
-   executing, and a replaced table is not undone by a rollback;
+   ``True``, and so is the action ``Dynamic`` ("exact action for the resource can't be
+   determined"): ``Conditional`` is what a property that always recreates gets when its new value
+   is known only at execution (``RequiresRecreation: Always`` with ``Evaluation: Dynamic``,
+   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html),
+   and a replaced table is not undone by a rollback;
 4. the CLI executes the change set (``--method execute-change-set``);
 5. the stack's outputs are read again; each stack of the environment that reads a changed output
    (``Fn::GetStackOutput``) is deployed with ``--force`` when its turn comes, so it resolves the
@@ -166,7 +169,9 @@ def judge_change_set(
             continue
         if change.action == "Remove":
             action = "delete"
-        elif change.action == "Modify" and change.replacement in ("True", "Conditional"):
+        elif change.action == "Dynamic" or (
+            change.action == "Modify" and change.replacement in ("True", "Conditional")
+        ):
             action = "replace"
         else:
             continue
@@ -179,7 +184,8 @@ def judge_change_set(
             after=None if action == "delete" else definition(new.get(change.logical_id)),
         ).fingerprint
         named = ", ".join(change.forced_by) or "no property named"
-        forced = f" (Replacement: {change.replacement}; forced by {named})"
+        answer = "Action: Dynamic" if change.action == "Dynamic" else f"Replacement: {change.replacement}"
+        forced = f" ({answer}; forced by {named})"
         what = f"{stack_path} {change.logical_id} {change.type_name} ({role}): {action}"
         what += forced if action == "replace" else ""
         approval = approvals.get((stack_id, change.logical_id, fingerprint))
