@@ -272,10 +272,8 @@ def test_an_acknowledged_replacement_executes_and_a_conditional_one_is_refused_l
     with pytest.raises(RefusedError) as refused:
         run.deploy_stack(data)
     (line,) = refused.value.lines
-    assert (
-        f"replace (Replacement: {replacement if replacement != 'Dynamic' else ''}; forced by TableName)"
-        in line
-    )
+    answer = "Action: Dynamic" if replacement == "Dynamic" else f"Replacement: {replacement}"
+    assert f"replace ({answer}; forced by TableName)" in line
     hint = json.loads(line.split("acknowledge in cdk.json with ", 1)[1])
     ack = Acknowledgement(
         hint["stack"], hint["resource"], hint["change"], "renamed on purpose; data exported"

@@ -184,8 +184,8 @@ def judge_change_set(
             after=None if action == "delete" else definition(new.get(change.logical_id)),
         ).fingerprint
         named = ", ".join(change.forced_by) or "no property named"
-        answer = "Action: Dynamic" if change.action == "Dynamic" else f"Replacement: {change.replacement}"
-        forced = f" ({answer}; forced by {named})"
+        said = "Action: Dynamic" if change.action == "Dynamic" else f"Replacement: {change.replacement}"
+        forced = f" ({said}; forced by {named})"
         what = f"{stack_path} {change.logical_id} {change.type_name} ({role}): {action}"
         what += forced if action == "replace" else ""
         approval = approvals.get((stack_id, change.logical_id, fingerprint))
