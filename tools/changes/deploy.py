@@ -3,11 +3,12 @@
 Per stack, in dependency order (docs/changes.md, "Deploying"):
 
 1. before the first stack, the environment's release alarms (the alarms its control-plane
-   service rolls back on) must not be in ALARM: ECS does not roll a deployment back on an
-   alarm that was already firing when it started ("How CloudWatch alarms detect Amazon ECS
-   deployment failures",
-   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html),
-   so a release started then is unguarded. At a terminal the operator may type the
+   service rolls back on) must not be in ALARM: ECS fails a deployment when it "detects that a
+   specified CloudWatch alarm has gone into the ALARM state" ("How CloudWatch alarms detect
+   Amazon ECS deployment failures",
+   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html)
+   and skips an alarm already in ALARM when the deployment starts (aws/copilot-cli#4512, as
+   docs/service.md cites), so a release started then is unguarded. At a terminal the operator may type the
    environment's name to go on; without one (CI) it stops;
 2. the CDK CLI prepares the stack's change set (``cdk deploy --method prepare-change-set``);
 3. CloudFormation's answer (``DescribeChangeSet``) is judged as ``make changes`` judges the
