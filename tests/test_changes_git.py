@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.environments import CONFIGS, of_kind
 from tests.synth import ROOT, Synthesized
@@ -134,3 +135,23 @@ def test_one_more_tagged_image_passes_and_a_new_prefix_is_refused(
     assert all(
         "AWS::ECR::Repository (repository): replace forced by RepositoryName" in line for line in refused
     )
+
+
+def test_make_test_and_ci_run_make_changes_against_the_right_commit() -> None:
+    """`make test` checks against HEAD~1 unless told FROM; a pull request against its base, a
+    push to main against main before it, each with the history to read them."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ntest:") :].split("\n\n")[0]
+    assert "changes FROM='$(or $(FROM),HEAD~1)'" in recipe
+    for workflow, variable, source in (
+        ("pull-request.yml", "BASE_SHA", "${{ github.event.pull_request.base.sha }}"),
+        ("deploy.yml", "BEFORE", "${{ github.event.before }}"),
+    ):
+        steps = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())["jobs"]["test"][
+            "steps"
+        ]
+        (checkout,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+        assert checkout["with"]["fetch-depth"] == 0
+        (test,) = [s for s in steps if str(s.get("run", "")).startswith("make test")]
+        assert test["run"] == f'make test FROM="${variable}"'
+        assert test["env"] == {variable: source}
