@@ -286,6 +286,12 @@ def test_replacement_comes_from_the_resource_schemas() -> None:
 
     assert "RepositoryName" in create_only("AWS::ECR::Repository")
     assert "TableName" in create_only("AWS::DynamoDB::Table")
+    # From the CDK CLI's service specification only (the registry schema lets them update):
+    assert "KeySchema" in create_only("AWS::DynamoDB::Table")
+    assert "ObjectLockEnabled" in create_only("AWS::S3::Bucket")
+    assert "InstanceType" in {
+        ".".join(p) for p in schemas.schema("us-east-1", "AWS::EC2::Instance").conditional
+    }
     assert {"GroupDescription", "VpcId"} <= create_only("AWS::EC2::SecurityGroup")
     assert "LifecyclePolicy" not in create_only("AWS::ECR::Repository")
     assert not schemas.schema("us-east-1", "Custom::VpcRestrictDefaultSG").known
@@ -296,3 +302,20 @@ def test_replacement_comes_from_the_resource_schemas() -> None:
         "EncryptionConfiguration.KmsKey",
     )
     assert schemas.forcing(ecr, frozenset({("LifecyclePolicy", "LifecyclePolicyText")})) == ()
+
+
+def test_a_new_table_key_is_refused_though_the_registry_schema_allows_it(before: Templates) -> None:
+    """``KeySchema`` replaces a table ("Update requires: Replacement"); only the CDK CLI's
+    service specification says so, the registry schema lists just ``TableName``."""
+    path = f"{PROD.stage_name}/Data"
+    table = next(iter(resources_of(before, path, "AWS::DynamoDB::Table")))
+
+    def rekey(templates: Templates) -> None:
+        keys = templates[path]["Resources"][table]["Properties"]["KeySchema"]
+        keys[0]["AttributeName"] = "renamed"
+
+    verdicts, _ = run(before, rekey)
+    assert any(
+        f"{path} {table} AWS::DynamoDB::Table (table): replace forced by KeySchema" in line
+        for line in verdicts[PROD.name].refused
+    )

@@ -274,4 +274,8 @@ def _replacement_causes(
     changed.update(_reading_paths(new.get("Properties", {}), replaced, changed_outputs))
     if not changed:
         return ()
-    return schemas.forcing(schemas.schema(region, str(new["Type"])), frozenset(changed))
+    type_schema = schemas.schema(region, str(new["Type"]))
+    forced = schemas.forcing(type_schema, frozenset(changed))
+    if forced:
+        return forced
+    return tuple(f"{name} (conditionally)" for name in schemas.maybe_forcing(type_schema, frozenset(changed)))

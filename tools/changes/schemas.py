@@ -1,31 +1,43 @@
 """Which properties CloudFormation can only change by replacing the resource.
 
-The answer is each resource type's ``createOnlyProperties`` in its CloudFormation resource
-provider schema ("A property that can't be updated after the resource is created: changing it
-replaces the resource", https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html).
-The schemas come with cfn-lint (already installed through moto, see requirements.lock), which
-ships the registry's schemas per region; nothing here keeps its own list of properties.
+Two sources, both CloudFormation's own data, neither a list kept here; a property is
+replacing when either says so:
 
-What the schemas do not say: a "conditional" replacement (a property that replaces the resource
-only for some old/new value pairs). Those are not ``createOnlyProperties`` and are reported as
-in-place updates here; ``make deploy`` reads CloudFormation's own answer
-(``Replacement: Conditional``) before executing (tools/changes/deploy.py).
+- **the CDK CLI's service specification** (``node_modules/aws-cdk/db.json.gz``, the database
+  the pinned CLI's own diff engine reads): each property's ``causesReplacement``, ``yes`` or
+  ``maybe``, on resource types and on their nested property types. It carries the older
+  resource specification's "Update requires: Replacement" too (``AWS::DynamoDB::Table``'s
+  ``KeySchema``, ``AWS::S3::Bucket``'s ``ObjectLockEnabled``), which the registry schemas omit;
+- **the CloudFormation resource provider schemas** (cfn-lint's copy of the registry's, per
+  region): ``createOnlyProperties``, "a property that can't be updated after the resource is
+  created", https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html.
+
+``maybe`` is a conditional replacement ("Update requires: Some interruptions or Replacement"
+depending on the value): ``make changes`` reports it as a replacement that may happen, and
+refuses it for stateful data like a certain one; ``make deploy`` then reads CloudFormation's
+own answer (``Replacement: Conditional``) before executing (tools/changes/deploy.py).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+CDK_SPEC = Path(__file__).resolve().parents[2] / "node_modules" / "aws-cdk" / "db.json.gz"
+Path_ = tuple[str, ...]  # property names from the resource's Properties ("*": any key/index)
 
 
 @dataclass(frozen=True)
 class TypeSchema:
     type_name: str
-    create_only: tuple[tuple[str, ...], ...]  # each a path of property names ("*": any key/index)
-    known: bool  # False: no schema for the type (custom resources): nothing is create-only
+    create_only: tuple[Path_, ...]  # always replaces
+    conditional: tuple[Path_, ...] = ()  # may replace, depending on the values
+    known: bool = True  # False: in no source (custom resources): nothing is create-only
 
 
 def _schemas_dir() -> Path:
@@ -41,36 +53,98 @@ def _providers(region: str) -> dict[str, str]:
     return found
 
 
-@cache
-def schema(region: str, type_name: str) -> TypeSchema:
-    """The create-only property paths of ``type_name`` in ``region`` (empty for an unknown type)."""
+def _registry(region: str, type_name: str) -> tuple[Path_, ...] | None:
     schema_hash = _providers(region).get(type_name)
     if schema_hash is None:
-        return TypeSchema(type_name, (), known=False)
+        return None
     document = json.loads((_schemas_dir() / "resources" / f"{schema_hash}.json").read_text())
-    paths = tuple(
+    return tuple(
         tuple(pointer.removeprefix("/properties/").split("/"))
         for pointer in document.get("createOnlyProperties", ())
         if pointer.startswith("/properties/")
     )
-    return TypeSchema(type_name, paths, known=True)
 
 
-def _overlaps(pattern: tuple[str, ...], changed: tuple[str, ...]) -> bool:
+@cache
+def _cdk_spec(path: Path = CDK_SPEC) -> dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...]]]:
+    """Type -> (paths that replace, paths that may replace), from the CLI's service specification;
+    empty when the file is not there (``make`` installs node_modules before ``make changes``)."""
+    if not path.exists():
+        return {}
+    with gzip.open(path) as handle:
+        schema = json.load(handle)["schema"]
+    types = {entity["$id"]: entity for entity in schema["typeDefinition"]["entities"]}
+    found: dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...]]] = {}
+    for entity in schema["resource"]["entities"]:
+        yes: list[Path_] = []
+        maybe: list[Path_] = []
+        _walk(entity.get("properties", {}), (), types, yes, maybe, 0)
+        found[entity["cloudFormationType"]] = (tuple(yes), tuple(maybe))
+    return found
+
+
+def _walk(
+    properties: dict[str, Any],
+    prefix: Path_,
+    types: dict[str, Any],
+    yes: list[Path_],
+    maybe: list[Path_],
+    depth: int,
+) -> None:
+    if depth > 8:  # property types may nest recursively; replacement is decided near the top
+        return
+    for name, prop in properties.items():
+        path = (*prefix, name)
+        if prop.get("causesReplacement") == "yes":
+            yes.append(path)
+        elif prop.get("causesReplacement") == "maybe":
+            maybe.append(path)
+        for suffix, ref in _references(prop.get("type", {})):
+            nested = types.get(ref)
+            if nested is not None:
+                _walk(nested.get("properties", {}), (*path, *suffix), types, yes, maybe, depth + 1)
+
+
+def _references(kind: dict[str, Any], suffix: Path_ = ()) -> list[tuple[Path_, str]]:
+    """(path suffix, type id) of each property type a property's type refers to."""
+    if kind.get("type") == "ref":
+        return [(suffix, kind["reference"]["$ref"])]
+    if kind.get("type") in ("array", "map"):
+        return _references(kind.get("element", {}), (*suffix, "*"))
+    if kind.get("type") == "union":
+        return [found for inner in kind.get("types", ()) for found in _references(inner, suffix)]
+    return []
+
+
+@cache
+def schema(region: str, type_name: str) -> TypeSchema:
+    """The replacing property paths of ``type_name`` in ``region``, from both sources."""
+    registry = _registry(region, type_name)
+    spec = _cdk_spec().get(type_name)
+    if registry is None and spec is None:
+        return TypeSchema(type_name, (), known=False)
+    always = {*(registry or ()), *(spec[0] if spec else ())}
+    conditional = {path for path in (spec[1] if spec else ()) if path not in always}
+    return TypeSchema(type_name, tuple(sorted(always)), tuple(sorted(conditional)))
+
+
+def _overlaps(pattern: Path_, changed: Path_) -> bool:
     """A change at ``changed`` touches the create-only ``pattern``: one is a prefix of the other
     (a whole ``EncryptionConfiguration`` added touches ``EncryptionConfiguration/KmsKey``)."""
-    return all(p == "*" or p == c for p, c in zip(pattern, changed, strict=False))
+    return all(p == "*" or c == "*" or p == c for p, c in zip(pattern, changed, strict=False))
 
 
-def forcing(type_schema: TypeSchema, changed: frozenset[tuple[str, ...]]) -> tuple[str, ...]:
-    """The create-only properties (top-level names, sorted) that a change at ``changed`` touches."""
+def _names(patterns: tuple[Path_, ...], changed: frozenset[Path_]) -> tuple[str, ...]:
     return tuple(
-        sorted(
-            {
-                ".".join(pattern).replace(".*", "[*]")
-                for pattern in type_schema.create_only
-                for path in changed
-                if _overlaps(pattern, path)
-            }
-        )
+        sorted({".".join(p).replace(".*", "[*]") for p in patterns for path in changed if _overlaps(p, path)})
     )
+
+
+def forcing(type_schema: TypeSchema, changed: frozenset[Path_]) -> tuple[str, ...]:
+    """The replacing properties (dotted, sorted) that a change at ``changed`` touches."""
+    return _names(type_schema.create_only, changed)
+
+
+def maybe_forcing(type_schema: TypeSchema, changed: frozenset[Path_]) -> tuple[str, ...]:
+    """The conditionally replacing properties that a change at ``changed`` touches."""
+    return _names(type_schema.conditional, changed)
