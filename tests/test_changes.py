@@ -86,6 +86,11 @@ def test_a_new_repository_prefix_is_refused_naming_every_repository(before: Temp
             f"{PROD.name}: refused {PROD.stage_name}/Registry {logical_id} AWS::ECR::Repository"
         )
         assert "replace forced by RepositoryName" in line
+        name = repositories[logical_id]["Properties"]["RepositoryName"]
+        assert (
+            f"RepositoryName {name} -> {name.replace(PROD.registry.repository_prefix, 'outpost-renamed')}"
+            in line
+        )
         assert "(the old one is retained, orphaned)" in line
     assert not verdicts[DEV.name].refused
     # A replaced repository has a new URI: the outputs that read it change too, and are said.

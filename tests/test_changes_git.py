@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from config.registry import IMAGES
 from tests.environments import CONFIGS, of_kind
 from tests.synth import ROOT, Synthesized
 from tools.changes.__main__ import main
@@ -135,6 +136,8 @@ def test_one_more_tagged_image_passes_and_a_new_prefix_is_refused(
     assert all(
         "AWS::ECR::Repository (repository): replace forced by RepositoryName" in line for line in refused
     )
+    named = sorted(line.split(" -> ")[1].split(" ")[0] for line in refused)
+    assert named == sorted(f"outpost-new/{image}" for image in IMAGES)
 
 
 def test_make_test_and_ci_run_make_changes_against_the_right_commit() -> None:

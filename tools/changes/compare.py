@@ -34,6 +34,17 @@ class ResourceChange:
     after: Any = None  # {"Type", "Properties"} after (None for a delete)
     retained: bool = False  # DeletionPolicy/UpdateReplacePolicy Retain: the old one is kept, orphaned
 
+    def forced_by(self) -> str:
+        """``RepositoryName outpost-prod/claude -> outpost-new/claude``: the causes, with the old
+        and new value of each one that is a plain string (a name, a CIDR), else just its name."""
+        parts: list[str] = []
+        for cause in self.causes:
+            old = (self.before or {}).get("Properties", {}).get(cause)
+            new = (self.after or {}).get("Properties", {}).get(cause)
+            plain = isinstance(old, str) and isinstance(new, str)
+            parts.append(f"{cause} {old} -> {new}" if plain else cause)
+        return ", ".join(parts)
+
     @property
     def fingerprint(self) -> str:
         """``replace:0123456789ab``: this exact change (before and after); see config/changes.py."""

@@ -91,7 +91,7 @@ def judge(
             continue
         stack_id = change.stack.split("/")[-1]
         key = (stack_id, change.logical_id, change.fingerprint)
-        forced = ", ".join(change.causes)
+        forced = change.forced_by()
         kept = " (the old one is retained, orphaned)" if change.retained else ""
         what = f"{change.stack} {change.logical_id} {change.type_name} ({role}): {change.action}"
         what += f" forced by {forced}{kept}" if change.action == "replace" else f"{kept}"
