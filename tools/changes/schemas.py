@@ -21,6 +21,7 @@ own answer (``Replacement: Conditional``) before executing (tools/changes/deploy
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -28,7 +29,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-CDK_SPEC = Path(__file__).resolve().parents[2] / "node_modules" / "aws-cdk" / "db.json.gz"
+ROOT = Path(__file__).resolve().parents[2]
+CDK_SPEC = ROOT / "node_modules" / "aws-cdk" / "db.json.gz"
+CACHE = ROOT / ".cache" / "changes"
 Path_ = tuple[str, ...]  # property names from the resource's Properties ("*": any key/index)
 
 
@@ -65,16 +68,38 @@ def _registry(region: str, type_name: str) -> tuple[Path_, ...] | None:
     )
 
 
+Replacing = dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...]]]
+
+
 @cache
-def _cdk_spec(path: Path = CDK_SPEC) -> dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...]]]:
+def _cdk_spec(path: Path = CDK_SPEC) -> Replacing:
     """Type -> (paths that replace, paths that may replace), from the CLI's service specification;
-    empty when the file is not there (``make`` installs node_modules before ``make changes``)."""
+    empty when the file is not there (``make`` installs node_modules before ``make changes``).
+    The extract is kept in .cache/ under the specification's hash: reading the whole database
+    takes seconds, the extract milliseconds."""
     if not path.exists():
         return {}
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cached = CACHE / f"cdk-spec-replacement-{digest}.json"
+    if cached.exists():
+        raw = json.loads(cached.read_text())
+        return {k: (tuple(map(tuple, yes)), tuple(map(tuple, maybe))) for k, (yes, maybe) in raw.items()}
+    found = _read_cdk_spec(path)
+    try:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        partial.write_text(json.dumps(found))
+        partial.replace(cached)
+    except OSError:
+        pass  # a read-only tree: read the database again next time
+    return found
+
+
+def _read_cdk_spec(path: Path) -> Replacing:
     with gzip.open(path) as handle:
         schema = json.load(handle)["schema"]
     types = {entity["$id"]: entity for entity in schema["typeDefinition"]["entities"]}
-    found: dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...]]] = {}
+    found: Replacing = {}
     for entity in schema["resource"]["entities"]:
         yes: list[Path_] = []
         maybe: list[Path_] = []
