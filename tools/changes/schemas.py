@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -81,13 +82,15 @@ def _cdk_spec(path: Path = CDK_SPEC) -> Replacing:
         return {}
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     cached = CACHE / f"cdk-spec-replacement-{digest}.json"
-    if cached.exists():
+    try:
         raw = json.loads(cached.read_text())
         return {k: (tuple(map(tuple, yes)), tuple(map(tuple, maybe))) for k, (yes, maybe) in raw.items()}
+    except (OSError, ValueError):
+        pass  # not cached yet (or unreadable): read the database
     found = _read_cdk_spec(path)
     try:
         CACHE.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial")
+        partial = cached.with_suffix(f".{os.getpid()}.partial")  # parallel runs never share one
         partial.write_text(json.dumps(found))
         partial.replace(cached)
     except OSError:
