@@ -21,7 +21,7 @@ from tests.environments import CONFIGS, SHIPPED, of_kind
 from tests.synth import Synthesized
 from tools.changes import schemas
 from tools.changes.__main__ import check
-from tools.changes.policy import Verdict, stateful_roles
+from tools.changes.policy import STATEFUL_TYPES, Verdict, stateful_roles
 from tools.changes.sources import masked
 
 PROD = CONFIGS[of_kind("production")]
@@ -324,3 +324,17 @@ def test_a_new_table_key_is_refused_though_the_registry_schema_allows_it(before:
         f"{path} {table} AWS::DynamoDB::Table (table): replace forced by KeySchema" in line
         for line in verdicts[PROD.name].refused
     )
+
+
+def test_every_type_the_cdk_calls_stateful_is_refused_by_type_or_by_role(before: Templates) -> None:
+    """The list is ours (tools/changes/policy.py), checked against the CDK's: a type the CDK's
+    service specification marks stateful that a template uses is in the list, or a log group
+    (stateful by role). A new stateful type added to a stack fails here until it is decided."""
+    used = {r["Type"] for template in before.values() for r in template["Resources"].values()}
+    cdk_stateful = {type_name for type_name in used if schemas.cdk_stateful(type_name)}
+    assert cdk_stateful, "the CDK's specification was read"
+    assert cdk_stateful - set(STATEFUL_TYPES) <= {"AWS::Logs::LogGroup"}
+    # Ours beyond the CDK's: repositories, the trail, the bus and its archive hold data too.
+    assert {"AWS::ECR::Repository", "AWS::Events::EventBus", "AWS::Events::Archive"} <= set(
+        STATEFUL_TYPES
+    ) - cdk_stateful

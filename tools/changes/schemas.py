@@ -69,22 +69,26 @@ def _registry(region: str, type_name: str) -> tuple[Path_, ...] | None:
     )
 
 
-Replacing = dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...]]]
+# Type -> (paths that replace, paths that may replace, whether the CDK calls the type stateful).
+Replacing = dict[str, tuple[tuple[Path_, ...], tuple[Path_, ...], bool]]
 
 
 @cache
 def _cdk_spec(path: Path = CDK_SPEC) -> Replacing:
-    """Type -> (paths that replace, paths that may replace), from the CLI's service specification;
+    """Type -> (paths that replace, paths that may replace, stateful), from the CLI's specification;
     empty when the file is not there (``make`` installs node_modules before ``make changes``).
     The extract is kept in .cache/ under the specification's hash: reading the whole database
     takes seconds, the extract milliseconds."""
     if not path.exists():
         return {}
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cached = CACHE / f"cdk-spec-replacement-{digest}.json"
+    cached = CACHE / f"cdk-spec-{digest}-v2.json"
     try:
         raw = json.loads(cached.read_text())
-        return {k: (tuple(map(tuple, yes)), tuple(map(tuple, maybe))) for k, (yes, maybe) in raw.items()}
+        return {
+            k: (tuple(map(tuple, yes)), tuple(map(tuple, maybe)), bool(stateful))
+            for k, (yes, maybe, stateful) in raw.items()
+        }
     except (OSError, ValueError):
         pass  # not cached yet (or unreadable): read the database
     found = _read_cdk_spec(path)
@@ -107,7 +111,7 @@ def _read_cdk_spec(path: Path) -> Replacing:
         yes: list[Path_] = []
         maybe: list[Path_] = []
         _walk(entity.get("properties", {}), (), types, yes, maybe, 0)
-        found[entity["cloudFormationType"]] = (tuple(yes), tuple(maybe))
+        found[entity["cloudFormationType"]] = (tuple(yes), tuple(maybe), bool(entity.get("isStateful")))
     return found
 
 
@@ -154,6 +158,13 @@ def schema(region: str, type_name: str) -> TypeSchema:
     always = {*(registry or ()), *(spec[0] if spec else ())}
     conditional = {path for path in (spec[1] if spec else ()) if path not in always}
     return TypeSchema(type_name, tuple(sorted(always)), tuple(sorted(conditional)))
+
+
+def cdk_stateful(type_name: str) -> bool:
+    """Whether the CDK's service specification calls the type stateful (``isStateful``: the CDK
+    warns when such a resource is replaced or deleted)."""
+    spec = _cdk_spec().get(type_name)
+    return bool(spec and spec[2])
 
 
 def _overlaps(pattern: Path_, changed: Path_) -> bool:
