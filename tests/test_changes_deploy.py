@@ -373,3 +373,30 @@ def _get_stack_outputs(value: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(value, list):
         for inner in value:
             yield from _get_stack_outputs(inner)
+
+
+def test_a_reader_deployed_before_its_producer_is_said(
+    stubs: Stubs, templates: dict[str, Any], infos: dict[str, StackInfo]
+) -> None:
+    service, monitoring = path_of("Service"), path_of("Monitoring")
+    read = sorted(
+        ref["OutputName"]
+        for ref in _get_stack_outputs(templates[monitoring])
+        if ref["StackName"] == infos[service].stack_name
+    )
+    task = next(
+        k for k, r in templates[service]["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"
+    )
+    change = [modify(task, "AWS::ECS::TaskDefinition", "True", "ContainerDefinitions")]
+    before = dict.fromkeys(read, "old")
+    stack_answers(
+        stubs, infos[service].stack_name, templates[service], change, before, {**before, read[0]: "new"}
+    )
+    run = make_run(stubs, templates, infos)
+    run.done.add(monitoring)
+    with pytest.raises(RefusedError) as refused:
+        run.deploy_stack(service)
+    assert (
+        f"{monitoring} read changed outputs of {service} but were deployed before it"
+        in refused.value.lines[0]
+    )

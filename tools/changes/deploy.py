@@ -227,7 +227,8 @@ class Run:
     change_set_name: str
     ask: Callable[[str, str], bool] | None = None  # None: no terminal; else (question, answer) -> typed it
     say: Callable[[str], None] = print
-    refreshed: set[str] = field(default_factory=set)
+    refreshed: set[str] = field(default_factory=set)  # readers of changed outputs: deployed with --force
+    done: set[str] = field(default_factory=set)  # stacks this run has deployed
 
     def check_alarms(self) -> None:
         names: list[str] = []
@@ -277,10 +278,11 @@ class Run:
             if force:
                 stale = (
                     f"{self.env.name}: {path} reads outputs that changed, yet CloudFormation found "
-                    "nothing to change: it would keep the old values (docs/changes.md, Deploying)"
+                    "nothing to change: it would keep the old values (docs/changes.md, make deploy, step 5)"
                 )
                 raise RefusedError([stale])
             self.say(f"{self.env.name}: {path}: no changes")
+            self.done.add(path)
             return
         refused, approved = judge_change_set(
             path, answer, deployed, self.templates[path], self.env.changes.acknowledged, self.env.name
@@ -294,7 +296,15 @@ class Run:
         self.cli.execute(path, self.change_set_name)
         after = self.cloud.outputs(info.stack_name) or {}
         changed = {key for key in (before or {}) if before is not None and before.get(key) != after.get(key)}
-        for reader in self.consumers(info.stack_name, changed):
+        self.done.add(path)
+        readers = self.consumers(info.stack_name, changed)
+        early = sorted(reader for reader in readers if reader in self.done)
+        if early:  # not in a dependency order the CDK gives; said rather than left stale
+            names = ", ".join(early)
+            raise RefusedError(
+                [f"{self.env.name}: {names} read changed outputs of {path} but were deployed before it"]
+            )
+        for reader in readers:
             if reader not in self.refreshed:
                 self.say(f"{self.env.name}: {reader} reads changed outputs of {path}: deploying it too")
                 self.refreshed.add(reader)
