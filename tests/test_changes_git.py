@@ -158,3 +158,13 @@ def test_make_test_and_ci_run_make_changes_against_the_right_commit() -> None:
         (test,) = [s for s in steps if str(s.get("run", "")).startswith("make test")]
         assert test["run"] == f'make test FROM="${variable}"'
         assert test["env"] == {variable: source}
+
+
+def test_no_git_work_tree_is_said_and_passes(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "tarball"
+    plain.mkdir()
+    shutil.copy(repo / "cdk.json", plain / "cdk.json")
+    assert main(["--root", str(plain), str(repo / "cdk.out"), "--from", "HEAD~1"]) == 0
+    assert "is not a git work tree; passing" in capsys.readouterr().out

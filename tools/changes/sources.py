@@ -46,7 +46,10 @@ def stack_path(snapshot_name: str) -> str:
 
 
 def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise NoBaselineError("git is not installed") from None
     if done.returncode != 0:
         raise NoBaselineError(
             done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"git {args[0]} failed"
