@@ -21,6 +21,7 @@ from tests.environments import CONFIGS, SHIPPED, of_kind
 from tests.synth import Synthesized
 from tools.changes import schemas
 from tools.changes.__main__ import check
+from tools.changes.compare import compare
 from tools.changes.policy import STATEFUL_TYPES, Verdict, stateful_roles
 from tools.changes.sources import masked
 
@@ -338,3 +339,21 @@ def test_every_type_the_cdk_calls_stateful_is_refused_by_type_or_by_role(before:
     assert {"AWS::ECR::Repository", "AWS::Events::EventBus", "AWS::Events::Archive"} <= set(
         STATEFUL_TYPES
     ) - cdk_stateful
+
+
+def test_a_conditional_replacement_is_said_as_such() -> None:
+    """``causesReplacement: maybe`` (an EC2 instance's type: replaced or stopped, by value)."""
+
+    def instance(instance_type: str) -> dict[str, Any]:
+        properties = {"InstanceType": instance_type, "ImageId": "ami-12345678"}
+        return {"Resources": {"Box": {"Type": "AWS::EC2::Instance", "Properties": properties}}}
+
+    resources, _ = compare(
+        {"Dev/X": instance("t3.small")}, {"Dev/X": instance("t3.large")}, {"Dev/X": "us-east-1"}
+    )
+    (change,) = resources
+    assert (change.action, change.causes) == ("replace", ("InstanceType (conditionally)",))
+    resources, _ = compare(
+        {"Dev/X": instance("t3.small")}, {"Dev/X": instance("t3.small")}, {"Dev/X": "us-east-1"}
+    )
+    assert resources == []
