@@ -37,7 +37,7 @@ VENV_READY := $(call stamp,$(VENV),requirements.lock)
 SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.lock)
 NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
 
-.PHONY: help install lock synth scan report review-check rehearse rehearse-first-deploy cost test lint check-new-environment \
+.PHONY: help install lock synth scan report review-check rehearse rehearse-first-deploy changes cost test lint check-new-environment \
 	typecheck unit update-snapshots diff deploy diff-delivery deploy-delivery check-config clean
 
 help: ## list the targets
@@ -108,6 +108,14 @@ review-check: report ## prod's HTML review in headless Chromium at 1,280 px: scr
 	$(PY) -m tools.review.browser_check cdk.out/security-review-prod.html --out cdk.out/browser-check \
 	  --shot acknowledgements --shot data-reach --shot architecture
 
+# Day two (docs/changes.md): what a deploy of the current code does to each resource relative to
+# FROM's committed template snapshots; refuses unacknowledged data loss and changed outputs that
+# other stacks read. FROM defaults to the merge base with main, else HEAD~1; `make test` passes
+# HEAD~1, the pull-request workflow the PR's base.
+FROM ?=
+changes: $(CDK_OUT) $(VENV_READY) ## add/update/replace/delete per resource since FROM (default: merge base with main); refuses data loss
+	$(PY) -m tools.changes cdk.out $(if $(FROM),--from '$(FROM)')
+
 cost: $(CDK_OUT) $(VENV_READY) ## monthly cost estimate of every environment, from cdk.out, the settings and tools/cost/prices.json
 	$(PY) -m tools.cost cdk.out
 
@@ -125,7 +133,8 @@ unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out 
 # Both cores: the steps after the one synth are independent; each one's output is printed
 # whole when it ends.
 test: install ## everything CI runs: lint, types, tests, scanners, rehearsal, load-test self-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest paths
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest paths \
+	  changes FROM='$(or $(FROM),HEAD~1)'
 
 # Runtime call paths (docs/paths.md): network and IAM of every declared path, per environment.
 .PHONY: paths
@@ -165,13 +174,16 @@ diff: install ## cdk diff of one environment: make diff ENV=prod [DIFF_METHOD=te
 	stage=$$($(PY) -m config --env $(ENV)) && \
 	  $(CDK) diff "$$stage/*" -c outpost:only=$(ENV) --method $(DIFF_METHOD)
 
-deploy: install ## cdk deploy of one environment: make deploy ENV=prod [CONFIRM_BOOTSTRAP=prod] (needs AWS credentials)
+# Stack by stack through the prepared change set, refused like `make changes` on CloudFormation's
+# own answer; release alarms in ALARM stop it; readers of changed outputs are deployed too
+# (tools/changes/deploy.py, docs/changes.md).
+deploy: install $(CDK_OUT) ## deploy one environment through its change sets: make deploy ENV=prod [CONFIRM_BOOTSTRAP=prod] (needs AWS credentials)
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<environment>" >&2; exit 2; }
 	@case "$(REQUIRE_APPROVAL)" in never|any-change|broadening) ;; \
 	  *) echo "REQUIRE_APPROVAL=$(REQUIRE_APPROVAL): must be never, any-change or broadening" >&2; exit 2;; esac
-	stage=$$($(PY) -m config --env $(ENV)) && \
+	$(PY) -m config --env $(ENV) >/dev/null && \
 	  CONFIRM_BOOTSTRAP='$(CONFIRM_BOOTSTRAP)' $(PY) -m config --confirm-bootstrap $(ENV) && \
-	  $(CDK) deploy "$$stage/*" -c outpost:only=$(ENV) --require-approval $(REQUIRE_APPROVAL)
+	  $(PY) -m tools.changes.deploy cdk.out --env '$(ENV)' --require-approval $(REQUIRE_APPROVAL) --cdk '$(CDK)'
 
 diff-delivery: install ## cdk diff of the Delivery stack of an environment's account: make diff-delivery ENV=prod
 	@test -n "$(ENV)" || { echo "usage: make diff-delivery ENV=<environment>" >&2; exit 2; }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.audit import AUDIT, AuditConfig, parse_audit
+from config.changes import CHANGES, ChangesConfig, parse_changes
 from config.common import TAGS, tags
 from config.cost import COST, CostAssumptions, parse_cost
 from config.data import DATA, DataConfig, parse_data
@@ -64,6 +65,7 @@ ENVIRONMENT = Group(
         DATA,
         MONITORING,
         COST,
+        CHANGES,
     ),
     per_environment=("kind",),
 )
@@ -87,6 +89,7 @@ class EnvironmentConfig:
     ingress: IngressConfig
     data: DataConfig
     cost: CostAssumptions
+    changes: ChangesConfig
 
     @property
     def is_production(self) -> bool:
@@ -149,6 +152,7 @@ def parse_environment(
         section.section("cost"),
         worker_task_timeout_seconds=service.control_plane.worker_task_timeout_seconds,
     )
+    changes = parse_changes(section.section("changes"))
     section.done()
     return EnvironmentConfig(
         name=name,
@@ -164,6 +168,7 @@ def parse_environment(
         ingress=ingress,
         data=data_config,
         cost=cost,
+        changes=changes,
     )
 
 

@@ -260,4 +260,5 @@ def test_make_deploy_runs_the_confirmation_before_cdk_deploy() -> None:
     makefile = (ROOT / "Makefile").read_text()
     deploy = makefile[makefile.index("\ndeploy:") :].split("\n\n")[0]
     confirm = deploy.index("-m config --confirm-bootstrap $(ENV)")
-    assert confirm < deploy.index("$(CDK) deploy")
+    # make deploy drives the CDK CLI through tools/changes/deploy.py (docs/changes.md).
+    assert confirm < deploy.index("$(PY) -m tools.changes.deploy")
