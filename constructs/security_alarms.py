@@ -22,6 +22,7 @@ from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 
+from compliance.acknowledgements import acknowledge, control_tower
 from constructs import Construct
 from constructs.alarm_topic import NotifyingAlarm
 
@@ -301,6 +302,8 @@ class SecurityAlarms(Construct):
 # (https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring.html).
 RUNTIME_MONITORING = "RUNTIME_MONITORING"
 FARGATE_AGENT_MANAGEMENT = "ECS_FARGATE_AGENT_MANAGEMENT"
+# S3 Protection: GuardDuty reads the S3 data events of every bucket of the account.
+S3_DATA_EVENTS = "S3_DATA_EVENTS"
 
 
 class ThreatDetection(Construct):
@@ -320,6 +323,7 @@ class ThreatDetection(Construct):
             enable=True,
             finding_publishing_frequency="FIFTEEN_MINUTES",
             features=[
+                feature(name=S3_DATA_EVENTS, status="ENABLED"),
                 feature(
                     name=RUNTIME_MONITORING,
                     status="ENABLED",
@@ -328,8 +332,16 @@ class ThreatDetection(Construct):
                             name=FARGATE_AGENT_MANAGEMENT, status="ENABLED"
                         )
                     ],
-                )
+                ),
             ],
+        )
+        acknowledge(
+            self.detector,
+            "S3 protection is on, as the detector's S3_DATA_EVENTS feature: the rule reads only the "
+            "older DataSources.S3Logs property, which CloudFormation refuses beside Features, and "
+            "Features is the only way to turn on Fargate runtime monitoring (AWS::GuardDuty::Detector: "
+            "use either DataSources or Features, not both).",
+            control_tower("guardduty_s3_protection_enabled_check"),
         )
         # Findings are evidence: a production detector (and its findings) outlives the stack.
         self.detector.apply_removal_policy(RemovalPolicy.RETAIN if production else RemovalPolicy.DESTROY)

@@ -369,7 +369,7 @@ def test_security_metric_filters_and_guardduty_are_priced(stacks: dict[str, list
         filters * usd(env.region, "custom_metric_month")
     )
     if env.audit.creates_detector:
-        assert (items["GuardDuty (management events, Fargate runtime monitoring)"] or 0) > 0
+        assert (items["GuardDuty (management events, Fargate runtime monitoring, S3 protection)"] or 0) > 0
         assert items["GuardDuty (VPC flow and DNS logs)"] is None
 
 

@@ -14,6 +14,7 @@ from constructs.security_alarms import (
     FARGATE_AGENT_MANAGEMENT,
     METRIC_NAMESPACE,
     RUNTIME_MONITORING,
+    S3_DATA_EVENTS,
 )
 from tests.audit_templates import audit, only
 from tests.environments import STAGES, config_of
@@ -304,10 +305,13 @@ def test_guardduty_monitors_fargate_tasks_at_runtime(synthesized: Synthesized, s
     _, detector = only(synthesized, stage, "AWS::GuardDuty::Detector")
     props = detector["Properties"]
     assert props["Enable"] is True
-    (feature,) = props["Features"]
-    assert feature["Name"] == RUNTIME_MONITORING
-    assert feature["Status"] == "ENABLED"
-    assert feature["AdditionalConfiguration"] == [{"Name": FARGATE_AGENT_MANAGEMENT, "Status": "ENABLED"}]
+    s3, runtime = props["Features"]
+    assert s3 == {"Name": S3_DATA_EVENTS, "Status": "ENABLED"}
+    assert runtime["Name"] == RUNTIME_MONITORING
+    assert runtime["Status"] == "ENABLED"
+    assert runtime["AdditionalConfiguration"] == [{"Name": FARGATE_AGENT_MANAGEMENT, "Status": "ENABLED"}]
+    # CloudFormation refuses DataSources beside Features.
+    assert "DataSources" not in props
     expected = "Retain" if config_of(stage).is_production else "Delete"
     assert detector["DeletionPolicy"] == expected
     assert "GuardDutyDetectorId" in audit(synthesized, stage)["Outputs"]

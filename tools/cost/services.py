@@ -305,14 +305,23 @@ def threat_detection(usage: Usage) -> list[LineItem]:
             vcpu_hours += vcpu * (task_hours + pool * usage.hours)
     vcpus = vcpu_hours / usage.hours
     per_vcpu = usage.usd("guardduty_fargate_vcpu_month")
+    s3_events = s3_object_requests(usage) / 1e6
+    per_s3_million = usage.usd("guardduty_s3_events_million")
     logs = usage.prices.price(usage.env.region, "guardduty_flow_and_dns_logs_gb")
     return [
         LineItem(
-            "GuardDuty (management events, Fargate runtime monitoring)",
-            events * per_million + vcpus * per_vcpu,
+            "GuardDuty (management events, Fargate runtime monitoring, S3 protection)",
+            events * per_million + vcpus * per_vcpu + s3_events * per_s3_million,
             f"{count(events)} M management events x {money(per_million)}/M + {count(vcpus)} vCPUs on "
-            f"average x {money(per_vcpu)}/vCPU-month (dispatches, warm pool, control plane)",
-            usage.setting("management_events_per_month", "dispatches_per_month", "minutes_per_dispatch"),
+            f"average x {money(per_vcpu)}/vCPU-month (dispatches, warm pool, control plane) + "
+            f"{count(s3_events)} M S3 object requests x {money(per_s3_million)}/M",
+            usage.setting(
+                "management_events_per_month",
+                "dispatches_per_month",
+                "minutes_per_dispatch",
+                "s3_writes_per_dispatch",
+                "s3_reads_per_dispatch",
+            ),
         ),
         LineItem("GuardDuty (VPC flow and DNS logs)", None, logs.note),
     ]
