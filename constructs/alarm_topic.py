@@ -96,6 +96,31 @@ class AlarmTopic(Construct):
                 "Serverless-SNSRedrivePolicy",
             )
 
+    def allow_rule(self, rule_arn: str) -> None:
+        """Let one EventBridge rule of this account publish to the topic: the topic policy (only
+        that rule, ``aws:SourceArn``) and the key, which EventBridge must use to publish to an
+        encrypted topic (Amazon EventBridge user guide, "Amazon SNS permissions":
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions)."""
+        events = iam.ServicePrincipal("events.amazonaws.com")
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowTheFindingsRule",
+                principals=[events],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeOfThisAccount",
+                principals=[events],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+
     def allow_budgets(self) -> None:
         """Let AWS Budgets of this account notify the topic: the topic policy and its key must
         both admit ``budgets.amazonaws.com`` (AWS Cost Management user guide, "Creating an Amazon

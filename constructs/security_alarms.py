@@ -18,13 +18,14 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 
 from compliance.acknowledgements import acknowledge, control_tower
 from constructs import Construct
-from constructs.alarm_topic import NotifyingAlarm
+from constructs.alarm_topic import AlarmTopic, NotifyingAlarm
 
 METRIC_NAMESPACE = "Outpost/CloudTrail"
 SECURITY_HUB_PAGE = "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html"
@@ -345,3 +346,55 @@ class ThreatDetection(Construct):
         )
         # Findings are evidence: a production detector (and its findings) outlives the stack.
         self.detector.apply_removal_policy(RemovalPolicy.RETAIN if production else RemovalPolicy.DESTROY)
+
+
+# GuardDuty's severity scale: 7.0-8.9 High, 9.0-10.0 Critical
+# (https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings-severity.html).
+HIGH_SEVERITY = 7
+
+
+class FindingsToTopic(Construct):
+    """``rule``: GuardDuty findings of high or critical severity, to the security topic.
+
+    GuardDuty sends every finding to EventBridge in its Region, and an updated one again at the
+    detector's publishing frequency (https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings_eventbridge.html).
+    Lower severities stay in the GuardDuty console, where whoever answers for security reads them.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, topic: AlarmTopic) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = events.CfnRule(
+            self,
+            "Rule",
+            description="GuardDuty findings of high or critical severity, to the security topic",
+            event_pattern={
+                "source": ["aws.guardduty"],
+                "detail-type": ["GuardDuty Finding"],
+                "detail": {"severity": [{"numeric": [">=", HIGH_SEVERITY]}]},
+            },
+            state="ENABLED",
+            targets=[events.CfnRule.TargetProperty(id="SecurityTopic", arn=topic.topic.topic_arn)],
+        )
+        topic.allow_rule(self.rule.attr_arn)
+        self.failures = NotifyingAlarm(
+            self,
+            "DeliveryFailures",
+            topic=topic.topic,
+            metric=cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"RuleName": self.rule.ref},
+                period=Duration.minutes(5),
+                statistic="Sum",
+            ),
+            threshold=1,
+            description="EventBridge could not deliver a GuardDuty finding to the security topic: read "
+            "the findings in the GuardDuty console.",
+        )
+        acknowledge(
+            self.rule,
+            "A finding EventBridge fails to deliver is not lost: GuardDuty keeps every finding for 90 "
+            "days and publishes an updated one again; the DeliveryFailures alarm (FailedInvocations "
+            "of this rule) tells the security topic to read them in the GuardDuty console.",
+            "Serverless-EventBusDLQ",
+        )

@@ -7,13 +7,14 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy
 
 from config import EnvironmentConfig
+from config.audit import GUARDDUTY_OFF
 from config.names import resource_name
 from constructs import Construct
 from constructs.alarm_topic import AlarmTopic
 from constructs.audit_bucket import AuditBucket
 from constructs.audit_trail import AuditTrail, trail_arn
 from constructs.log_encryption import LogsKey
-from constructs.security_alarms import SecurityAlarms, ThreatDetection
+from constructs.security_alarms import FindingsToTopic, SecurityAlarms, ThreatDetection
 from stacks.base import OutpostStack
 
 
@@ -96,6 +97,10 @@ class AuditStack(OutpostStack):
                 value=self.security_topic.topic.topic_arn,
                 description="Subscribe the security team here (the CIS alarms of the account's trail)",
             )
+        # GuardDuty's high-severity findings (of this project's detector or the account's
+        # existing one) page the security topic too.
+        if self.security_topic is not None and config.audit.guardduty != GUARDDUTY_OFF:
+            FindingsToTopic(self, "GuardDutyFindings", topic=self.security_topic)
         self.threat_detection: ThreatDetection | None = None
         if config.audit.creates_detector:
             self.threat_detection = ThreatDetection(self, "ThreatDetection", production=config.is_production)

@@ -316,6 +316,7 @@ def test_every_filter_has_an_alarm_notifying_the_security_topic(synthesized: Syn
     alarms = {
         a["Properties"]["MetricName"]: a["Properties"]
         for a in synthesized.resources(f"{stage}/Audit", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["Namespace"] == METRIC_NAMESPACE
     }
     assert set(alarms) == {cis.name for cis in CIS_FILTERS}
     for name, props in alarms.items():
@@ -382,3 +383,40 @@ def test_guardduty_monitors_fargate_tasks_at_runtime(synthesized: Synthesized, s
 def test_no_detector_unless_asked(synthesized: Synthesized, stage: str) -> None:
     """``off``, or the id of the account's existing detector (a second one would fail)."""
     assert not synthesized.resources(f"{stage}/Audit", "AWS::GuardDuty::Detector")
+
+
+WATCHED_BY_GUARDDUTY = [s for s in OWNERS if config_of(s).audit.guardduty != "off"]
+
+
+@pytest.mark.parametrize("stage", WATCHED_BY_GUARDDUTY)
+def test_high_severity_findings_page_the_security_topic(synthesized: Synthesized, stage: str) -> None:
+    path = f"{stage}/Audit"
+    topic_id, _ = ending(synthesized, path, "/SecurityTopic/Topic/Resource", "AWS::SNS::Topic")
+    rule_id, rule = only(synthesized, stage, "AWS::Events::Rule")
+    props = rule["Properties"]
+    assert props["EventPattern"] == {
+        "source": ["aws.guardduty"],
+        "detail-type": ["GuardDuty Finding"],
+        "detail": {"severity": [{"numeric": [">=", 7]}]},
+    }
+    assert props["Targets"] == [{"Id": "SecurityTopic", "Arn": ref(topic_id)}]
+    # Only this rule may publish, and EventBridge may use the topic's key.
+    (policy,) = synthesized.resources(path, "AWS::SNS::TopicPolicy").values()
+    (publish,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "AllowTheFindingsRule"
+    ]
+    assert publish["Principal"] == {"Service": "events.amazonaws.com"}
+    assert publish["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+    _, key = ending(synthesized, path, "/SecurityTopic/TopicKey/Resource", "AWS::KMS::Key")
+    sids = [s.get("Sid") for s in key["Properties"]["KeyPolicy"]["Statement"]]
+    assert "AllowEventBridgeOfThisAccount" in sids
+    # A finding EventBridge cannot deliver raises an alarm of its own.
+    (failures,) = [
+        a["Properties"]
+        for a in synthesized.resources(path, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "FailedInvocations"
+    ]
+    assert failures["Dimensions"] == [{"Name": "RuleName", "Value": ref(rule_id)}]
+    assert failures["AlarmActions"] == [ref(topic_id)]
