@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
+from config.monitoring import EMAIL_PATTERN
 from config.reader import Section
-from config.schema import Group, Setting, integer, string
+from config.schema import Group, Setting, integer, optional_string, string
 
 # A year is the floor: audit evidence is kept at least 365 days (PCI DSS 10.7 and the issue).
 MIN_RETENTION_DAYS = 365
@@ -16,6 +17,11 @@ MIN_RETENTION_DAYS = 365
 MAX_RETENTION_DAYS = 36500
 LOCK_MODES: tuple[str, ...] = ("COMPLIANCE", "GOVERNANCE")
 MAX_DATA_EVENT_SELECTORS = 100
+# GuardDuty: no detector of this project, a new one, or the id of the account's existing one
+# (GuardDuty API reference, Detector: one detector per account and Region; ids are 32 hex digits).
+GUARDDUTY_OFF = "off"
+GUARDDUTY_CREATE = "create"
+DETECTOR_ID = r"[0-9a-f]{32}"
 
 # An S3 bucket name, optionally followed by an object-key prefix: ``my-bucket`` or ``my-bucket/logs/``.
 _BUCKET_SELECTOR = r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[^\s*]*))?"
@@ -61,6 +67,26 @@ AUDIT = Group(
                 "an empty list is refused (write `false`)",
             ),
         ),
+        optional_string(
+            "security_email",
+            "who is told of the security alarms: an e-mail subscription of the security topic "
+            "(separate from `monitoring.alarm_email`; left out: none)",
+            pattern=EMAIL_PATTERN,
+            pattern_rule="must be an e-mail address (leave the key out for no subscription)",
+            rules=("required in a production environment",),
+        ),
+        string(
+            "guardduty",
+            "threat detection: `off`, `create` (a GuardDuty detector with ECS Fargate runtime "
+            "monitoring) or the 32-hex-digit id of the account's existing detector",
+            default=GUARDDUTY_OFF,
+            pattern=f"{GUARDDUTY_OFF}|{GUARDDUTY_CREATE}|{DETECTOR_ID}",
+            pattern_rule="must be off, create or a GuardDuty detector id (32 hex digits)",
+            rules=(
+                "not `off` in a production environment",
+                "`create` in at most one environment of an account and region",
+            ),
+        ),
     ),
 )
 
@@ -82,6 +108,18 @@ class AuditConfig:
     # S3 object-level (data) events: every bucket of the account, or only the named ones.
     log_all_s3_data_events: bool
     s3_data_event_selectors: tuple[S3DataEventSelector, ...]
+    security_email: str | None = None
+    # GUARDDUTY_OFF, GUARDDUTY_CREATE or an existing detector's id.
+    guardduty: str = GUARDDUTY_OFF
+
+    @property
+    def creates_detector(self) -> bool:
+        return self.guardduty == GUARDDUTY_CREATE
+
+    @property
+    def detector_id(self) -> str | None:
+        """The existing detector this environment names, if it names one."""
+        return None if self.guardduty in (GUARDDUTY_OFF, GUARDDUTY_CREATE) else self.guardduty
 
 
 def parse_audit(section: Section, *, production: bool) -> AuditConfig:
@@ -98,6 +136,21 @@ def parse_audit(section: Section, *, production: bool) -> AuditConfig:
     )
     access_days = section.integer("access_log_retention_days")
     log_all, selectors = _s3_data_events(section, "s3_data_events")
+    security_email = section.optional_string("security_email")
+    if production and security_email is None:
+        raise ConfigError(
+            section.key("security_email"),
+            None,
+            "the security alarms of a production account must reach a person: set an e-mail address",
+        )
+    guardduty = section.string("guardduty")
+    if production and guardduty == GUARDDUTY_OFF:
+        raise ConfigError(
+            section.key("guardduty"),
+            guardduty,
+            "a production environment runs threat detection: write create, or the id of the "
+            "account's existing GuardDuty detector",
+        )
     section.done()
     return AuditConfig(
         bucket_retention_days=retention,
@@ -106,6 +159,8 @@ def parse_audit(section: Section, *, production: bool) -> AuditConfig:
         access_log_retention_days=access_days,
         log_all_s3_data_events=log_all,
         s3_data_event_selectors=selectors,
+        security_email=security_email,
+        guardduty=guardduty,
     )
 
 

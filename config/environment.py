@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 from config.audit import AUDIT, AuditConfig, parse_audit
 from config.changes import CHANGES, ChangesConfig, parse_changes
+from config.budget import BUDGET, BudgetConfig, parse_budget
 from config.common import TAGS, tags
 from config.cost import COST, CostAssumptions, parse_cost
 from config.data import DATA, DataConfig, parse_data
@@ -64,6 +66,7 @@ ENVIRONMENT = Group(
         INGRESS,
         DATA,
         MONITORING,
+        BUDGET,
         COST,
         CHANGES,
     ),
@@ -88,8 +91,15 @@ class EnvironmentConfig:
     service: ServiceConfig
     ingress: IngressConfig
     data: DataConfig
+    budget: BudgetConfig
     cost: CostAssumptions
     changes: ChangesConfig
+    # This environment makes what an account has once (``account_owners``): the CIS metric filters
+    # on its trail, the security topic, the Fargate vCPU quota alarm.
+    owns_account_alarms: bool = True
+    # Another environment is deployed to the same account: its budget counts this one's costs
+    # by the ``Environment`` tag only.
+    shares_account: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -148,6 +158,7 @@ def parse_environment(
         certificate_override=certificate_override,
     )
     data_config = parse_data(section.section("data"), production=production)
+    budget = parse_budget(section.section("budget"))
     cost = parse_cost(
         section.section("cost"),
         worker_task_timeout_seconds=service.control_plane.worker_task_timeout_seconds,
@@ -167,6 +178,7 @@ def parse_environment(
         service=service,
         ingress=ingress,
         data=data_config,
+        budget=budget,
         cost=cost,
         changes=changes,
     )
@@ -235,17 +247,43 @@ def load_environments(
     if only is not None and only not in envs:
         raise ConfigError(f"{CONTEXT_KEY}:only", only, f"is not a configured environment ({', '.join(envs)})")
     names = [only] if only is not None else list(envs)
+    owners, shared = account_owners(blocks, get_context)
     parsed = tuple(
-        _parse_one(
-            n,
-            blocks.merged(n),
-            account_override=get_context(account_override_key(n)),
-            certificate_override=get_context(certificate_override_key(n)),
+        dataclasses.replace(
+            _parse_one(
+                n,
+                blocks.merged(n),
+                account_override=get_context(account_override_key(n)),
+                certificate_override=get_context(certificate_override_key(n)),
+            ),
+            owns_account_alarms=n in owners,
+            shares_account=n in shared,
         )
         for n in names
     )
     check_shared_accounts(parsed)
     return parsed
+
+
+def account_owners(
+    blocks: Blocks, get_context: Callable[[str], Any]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(owners, sharing): the environment of each account that makes its account-wide alarms
+    (the first of production kind in ``cdk.json`` order, else the first), and the environments
+    that share an account with another. Each environment runs its own trail over the whole
+    account, so two owners would page twice for every event. Read from every environment's
+    block, so ``-c outpost:only=<env>`` decides as a full synth does."""
+    by_account: dict[Any, list[tuple[str, Any]]] = {}
+    for name in blocks.environments:
+        merged = blocks.merged(name)
+        account = get_context(account_override_key(name)) or merged.get("account")
+        by_account.setdefault(account, []).append((name, merged.get("kind")))
+    owners = frozenset(
+        next((name for name, kind in members if kind == "production"), members[0][0])
+        for members in by_account.values()
+    )
+    sharing = frozenset(name for members in by_account.values() if len(members) > 1 for name, _ in members)
+    return owners, sharing
 
 
 def _parse_one(name: str, data: Any, **overrides: Any) -> EnvironmentConfig:
@@ -272,8 +310,34 @@ _UNIQUE_PER_ACCOUNT_AND_REGION: tuple[tuple[str, Callable[[EnvironmentConfig], s
 )
 
 
+# What exists once per account (and region): at most one environment may own it.
+_ONE_PER_ACCOUNT: tuple[tuple[str, Callable[[EnvironmentConfig], bool], bool, str], ...] = (
+    (
+        "audit.guardduty",
+        lambda env: env.audit.creates_detector,
+        True,
+        "GuardDuty has one detector per account and Region: write the detector id here instead",
+    ),
+)
+
+
 def check_shared_accounts(environments: tuple[EnvironmentConfig, ...]) -> None:
-    """Environments deployed to one account and region must not choose the same names."""
+    """Environments deployed to one account and region must not choose the same names, and
+    only one of them may own what an account (or an account's region) has once."""
+    for setting, owns, per_region, rule in _ONE_PER_ACCOUNT:
+        owners: dict[tuple[str, str], str] = {}
+        for env in environments:
+            if not owns(env):
+                continue
+            where = (env.account, env.region if per_region else "")
+            if where in owners:
+                group, name = setting.split(".")
+                raise ConfigError(
+                    f"{environment_path(env.name)}.{setting}",
+                    getattr(getattr(env, group), name),
+                    f"environment {owners[where]} of the same account {env.account} owns it already; {rule}",
+                )
+            owners[where] = env.name
     for setting, value_of in _UNIQUE_PER_ACCOUNT_AND_REGION:
         seen: dict[tuple[str, str, str], str] = {}
         for env in environments:

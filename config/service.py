@@ -84,7 +84,7 @@ CONTROL_PLANE = Group(
         ),
         integer(
             "warm_pool_size",
-            "idle agent tasks the control plane keeps started (`OUTPOST_WARM_POOL_SIZE`; 0 = none)",
+            "idle tasks of each agent the control plane keeps started (`OUTPOST_WARM_POOL_SIZE`; 0 = none)",
             minimum=0,
             maximum=MAX_WARM_POOL_SIZE,
         ),

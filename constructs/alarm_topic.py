@@ -32,13 +32,19 @@ class AlarmTopic(Construct):
     """``topic`` (with ``key``): subscribe on-call here; ``alarm_email`` is subscribed if given."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, env_name: str, alarm_email: str | None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        alarm_email: str | None,
+        purpose: str = "alarms",
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
             self,
             "TopicKey",
-            description=f"Outpost {env_name}: encrypts the alarm topic",
+            description=f"Outpost {env_name}: encrypts the {purpose} topic",
             enable_key_rotation=True,
             # Nothing rests encrypted under this key: SNS holds messages only in transit.
             removal_policy=RemovalPolicy.DESTROY,
@@ -56,7 +62,7 @@ class AlarmTopic(Construct):
         self.topic = sns.Topic(
             self,
             "Topic",
-            display_name=f"Outpost {env_name} alarms",
+            display_name=f"Outpost {env_name} {purpose}",
             master_key=self.key,
             enforce_ssl=True,
         )
@@ -89,6 +95,60 @@ class AlarmTopic(Construct):
                 "in CloudWatch and on the operations dashboard, and every alarm also notifies on OK.",
                 "Serverless-SNSRedrivePolicy",
             )
+
+    def allow_rule(self, rule_arn: str) -> None:
+        """Let one EventBridge rule of this account publish to the topic: the topic policy (only
+        that rule, ``aws:SourceArn``) and the key, which EventBridge must use to publish to an
+        encrypted topic (Amazon EventBridge user guide, "Amazon SNS permissions":
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions)."""
+        events = iam.ServicePrincipal("events.amazonaws.com")
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowTheFindingsRule",
+                principals=[events],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeOfThisAccount",
+                principals=[events],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+
+    def allow_budgets(self) -> None:
+        """Let AWS Budgets of this account notify the topic: the topic policy and its key must
+        both admit ``budgets.amazonaws.com`` (AWS Cost Management user guide, "Creating an Amazon
+        SNS topic for budget notifications" and its encrypted-topic section:
+        https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html)."""
+        budgets = iam.ServicePrincipal("budgets.amazonaws.com")
+        from_budgets = {
+            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:budgets::{Aws.ACCOUNT_ID}:*"},
+        }
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsOfThisAccount",
+                principals=[budgets],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_budgets,
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsOfThisAccount",
+                principals=[budgets],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
 
 
 class NotifyingAlarm(cloudwatch.Alarm):

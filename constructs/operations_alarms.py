@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_efs as efs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as wafv2
 
 from config.api import HEALTH_CHECK_PATH
 from config.monitoring import MonitoringConfig
@@ -28,6 +31,8 @@ from constructs import Construct
 from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, NotifyingAlarm, target_metric
 
 ONE_MINUTE = Duration.minutes(1)
+ONE_HOUR = Duration.hours(1)
+GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class DataWatched:
     sweeper: lambda_.IFunction
     sweeper_rule: events.IRule
     dead_letter_queue: sqs.IQueue
+    file_system: efs.IFileSystem
+    tables: Mapping[str, dynamodb.ITable]
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class ServiceWatched:
     service: ecs.FargateService
     janitor: lambda_.IFunction
     release_alarms: Mapping[str, cloudwatch.IAlarm]
+    web_acl: wafv2.CfnWebACL
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class OperationsAlarms(Construct):
         config: MonitoringConfig,
         topic: sns.ITopic,
         watched: Watched,
+        account_alarms: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._topic = topic
@@ -90,6 +99,7 @@ class OperationsAlarms(Construct):
         self._control_plane(config, watched.service)
         self._functions(watched.data, watched.service.janitor)
         self._nat_gateways(watched.network)
+        self._capacity(config, watched, account_alarms=account_alarms)
         every: dict[str, cloudwatch.IAlarm] = {**watched.service.release_alarms, **self.alarms}
         self.dashboard = cloudwatch.Dashboard(
             self,
@@ -229,6 +239,82 @@ class OperationsAlarms(Construct):
                 description=f"NAT gateway {index} ran out of source ports: agent connections fail.",
             )
 
+    def _capacity(self, config: MonitoringConfig, watched: Watched, *, account_alarms: bool) -> None:
+        """What fills up or runs out: the workspaces file system, the account's Fargate vCPUs,
+        the web ACL's blocks of real traffic, and the dispatch tables' throughput."""
+        # EFS reports StorageBytes every 15 minutes; StorageClass Total is every class together
+        # (https://docs.aws.amazon.com/efs/latest/ug/efs-metrics.html).
+        size = cloudwatch.Metric(
+            namespace="AWS/EFS",
+            metric_name="StorageBytes",
+            dimensions_map={"FileSystemId": watched.data.file_system.file_system_id, "StorageClass": "Total"},
+            period=ONE_HOUR,
+            statistic="Maximum",
+        )
+        self._alarm(
+            "WorkspacesSize",
+            size,
+            threshold=config.efs_storage_gib * GIB,
+            description=f"The workspaces file system holds more than {config.efs_storage_gib} GiB: "
+            "check the sweeper ran (SweeperErrors) and which dispatches wrote the most.",
+        )
+        self._alarm(
+            "WorkspacesGrowth",
+            cloudwatch.MathExpression(
+                expression=f"DIFF(size) / {GIB}",
+                using_metrics={"size": size},
+                label="GiB written in the hour",
+                period=ONE_HOUR,
+            ),
+            threshold=config.efs_growth_gib_per_hour,
+            description=f"The workspaces grew more than {config.efs_growth_gib_per_hour} GiB in an hour "
+            "(v1 died of 25 GB in 6 hours): find the dispatch writing it and cancel it.",
+        )
+        if account_alarms:
+            self._alarm(
+                "FargateVcpuQuota",
+                _fargate_quota_use(),
+                threshold=config.fargate_vcpu_quota_percent,
+                description=f"The account uses more than {config.fargate_vcpu_quota_percent} % of its "
+                "Fargate On-Demand vCPU quota: RunTask fails at 100 %. Ask for more (Service Quotas, "
+                "L-3032A538) or lower the warm pool.",
+            )
+        for rule, metric_name in waf_rule_metrics(watched.service.web_acl):
+            self._alarm(
+                f"WafBlocked{rule}",
+                cloudwatch.Metric(
+                    namespace="AWS/WAFV2",
+                    metric_name="BlockedRequests",
+                    dimensions_map={
+                        "WebACL": waf_metric_name(watched.service.web_acl),
+                        "Region": Stack.of(self).region,
+                        "Rule": metric_name,
+                    },
+                    period=FIVE_MINUTES,
+                    statistic="Sum",
+                ),
+                threshold=config.waf_blocked_per_5_minutes,
+                description=f"Web ACL rule {rule} blocked {config.waf_blocked_per_5_minutes} or more "
+                "requests in 5 minutes: an attack, or legitimate clients refused (read the WAF log's "
+                "terminatingRuleId and source addresses).",
+            )
+        for name, table in watched.data.tables.items():
+            self._alarm(
+                f"Throttled{''.join(part.title() for part in name.split('_'))}",
+                cloudwatch.MathExpression(
+                    expression="reads + writes",
+                    using_metrics={
+                        "reads": table.metric("ReadThrottleEvents", period=FIVE_MINUTES, statistic="Sum"),
+                        "writes": table.metric("WriteThrottleEvents", period=FIVE_MINUTES, statistic="Sum"),
+                    },
+                    label=f"Throttled requests of {name}",
+                    period=FIVE_MINUTES,
+                ),
+                threshold=config.dynamodb_throttles_per_5_minutes,
+                description=f"DynamoDB throttled requests to the {name} table: dispatch calls fail or "
+                "retry (on demand: a hot key, or more than double the previous peak).",
+            )
+
     def _dead_letter_failures(
         self, rule_alarm: str, rule: events.IRule, function: lambda_.IFunction, function_alarm: str, what: str
     ) -> None:
@@ -273,3 +359,52 @@ def _running_shortfall(service: ecs.FargateService) -> cloudwatch.MathExpression
         label="Tasks short of desired",
         period=FIVE_MINUTES,
     )
+
+
+def _fargate_quota_use() -> cloudwatch.MathExpression:
+    """Fargate On-Demand vCPUs in use in percent of the account's quota: ``AWS/Usage``'s
+    ResourceCount over ``SERVICE_QUOTA()`` (Amazon ECS developer guide, "AWS Fargate usage
+    metrics": https://docs.aws.amazon.com/AmazonECS/latest/developerguide/monitoring-fargate-usage.html)."""
+    usage = cloudwatch.Metric(
+        namespace="AWS/Usage",
+        metric_name="ResourceCount",
+        dimensions_map={
+            "Service": "Fargate",
+            "Type": "Resource",
+            "Resource": "OnDemand",
+            "Class": "Standard/OnDemand",
+        },
+        period=ONE_MINUTE,
+        statistic="Maximum",
+    )
+    return cloudwatch.MathExpression(
+        expression="usage / SERVICE_QUOTA(usage) * 100",
+        using_metrics={"usage": usage},
+        label="Fargate On-Demand vCPUs, % of quota",
+        period=ONE_MINUTE,
+    )
+
+
+def _rules(web_acl: wafv2.CfnWebACL) -> list[wafv2.CfnWebACL.RuleProperty]:
+    rules = web_acl.rules
+    if not isinstance(rules, list):
+        raise TypeError("the web ACL's rules must be a list of RuleProperty to be watched")
+    return [rule for rule in rules if isinstance(rule, wafv2.CfnWebACL.RuleProperty)]
+
+
+def _visibility_name(config: object) -> str:
+    if not isinstance(config, wafv2.CfnWebACL.VisibilityConfigProperty):
+        raise TypeError("a web ACL rule's visibility config must be a VisibilityConfigProperty")
+    return str(config.metric_name)
+
+
+def waf_metric_name(web_acl: wafv2.CfnWebACL) -> str:
+    """The web ACL's CloudWatch metric name: its ``WebACL`` dimension (AWS WAF developer guide,
+    "AWS WAF metrics and dimensions": https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html)."""
+    return _visibility_name(web_acl.visibility_config)
+
+
+def waf_rule_metrics(web_acl: wafv2.CfnWebACL) -> list[tuple[str, str]]:
+    """(rule name, its metric name: the ``Rule`` dimension) of every rule of ``web_acl``, read
+    from the web ACL itself, so a rule added there is watched too."""
+    return [(str(rule.name), _visibility_name(rule.visibility_config)) for rule in _rules(web_acl)]

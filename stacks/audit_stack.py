@@ -7,11 +7,14 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy
 
 from config import EnvironmentConfig
+from config.audit import GUARDDUTY_OFF
 from config.names import resource_name
 from constructs import Construct
+from constructs.alarm_topic import AlarmTopic
 from constructs.audit_bucket import AuditBucket
 from constructs.audit_trail import AuditTrail, trail_arn
 from constructs.log_encryption import LogsKey
+from constructs.security_alarms import FindingsToTopic, SecurityAlarms, ThreatDetection
 from stacks.base import OutpostStack
 
 
@@ -68,3 +71,42 @@ class AuditStack(OutpostStack):
             value=self.trail.log_group.log_group_name,
             description="CloudTrail events in CloudWatch Logs",
         )
+        self._watch_the_account(config)
+
+    def _watch_the_account(self, config: EnvironmentConfig) -> None:
+        """What the account has once, made by the environment that owns it
+        (``owns_account_alarms``): the CIS metric filters on this trail's log group, their
+        alarms and the security topic they notify; and, where ``audit.guardduty`` says
+        ``create``, GuardDuty with Fargate runtime monitoring."""
+        self.security_topic: AlarmTopic | None = None
+        self.security_alarms: SecurityAlarms | None = None
+        if config.owns_account_alarms:
+            self.security_topic = AlarmTopic(
+                self,
+                "SecurityTopic",
+                env_name=config.name,
+                alarm_email=config.audit.security_email,
+                purpose="security alarms",
+            )
+            self.security_alarms = SecurityAlarms(
+                self, "SecurityAlarms", log_group=self.trail.log_group, topic=self.security_topic.topic
+            )
+            CfnOutput(
+                self,
+                "SecurityTopicArn",
+                value=self.security_topic.topic.topic_arn,
+                description="Subscribe the security team here (the CIS alarms of the account's trail)",
+            )
+        # GuardDuty's high-severity findings (of this project's detector or the account's
+        # existing one) page the security topic too.
+        if self.security_topic is not None and config.audit.guardduty != GUARDDUTY_OFF:
+            FindingsToTopic(self, "GuardDutyFindings", topic=self.security_topic)
+        self.threat_detection: ThreatDetection | None = None
+        if config.audit.creates_detector:
+            self.threat_detection = ThreatDetection(self, "ThreatDetection", production=config.is_production)
+            CfnOutput(
+                self,
+                "GuardDutyDetectorId",
+                value=self.threat_detection.detector.ref,
+                description="The account's GuardDuty detector in this region",
+            )

@@ -236,4 +236,6 @@ class DataStack(OutpostStack):
             sweeper=self.sweeper.function,
             sweeper_rule=self.sweeper.rule,
             dead_letter_queue=self.callback.dead_letters.queue,
+            file_system=self.file_system,
+            tables=self.tables,
         )

@@ -42,5 +42,6 @@ class MonitoringStack(OutpostStack):
             config=config.monitoring,
             topic=topic,
             watched=watched,
+            account_alarms=config.owns_account_alarms,
         )
         CfnOutput(self, "DashboardName", value=self.alarms.dashboard.dashboard_name)

@@ -213,4 +213,5 @@ class ServiceStack(OutpostStack):
             service=self.control_plane.service,
             janitor=self.janitor.function,
             release_alarms=self.release_alarms.alarms,
+            web_acl=self.front_door.web_acl,
         )

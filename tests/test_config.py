@@ -344,6 +344,23 @@ BAD_SETTINGS = [
     (f"{PROD}.service.janitor.reserved_concurrency", 2, "at most 1"),
     (f"{PROD}.service.janitor.log_retention_days", 30, "at least 365 days"),
     (f"{PROD}.ingress", ..., "is required"),
+    (f"{PROD}.audit.security_email", "security", "must be an e-mail address"),
+    (f"{PROD}.audit.security_email", None, "security alarms of a production account must reach a person"),
+    (f"{PROD}.audit.guardduty", "on", "must be off, create or a GuardDuty detector id"),
+    (f"{PROD}.audit.guardduty", "ABCDEF0123456789ABCDEF0123456789", "must be off, create or a GuardDuty"),
+    (f"{PROD}.audit.guardduty", "off", "a production environment runs threat detection"),
+    (f"{PROD}.monitoring.efs_storage_gib", 0, "at least 1"),
+    (f"{PROD}.monitoring.efs_growth_gib_per_hour", 0, "at least 1"),
+    (f"{PROD}.monitoring.fargate_vcpu_quota_percent", 101, "at most 100"),
+    (f"{PROD}.monitoring.waf_blocked_per_5_minutes", 0, "at least 1"),
+    (f"{PROD}.monitoring.dynamodb_throttles_per_5_minutes", 0, "at least 1"),
+    (f"{PROD}.budget.monthly_estimate_usd", 0, "at least 1"),
+    (f"{PROD}.budget.monthly_estimate_usd", "6129", "must be a whole number"),
+    (f"{PROD}.budget.limit_percent", 99, "at least 100"),
+    (f"{PROD}.budget.forecast_percent", 0, "at least 1"),
+    (f"{PROD}.budget.emails", ["finance"], "must be an e-mail address"),
+    (f"{PROD}.budget.emails", [f"a{n}@example.com" for n in range(11)], "AWS Budgets tells at most 10"),
+    (f"{PROD}.budget.limit", 1, "is not a known setting"),
 ]
 
 
@@ -565,3 +582,42 @@ def test_a_certificate_lifts_the_ingress_restriction() -> None:
     assert prod.allowed_cidrs == ()
     context = with_setting(f"{PROD}.ingress.allowed_cidrs", ["0.0.0.0/0"])
     assert load(context, only=PROD)[0].ingress.allowed_cidrs == ("0.0.0.0/0",)
+
+
+def test_a_production_environment_may_name_an_existing_detector() -> None:
+    detector = "0123456789abcdef0123456789abcdef"
+    (env,) = load(with_setting(f"{PROD}.audit.guardduty", detector), only=PROD)
+    assert env.audit.detector_id == detector
+    assert not env.audit.creates_detector
+
+
+def test_one_detector_per_account_and_region() -> None:
+    """GuardDuty has one detector per account and Region: two environments there cannot both
+    create one."""
+    context = with_throwaway(shipped_context())
+    envs = context["outpost"]["environments"]
+    staging = throwaway_name(shipped_context()["outpost"]["environments"])
+    for name in (DEV, staging):
+        set_path(envs[name], "audit.guardduty", "create")
+    with pytest.raises(ConfigError) as caught:
+        load(context)
+    assert caught.value.key == f"outpost.environments.{staging}.audit.guardduty"
+    assert f"environment {DEV} of the same account" in str(caught.value)
+
+
+def test_each_account_has_one_owner_of_its_account_alarms() -> None:
+    """The first environment of an account (a production one before any other) makes the CIS
+    filters and the quota alarm; another environment of that account does not, even built alone."""
+    context = with_throwaway(shipped_context())
+    staging = throwaway_name(shipped_context()["outpost"]["environments"])
+    owners = {env.name: env.owns_account_alarms for env in load(context)}
+    assert owners == {DEV: True, PROD: True, staging: False}
+    (alone,) = load(context, only=staging)
+    assert not alone.owns_account_alarms
+    assert alone.shares_account
+    # Moved into a production environment's account, the first environment hands it over.
+    dev = context["outpost"]["environments"][DEV]
+    dev["account"] = context["outpost"]["environments"][PROD]["account"]
+    set_path(dev, "data.event_bus_name", "outpost-dev-events")
+    owners = {env.name: env.owns_account_alarms for env in load(context)}
+    assert owners == {DEV: False, PROD: True, staging: True}

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from config import EnvironmentConfig, account_override_key, certificate_override_key, load_environments
+from config.budget import ESTIMATE_TOLERANCE_PERCENT
 from config.cost import CostAssumptions
 from tests.environments import CONFIGS, of_kind
 from tests.settings import set_path
@@ -125,7 +126,11 @@ def test_every_environment_is_estimated_largest_item_first(stacks: dict[str, lis
         assert estimate.total > 0
         # Items not estimated come last, are not counted, and are named.
         assert [i.name for i in estimate.items if i.usd is None] == [i.name for i in estimate.not_estimated]
-        assert [i.name for i in estimate.not_estimated] == ["Container Insights (enhanced)"]
+        detector = CONFIGS[estimate.env].audit.creates_detector
+        assert [i.name for i in estimate.not_estimated] == [
+            "Container Insights (enhanced)",
+            *(["GuardDuty (VPC flow and DNS logs)"] if detector else []),
+        ]
 
 
 def test_each_figure_shows_what_it_assumes(stacks: dict[str, list[StackTemplate]]) -> None:
@@ -186,7 +191,10 @@ def test_arm64_agents_run_on_spot_where_asked_for(stacks: dict[str, list[StackTe
     assert items["Fargate: agent dispatches"].usd == pytest.approx(hours * spot)
     assert "(Spot," in items["Fargate: agent dispatches"].basis
     pool = env.service.control_plane.warm_pool_size
-    assert items["Fargate: agent warm pool"].usd == pytest.approx(pool * HOURS * spot)
+    # ``warm_pool_size`` idle tasks of every agent (docs/capacity.md); the mix is even here.
+    agents = len(env.service.agents)
+    assert items["Fargate: agent warm pool"].usd == pytest.approx(agents * pool * HOURS * spot)
+    assert f"{agents} agents x {pool} idle tasks" in items["Fargate: agent warm pool"].basis
     assert spot < agent_hourly(env, "fargate_arm64")
 
 
@@ -327,3 +335,51 @@ def test_make_cost_without_templates_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "cost error: no templates of dev (Dev) in cdk.out: run `make synth` first"
     ]
+
+
+def test_the_warm_pool_holds_its_size_of_every_agent(stacks: dict[str, list[StackTemplate]]) -> None:
+    """Priced agent by agent, each at its own size: 5 agents x 10 tasks in prod, not 10."""
+    env = CONFIGS[ON_DEMAND]
+    pool = env.service.control_plane.warm_pool_size
+    item = {i.name: i for i in estimate_of(env, stacks).items}["Fargate: agent warm pool"]
+    each = {
+        agent.name: agent.cpu / 1024 * usd(env.region, "fargate_arm64_vcpu_hour")
+        + agent.memory / 1024 * usd(env.region, "fargate_arm64_gb_hour")
+        + max(0, agent.ephemeral_storage_gib - 20) * usd(env.region, "fargate_storage_gb_hour")
+        for agent in env.service.agents
+    }
+    assert item.usd == pytest.approx(pool * HOURS * sum(each.values()))
+    assert item.basis.startswith(f"{len(each)} agents x {pool} idle tasks")
+
+
+def test_efs_backup_storage_is_priced(stacks: dict[str, list[StackTemplate]]) -> None:
+    """The workspaces file system has automatic backups on: AWS Backup's warm storage is a line."""
+    env = CONFIGS[PROD]
+    items = by_name(estimate_of(env, stacks))
+    price = usd(env.region, "backup_efs_warm_gb_month")
+    assert items["AWS Backup of the workspaces (EFS)"] == pytest.approx(env.cost.workspaces_gb * price)
+
+
+def test_security_metric_filters_and_guardduty_are_priced(stacks: dict[str, list[StackTemplate]]) -> None:
+    env = CONFIGS[PROD]
+    items = by_name(estimate_of(env, stacks))
+    filters = sum(len(list(t.of_type("AWS::Logs::MetricFilter"))) for t in stacks[env.stage_name])
+    assert filters >= 14
+    assert items["CloudWatch custom metrics (security metric filters)"] == pytest.approx(
+        filters * usd(env.region, "custom_metric_month")
+    )
+    if env.audit.creates_detector:
+        assert (items["GuardDuty (management events, Fargate runtime monitoring, S3 protection)"] or 0) > 0
+        assert items["GuardDuty (VPC flow and DNS logs)"] is None
+
+
+def test_every_budget_follows_the_estimate(stacks: dict[str, list[StackTemplate]]) -> None:
+    """``budget.monthly_estimate_usd`` is `make cost`'s figure (within the tolerance): change the
+    settings or the templates, and this fails until the figure is written again."""
+    shipped = list(environments().values())
+    found = estimates(shipped, {e.name: e.cost for e in shipped}, stacks, PRICES)
+    for env, estimate in zip(shipped, found, strict=True):
+        written = env.budget.monthly_estimate_usd
+        assert abs(written - estimate.total) <= estimate.total * ESTIMATE_TOLERANCE_PERCENT / 100, (
+            f"{env.name}: budget.monthly_estimate_usd = {written}, make cost says {estimate.total:,.0f}"
+        )

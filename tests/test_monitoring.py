@@ -4,11 +4,12 @@ topic, and the Monitoring stack's dashboard shows each of them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from tests.environments import STAGES, name_of
+from tests.environments import STAGES, config_of, name_of
 from tests.synth import Synthesized
 from tests.templates import data_id, from_data, ref, resolved_outputs, settings, stack_paths
 
@@ -45,10 +46,13 @@ def topic_id(synthesized: Synthesized, stage: str) -> str:
 
 
 def every_alarm(synthesized: Synthesized, stage: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """(stack, logical id) -> properties of every alarm of the environment, in any stack."""
+    """(stack, logical id) -> properties of every operations alarm of the environment, in any
+    stack but the Audit stack (whose security alarms notify the security topic:
+    tests/test_security_alarms.py)."""
     return {
         (stack, logical_id): resource["Properties"]
         for stack in stack_paths(synthesized, stage)
+        if stack != f"{stage}/Audit"
         for logical_id, resource in synthesized.resources(stack, "AWS::CloudWatch::Alarm").items()
     }
 
@@ -152,7 +156,7 @@ def test_topic_is_encrypted_tls_only_and_only_cloudwatch_publishes(
     assert cloudwatch_use["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
     (policy,) = synthesized.resources(path, "AWS::SNS::TopicPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    (publish,) = [s for s in statements if s["Effect"] == "Allow"]
+    (publish,) = [s for s in statements if s.get("Sid") == "AllowCloudWatchAlarmsOfThisAccount"]
     assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert publish["Action"] == "sns:Publish"
     assert set(publish["Condition"]) == {"StringEquals", "ArnLike"}
@@ -201,3 +205,96 @@ def test_sweeper_errors_watch_the_sweeper_function(synthesized: Synthesized, sta
     sweeper = data_id(synthesized, stage, "WorkspaceSweeper/Function/Resource")
     assert from_data(synthesized, stage, dimension["Value"]) == {"Data": ref(sweeper)}
     assert (props["Threshold"], props["Statistic"], props["Period"]) == (1, "Sum", 300)
+
+
+# --- capacity ------------------------------------------------------------------------------
+
+GIB = 1024**3
+
+
+def queries(props: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {q["Id"]: q for q in props["Metrics"]}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_workspaces_size_and_growth_alarms(synthesized: Synthesized, stage: str) -> None:
+    wanted = config_of(stage).monitoring
+    file_system = data_id(synthesized, stage, "Workspaces/FileSystem/Resource")
+    size = alarm(synthesized, stage, "WorkspacesSize")
+    assert (size["Namespace"], size["MetricName"]) == ("AWS/EFS", "StorageBytes")
+    dimensions = {d["Name"]: from_data(synthesized, stage, d["Value"]) for d in size["Dimensions"]}
+    assert dimensions == {"FileSystemId": {"Data": ref(file_system)}, "StorageClass": "Total"}
+    assert size["Threshold"] == wanted.efs_storage_gib * GIB
+    growth = queries(alarm(synthesized, stage, "WorkspacesGrowth"))
+    assert growth["expr_1"]["Expression"] == f"DIFF(size) / {GIB}"
+    metric = growth["size"]["MetricStat"]
+    assert metric["Metric"]["MetricName"] == "StorageBytes"
+    assert metric["Period"] == 3600
+    assert alarm(synthesized, stage, "WorkspacesGrowth")["Threshold"] == wanted.efs_growth_gib_per_hour
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_fargate_vcpu_quota_alarm_once_per_account(synthesized: Synthesized, stage: str) -> None:
+    config = config_of(stage)
+    found = [p for n, p in alarms(synthesized, stage).items() if n.startswith("FargateVcpuQuota")]
+    if not config.owns_account_alarms:
+        assert found == []
+        return
+    (props,) = found
+    by_id = queries(props)
+    assert by_id["expr_1"]["Expression"] == "usage / SERVICE_QUOTA(usage) * 100"
+    metric = by_id["usage"]["MetricStat"]["Metric"]
+    assert (metric["Namespace"], metric["MetricName"]) == ("AWS/Usage", "ResourceCount")
+    assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {
+        "Service": "Fargate",
+        "Type": "Resource",
+        "Resource": "OnDemand",
+        "Class": "Standard/OnDemand",
+    }
+    assert props["Threshold"] == config.monitoring.fargate_vcpu_quota_percent
+
+
+def web_acl(synthesized: Synthesized, stage: str) -> dict[str, Any]:
+    (acl,) = synthesized.resources(f"{stage}/Service", "AWS::WAFv2::WebACL").values()
+    return acl["Properties"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_one_blocked_requests_alarm_per_web_acl_rule(synthesized: Synthesized, stage: str) -> None:
+    """Every rule of the synthesized web ACL (a rule added there is watched too), by the metric
+    names its visibility config gives the ``WebACL`` and ``Rule`` dimensions."""
+    acl = web_acl(synthesized, stage)
+    rule_metrics = {rule["VisibilityConfig"]["MetricName"] for rule in acl["Rules"]}
+    blocked = [p for n, p in alarms(synthesized, stage).items() if n.startswith("WafBlocked")]
+    assert len(blocked) == len(acl["Rules"]) >= 4
+    watched = set()
+    for props in blocked:
+        assert (props["Namespace"], props["MetricName"]) == ("AWS/WAFV2", "BlockedRequests")
+        dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        assert dimensions["WebACL"] == acl["VisibilityConfig"]["MetricName"]
+        assert dimensions["Region"] == config_of(stage).region
+        watched.add(dimensions["Rule"])
+        assert props["Threshold"] == config_of(stage).monitoring.waf_blocked_per_5_minutes
+    assert watched == rule_metrics
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_throttling_alarm_per_dispatch_table(synthesized: Synthesized, stage: str) -> None:
+    tables = synthesized.resources(f"{stage}/Data", "AWS::DynamoDB::Table")
+    throttled = [p for n, p in alarms(synthesized, stage).items() if n.startswith("Throttled")]
+    assert len(throttled) == len(tables) == 5
+    watched = set()
+    for props in throttled:
+        by_id = queries(props)
+        assert by_id["expr_1"]["Expression"] == "reads + writes"
+        names = set()
+        for query_id, metric_name in (("reads", "ReadThrottleEvents"), ("writes", "WriteThrottleEvents")):
+            metric = by_id[query_id]["MetricStat"]["Metric"]
+            assert (metric["Namespace"], metric["MetricName"]) == ("AWS/DynamoDB", metric_name)
+            ((dimension, value),) = {d["Name"]: d["Value"] for d in metric["Dimensions"]}.items()
+            assert dimension == "TableName"
+            names.add(json.dumps(from_data(synthesized, stage, value), sort_keys=True))
+        assert len(names) == 1
+        watched |= names
+        assert props["Threshold"] == config_of(stage).monitoring.dynamodb_throttles_per_5_minutes
+    assert watched == {json.dumps({"Data": ref(t)}, sort_keys=True) for t in tables}

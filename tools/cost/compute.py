@@ -141,13 +141,14 @@ def agents(usage: Usage) -> list[LineItem]:
         )
     ]
     if pool:
+        # The warm pool keeps ``warm_pool_size`` idle tasks of every agent (docs/capacity.md).
+        pool_hourly = sum(hourly.values())
         items.append(
             LineItem(
                 "Fargate: agent warm pool",
-                pool * usage.hours * mix_hourly,
-                f"{pool} idle tasks (service.control_plane.warm_pool_size) x {usage.hours} h x "
-                f"{money(mix_hourly)}/h (the mix's average size)",
-                usage.setting("agent_mix_percent"),
+                pool * usage.hours * pool_hourly,
+                f"{len(sizes)} agents x {pool} idle tasks (service.control_plane.warm_pool_size, per agent) "
+                f"x {usage.hours} h x {money(pool_hourly / len(sizes))}/h (the agents' average size)",
             )
         )
     return items

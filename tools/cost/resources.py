@@ -55,6 +55,8 @@ NO_CHARGE: dict[str, str] = {
     "AWS::SNS::Topic": "alarm notifications only: a few a month, within the million publishes SNS gives free",
     "AWS::SNS::Subscription": "alarm e-mails only: a few a month, within the 1,000 e-mails SNS gives free",
     "AWS::SQS::Queue": "dead letters only: within the million requests SQS gives free",
+    "AWS::Budgets::Budget": "budgets without actions have no charge (AWS Budgets pricing: "
+    "https://aws.amazon.com/aws-cost-management/aws-budgets/pricing/)",
     "Custom::VpcRestrictDefaultSG": _DEPLOY_TIME,
     "Custom::S3AutoDeleteObjects": _DEPLOY_TIME,
 }

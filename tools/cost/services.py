@@ -24,6 +24,20 @@ def workspaces(usage: Usage) -> list[LineItem]:
             usage.setting("workspaces_gb"),
         )
     ]
+    backed_up = [f for f in file_systems if f.properties.get("BackupPolicy", {}).get("Status") == "ENABLED"]
+    if backed_up:
+        # Automatic backups keep daily copies for 35 days in the default vault; after the first,
+        # each is incremental, so the vault holds about one copy of the data (warm storage).
+        backup = usage.usd("backup_efs_warm_gb_month")
+        items.append(
+            LineItem(
+                "AWS Backup of the workspaces (EFS)",
+                gb * len(backed_up) * backup,
+                f"{gb} GB x {money(backup)}/GB-month of warm backup storage (automatic backups on; "
+                "incremental copies, about one full copy kept)",
+                usage.setting("workspaces_gb"),
+            )
+        )
     for fs in file_systems:
         mode = fs.properties.get("ThroughputMode", "bursting")
         if mode == "provisioned":
@@ -192,6 +206,16 @@ def monitoring(usage: Usage) -> list[LineItem]:
                 f"{len(alarms)} alarms, {metrics} metrics x {money(price)}",
             )
         )
+    filters = len(usage.resources("AWS::Logs::MetricFilter"))
+    if filters:
+        price = usage.usd("custom_metric_month")
+        items.append(
+            LineItem(
+                "CloudWatch custom metrics (security metric filters)",
+                filters * price,
+                f"{filters} metric filters, one metric each x {money(price)}/month",
+            )
+        )
     dashboards = len(usage.resources("AWS::CloudWatch::Dashboard"))
     if dashboards:
         price = usage.usd("dashboard_month")
@@ -251,7 +275,59 @@ def events(usage: Usage) -> list[LineItem]:
     return [LineItem("EventBridge", usd, basis, usage.setting("dispatches_per_month", "events_per_dispatch"))]
 
 
-ITEMS = (workspaces, tables, trails, keys_and_secrets, monitoring, storage, events)
+def threat_detection(usage: Usage) -> list[LineItem]:
+    """GuardDuty: the management events it analyses, Runtime Monitoring of the Fargate tasks
+    (the agents' dispatches and warm pool, the control plane) and the flow and DNS logs."""
+    detectors = usage.resources("AWS::GuardDuty::Detector")
+    if not detectors:
+        return []
+    a = usage.assumptions
+    events = a.management_events_per_month / 1e6
+    per_million = usage.usd("guardduty_management_events_million")
+    vcpu_hours = 0.0
+    for definition in usage.resources("AWS::ECS::TaskDefinition"):
+        props = definition.properties
+        vcpu = int(props.get("Cpu", 0)) / 1024
+        family = str(props.get("Family", ""))
+        services = [
+            s
+            for s in usage.resources("AWS::ECS::Service")
+            if usage.resource(s.stack, s.properties["TaskDefinition"]).logical_id == definition.logical_id
+        ]
+        if services:
+            tasks = int(services[0].properties.get("DesiredCount", usage.env.service.control_plane.min_tasks))
+            vcpu_hours += tasks * vcpu * usage.hours
+        else:
+            agent = family.rsplit("-", 1)[-1]
+            share = dict(a.agent_mix_percent).get(agent, 0) / 100
+            pool = usage.env.service.control_plane.warm_pool_size
+            task_hours = a.dispatches_per_month * a.minutes_per_dispatch / 60 * share
+            vcpu_hours += vcpu * (task_hours + pool * usage.hours)
+    vcpus = vcpu_hours / usage.hours
+    per_vcpu = usage.usd("guardduty_fargate_vcpu_month")
+    s3_events = s3_object_requests(usage) / 1e6
+    per_s3_million = usage.usd("guardduty_s3_events_million")
+    logs = usage.prices.price(usage.env.region, "guardduty_flow_and_dns_logs_gb")
+    return [
+        LineItem(
+            "GuardDuty (management events, Fargate runtime monitoring, S3 protection)",
+            events * per_million + vcpus * per_vcpu + s3_events * per_s3_million,
+            f"{count(events)} M management events x {money(per_million)}/M + {count(vcpus)} vCPUs on "
+            f"average x {money(per_vcpu)}/vCPU-month (dispatches, warm pool, control plane) + "
+            f"{count(s3_events)} M S3 object requests x {money(per_s3_million)}/M",
+            usage.setting(
+                "management_events_per_month",
+                "dispatches_per_month",
+                "minutes_per_dispatch",
+                "s3_writes_per_dispatch",
+                "s3_reads_per_dispatch",
+            ),
+        ),
+        LineItem("GuardDuty (VPC flow and DNS logs)", None, logs.note),
+    ]
+
+
+ITEMS = (workspaces, tables, trails, keys_and_secrets, monitoring, storage, events, threat_detection)
 PRICED_TYPES = (
     "AWS::EFS::FileSystem",
     "AWS::DynamoDB::Table",
@@ -261,6 +337,8 @@ PRICED_TYPES = (
     "AWS::Logs::LogGroup",
     "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::Dashboard",
+    "AWS::Logs::MetricFilter",
+    "AWS::GuardDuty::Detector",
     "AWS::S3::Bucket",
     "AWS::ECR::Repository",
     "AWS::Events::EventBus",

@@ -339,6 +339,12 @@ def _oidc_provider(r: Resource, attr: str) -> str:
     return {"Ref": arn, "Arn": arn}[attr]
 
 
+def _detector(r: Resource, attr: str) -> str:
+    """A GuardDuty detector's id: 32 lower-case hex digits (GuardDuty API reference, Detector)."""
+    digest = _digest(r.place.stack_name, r.logical_id).hex()[:32]
+    return {"Ref": digest, "Id": digest}[attr]
+
+
 def _physical_id(r: Resource, attr: str) -> str:
     """Types whose Ref is an opaque physical id of no particular length (rarely referenced)."""
     return {"Ref": generated_name(r.place, r.logical_id, 255)}[attr]
@@ -375,6 +381,7 @@ NAMERS: dict[str, Namer] = {
     "AWS::ECR::Repository": _repository,
     "AWS::CloudTrail::Trail": _trail,
     "AWS::WAFv2::WebACL": _web_acl,
+    "AWS::GuardDuty::Detector": _detector,
     "AWS::ApplicationAutoScaling::ScalableTarget": _scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": _scaling_policy,
     "AWS::EC2::VPC": _vpc,
