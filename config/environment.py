@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.audit import AUDIT, AuditConfig, parse_audit
-from config.changes import CHANGES, ChangesConfig, parse_changes
 from config.budget import BUDGET, BudgetConfig, parse_budget
+from config.changes import CHANGES, ChangesConfig, parse_changes
 from config.common import TAGS, tags
 from config.cost import COST, CostAssumptions, parse_cost
 from config.data import DATA, DataConfig, parse_data
