@@ -26,7 +26,7 @@ from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
-from constructs.github_token import DISPATCH_TOKEN_PATH, DISPATCH_TOKEN_PERMISSIONS
+from constructs.github_token import DISPATCH_TOKEN_PATH, DISPATCH_TOKEN_PERMISSIONS, GITHUB_API
 from constructs.hardened_container import ARM64_LINUX, HardenedContainer
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
@@ -259,6 +259,7 @@ class ControlPlane(Construct):
             # Per dispatch, the API mints a GitHub App installation token for the dispatch's one
             # repository with the App's private key (the ARN of the one secret it reads itself,
             # never a value) and writes it into the dispatch's workspace (docs/credentials.md).
+            "OUTPOST_GITHUB_API_URL": GITHUB_API,
             "OUTPOST_GITHUB_APP_ID": str(self._config.github_app_id),
             "OUTPOST_GITHUB_APP_INSTALLATION_ID": str(self._config.github_app_installation_id),
             "OUTPOST_GITHUB_APP_PRIVATE_KEY_SECRET_ARN": data.github_app_key.secret_arn,

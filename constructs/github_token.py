@@ -27,6 +27,9 @@ from constructs import Construct
 # permissions object): push a branch and open a pull request on its one repository. Metadata
 # (read) comes with any installation token.
 DISPATCH_TOKEN_PERMISSIONS = {"contents": "write", "pull_requests": "write"}
+# The GitHub REST API the control plane mints tokens at (and revokes them: DELETE
+# /installation/token).
+GITHUB_API = "https://api.github.com"
 # Where in the dispatch's workspace the token is written (mode 0600, owner 1000), beside the
 # artifact links; the agent sees the workspace at /mnt/workspaces.
 DISPATCH_TOKEN_PATH = ".outpost/github-token"

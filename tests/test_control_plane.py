@@ -89,6 +89,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
             synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"
         ),
         "OUTPOST_WORKSPACES_PATH": "/mnt/workspaces",
+        "OUTPOST_GITHUB_API_URL": "https://api.github.com",
         "OUTPOST_GITHUB_APP_ID": str(wanted["control_plane"]["github_app_id"]),
         "OUTPOST_GITHUB_APP_INSTALLATION_ID": str(wanted["control_plane"]["github_app_installation_id"]),
         "OUTPOST_GITHUB_APP_PRIVATE_KEY_SECRET_ARN": data_ref(synthesized, stage, GITHUB_APP_KEY),
