@@ -165,7 +165,8 @@ class AgentTask(Construct):
                 "OUTPOST_PROXY_LISTEN": f"127.0.0.1:{PROXY_PORT}",
                 "OUTPOST_PROXY_UPSTREAM": provider.upstream,
                 "OUTPOST_PROXY_AUTH_HEADER": provider.header,
-                "OUTPOST_PROXY_AUTH_SCHEME": provider.scheme,
+                # The key's prefix in that header (``Bearer``); none for a bare-key header.
+                **({"OUTPOST_PROXY_AUTH_SCHEME": provider.scheme} if provider.scheme else {}),
             },
             secrets={PROXY_KEY_VARIABLE: self._injected("ProviderSecret", secret)},
             # Exec form, no shell: the image's own binary checks its listener.

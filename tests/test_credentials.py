@@ -124,7 +124,7 @@ def test_the_agent_reaches_its_provider_through_the_proxy_on_loopback(
         "OUTPOST_PROXY_LISTEN": PROXY_URL.removeprefix("http://"),
         "OUTPOST_PROXY_UPSTREAM": provider.upstream,
         "OUTPOST_PROXY_AUTH_HEADER": provider.header,
-        "OUTPOST_PROXY_AUTH_SCHEME": provider.scheme,
+        **({"OUTPOST_PROXY_AUTH_SCHEME": provider.scheme} if provider.scheme else {}),
     }
     assert proxy["OUTPOST_PROXY_LISTEN"].startswith("127.0.0.1:"), "served to its own task only"
     assert provider.upstream.startswith("https://")
