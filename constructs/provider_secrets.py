@@ -54,7 +54,8 @@ ROTATION_RULE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 # - Codex CLI: OPENAI_BASE_URL, the built-in OpenAI provider's base URL, with /v1.
 # - Gemini CLI: GOOGLE_GEMINI_BASE_URL (google-gemini/gemini-cli#25357; plain HTTP is accepted
 #   for localhost only), key as x-goog-api-key.
-# - aider (litellm's DeepSeek provider): DEEPSEEK_API_BASE.
+# - aider (litellm's DeepSeek provider, litellm/llms/deepseek/chat/transformation.py):
+#   DEEPSEEK_API_BASE, whose default is https://api.deepseek.com/beta (kept: /beta).
 # - Grok CLI: GROK_BASE_URL, with /v1; xAI's own CLI reads ~/.grok/config.toml
 #   ([endpoints] models_base_url), which the image writes from OUTPOST_PROVIDER_BASE_URL.
 AGENT_PROVIDERS: dict[str, Provider] = {
@@ -88,7 +89,7 @@ AGENT_PROVIDERS: dict[str, Provider] = {
         "https://api.deepseek.com",
         "authorization",
         "Bearer",
-        (("DEEPSEEK_API_BASE", ""),),
+        (("DEEPSEEK_API_BASE", "/beta"),),
     ),
     "grok": Provider(
         "xai",
