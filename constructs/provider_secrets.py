@@ -51,7 +51,8 @@ ROTATION_RULE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 # Which provider's key each agent needs, and how its CLI reaches the proxy (each base-URL
 # variable is the CLI's documented override; docs/credentials.md cites them):
 # - Claude Code: ANTHROPIC_BASE_URL (code.claude.com/docs/en/env-vars), key as X-Api-Key.
-# - Codex CLI: OPENAI_BASE_URL, the built-in OpenAI provider's base URL, with /v1.
+# - Codex CLI: OPENAI_BASE_URL, the built-in OpenAI provider's base-URL override, with /v1
+#   (openai/codex#11698).
 # - Gemini CLI: GOOGLE_GEMINI_BASE_URL (google-gemini/gemini-cli#25357; plain HTTP is accepted
 #   for localhost only), key as x-goog-api-key.
 # - aider (litellm's DeepSeek provider, litellm/llms/deepseek/chat/transformation.py):
