@@ -26,10 +26,7 @@ from tests.environments import STAGES
 from tests.service_templates import AGENT_SECRETS, containers, props
 from tests.synth import Synthesized
 from tests.templates import data_id, from_data, settings
-
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
-# ("Amazon ECS service quotas"): containers per task definition, 10 (not adjustable).
-CONTAINERS_PER_TASK_DEFINITION = 10
+from tools.rehearsal.limits import CONTAINERS_PER_TASK_DEFINITION
 
 
 def _agent_definitions(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
