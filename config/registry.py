@@ -9,8 +9,10 @@ from config.reader import Section
 from config.schema import Group, integer, string
 
 AGENTS: tuple[str, ...] = ("claude", "codex", "gemini", "aider", "grok")
-# One repository per image: the shared agent base, the five agents, the control plane.
-IMAGES: tuple[str, ...] = ("base", *AGENTS, "control-plane")
+# One repository per image: the shared agent base, the five agents, the control plane, and the
+# credential-injecting proxy that runs beside every agent (docs/credentials.md).
+CREDENTIAL_PROXY_IMAGE = "credential-proxy"
+IMAGES: tuple[str, ...] = ("base", *AGENTS, "control-plane", CREDENTIAL_PROXY_IMAGE)
 
 # ECR repository names: lower-case path segments of letters and digits joined by . _ -
 _REPOSITORY_PREFIX = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"

@@ -28,6 +28,8 @@ from config.schema import Group, boolean, integer, string
 # Idle agent tasks the control plane keeps started per agent (0: no warm pool); each holds a
 # private IP and costs a running task, so it is bounded well below the subnet capacity.
 MAX_WARM_POOL_SIZE = 100
+# GitHub's ids are positive integers; the bound only refuses a typo that JSON would accept.
+MAX_GITHUB_ID = 2**53
 MAX_TASKS = 100
 PRODUCTION_MIN_TASKS = 2
 # The release watch (constructs/release_alarms.py): its alarms evaluate 5-minute periods, and the
@@ -89,12 +91,46 @@ CONTROL_PLANE = Group(
             maximum=MAX_WARM_POOL_SIZE,
         ),
         integer(
+            "github_app_id",
+            "the GitHub App the control plane mints each dispatch's repository token as "
+            "(`OUTPOST_GITHUB_APP_ID`; docs/credentials.md); its private key is the secret "
+            "`outpost/<env>/github-app-private-key`",
+            minimum=1,
+            maximum=MAX_GITHUB_ID,
+        ),
+        integer(
+            "github_app_installation_id",
+            "that App's installation on the organisation or account whose repositories agents work on "
+            "(`OUTPOST_GITHUB_APP_INSTALLATION_ID`)",
+            minimum=1,
+            maximum=MAX_GITHUB_ID,
+        ),
+        integer(
             "bake_minutes",
             "how long `make deploy` watches a rolling control-plane deployment on the release alarms "
             "before it counts as done (constructs/release_alarms.py)",
             minimum=BAKE_MINUTES[0],
             maximum=BAKE_MINUTES[1],
             rules=(f"a multiple of {ALARM_PERIOD_MINUTES} (the release alarms' period in minutes)",),
+        ),
+    ),
+)
+
+# The credential-injecting proxy beside every agent (docs/credentials.md): a container of each
+# agent task with a hard memory limit of its own, taken from the task's memory.
+MIN_AGENT_MEMORY = 256
+CREDENTIAL_PROXY = Group(
+    "credential_proxy",
+    "The credential-injecting proxy container in every agent task: it alone holds the provider's "
+    "API key (docs/credentials.md).",
+    (
+        image_tag_setting("the credential-proxy image's tag"),
+        integer(
+            "memory",
+            "hard memory limit (MiB) of the proxy container, taken from each agent task's memory",
+            minimum=32,
+            maximum=1024,
+            rules=(f"leaves every agent's container at least {MIN_AGENT_MEMORY} MiB",),
         ),
     ),
 )
@@ -106,6 +142,7 @@ SERVICE = Group(
         CONTROL_PLANE,
         JANITOR,
         AGENTS_GROUP,
+        CREDENTIAL_PROXY,
         string(
             "agent_architecture",
             "CPU architecture of the agent images and task definitions",
@@ -150,6 +187,8 @@ class ControlPlaneConfig:
     worker_task_timeout_seconds: int
     warm_pool_size: int
     bake_minutes: int
+    github_app_id: int
+    github_app_installation_id: int
 
     @property
     def fixed_desired_count(self) -> int | None:
@@ -164,10 +203,17 @@ class ControlPlaneConfig:
 
 
 @dataclass(frozen=True)
+class CredentialProxyConfig:
+    image_tag: str
+    memory: int
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     control_plane: ControlPlaneConfig
     janitor: JanitorConfig
     agents: tuple[AgentConfig, ...]
+    credential_proxy: CredentialProxyConfig
     # The agent images' CPU architecture (the control plane's image is ARM64), and the Fargate
     # platform version the control plane launches agent tasks on.
     agent_architecture: str
@@ -216,6 +262,8 @@ def parse_control_plane(section: Section, *, production: bool) -> ControlPlaneCo
         worker_task_timeout_seconds=section.integer("worker_task_timeout_seconds"),
         warm_pool_size=section.integer("warm_pool_size"),
         bake_minutes=bake_minutes(section),
+        github_app_id=section.integer("github_app_id"),
+        github_app_installation_id=section.integer("github_app_installation_id"),
     )
     section.done()
     return config
@@ -232,10 +280,27 @@ def bake_minutes(section: Section) -> int:
     return value
 
 
+def parse_credential_proxy(section: Section, agents: tuple[AgentConfig, ...]) -> CredentialProxyConfig:
+    tag = image_tag(section)
+    memory = section.integer("memory")
+    smallest = min(agents, key=lambda agent: agent.memory)
+    if smallest.memory - memory < MIN_AGENT_MEMORY:
+        raise ConfigError(
+            section.key("memory"),
+            memory,
+            f"leaves the {smallest.name} agent's container {smallest.memory - memory} MiB of its task's "
+            f"{smallest.memory}; it needs at least {MIN_AGENT_MEMORY}",
+        )
+    config = CredentialProxyConfig(image_tag=tag, memory=memory)
+    section.done()
+    return config
+
+
 def parse_service(section: Section, *, production: bool) -> ServiceConfig:
     control_plane = parse_control_plane(section.section("control_plane"), production=production)
     janitor = parse_janitor(section.section("janitor"), production=production)
     agents = parse_agents(section.section("agents"))
+    credential_proxy = parse_credential_proxy(section.section("credential_proxy"), agents)
     architecture = section.string("agent_architecture")
     platform = section.string("agent_platform_version")
     use_spot = section.boolean("agents_use_spot")
@@ -251,6 +316,7 @@ def parse_service(section: Section, *, production: bool) -> ServiceConfig:
         control_plane=control_plane,
         janitor=janitor,
         agents=agents,
+        credential_proxy=credential_proxy,
         agent_architecture=architecture,
         agent_platform_version=platform,
         agents_use_spot=use_spot,

@@ -9,6 +9,7 @@ plain environment variables (identifiers only); any credential would go through 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from config.service import ControlPlaneConfig
 from constructs import Construct, IConstruct
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
+from constructs.github_token import DISPATCH_TOKEN_PATH, DISPATCH_TOKEN_PERMISSIONS, GITHUB_API
 from constructs.hardened_container import ARM64_LINUX, HardenedContainer
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
@@ -254,8 +256,15 @@ class ControlPlane(Construct):
             "OUTPOST_EFS_FILE_SYSTEM_ID": data.file_system.file_system_id,
             "OUTPOST_EFS_ACCESS_POINT_ID": data.access_point.access_point_id,
             "OUTPOST_WORKSPACES_PATH": MOUNT_PATH,
-            # The ARN of the one secret the API reads itself; never a value.
-            "OUTPOST_GITHUB_TOKEN_SECRET_ARN": data.github_token.secret_arn,
+            # Per dispatch, the API mints a GitHub App installation token for the dispatch's one
+            # repository with the App's private key (the ARN of the one secret it reads itself,
+            # never a value) and writes it into the dispatch's workspace (docs/credentials.md).
+            "OUTPOST_GITHUB_API_URL": GITHUB_API,
+            "OUTPOST_GITHUB_APP_ID": str(self._config.github_app_id),
+            "OUTPOST_GITHUB_APP_INSTALLATION_ID": str(self._config.github_app_installation_id),
+            "OUTPOST_GITHUB_APP_PRIVATE_KEY_SECRET_ARN": data.github_app_key.secret_arn,
+            "OUTPOST_GITHUB_TOKEN_PERMISSIONS": json.dumps(DISPATCH_TOKEN_PERMISSIONS, sort_keys=True),
+            "OUTPOST_GITHUB_TOKEN_PATH": DISPATCH_TOKEN_PATH,
         }
         for name, table in data.tables.items():
             environment[f"OUTPOST_TABLE_{name.upper()}"] = table.table_name

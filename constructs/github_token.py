@@ -1,4 +1,17 @@
-"""The GitHub token the agents push and open pull requests with: a secret set out of band."""
+"""The GitHub App private key the control plane mints per-dispatch repository tokens with.
+
+No agent holds a GitHub credential of its own: for each dispatch the control plane signs a
+JSON Web Token with this key (the App's identity, at most 10 minutes), exchanges it for an
+installation access token limited to the dispatch's one repository and to the permissions the
+job needs (``POST /app/installations/{id}/access_tokens`` with ``repositories`` and
+``permissions``; GitHub makes it expire after one hour), and writes that token into the
+dispatch's workspace, as it writes the artifact links (docs/credentials.md).
+
+Only the control plane's task role reads the key (tests/test_credentials.py). The secret is
+created with a random placeholder, so no key is ever in a template; an operator stores the
+App's PEM after the first deploy (``aws secretsmanager put-secret-value``), and a later
+deploy leaves the value alone.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +20,35 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from compliance.acknowledgements import acknowledge
+from config.names import resource_name
 from constructs import Construct
 
+# The permissions every dispatch's token is narrowed to (GitHub's "installation access token"
+# permissions object): push a branch and open a pull request on its one repository. Metadata
+# (read) comes with any installation token.
+DISPATCH_TOKEN_PERMISSIONS = {"contents": "write", "pull_requests": "write"}
+# The GitHub REST API the control plane mints tokens at (and revokes them: DELETE
+# /installation/token).
+GITHUB_API = "https://api.github.com"
+# Where in the dispatch's workspace the token is written (mode 0600, owner 1000), beside the
+# artifact links; the agent sees the workspace at /mnt/workspaces.
+DISPATCH_TOKEN_PATH = ".outpost/github-token"
 
-class GithubTokenSecret(Construct):
-    """``secret`` named ``secret_name``, encrypted with ``encryption_key``.
 
-    Created with a random placeholder, so no value ever appears in a template; an operator
-    sets the real token after the deploy (README: ``aws secretsmanager put-secret-value``).
-    CloudFormation does not touch the value again: a later deploy leaves it as it is.
-    """
+def github_app_key_name(env_name: str) -> str:
+    """``outpost/prod/github-app-private-key``: the name operators pass to put-secret-value."""
+    return resource_name(env_name, "github-app-private-key", separator="/")
+
+
+class GithubAppKey(Construct):
+    """``secret`` named ``github_app_key_name(env_name)``, encrypted with ``encryption_key``."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        secret_name: str,
+        env_name: str,
         encryption_key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -31,8 +56,11 @@ class GithubTokenSecret(Construct):
         self.secret = secretsmanager.Secret(
             self,
             "Secret",
-            secret_name=secret_name,
-            description="GitHub token of the Outpost agents; placeholder until set with put-secret-value",
+            secret_name=github_app_key_name(env_name),
+            description=(
+                "Private key (PEM) of the Outpost GitHub App; only the control plane reads it, to mint "
+                "per-dispatch tokens. Placeholder until set with put-secret-value"
+            ),
             encryption_key=encryption_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=40, exclude_punctuation=True
@@ -41,9 +69,11 @@ class GithubTokenSecret(Construct):
         )
         acknowledge(
             self.secret,
-            "A GitHub token is issued by GitHub, not by AWS, so Secrets Manager cannot rotate it: it is "
-            "rotated by issuing a fine-grained, expiring token and storing it with put-secret-value "
-            "(README); the secret is KMS-encrypted and readable only by the roles granted it.",
+            "A GitHub App private key is issued by GitHub, not by AWS, so Secrets Manager cannot rotate "
+            "it: an operator generates a new key in the App's settings, stores it with put-secret-value "
+            "and deletes the old one on GitHub (docs/credentials.md). It is KMS-encrypted, only the "
+            "control plane's task role reads it, and no agent ever holds it: agents get one-hour "
+            "tokens for one repository.",
             "AwsSolutions-SMG4",
             "HIPAA.Security-SecretsManagerRotationEnabled",
             "NIST.800.53.R5-SecretsManagerRotationEnabled",

@@ -1,5 +1,9 @@
 """The model providers' API keys: one Secrets Manager secret per provider, KMS-encrypted.
 
+Each key is handed to the credential-proxy container of its agent's tasks only (an ECS secret
+of that container, read by the agent's execution role); the agent's own container holds a
+placeholder and reaches the provider through the proxy on localhost (docs/credentials.md).
+
 The stack creates each secret with a random placeholder value; an operator sets the real
 key out of band (``aws secretsmanager put-secret-value``, see the README). So the key
 never appears in a template, a CDK context or a CloudFormation event, and every policy can
@@ -25,20 +29,77 @@ from permissions.tasks import secret_read_statements
 
 @dataclass(frozen=True)
 class Provider:
+    """A model provider: its secret, the API the key is good for, and how the agent's CLI is
+    pointed at the credential proxy instead (docs/credentials.md).
+
+    ``header`` is the request header the provider authenticates (``scheme`` prefixes the key in
+    it: ``Bearer``); ``variable`` the key variable the CLI reads, which gets a placeholder;
+    ``base_urls`` the CLI's base-URL variables with the path each expects after the host.
+    """
+
     name: str  # secret name suffix and construct id stem
-    variable: str  # the environment variable the agent CLI reads
+    variable: str  # the key variable the agent CLI reads: a placeholder, never the key
+    upstream: str  # the provider API's origin, the only one the proxy forwards to
+    header: str
+    scheme: str
+    base_urls: tuple[tuple[str, str], ...]
 
 
 # The compliance packs that have the secret-rotation rule (PCI DSS and NIST rev 4 do not).
 ROTATION_RULE_PACKS = ("HIPAA.Security", "NIST.800.53.R5")
 
-# Which provider's key each agent needs, and the variable its CLI reads it from.
+# Which provider's key each agent needs, and how its CLI reaches the proxy (each base-URL
+# variable is the CLI's documented override; docs/credentials.md cites them):
+# - Claude Code: ANTHROPIC_BASE_URL (code.claude.com/docs/en/env-vars), key as X-Api-Key.
+# - Codex CLI: OPENAI_BASE_URL, the built-in OpenAI provider's base-URL override, with /v1
+#   (openai/codex#11698).
+# - Gemini CLI: GOOGLE_GEMINI_BASE_URL (google-gemini/gemini-cli#25357; plain HTTP is accepted
+#   for localhost only), key as x-goog-api-key.
+# - aider (litellm's DeepSeek provider, litellm/llms/deepseek/chat/transformation.py):
+#   DEEPSEEK_API_BASE, whose default is https://api.deepseek.com/beta (kept: /beta).
+# - Grok CLI: GROK_BASE_URL, with /v1; xAI's own CLI reads ~/.grok/config.toml
+#   ([endpoints] models_base_url), which the image writes from OUTPOST_PROVIDER_BASE_URL.
 AGENT_PROVIDERS: dict[str, Provider] = {
-    "claude": Provider("anthropic", "ANTHROPIC_API_KEY"),
-    "codex": Provider("openai", "OPENAI_API_KEY"),
-    "gemini": Provider("google", "GEMINI_API_KEY"),
-    "aider": Provider("deepseek", "DEEPSEEK_API_KEY"),
-    "grok": Provider("xai", "XAI_API_KEY"),
+    "claude": Provider(
+        "anthropic",
+        "ANTHROPIC_API_KEY",
+        "https://api.anthropic.com",
+        "x-api-key",
+        "",
+        (("ANTHROPIC_BASE_URL", ""),),
+    ),
+    "codex": Provider(
+        "openai",
+        "OPENAI_API_KEY",
+        "https://api.openai.com",
+        "authorization",
+        "Bearer",
+        (("OPENAI_BASE_URL", "/v1"),),
+    ),
+    "gemini": Provider(
+        "google",
+        "GEMINI_API_KEY",
+        "https://generativelanguage.googleapis.com",
+        "x-goog-api-key",
+        "",
+        (("GOOGLE_GEMINI_BASE_URL", ""),),
+    ),
+    "aider": Provider(
+        "deepseek",
+        "DEEPSEEK_API_KEY",
+        "https://api.deepseek.com",
+        "authorization",
+        "Bearer",
+        (("DEEPSEEK_API_BASE", "/beta"),),
+    ),
+    "grok": Provider(
+        "xai",
+        "XAI_API_KEY",
+        "https://api.x.ai",
+        "authorization",
+        "Bearer",
+        (("GROK_BASE_URL", "/v1"),),
+    ),
 }
 
 
@@ -85,7 +146,7 @@ class ProviderSecrets(Construct):
                 secret,
                 "A provider API key is issued by the provider and cannot be rotated by a Lambda here; "
                 "operators replace it with put-secret-value when the provider rotates it, and only the "
-                "one agent's execution role may read it.",
+                "one agent's execution role may read it, for its task's credential proxy (never the agent).",
                 "AwsSolutions-SMG4",
                 *in_packs("SecretsManagerRotationEnabled", ROTATION_RULE_PACKS),
             )
@@ -96,10 +157,10 @@ class ProviderSecrets(Construct):
         """``outpost/prod/anthropic-api-key``: the name operators pass to put-secret-value."""
         return resource_name(env_name, f"{provider}-api-key", separator="/")
 
-    def for_agent(self, agent: str) -> tuple[str, secretsmanager.ISecret]:
-        """(environment variable, secret) an agent's task definition needs."""
+    def for_agent(self, agent: str) -> tuple[Provider, secretsmanager.ISecret]:
+        """(provider, secret) of an agent: the secret goes to its task's credential proxy only."""
         provider = AGENT_PROVIDERS[agent]
-        return provider.variable, self.secrets[provider.name]
+        return provider, self.secrets[provider.name]
 
     def read_statements(self, agent: str) -> list[iam.PolicyStatement]:
         """Read this agent's secret and nothing else: the value, and its key through Secrets Manager."""

@@ -73,13 +73,13 @@ DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
 class DataAccess:
     """The Data stack's resources that tasks use (``DataExports.access``, ``stacks/exports.py``)."""
 
-    key: kms.IKey  # encrypts the tables, artifacts, GitHub token and workspaces
+    key: kms.IKey  # encrypts the tables, artifacts, GitHub App key and workspaces
     tables: Mapping[str, dynamodb.ITable]
     artifacts: s3.IBucket
     event_bus: events.IEventBus
     file_system: efs.IFileSystem
     access_point: efs.IAccessPoint
-    github_token: secretsmanager.ISecret
+    github_app_key: secretsmanager.ISecret  # read by the control plane only
 
     # --- the workspaces file system -------------------------------------------------------
 
@@ -151,12 +151,13 @@ class DataAccess:
         ]
 
     def control_plane_workspace_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
-        """Clone into workspaces: the GitHub token; one access point per workspace; the mount."""
+        """Clone into workspaces and hand each dispatch its repository token: the GitHub App's
+        private key; one access point per workspace; the mount."""
         file_system_arn = self.file_system.file_system_arn
         our_tag = {f"aws:RequestTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id}
         for_a_dispatch = {"Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"}}
         return [
-            *self.github_token_statements(Stack.of(scope).region),
+            *self.github_app_key_statements(Stack.of(scope).region),
             iam.PolicyStatement(
                 sid="ListWorkspaceAccessPoints",
                 actions=["elasticfilesystem:DescribeAccessPoints"],
@@ -197,9 +198,10 @@ class DataAccess:
             conditions={"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
         )
 
-    def github_token_statements(self, region: str) -> list[iam.PolicyStatement]:
-        """Read the GitHub token: its value, and the data key only through Secrets Manager for it."""
-        return secret_read_statements(self.github_token, self.key, region=region, sid="GithubToken")
+    def github_app_key_statements(self, region: str) -> list[iam.PolicyStatement]:
+        """Read the GitHub App's private key: its value, and the data key only through Secrets
+        Manager for it. The control plane's alone: agents get per-dispatch tokens."""
+        return secret_read_statements(self.github_app_key, self.key, region=region, sid="GithubAppKey")
 
     # --- an agent -------------------------------------------------------------------------
 

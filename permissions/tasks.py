@@ -17,8 +17,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 
 
-def pull_statements(repository: ecr.IRepository) -> list[iam.PolicyStatement]:
-    """Pull images from ``repository`` only (plus the registry login, which has no resource)."""
+def pull_statements(*repositories: ecr.IRepository) -> list[iam.PolicyStatement]:
+    """Pull images from ``repositories`` only (plus the registry login, which has no resource)."""
     return [
         iam.PolicyStatement(
             sid="RegistryLogin",
@@ -28,7 +28,7 @@ def pull_statements(repository: ecr.IRepository) -> list[iam.PolicyStatement]:
         iam.PolicyStatement(
             sid="PullOwnImage",
             actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-            resources=[repository.repository_arn],
+            resources=[repository.repository_arn for repository in repositories],
         ),
     ]
 

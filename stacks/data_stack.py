@@ -8,13 +8,13 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_kms as kms
 
 from config import EnvironmentConfig
-from config.names import pascal, resource_name
+from config.names import pascal
 from constructs import Construct
 from constructs.artifacts_bucket import ArtifactsBucket
 from constructs.artifacts_collector import ArtifactsCollector
 from constructs.dispatch_tables import DispatchTables
 from constructs.event_bus import OutpostEventBus
-from constructs.github_token import GithubTokenSecret
+from constructs.github_token import GithubAppKey, github_app_key_name
 from constructs.log_encryption import LogsKey
 from constructs.operations_alarms import DataWatched
 from constructs.provider_secrets import ProviderSecrets
@@ -26,19 +26,14 @@ from stacks.base import OutpostStack
 from stacks.exports import DataExports, NetworkExports
 
 
-def github_token_name(env_name: str) -> str:
-    """``outpost/prod/github-token``: the name operators pass to put-secret-value."""
-    return resource_name(env_name, "github-token", separator="/")
-
-
 class DataStack(OutpostStack):
-    """Artifacts bucket, DynamoDB tables, every secret (the GitHub token and the model
-    providers' API keys), event bus, workspaces EFS, task-state callback. Data is retained in
+    """Artifacts bucket, DynamoDB tables, every secret (the GitHub App's private key and
+    the model providers' API keys), event bus, workspaces EFS, task-state callback. Data is retained in
     production (``data_removal_policy``).
 
     ``exports`` is what the Service stack uses of it (``access``, the bundle its tasks are
     given; the provider secrets; the dead-letter queue), ``watched`` what the alarms watch.
-    Attributes: ``key``, ``artifacts``, ``tables`` (by name), ``github_token``,
+    Attributes: ``key``, ``artifacts``, ``tables`` (by name), ``github_app_key``,
     ``provider_secrets``, ``event_bus``, ``file_system``, ``access_point``, ``callback``,
     ``sweeper``, ``access``.
     """
@@ -94,12 +89,12 @@ class DataStack(OutpostStack):
             event_bus=self.event_bus,
             file_system=self.file_system,
             access_point=self.access_point,
-            github_token=self.github_token,
+            github_app_key=self.github_app_key,
         )
         self._outputs(config)
 
     def _stores(self, config: EnvironmentConfig) -> None:
-        """``artifacts``, ``tables``, ``github_token``, ``provider_secrets`` and ``event_bus``."""
+        """``artifacts``, ``tables``, ``github_app_key``, ``provider_secrets`` and ``event_bus``."""
         data, removal = config.data, self.data_removal_policy
         self.artifacts = ArtifactsBucket(
             self,
@@ -116,12 +111,9 @@ class DataStack(OutpostStack):
             removal_policy=removal,
             deletion_protection=config.is_production,
         ).tables
-        self.github_token = GithubTokenSecret(
-            self,
-            "GithubToken",
-            secret_name=github_token_name(config.name),
-            encryption_key=self.key,
-            removal_policy=removal,
+        # Only the control plane reads it, to mint each dispatch's repository token.
+        self.github_app_key = GithubAppKey(
+            self, "GithubApp", env_name=config.name, encryption_key=self.key, removal_policy=removal
         ).secret
         # The provider keys keep a KMS key of their own rather than the data key: only the five
         # agent execution roles ever decrypt with it (each for its one secret), so its key
@@ -195,9 +187,10 @@ class DataStack(OutpostStack):
                 "Artifacts bucket: the agents' run output",
             ),
             "EventBusName": (self.event_bus.event_bus_name, "Bus the control plane puts cost events on"),
-            "GithubTokenSecretName": (
-                github_token_name(config.name),
-                "Set the token with: aws secretsmanager put-secret-value --secret-id <this> ...",
+            "GithubAppPrivateKeySecretName": (
+                github_app_key_name(config.name),
+                "Set the GitHub App's private key (PEM) with: aws secretsmanager put-secret-value "
+                "--secret-id <this> --secret-string file://key.pem",
             ),
             "WorkspacesFileSystemId": (self.file_system.file_system_id, "Workspaces EFS"),
             "WorkspacesAccessPointId": (self.access_point.access_point_id, "Access point /workspaces"),

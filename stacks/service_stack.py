@@ -20,6 +20,7 @@ from compliance.acknowledgements import acknowledge, control_tower
 from config import AGENTS, EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
 from config.names import pascal
+from config.registry import CREDENTIAL_PROXY_IMAGE
 from constructs import Construct
 from constructs.agent_task import AgentTask
 from constructs.control_plane import AgentFleet, ControlPlane
@@ -70,7 +71,10 @@ class ServiceStack(OutpostStack):
             production=config.is_production,
         )
         self.cluster = self._cluster(network)
-        repositories = {image: registry.repository(self, image) for image in (*AGENTS, "control-plane")}
+        repositories = {
+            image: registry.repository(self, image)
+            for image in (*AGENTS, "control-plane", CREDENTIAL_PROXY_IMAGE)
+        }
         self.agents = self._agents(repositories, data)
         self.control_plane = self._control_plane(network, repositories["control-plane"], data)
         self._front_door(network, alarm_topic)
@@ -102,6 +106,8 @@ class ServiceStack(OutpostStack):
                 config=config.service.agent(name),
                 architecture=config.service.agent_architecture,
                 repository=repositories[name],
+                proxy_repository=repositories[CREDENTIAL_PROXY_IMAGE],
+                proxy=config.service.credential_proxy,
                 secrets=self.provider_secrets,
                 data=data.access,
                 logs_key=self.logs_key,

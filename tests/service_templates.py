@@ -45,12 +45,21 @@ def props(synthesized: Synthesized, stage: str, path: str) -> dict[str, Any]:
     return found
 
 
-def container(synthesized: Synthesized, stage: str, task: str) -> dict[str, Any]:
+def containers(synthesized: Synthesized, stage: str, task: str) -> dict[str, dict[str, Any]]:
+    """The container definitions of ``<task>/TaskDefinition``, by name."""
     definitions: list[dict[str, Any]] = props(synthesized, stage, f"{task}/TaskDefinition/Resource")[
         "ContainerDefinitions"
     ]
-    [definition] = definitions
-    return definition
+    return {definition["Name"]: definition for definition in definitions}
+
+
+def container(synthesized: Synthesized, stage: str, task: str, name: str | None = None) -> dict[str, Any]:
+    """The container ``name`` of the task, or its only container."""
+    found = containers(synthesized, stage, task)
+    if name is None:
+        [definition] = found.values()
+        return definition
+    return found[name]
 
 
 def statements(synthesized: Synthesized, stage: str, policy_path: str) -> list[dict[str, Any]]:
@@ -95,7 +104,7 @@ def workspaces_volume(synthesized: Synthesized, stage: str) -> dict[str, Any]:
 WORKSPACES_MOUNT = {"ContainerPath": "/mnt/workspaces", "ReadOnly": False, "SourceVolume": "workspaces"}
 
 
-GITHUB_TOKEN = "GithubToken/Secret/Resource"
+GITHUB_APP_KEY = "GithubApp/Secret/Resource"
 
 
 def repository_name(stage: str, image: str) -> str:
@@ -121,17 +130,17 @@ def image_uri(stage: str, image: str, tag: str) -> dict[str, Any]:
     }
 
 
-def github_token_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
-    token = data_ref(synthesized, stage, GITHUB_TOKEN)
+def github_app_key_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    token = data_ref(synthesized, stage, GITHUB_APP_KEY)
     return [
         {
-            "Sid": "ReadGithubToken",
+            "Sid": "ReadGithubAppKey",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": token,
         },
         {
-            "Sid": "DecryptGithubToken",
+            "Sid": "DecryptGithubAppKey",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
             "Resource": data_arn(synthesized, stage, "DataKey/Resource"),

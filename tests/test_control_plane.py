@@ -14,8 +14,9 @@ from permissions.control_plane import POLICIES
 from stacks.stage import OutpostStage
 from tests.environments import STAGES, of_kind, stages_of_kind
 from tests.service_templates import (
+    AGENT_SECRETS,
     ENV_NAMES,
-    GITHUB_TOKEN,
+    GITHUB_APP_KEY,
     SECRET_LIKE,
     WORKSPACES_MOUNT,
     at,
@@ -57,7 +58,7 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
     assert box["LogConfiguration"]["Options"]["awslogs-group"] == ref(
         logical_id(synthesized, stage, "ControlPlane/Logs/Resource")
     )
-    # It reads the GitHub token itself when it needs it (its ARN is in the environment).
+    # It reads the GitHub App's key itself when it mints a token (its ARN is in the environment).
     assert "Secrets" not in box
 
 
@@ -88,7 +89,12 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
             synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"
         ),
         "OUTPOST_WORKSPACES_PATH": "/mnt/workspaces",
-        "OUTPOST_GITHUB_TOKEN_SECRET_ARN": data_ref(synthesized, stage, GITHUB_TOKEN),
+        "OUTPOST_GITHUB_API_URL": "https://api.github.com",
+        "OUTPOST_GITHUB_APP_ID": str(wanted["control_plane"]["github_app_id"]),
+        "OUTPOST_GITHUB_APP_INSTALLATION_ID": str(wanted["control_plane"]["github_app_installation_id"]),
+        "OUTPOST_GITHUB_APP_PRIVATE_KEY_SECRET_ARN": data_ref(synthesized, stage, GITHUB_APP_KEY),
+        "OUTPOST_GITHUB_TOKEN_PERMISSIONS": '{"contents": "write", "pull_requests": "write"}',
+        "OUTPOST_GITHUB_TOKEN_PATH": ".outpost/github-token",
         "OUTPOST_TABLE_DISPATCHES": data_ref(synthesized, stage, "Tables/Dispatches/Resource"),
         "OUTPOST_TABLE_IDEMPOTENCY": data_ref(synthesized, stage, "Tables/Idempotency/Resource"),
         "OUTPOST_TABLE_WORKSPACES": data_ref(synthesized, stage, "Tables/Workspaces/Resource"),
@@ -119,15 +125,26 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
 @pytest.mark.parametrize("stage", STAGES)
 def test_no_credential_in_plain_environment_variables(synthesized: Synthesized, stage: str) -> None:
     """A variable named like a credential is allowed only when it holds a reference to a Data
-    stack resource, never a literal: a secret's ARN (``..._SECRET_ARN``) or a table's name
-    (``OUTPOST_TABLE_API_KEYS``: the table of API-key hashes)."""
+    stack resource: a secret's ARN (``..._SECRET_ARN``) or a table's name (``OUTPOST_TABLE_API_KEYS``:
+    the table of API-key hashes); or one of these exact literals: the placeholder in an agent
+    CLI's key variable (the credential proxy replaces it), where the dispatch's GitHub token is
+    written and what it may do (docs/credentials.md)."""
     allowed = {"_SECRET_ARN": "AWS::SecretsManager::Secret", "OUTPOST_TABLE_": "AWS::DynamoDB::Table"}
+    literals = {
+        **{variable: "outpost-credential-proxy" for _, variable in AGENT_SECRETS.values()},
+        "OUTPOST_GITHUB_TOKEN_FILE": "/mnt/workspaces/.outpost/github-token",
+        "OUTPOST_GITHUB_TOKEN_PATH": ".outpost/github-token",
+        "OUTPOST_GITHUB_TOKEN_PERMISSIONS": '{"contents": "write", "pull_requests": "write"}',
+    }
     resources = synthesized.template(f"{stage}/Data")["Resources"]
     for definition in synthesized.resources(f"{stage}/Service", "AWS::ECS::TaskDefinition").values():
         for box in definition["Properties"]["ContainerDefinitions"]:
             for variable in box.get("Environment", []):
                 name = variable["Name"]
                 if not SECRET_LIKE.search(name):
+                    continue
+                if name in literals:
+                    assert variable["Value"] == literals[name], (box["Name"], name)
                     continue
                 kinds = [k for marker, k in allowed.items() if marker in name]
                 assert len(kinds) == 1, (box["Name"], name)

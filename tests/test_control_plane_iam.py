@@ -11,7 +11,7 @@ from permissions.control_plane import POLICIES
 from tests.environments import STAGES
 from tests.service_templates import (
     ENV_NAMES,
-    github_token_statements,
+    github_app_key_statements,
     logical_id,
     mount_statement,
     props,
@@ -99,7 +99,7 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
     file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
     access_points = f"arn:aws:elasticfilesystem:{region(stage)}:{account}:access-point/*"
     return [
-        *github_token_statements(synthesized, stage),
+        *github_app_key_statements(synthesized, stage),
         {
             "Sid": "ListWorkspaceAccessPoints",
             "Effect": "Allow",

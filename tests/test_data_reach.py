@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
+from config import AGENTS
+from constructs.provider_secrets import AGENT_PROVIDERS
 from tests.environments import ENVIRONMENTS, of_kind
 from tools.review import report
+from tools.review.credentials import credential_rows
 from tools.review.data_reach import reach, reach_rows
 from tools.review.roles import environment_roles, words
 from tools.review.templates import StackTemplate
@@ -229,3 +232,75 @@ def test_a_cross_stack_reference_reads_as_stack_and_resource() -> None:
         ["bucket `Env-Store:Bucket.Arn`: every object (the whole bucket) (GetObject)"],
         [],
     )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_credentials_say_who_holds_each_secret_for_how_long_and_what_it_reaches(
+    written: dict[str, report.Review], report_dir: Path, env: str
+) -> None:
+    """Issue 21 item 6, as a reviewer reads it: every secret of the environment has a row; a
+    provider key is held by its agent's credential proxy and execution role, never by an agent
+    container; the GitHub App's key by the control plane alone; the agents hold only their
+    dispatch's token file, which the control plane writes."""
+    stacks = written[env].stacks
+    rows = {row[0]: row for row in credential_rows(stacks, environment_roles(stacks))}
+    secrets = [
+        f"`{resource['Properties']['Name']}`"
+        for s in stacks
+        for _, resource in s.of_type("AWS::SecretsManager::Secret")
+    ]
+    assert sorted(k for k in rows if not k.startswith("file ")) == sorted(secrets)
+    for agent, provider in AGENT_PROVIDERS.items():
+        _, held, lives, reaches = rows[f"`outpost/{env}/{provider.name}-api-key`"]
+        assert held.split("\n") == [
+            f"`credential-proxy` container of `outpost-{env}-{agent}`, in its environment as "
+            "`OUTPOST_PROVIDER_API_KEY`",
+            f"{agent} agent execution role (GetSecretValue: ECS reads it to start a task)",
+        ]
+        assert "a dispatch's task, at most 3600 s" in lives
+        assert lives.endswith("the value: until an operator replaces it (no rotation schedule)")
+        assert reaches == provider.upstream
+    _, held, _, reaches = rows[f"`outpost/{env}/github-app-private-key`"]
+    assert held == "control plane task role (GetSecretValue: whenever it runs)"
+    assert reaches.startswith("https://api.github.com (the `control-plane` container")
+    _, held, lives, reaches = rows["file `/mnt/workspaces/.outpost/github-token`"]
+    assert held.split("\n") == [f"`agent` container of `outpost-{env}-{agent}`" for agent in sorted(AGENTS)]
+    assert lives.endswith(
+        f"written per dispatch by the `control-plane` container of `outpost-{env}-control-plane`"
+    )
+    text = (report_dir / f"security-review-{env}.md").read_text()
+    assert "| secret | held by | for how long | reaches |" in text
+
+
+def test_credentials_follow_the_templates() -> None:
+    """A throwaway stack: a secret injected into one container, read by another role, rotated."""
+    stacks = _throwaway(
+        [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "Key"}}],
+        Key=_resource("AWS::SecretsManager::Secret", "Key", Name="team/key"),
+        Rotation=_resource(
+            "AWS::SecretsManager::RotationSchedule",
+            "Key/Rotation",
+            SecretId={"Ref": "Key"},
+            RotationRules={"AutomaticallyAfterDays": 30},
+        ),
+        Other=_resource(
+            "AWS::ECS::TaskDefinition",
+            "Other/TaskDefinition",
+            Family="others",
+            ContainerDefinitions=[
+                {
+                    "Name": "holder",
+                    "Secrets": [{"Name": "KEY", "ValueFrom": {"Ref": "Key"}}],
+                    "Environment": [{"Name": "UPSTREAM", "Value": "https://example.com"}],
+                }
+            ],
+        ),
+    )
+    [row] = credential_rows(stacks, environment_roles(stacks))
+    assert row == [
+        "`team/key`",
+        "`holder` container of `others`, in its environment as `KEY`\n"
+        "job agent task role (GetSecretValue: whenever it runs)",
+        "`holder` container of `others`: its task's life\nthe value: rotated every 30 days",
+        "https://example.com",
+    ]

@@ -23,7 +23,7 @@ def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) ->
         [
             "ArtifactsBucketName",
             "EventBusName",
-            "GithubTokenSecretName",
+            "GithubAppPrivateKeySecretName",
             # The model providers' API keys (tests/test_service_secrets.py asserts their names).
             "AnthropicSecretName",
             "DeepseekSecretName",
@@ -75,9 +75,9 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ("AwsSolutions-IAM5[Resource::<ArtifactsBucket88671897.Arn>/*]", "ArtifactsCollector/Permissions"),
     ("Serverless-LambdaAsyncFailureDestination", "ArtifactsCollector/Function"),
     ("lambda_inside_vpc_check", "ArtifactsCollector/Function"),
-    ("AwsSolutions-SMG4", "GithubToken/Secret"),
-    ("HIPAA.Security-SecretsManagerRotationEnabled", "GithubToken/Secret"),
-    ("NIST.800.53.R5-SecretsManagerRotationEnabled", "GithubToken/Secret"),
+    ("AwsSolutions-SMG4", "GithubApp/Secret"),
+    ("HIPAA.Security-SecretsManagerRotationEnabled", "GithubApp/Secret"),
+    ("NIST.800.53.R5-SecretsManagerRotationEnabled", "GithubApp/Secret"),
     ("Serverless-SQSRedrivePolicy", "TaskStateCallback/DeadLetters"),
     ("Serverless-LambdaAsyncFailureDestination", "TaskStateCallback/Function"),
     *((f"{pack}-EFSInBackupPlan", "Workspaces/FileSystem") for pack in BACKUP_PACKS),

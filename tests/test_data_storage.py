@@ -188,16 +188,19 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_the_data_key(
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_github_token_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
-    _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubToken/Secret/Resource")
+def test_github_app_key_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
+    _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubApp/Secret/Resource")
     props = secret["Properties"]
-    assert props["Name"] == f"outpost/{name_of(stage)}/github-token"
+    assert props["Name"] == f"outpost/{name_of(stage)}/github-app-private-key"
     assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))
     assert props["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 40}
     assert "SecretString" not in props
     assert secret["DeletionPolicy"] == retained(stage)
     outputs = synthesized.template(f"{stage}/Data")["Outputs"]
-    assert outputs["GithubTokenSecretName"]["Value"] == f"outpost/{name_of(stage)}/github-token"
+    assert (
+        outputs["GithubAppPrivateKeySecretName"]["Value"]
+        == f"outpost/{name_of(stage)}/github-app-private-key"
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)

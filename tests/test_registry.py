@@ -22,7 +22,8 @@ def repositories(synthesized: Synthesized, stage: str) -> dict[str, dict[str, An
 def test_one_repository_per_image_with_stable_names(synthesized: Synthesized, stage: str) -> None:
     prefix = settings(stage)["registry"]["repository_prefix"]
     assert sorted(repositories(synthesized, stage)) == sorted(f"{prefix}/{image}" for image in IMAGES)
-    assert len(IMAGES) == 7
+    # base, five agents, control plane, credential proxy (docs/credentials.md)
+    assert len(IMAGES) == 8
 
 
 @pytest.mark.parametrize("stage", STAGES)

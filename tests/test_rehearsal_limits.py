@@ -230,6 +230,28 @@ def test_fargate_cpu_memory_pairs() -> None:
     ]
 
 
+def test_containers_fit_their_task_and_ecs_quota() -> None:
+    """Issue 21's second container: the hard limits add up to at most the task's memory, and a
+    task definition holds at most 10 containers."""
+    fits = task_definition("512", "1024")
+    fits["Properties"]["ContainerDefinitions"] = [
+        {"Name": "agent", "Memory": 896},
+        {"Name": "proxy", "Memory": 128},
+    ]
+    assert reasons(stack({"T": fits})) == []
+    over = task_definition("512", "1024")
+    over["Properties"]["ContainerDefinitions"] = [
+        {"Name": "agent", "Memory": 1024},
+        {"Name": "proxy", "Memory": 128},
+    ]
+    assert reasons(stack({"T": over})) == [
+        "T: containers' hard memory limits add up to 1152 MiB, more than the task's 1024"
+    ]
+    many = task_definition("512", "1024")
+    many["Properties"]["ContainerDefinitions"] = [{"Name": f"c{n}"} for n in range(11)]
+    assert reasons(stack({"T": many})) == ["T: 11 containers exceed 10 per task definition"]
+
+
 def service(provider: str, platform: str | None = None) -> dict[str, Any]:
     strategy = [{"CapacityProvider": provider, "Weight": 1}]
     props: dict[str, Any] = {"TaskDefinition": {"Ref": "T"}, "CapacityProviderStrategy": strategy}

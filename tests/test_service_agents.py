@@ -9,11 +9,10 @@ from tests.environments import STAGES
 from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
-    GITHUB_TOKEN,
     access_point_arn,
     at,
     container,
-    github_token_statements,
+    containers,
     image_uri,
     logical_id,
     props,
@@ -45,8 +44,10 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     )
     assert definition["TaskRoleArn"] == arn_of(logical_id(synthesized, stage, f"{task}/TaskRole/Resource"))
 
-    box = container(synthesized, stage, task)
-    assert box["Name"] == "agent"
+    assert sorted(containers(synthesized, stage, task)) == ["agent", "credential-proxy"]
+    box = container(synthesized, stage, task, "agent")
+    # The task's memory less the proxy's hard limit (the sum may not exceed the task's).
+    assert box["Memory"] == agent_settings["memory"] - wanted["credential_proxy"]["memory"]
     assert box["User"] == "1000"
     assert box["ReadonlyRootFilesystem"] is True
     assert box["LinuxParameters"] == {"Capabilities": {"Drop": ["ALL"]}}
@@ -61,19 +62,13 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
         logical_id(synthesized, stage, f"{task}/Logs/Resource")
     )
     assert box["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == agent
-    provider, variable = AGENT_SECRETS[agent]
-    # Its provider's key and the GitHub token, both from the Data stack, by ARN.
-    assert from_data(synthesized, stage, box["Secrets"]) == [
-        {"Name": variable, "ValueFrom": data_ref(synthesized, stage, f"ProviderSecrets/{provider}/Resource")},
-        {"Name": "GITHUB_TOKEN", "ValueFrom": data_ref(synthesized, stage, GITHUB_TOKEN)},
-    ]
+    # No secret at all (issue 21): the key is the proxy's, the GitHub token a workspace file.
+    assert "Secrets" not in box
     # The task waits for both of its policies (a dispatch's mount needs the task role's).
     assert {
         logical_id(synthesized, stage, f"{task}/Execution/Policy/Resource"),
         logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource"),
     } <= set(at(synthesized, stage, f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
-    # No plain-text configuration at all, so no key can hide in it.
-    assert "Environment" not in box
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -87,14 +82,14 @@ def test_agent_execution_role_reads_only_its_own_secret(
     key = data_arn(synthesized, stage, "ProviderSecrets/Key/Resource")
     log_group = logical_id(synthesized, stage, f"{task}/Logs/Resource")
     found = from_data(synthesized, stage, statements(synthesized, stage, f"{task}/Execution/Policy"))
-    repository = repository_arn(stage, agent)
+    repositories = sorted([repository_arn(stage, agent), repository_arn(stage, "credential-proxy")])
     assert found == [
         {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {
             "Sid": "PullOwnImage",
             "Effect": "Allow",
             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": repository,
+            "Resource": repositories,
         },
         {
             "Sid": "ReadOwnProviderSecret",
@@ -114,7 +109,6 @@ def test_agent_execution_role_reads_only_its_own_secret(
                 }
             },
         },
-        *github_token_statements(synthesized, stage),
         {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",

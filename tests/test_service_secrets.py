@@ -10,7 +10,7 @@ from tests.environments import STAGES, is_production
 from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
-    GITHUB_TOKEN,
+    GITHUB_APP_KEY,
     logical_id,
     props,
 )
@@ -20,8 +20,9 @@ from tests.templates import arn_of, data_id, from_data, region, settings
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_each_secret_is_read_by_exactly_the_roles_that_need_it(synthesized: Synthesized, stage: str) -> None:
-    """A provider key: only its agent's execution role. The GitHub token: every agent's execution
-    role (GITHUB_TOKEN) and the control plane's task role. No other secret read anywhere."""
+    """A provider key: only its agent's execution role (for the task's credential proxy). The
+    GitHub App's private key: the control plane's task role alone (issue 21: agents get
+    per-dispatch tokens). No other secret read anywhere."""
     readers: dict[str, set[str]] = {}
     for policy in synthesized.resources(f"{stage}/Service", "AWS::IAM::ManagedPolicy").values():
         path = policy["Metadata"]["aws:cdk:path"].removeprefix(f"{stage}/Service/").removesuffix("/Resource")
@@ -36,10 +37,7 @@ def test_each_secret_is_read_by_exactly_the_roles_that_need_it(synthesized: Synt
         }
         for a in AGENTS
     }
-    expected[data_id(synthesized, stage, GITHUB_TOKEN)] = {
-        *(f"{a.capitalize()}/Execution/Policy" for a in AGENTS),
-        "ControlPlane/WorkspacesPolicy",
-    }
+    expected[data_id(synthesized, stage, GITHUB_APP_KEY)] = {"ControlPlane/WorkspacesPolicy"}
     assert readers == expected
     assert sorted(readers) == sorted(synthesized.resources(f"{stage}/Data", "AWS::SecretsManager::Secret"))
     # Every secret lives in the Data stack.

@@ -77,7 +77,7 @@ def test_outputs(synthesized: Synthesized, stage: str) -> None:
     secret_names = sorted(
         o["Value"]
         for k, o in data_outputs.items()
-        if k.endswith("SecretName") and k != "GithubTokenSecretName"
+        if k.endswith("SecretName") and k != "GithubAppPrivateKeySecretName"
     )
     assert secret_names == [
         f"outpost/{ENV_NAMES[stage]}/{p}-api-key"
@@ -102,6 +102,8 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
     }
     iam5 = "AwsSolutions::AwsSolutions-IAM5"
     expected = {("AwsSolutions::AwsSolutions-ECS2", "ControlPlane/TaskDefinition")}
+    # Agents: the proxy's loopback URL, the provider's origin, a placeholder key (issue 21).
+    expected |= {("AwsSolutions::AwsSolutions-ECS2", f"{a.capitalize()}/TaskDefinition") for a in AGENTS}
     # Container Insights runs enhanced, which the Control Tower rule does not know.
     expected |= {(control_tower("ecs_container_insights_enabled_check"), "Cluster/Resource")}
     # Log groups kept less than a year, development only (constructs/log_encryption.py).

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from constructs.agent_task import PROXY_CONTAINER
 from lambdas.task_state import handler as task_state
 from lambdas.task_state.handler import FINAL_STATUSES, MalformedEventError, process
 
@@ -125,6 +126,22 @@ def test_the_requests_are_what_the_role_allows() -> None:
     )
     assert [update["ExpressionAttributeValues"][f":final{i}"]["S"] for i in range(4)] == list(FINAL_STATUSES)
     assert set(FINAL_STATUSES) == {"succeeded", "failed", "timed_out", "cancelled"}
+
+
+@pytest.mark.parametrize(
+    ("agent", "proxy", "status"), [(0, 137, "succeeded"), (0, 0, "succeeded"), (1, 0, "failed")]
+)
+def test_the_credential_proxys_exit_code_is_not_the_jobs(agent: int, proxy: int, status: str) -> None:
+    """ECS stops the proxy after the agent (SIGTERM, then SIGKILL: 137): only the agent decides."""
+    event = copy.deepcopy(recorded("task_succeeded"))
+    event["detail"]["containers"] = [
+        {"name": "credential-proxy", "exitCode": proxy, "lastStatus": "STOPPED"},
+        {"name": "agent", "exitCode": agent, "lastStatus": "STOPPED"},
+    ]
+    client = FakeDynamo(running())
+    run(event, client)
+    assert client.items["d-1"]["status"] == status
+    assert {PROXY_CONTAINER} == task_state.SIDECAR_CONTAINERS
 
 
 def test_non_zero_exit_is_failed_with_its_code() -> None:

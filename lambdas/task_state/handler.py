@@ -12,7 +12,8 @@ Outcome, from the event alone:
   or a container exited 124, the exit code of ``timeout(1)``. A "timeout" in the reason of
   a stop ECS made itself (``i/o timeout`` pulling an image) is a failure, not a time-out;
 * ``succeeded`` - the essential container exited (stop code ``EssentialContainerExited``)
-  and every container that reported an exit code reported 0;
+  and every container that reported an exit code reported 0 (sidecars aside: the
+  credential proxy's exit code is not the job's);
 * ``cancelled`` - the control plane stopped the task because a user cancelled the dispatch
   (stop code ``UserInitiated`` with a reason that says "cancel");
 * ``failed`` - anything else: a non-zero exit, a task that failed to start, any other stop.
@@ -68,6 +69,11 @@ CANCELLED = "cancelled"
 FINAL_STATUSES = (SUCCEEDED, FAILED, TIMED_OUT, CANCELLED)
 
 TIMEOUT_EXIT_CODE = 124
+# Containers beside the agent whose exit code says nothing about the job: the credential proxy
+# (constructs/agent_task.py PROXY_CONTAINER; this function cannot import the app) is stopped by
+# ECS after the agent, and exits 0 on SIGTERM or 137 when killed after its stop timeout. If it
+# dies first, the task stops and the agent's own exit code fails the dispatch.
+SIDECAR_CONTAINERS = frozenset({"credential-proxy"})
 _TIMEOUT_REASON = re.compile(r"time[sd]?[\s_-]?out", re.IGNORECASE)
 _CANCEL_REASON = re.compile(r"cancel", re.IGNORECASE)
 _TASK_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task/\S+")
@@ -124,7 +130,7 @@ def parse(event: Any) -> StoppedTask:
     exit_codes = []
     for container in containers:
         code = container.get("exitCode")
-        if code is None:
+        if code is None or container.get("name") in SIDECAR_CONTAINERS:
             continue
         if not isinstance(code, int) or isinstance(code, bool):
             raise MalformedEventError(f"exitCode of container {container.get('name')!r} is {code!r}")

@@ -55,6 +55,16 @@ RESOURCES, OUTPUTS, PARAMETERS = 500, 200, 200
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
 # ("Task CPU and memory"): the pairs Fargate accepts (config.agents.FARGATE_SIZES).
 FARGATE_SIZE_PAGE = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size"
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html ("Amazon ECS
+# service quotas"): containers per task definition, 10. And the task definition parameters
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_memory):
+# with a task-level memory, the containers' hard memory limits may not add up to more.
+ECS_QUOTAS = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html"
+CONTAINERS_PER_TASK_DEFINITION = 10
+CONTAINER_MEMORY_PAGE = (
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"
+    "#container_definition_memory"
+)
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html:
 # "FARGATE_SPOT supports Linux tasks with the X86_64 architecture on platform version 1.3.0 or
 # later. FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform version 1.4.0
@@ -193,6 +203,27 @@ class _Checker:
                     IAM_QUOTAS,
                 )
 
+    def containers(self, stack: Stack, logical_id: str, props: Mapping[str, Any]) -> None:
+        """At most 10 containers, whose hard memory limits fit the task's memory."""
+        boxes = props.get("ContainerDefinitions", [])
+        if len(boxes) > CONTAINERS_PER_TASK_DEFINITION:
+            self.fail(
+                stack,
+                logical_id,
+                f"{len(boxes)} containers exceed {CONTAINERS_PER_TASK_DEFINITION} per task definition",
+                ECS_QUOTAS,
+            )
+        task_memory = self.value(stack, props.get("Memory"))
+        limits = [self.value(stack, box.get("Memory")) for box in boxes if box.get("Memory") is not None]
+        if task_memory and limits and sum(int(m) for m in limits) > int(task_memory):
+            self.fail(
+                stack,
+                logical_id,
+                f"containers' hard memory limits add up to {sum(int(m) for m in limits)} MiB, more than the "
+                f"task's {task_memory}",
+                CONTAINER_MEMORY_PAGE,
+            )
+
     def fargate(self, stack: Stack) -> None:
         definitions = dict(_of_type(stack, "AWS::ECS::TaskDefinition"))
         architecture = {
@@ -213,6 +244,7 @@ class _Checker:
                     f"Fargate has no task size of cpu {cpu} with memory {memory}",
                     FARGATE_SIZE_PAGE,
                 )
+            self.containers(stack, logical_id, props)
             for container in props.get("ContainerDefinitions", []):
                 env = {e.get("Name"): e.get("Value") for e in container.get("Environment", [])}
                 if self.value(stack, env.get(AGENT_CAPACITY_PROVIDER)) != "FARGATE_SPOT":

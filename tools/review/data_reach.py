@@ -24,7 +24,8 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tools.review.document import Section, Table
+from tools.review.credentials import credential_rows
+from tools.review.document import Heading, Section, Table
 from tools.review.roles import Role, Use, conditions, environment_roles, launchers
 from tools.review.templates import StackTemplate, as_list, references, resolve
 
@@ -265,6 +266,7 @@ def reach_rows(stacks: Sequence[StackTemplate], roles: Sequence[Role] | None = N
 
 
 def data_reach_section(stacks: Sequence[StackTemplate], roles: Sequence[Role] | None = None) -> Section:
+    roles = environment_roles(stacks) if roles is None else roles
     return Section(
         "Data reach",
         [
@@ -274,5 +276,13 @@ def data_reach_section(stacks: Sequence[StackTemplate], roles: Sequence[Role] | 
             "policies (a resource policy may narrow it further) and the file systems their task "
             "definitions and functions mount. Expected: each agent reaches only its own dispatch.",
             Table(["role", "used by", "reads", "writes"], reach_rows(stacks, roles)),
+            Heading("Credentials"),
+            "Who holds each secret, for how long, and what it reaches: the containers a task "
+            "definition injects it into, the roles that may read it, the rotation of its value, "
+            "and the https origins of the containers that hold or name it; then the credentials "
+            "a container reads from a file, and who writes them. Expected: no agent container "
+            "holds a provider key or a GitHub credential beyond its own dispatch's token file "
+            "(docs/credentials.md).",
+            Table(["secret", "held by", "for how long", "reaches"], credential_rows(stacks, roles)),
         ],
     )
