@@ -24,6 +24,8 @@ from config.janitor import JANITOR, parse_janitor
 from config.janitor import JanitorConfig as JanitorConfig
 from config.reader import Section
 from config.schema import Group, boolean, integer, string
+from config.slots import SLOTS, parse_slots
+from config.slots import SlotsConfig as SlotsConfig
 
 # Idle agent tasks the control plane keeps started per agent (0: no warm pool); each holds a
 # private IP and costs a running task, so it is bounded well below the subnet capacity.
@@ -141,6 +143,7 @@ SERVICE = Group(
     (
         CONTROL_PLANE,
         JANITOR,
+        SLOTS,
         AGENTS_GROUP,
         CREDENTIAL_PROXY,
         string(
@@ -212,6 +215,8 @@ class CredentialProxyConfig:
 class ServiceConfig:
     control_plane: ControlPlaneConfig
     janitor: JanitorConfig
+    # The leased-slot pool of workspaces (docs/data.md, "Leased slots").
+    slots: SlotsConfig
     agents: tuple[AgentConfig, ...]
     credential_proxy: CredentialProxyConfig
     # The agent images' CPU architecture (the control plane's image is ARM64), and the Fargate
@@ -299,6 +304,7 @@ def parse_credential_proxy(section: Section, agents: tuple[AgentConfig, ...]) ->
 def parse_service(section: Section, *, production: bool) -> ServiceConfig:
     control_plane = parse_control_plane(section.section("control_plane"), production=production)
     janitor = parse_janitor(section.section("janitor"), production=production)
+    slots = parse_slots(section.section("slots"))
     agents = parse_agents(section.section("agents"))
     credential_proxy = parse_credential_proxy(section.section("credential_proxy"), agents)
     architecture = section.string("agent_architecture")
@@ -315,6 +321,7 @@ def parse_service(section: Section, *, production: bool) -> ServiceConfig:
     config = ServiceConfig(
         control_plane=control_plane,
         janitor=janitor,
+        slots=slots,
         agents=agents,
         credential_proxy=credential_proxy,
         agent_architecture=architecture,

@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 TTL_ATTRIBUTE = "expires_at"
 # The index the task-state callback queries: dispatch by the ARN of its ECS task.
 TASK_ARN_INDEX = "by-task-arn"
+# The leases of the slot pool (docs/data.md, "Leased slots"): one item per leased slot, written
+# with a conditional put (``attribute_not_exists(slot_id)``), deleted when the slot is returned.
+# ``lease_state`` is ``leased`` while a dispatch holds it and ``returning`` once the dispatch
+# janitor released it (its task is gone) and the control plane is yet to rename the workspace
+# home; the index lists the leases of one state, oldest first, so neither reader scans.
+LEASES_TABLE = "slot_leases"
+LEASE_STATE_INDEX = "by-state"
 
 
 @dataclass(frozen=True)
@@ -48,4 +55,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("workspaces", "workspace_id", ttl=True, indexes=(Index("by-user", "user_id", "created_at"),)),
     TableSpec("warm_pool", "agent", "task_arn", ttl=True),
     TableSpec("api_keys", "key_id", indexes=(Index("by-key-hash", "key_hash"),)),
+    # No TTL: an item is a slot held now (at most pool_size of them), deleted on return; an
+    # expiry could free a slot whose task still runs.
+    TableSpec(LEASES_TABLE, "slot_id", indexes=(Index(LEASE_STATE_INDEX, "lease_state", "leased_at"),)),
 )

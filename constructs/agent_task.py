@@ -70,9 +70,15 @@ def dispatch_family(env_name: str, agent: str) -> str:
     return f"{task_family(env_name, agent)}-dispatch"
 
 
+def slot_family(env_name: str, agent: str) -> str:
+    """``outpost-prod-claude-slot``: the family of the leased-slot revisions, one per slot, each
+    mounting its slot's access point (docs/data.md, "Leased slots")."""
+    return f"{task_family(env_name, agent)}-slot"
+
+
 class AgentTask(Construct):
     """``task_definition``, ``task_role`` and its ``task_policy``, ``execution_role``, ``log_group``,
-    ``family`` and ``dispatch_family``."""
+    ``family``, ``dispatch_family`` and ``slot_family``."""
 
     def __init__(
         self,
@@ -96,6 +102,7 @@ class AgentTask(Construct):
         self.name = name
         self.family = task_family(env_name, name)
         self.dispatch_family = dispatch_family(env_name, name)
+        self.slot_family = slot_family(env_name, name)
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
         self.provider, secret = secrets.for_agent(name)
 

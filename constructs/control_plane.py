@@ -23,7 +23,8 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
-from config.service import ControlPlaneConfig
+from config.service import ControlPlaneConfig, SlotsConfig
+from config.slots import SLOTS_DIRECTORY_NAME
 from constructs import Construct, IConstruct
 from constructs.agent_task import AGENT_CONTAINER, AgentTask, task_family
 from constructs.github_token import DISPATCH_TOKEN_PATH, DISPATCH_TOKEN_PERMISSIONS, GITHUB_API
@@ -72,6 +73,7 @@ class ControlPlane(Construct):
         *,
         env_name: str,
         config: ControlPlaneConfig,
+        slots: SlotsConfig,
         cluster: ecs.Cluster,
         repository: ecr.IRepository,
         subnets: Sequence[ec2.ISubnet],
@@ -83,6 +85,7 @@ class ControlPlane(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self._slots = slots
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
         execution = ExecutionRole(
             self,
@@ -256,6 +259,13 @@ class ControlPlane(Construct):
             "OUTPOST_EFS_FILE_SYSTEM_ID": data.file_system.file_system_id,
             "OUTPOST_EFS_ACCESS_POINT_ID": data.access_point.access_point_id,
             "OUTPOST_WORKSPACES_PATH": MOUNT_PATH,
+            # The leased-slot pool (docs/data.md, "Leased slots"): its size, how fast it grows, the
+            # per-dispatch access points it may fall back to, where slot roots live; the leases
+            # are OUTPOST_TABLE_SLOT_LEASES, each agent's slot family OUTPOST_SLOT_FAMILY_<AGENT>.
+            "OUTPOST_SLOT_POOL_SIZE": str(self._slots.pool_size),
+            "OUTPOST_SLOT_REGISTRATIONS_PER_MINUTE": str(self._slots.registrations_per_minute),
+            "OUTPOST_SLOT_FALLBACK_ACCESS_POINTS": str(self._slots.fallback_access_points),
+            "OUTPOST_SLOTS_PATH": f"{MOUNT_PATH}/{SLOTS_DIRECTORY_NAME}",
             # Per dispatch, the API mints a GitHub App installation token for the dispatch's one
             # repository with the App's private key (the ARN of the one secret it reads itself,
             # never a value) and writes it into the dispatch's workspace (docs/credentials.md).
@@ -273,6 +283,8 @@ class ControlPlane(Construct):
             environment[f"OUTPOST_TASK_DEF_{upper}"] = agent.task_definition.task_definition_arn
             # Per dispatch: a revision of this family with the dispatch's access point.
             environment[f"OUTPOST_DISPATCH_FAMILY_{upper}"] = agent.dispatch_family
+            # Leased slots: the pre-registered revisions of this family, one per slot.
+            environment[f"OUTPOST_SLOT_FAMILY_{upper}"] = agent.slot_family
             environment[f"OUTPOST_LOG_GROUP_{upper}"] = agent.log_group.log_group_name
         return environment
 

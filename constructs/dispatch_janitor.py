@@ -10,7 +10,10 @@ function (lambdas/dispatch_janitor/handler.py):
 * deregisters and deletes dispatch-family revisions no running task uses, registered longer
   than the grace period ago;
 * deletes access points of the workspaces file system tagged with a dispatch no running task
-  belongs to, created longer than the grace period ago (never the shared ``/workspaces`` one).
+  belongs to, created longer than the grace period ago (never the shared ``/workspaces`` one,
+  never a slot's: tagged ``outpost:slot``);
+* releases the slot leases whose task is gone (docs/data.md, "Leased slots"): a conditional
+  update of the lease to ``returning`` in the leases table, which the control plane completes.
 
 Failures raise (alarm ``JanitorErrors`` in the Monitoring stack); the next run retries, since
 every step is idempotent. It runs in the private subnets behind the ``janitor`` security
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
@@ -32,22 +35,30 @@ from aws_cdk import aws_iam as iam
 from compliance.acknowledgements import acknowledge, wildcard_resource
 from config.names import resource_name
 from config.service import JanitorConfig
+from config.tables import LEASE_STATE_INDEX, LEASES_TABLE
 from constructs import Construct
 from constructs.agent_task import AgentTask
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import DeadLetters, Handler, VpcFunction
 from permissions.agent_launch import cluster_tasks, in_cluster, revisions
-from permissions.data_access import ACCESS_POINT_TAG, DataAccess, of_a_dispatch
+from permissions.data_access import (
+    ACCESS_POINT_TAG,
+    DATA_KEY_ACTIONS,
+    DataAccess,
+    of_a_dispatch,
+    of_a_dispatch_not_a_slot,
+)
 
 HANDLER = Handler(
     name="dispatch janitor",
     role_description="Dispatch janitor: removes what dead control planes left of dispatches",
-    description="Stops overdue dispatch tasks; deletes stale dispatch revisions and access points",
+    description="Stops overdue dispatch tasks; deletes stale dispatch revisions and access points; "
+    "releases slot leases whose task is gone",
     directory=Path(__file__).resolve().parent.parent / "lambdas" / "dispatch_janitor",
     memory_mb=256,
     timeout=Duration.minutes(5),
-    environment_holds="the cluster's ARN, the file system's and access point's ids, family names and "
-    "timeouts",
+    environment_holds="the cluster's ARN, the file system's and access point's ids, family names, "
+    "timeouts and the leases table's name",
     data_permissions="ListTasks (held to this cluster by ecs:cluster), ListTaskDefinitions, "
     "DescribeTaskDefinition and DeregisterTaskDefinition have none either; every other "
     "permission names the cluster's tasks, the dispatch families, the file system, or "
@@ -85,6 +96,8 @@ class DispatchJanitor(VpcFunction):
                 "DISPATCH_FAMILIES": ",".join(agent.dispatch_family for agent in agents),
                 "GRACE_SECONDS": str(grace_seconds),
                 "TASK_TIMEOUT_SECONDS": str(worker_task_timeout_seconds + grace_seconds),
+                "LEASES_TABLE": data.tables[LEASES_TABLE].table_name,
+                "LEASE_STATE_INDEX": LEASE_STATE_INDEX,
             },
             statements=self._statements(cluster, agents, data),
             vpc=vpc,
@@ -194,7 +207,33 @@ class DispatchJanitor(VpcFunction):
                 resources=[data.access_point_arns(self)],
                 conditions={
                     "StringEquals": {f"aws:ResourceTag/{ACCESS_POINT_TAG}": file_system_id},
-                    **of_a_dispatch(),
+                    **of_a_dispatch_not_a_slot(),
                 },
+            ),
+            *self._lease_statements(data),
+        ]
+
+    def _lease_statements(self, data: DataAccess) -> list[iam.PolicyStatement]:
+        """List the leases by state and release one: the leases table and its index only, the
+        data key only through DynamoDB. No PutItem or DeleteItem: a lease is created and removed
+        by the control plane alone."""
+        table = data.tables[LEASES_TABLE]
+        region = Stack.of(self).region
+        return [
+            iam.PolicyStatement(
+                sid="FindLeases",
+                actions=["dynamodb:Query"],
+                resources=[f"{table.table_arn}/index/{LEASE_STATE_INDEX}"],
+            ),
+            iam.PolicyStatement(
+                sid="ReleaseLeases",
+                actions=["dynamodb:UpdateItem"],
+                resources=[table.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="UseTheDataKeyThroughDynamoDb",
+                actions=list(DATA_KEY_ACTIONS),
+                resources=[data.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
             ),
         ]

@@ -15,8 +15,9 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from constructs import IConstruct
-from permissions.agent_launch import LaunchedAgent, acknowledge_launch, launch_statements
+from permissions.agent_launch import acknowledge_launch, launch_statements
 from permissions.data_access import DataAccess
+from permissions.slot_pool import PooledAgent, acknowledge_slot_pool, slot_pool_statements
 
 # The task role's managed policies (construct id -> what it allows), one per concern.
 POLICIES = {
@@ -24,11 +25,12 @@ POLICIES = {
     "RecordsPolicy": "dispatch records in the tables, cost events on the bus",
     "ArtifactsPolicy": "list, read, write and delete artifacts",
     "WorkspacesPolicy": "the GitHub token, per-workspace access points, the workspaces mount",
+    "SlotPoolPolicy": "grow the leased-slot pool (slot revisions and access points), run slot revisions",
 }
 
 
 def control_plane_statements(
-    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent], data: DataAccess
+    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[PooledAgent], data: DataAccess
 ) -> dict[str, list[iam.PolicyStatement]]:
     """The statements of each policy of ``POLICIES``."""
     return {
@@ -36,6 +38,7 @@ def control_plane_statements(
         "RecordsPolicy": data.control_plane_record_statements(scope),
         "ArtifactsPolicy": data.control_plane_artifact_statements(scope),
         "WorkspacesPolicy": data.control_plane_workspace_statements(scope),
+        "SlotPoolPolicy": slot_pool_statements(scope, cluster=cluster, agents=agents, data=data),
     }
 
 
@@ -43,11 +46,12 @@ def acknowledge_control_plane(
     policies: Mapping[str, iam.ManagedPolicy],
     *,
     cluster: ecs.ICluster,
-    agents: Sequence[LaunchedAgent],
+    agents: Sequence[PooledAgent],
     data: DataAccess,
 ) -> None:
     """The wildcards of :func:`control_plane_statements`, each on its policy with what bounds it."""
     acknowledge_launch(policies["LaunchPolicy"], cluster=cluster, agents=agents)
+    acknowledge_slot_pool(policies["SlotPoolPolicy"], agents=agents)
     acknowledge_wildcard_resource(
         policies["ArtifactsPolicy"],
         "Objects of the one artifacts bucket: the control plane serves and deletes any dispatch's "

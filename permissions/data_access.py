@@ -52,6 +52,16 @@ def of_a_dispatch() -> dict[str, dict[str, str]]:
     return {"Null": {f"aws:ResourceTag/{DISPATCH_TAG}": "false"}}
 
 
+# The slot an access point (or revision) of the leased-slot pool is (permissions/slot_pool.py):
+# an access point that carries it is never deleted, whatever else it is tagged with.
+SLOT_TAG = "outpost:slot"
+
+
+def of_a_dispatch_not_a_slot() -> dict[str, dict[str, str]]:
+    """Condition: tagged with a dispatch and not with a slot (what the delete statements allow)."""
+    return {"Null": {f"aws:ResourceTag/{DISPATCH_TAG}": "false", f"aws:ResourceTag/{SLOT_TAG}": "true"}}
+
+
 # What the control plane does with items: CRUD, conditional writes, batches, and the same
 # inside TransactWriteItems / TransactGetItems (DynamoDB authorizes each item of a transaction
 # as its own PutItem, UpdateItem, DeleteItem, GetItem or ConditionCheckItem: there is no
@@ -183,7 +193,7 @@ class DataAccess:
                 resources=[self.access_point_arns(scope)],
                 conditions={
                     "StringEquals": {f"aws:ResourceTag/{ACCESS_POINT_TAG}": self.file_system.file_system_id},
-                    **of_a_dispatch(),
+                    **of_a_dispatch_not_a_slot(),
                 },
             ),
             self.mount_statement(),

@@ -144,6 +144,7 @@ class ServiceStack(OutpostStack):
             "ControlPlane",
             env_name=self.config.name,
             config=settings.control_plane,
+            slots=settings.slots,
             cluster=self.cluster,
             repository=repository,
             subnets=network.vpc.private_subnets,

@@ -63,4 +63,11 @@ EXPECTED_TABLES = {
     ),
     "WarmPool": (key_schema("agent", "task_arn"), True, {}),
     "ApiKeys": (key_schema("key_id"), False, {"by-key-hash": (key_schema("key_hash"), "ALL")}),
+    # Leased slots: one item per leased slot, no TTL (an expiry could free a slot in use); the
+    # control plane and the janitor list leases by state, oldest first.
+    "SlotLeases": (
+        key_schema("slot_id"),
+        False,
+        {"by-state": (key_schema("lease_state", "leased_at"), "ALL")},
+    ),
 }

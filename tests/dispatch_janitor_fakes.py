@@ -1,4 +1,5 @@
-"""Hand-written ECS and EFS fakes for the dispatch janitor's tests: no AWS, no moto, no network.
+"""Hand-written ECS, EFS and DynamoDB (leases) fakes for the dispatch janitor's tests: no AWS,
+no moto, no network.
 
 They keep state (tasks, revisions, access points), page their listings, record every call and
 raise what botocore would raise (an exception whose ``response`` carries the error code and
@@ -12,7 +13,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lambdas.dispatch_janitor.handler import CREATED_AT_TAG, DISPATCH_TAG, FILE_SYSTEM_TAG, Settings
+from lambdas.dispatch_janitor.handler import (
+    CREATED_AT_TAG,
+    DISPATCH_TAG,
+    FILE_SYSTEM_TAG,
+    LEASED,
+    SLOT_TAG,
+    Settings,
+)
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ACCOUNT = "arn:aws:ecs:us-east-1:111111111111"
@@ -27,6 +35,8 @@ SETTINGS = Settings(
     families=(CLAUDE, CODEX),
     grace_seconds=900,
     task_timeout_seconds=3600,
+    leases_table="outpost-prod-slot-leases",
+    lease_state_index="by-state",
 )
 OLD, YOUNG = 2 * 3600, 60  # seconds ago: past the grace period (and the timeout), within the grace
 _ids = itertools.count(1)
@@ -170,10 +180,16 @@ class FakeEfs(Recorder):
         self.points: dict[str, dict[str, Any]] = {}
 
     def add_point(
-        self, dispatch: str | None, *, created: str | None = None, fs_tag: str | None = FS, ap_id: str = ""
+        self,
+        dispatch: str | None,
+        *,
+        created: str | None = None,
+        fs_tag: str | None = FS,
+        ap_id: str = "",
+        slot: str | None = None,
     ) -> str:
         ap_id = ap_id or f"fsap-{next(_ids):017x}"
-        tags = {DISPATCH_TAG: dispatch, FILE_SYSTEM_TAG: fs_tag, CREATED_AT_TAG: created}
+        tags = {DISPATCH_TAG: dispatch, FILE_SYSTEM_TAG: fs_tag, CREATED_AT_TAG: created, SLOT_TAG: slot}
         self.points[ap_id] = {
             "AccessPointId": ap_id,
             "FileSystemId": FS,
@@ -200,3 +216,56 @@ class FakeEfs(Recorder):
 def created(seconds_ago: float) -> str:
     """An ``outpost:created-at`` tag value: unix seconds."""
     return str(int(NOW.timestamp() - seconds_ago))
+
+
+class FakeLeases(Recorder):
+    """The leases table through a low-level DynamoDB client: Query on the state index (paged)
+    and a conditional UpdateItem, with DynamoDB's ``ConditionalCheckFailedException``."""
+
+    def __init__(self, page_size: int = 100) -> None:
+        super().__init__(page_size)
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def add_lease(self, slot: str, dispatch: str | None, *, leased_at: str, state: str = LEASED) -> None:
+        item = {"slot_id": {"S": slot}, "lease_state": {"S": state}, "leased_at": {"S": leased_at}}
+        if dispatch is not None:
+            item["dispatch_id"] = {"S": dispatch}
+        self.items[slot] = item
+
+    def state(self, slot: str) -> str:
+        return str(self.items[slot]["lease_state"]["S"])
+
+    def query(self, **kwargs: Any) -> Mapping[str, Any]:
+        self.record("query", kwargs)
+        assert kwargs["TableName"] == SETTINGS.leases_table
+        assert kwargs["IndexName"] == SETTINGS.lease_state_index
+        assert kwargs["KeyConditionExpression"] == "lease_state = :leased"
+        wanted = kwargs["ExpressionAttributeValues"][":leased"]["S"]
+        slots = sorted(slot for slot, item in self.items.items() if item["lease_state"]["S"] == wanted)
+        start = int(kwargs.get("ExclusiveStartKey", {}).get("slot_id", {}).get("S", "-1")) + 1
+        index = [int(slot) for slot in slots]
+        page = [s for s, n in zip(slots, index, strict=True) if n >= start][: self.page_size]
+        response: dict[str, Any] = {"Items": [dict(self.items[slot]) for slot in page]}
+        if page and page[-1] != slots[-1]:
+            response["LastEvaluatedKey"] = {"slot_id": {"S": page[-1]}}
+        return response
+
+    def update_item(self, **kwargs: Any) -> Mapping[str, Any]:
+        slot = kwargs["Key"]["slot_id"]["S"]
+        self.record("update_item", kwargs, slot)
+        assert kwargs["TableName"] == SETTINGS.leases_table
+        assert kwargs["ConditionExpression"] == "lease_state = :leased AND dispatch_id = :dispatch"
+        values = kwargs["ExpressionAttributeValues"]
+        item = self.items.get(slot)
+        holds = item is not None and item.get("dispatch_id") == values[":dispatch"]
+        if not holds or item is None or item["lease_state"] != values[":leased"]:
+            raise AwsError("ConditionalCheckFailedException", "The conditional request failed")
+        item.update(
+            lease_state=values[":returning"], released_at=values[":now"], released_by=values[":janitor"]
+        )
+        return {}
+
+
+def leased(seconds_ago: float) -> str:
+    """A ``leased_at`` value: ISO 8601 with its offset."""
+    return ago(seconds_ago).isoformat()

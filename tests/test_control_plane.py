@@ -89,6 +89,11 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
             synthesized, stage, "Workspaces/FileSystem/Workspaces/Resource"
         ),
         "OUTPOST_WORKSPACES_PATH": "/mnt/workspaces",
+        # Leased slots (docs/data.md): the pool's settings and where the slots' roots are mounted.
+        "OUTPOST_SLOT_POOL_SIZE": str(wanted["slots"]["pool_size"]),
+        "OUTPOST_SLOT_REGISTRATIONS_PER_MINUTE": str(wanted["slots"]["registrations_per_minute"]),
+        "OUTPOST_SLOT_FALLBACK_ACCESS_POINTS": str(wanted["slots"]["fallback_access_points"]),
+        "OUTPOST_SLOTS_PATH": "/mnt/workspaces/.slots",
         "OUTPOST_GITHUB_API_URL": "https://api.github.com",
         "OUTPOST_GITHUB_APP_ID": str(wanted["control_plane"]["github_app_id"]),
         "OUTPOST_GITHUB_APP_INSTALLATION_ID": str(wanted["control_plane"]["github_app_installation_id"]),
@@ -100,6 +105,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
         "OUTPOST_TABLE_WORKSPACES": data_ref(synthesized, stage, "Tables/Workspaces/Resource"),
         "OUTPOST_TABLE_WARM_POOL": data_ref(synthesized, stage, "Tables/WarmPool/Resource"),
         "OUTPOST_TABLE_API_KEYS": data_ref(synthesized, stage, "Tables/ApiKeys/Resource"),
+        "OUTPOST_TABLE_SLOT_LEASES": data_ref(synthesized, stage, "Tables/SlotLeases/Resource"),
     }
     for agent in AGENTS:
         task = agent.capitalize()
@@ -110,6 +116,7 @@ def test_control_plane_environment(synthesized: Synthesized, stage: str) -> None
             logical_id(synthesized, stage, f"{task}/Logs/Resource")
         )
         expected[f"OUTPOST_DISPATCH_FAMILY_{agent.upper()}"] = f"outpost-{ENV_NAMES[stage]}-{agent}-dispatch"
+        expected[f"OUTPOST_SLOT_FAMILY_{agent.upper()}"] = f"outpost-{ENV_NAMES[stage]}-{agent}-slot"
     subnets = environment.pop("OUTPOST_WORKER_SUBNETS")
     group = environment.pop("OUTPOST_WORKER_SECURITY_GROUP")
     assert environment == expected

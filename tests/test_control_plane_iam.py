@@ -21,7 +21,7 @@ from tests.service_templates import (
 from tests.synth import Synthesized
 from tests.templates import arn_of, data_arn, data_ref, from_data, join, ref, region, settings
 
-TABLES = ("Dispatches", "Idempotency", "Workspaces", "WarmPool", "ApiKeys")
+TABLES = ("Dispatches", "Idempotency", "Workspaces", "WarmPool", "ApiKeys", "SlotLeases")
 
 
 # (table, index) the control plane may query: every index there is, by name.
@@ -30,6 +30,7 @@ INDEXES = (
     ("Dispatches", "by-status"),
     ("Dispatches", "by-task-arn"),
     ("Dispatches", "by-user"),
+    ("SlotLeases", "by-state"),
     ("Workspaces", "by-user"),
 )
 
@@ -135,10 +136,63 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
             "Resource": access_points,
             "Condition": {
                 "StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id},
-                "Null": {"aws:ResourceTag/outpost:dispatch": "false"},
+                # Never a slot's access point, whatever dispatch tag it also carries.
+                "Null": {"aws:ResourceTag/outpost:dispatch": "false", "aws:ResourceTag/outpost:slot": "true"},
             },
         },
         mount_statement(synthesized, stage),
+    ]
+
+
+def slot_pool_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    """Leased slots (docs/data.md): register -slot revisions and create slot access points only
+    tagged outpost:slot, run -slot revisions only in the cluster tagged for a dispatch; no delete."""
+    env = ENV_NAMES[stage]
+    account = settings(stage)["account"]
+    cluster = logical_id(synthesized, stage, "Cluster/Resource")
+    slots = [
+        f"arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{a}-slot:*"
+        for a in sorted(AGENTS)
+    ]
+    return [
+        {
+            "Sid": "RegisterSlotRevisions",
+            "Effect": "Allow",
+            "Action": "ecs:RegisterTaskDefinition",
+            "Resource": slots,
+            "Condition": {"Null": {"aws:RequestTag/outpost:slot": "false"}},
+        },
+        {
+            "Sid": "TagSlotRevisions",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": slots,
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+        },
+        {
+            "Sid": "RunSlotTasks",
+            "Effect": "Allow",
+            "Action": "ecs:RunTask",
+            "Resource": slots,
+            "Condition": {
+                "ArnEquals": {"ecs:cluster": arn_of(cluster)},
+                "Null": {"aws:RequestTag/outpost:dispatch": "false"},
+            },
+        },
+        {
+            "Sid": "CreateSlotAccessPoints",
+            "Effect": "Allow",
+            "Action": "elasticfilesystem:CreateAccessPoint",
+            "Resource": data_arn(synthesized, stage, "Workspaces/FileSystem/Resource"),
+            "Condition": {
+                "StringEquals": {
+                    "aws:RequestTag/outpost:file-system": data_ref(
+                        synthesized, stage, "Workspaces/FileSystem/Resource"
+                    )
+                },
+                "Null": {"aws:RequestTag/outpost:slot": "false"},
+            },
+        },
     ]
 
 
@@ -236,6 +290,7 @@ EXPECTED = {
     "RecordsPolicy": records_statements,
     "ArtifactsPolicy": artifacts_statements,
     "WorkspacesPolicy": workspaces_statements,
+    "SlotPoolPolicy": slot_pool_statements,
 }
 
 

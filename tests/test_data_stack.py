@@ -39,6 +39,7 @@ def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) ->
             "WorkspacesTableName",
             "WarmPoolTableName",
             "ApiKeysTableName",
+            "SlotLeasesTableName",
         ]
     )
     assert all(len(o["Description"]) > 10 for o in outputs.values())

@@ -47,7 +47,14 @@ def test_function_environment_and_limits(synthesized: Synthesized, stage: str) -
         "DISPATCH_FAMILIES",
         "GRACE_SECONDS",
         "TASK_TIMEOUT_SECONDS",
+        "LEASES_TABLE",
+        "LEASE_STATE_INDEX",
     }
+    # The leases it releases (docs/data.md, "Leased slots"): the Data stack's table, by state.
+    assert from_data(synthesized, stage, variables["LEASES_TABLE"]) == data_ref(
+        synthesized, stage, "Tables/SlotLeases/Resource"
+    )
+    assert variables["LEASE_STATE_INDEX"] == "by-state"
     assert function.get("ReservedConcurrentExecutions") == (janitor["reserved_concurrency"] or None)
     assert function["Timeout"] == 300
     logs = props(synthesized, stage, "DispatchJanitor/Logs/Resource")
@@ -65,7 +72,8 @@ def test_role_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -
     mine = [s for s in found if s["Sid"] not in ("DeadLetterFailedEvents", "UseTheDeadLetterKeyThroughSqs")]
     file_system = data_arn(synthesized, stage, "Workspaces/FileSystem/Resource")
     file_system_id = data_ref(synthesized, stage, "Workspaces/FileSystem/Resource")
-    assert from_data(synthesized, stage, mine[:7]) == [
+    leases = data_arn(synthesized, stage, "Tables/SlotLeases/Resource")
+    assert from_data(synthesized, stage, mine[:10]) == [
         {
             "Sid": "ListClusterTasks",
             "Effect": "Allow",
@@ -119,12 +127,28 @@ def test_role_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -
             "Resource": f"arn:aws:elasticfilesystem:{region(stage)}:{account}:access-point/*",
             "Condition": {
                 "StringEquals": {"aws:ResourceTag/outpost:file-system": file_system_id},
-                **of_a_dispatch,
+                # Never a slot's access point (outpost:slot), whatever dispatch it is tagged with.
+                "Null": {"aws:ResourceTag/outpost:dispatch": "false", "aws:ResourceTag/outpost:slot": "true"},
             },
+        },
+        # Leases: list by state, release by a conditional update; never create or delete one.
+        {
+            "Sid": "FindLeases",
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Join": ["", [leases, "/index/by-state"]]},
+        },
+        {"Sid": "ReleaseLeases", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": leases},
+        {
+            "Sid": "UseTheDataKeyThroughDynamoDb",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+            "Resource": data_arn(synthesized, stage, "DataKey/Resource"),
+            "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region(stage)}.amazonaws.com"}},
         },
     ]
     # Then only what every VPC function has: dead letters, its logs, X-Ray, the network interfaces.
-    assert [s["Sid"] for s in found[7:]] == [
+    assert [s["Sid"] for s in found[10:]] == [
         "DeadLetterFailedEvents",
         "UseTheDeadLetterKeyThroughSqs",
         "WriteItsLogs",

@@ -35,14 +35,23 @@ from tests.dispatch_janitor_fakes import (
     AwsError,
     FakeEcs,
     FakeEfs,
+    FakeLeases,
     ago,
     created,
+    leased,
     revision_arn,
 )
 
 
-def sweep(ecs: FakeEcs, efs: FakeEfs, remaining: float = 600.0, settings: Settings = SETTINGS) -> Result:
-    return run(ecs=ecs, efs=efs, settings=settings, now=NOW, remaining=lambda: remaining)
+def sweep(
+    ecs: FakeEcs,
+    efs: FakeEfs,
+    remaining: float = 600.0,
+    settings: Settings = SETTINGS,
+    leases: FakeLeases | None = None,
+) -> Result:
+    dynamodb = leases if leases is not None else FakeLeases()
+    return run(ecs=ecs, efs=efs, dynamodb=dynamodb, settings=settings, now=NOW, remaining=lambda: remaining)
 
 
 @pytest.fixture
@@ -71,6 +80,7 @@ def test_a_dead_dispatch_leaves_nothing_behind(ecs: FakeEcs, efs: FakeEfs) -> No
         "deregistered": 1,
         "deleted_revisions": 1,
         "deleted_access_points": 1,
+        "released_leases": 0,
         "kept_unknown_age": 0,
         "errors": 0,
         "complete": True,
@@ -343,7 +353,7 @@ def test_the_time_budget_stops_new_changes_and_the_next_run_finishes(ecs: FakeEc
     revisions = [ecs.add_revision(CLAUDE, f"d-{i}", registered=ago(OLD)) for i in range(4)]
     points = [efs.add_point(f"d-{i}", created=created(OLD)) for i in range(4)]
     clock = Countdown(start=40, step=5)  # 40, 35, 30, 25, 20 s left: five changes start; at 15 none
-    first = run(ecs=ecs, efs=efs, settings=SETTINGS, now=NOW, remaining=clock)
+    first = run(ecs=ecs, efs=efs, dynamodb=FakeLeases(), settings=SETTINGS, now=NOW, remaining=clock)
     assert not first.complete
     assert (first.deregistered, first.deleted_revisions) == (4, 4)
     assert efs.to("delete_access_point") == []
@@ -407,6 +417,8 @@ ENVIRONMENT = {
     "DISPATCH_FAMILIES": f"{CLAUDE}, {CODEX},",
     "GRACE_SECONDS": "900",
     "TASK_TIMEOUT_SECONDS": "3600",
+    "LEASES_TABLE": "outpost-prod-slot-leases",
+    "LEASE_STATE_INDEX": "by-state",
 }
 
 
@@ -446,9 +458,125 @@ def test_handler_reads_its_settings_and_time_left(
     """The Lambda entry point with the clients stubbed: no boto3 client is created."""
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(janitor, "_CLIENTS", (ecs, efs))
+    monkeypatch.setattr(janitor, "_CLIENTS", (ecs, efs, FakeLeases()))
     point = efs.add_point("d-1", created="1000000000")  # 2001: old whatever today is
     assert janitor.handler({}, FakeContext(millis=300_000))["deleted_access_points"] == 1
     assert point not in efs.points
     efs.add_point("d-2", created="1000000000")
     assert janitor.handler({}, FakeContext(millis=19_999))["complete"] is False
+
+
+# --- leased slots (docs/data.md, "Leased slots") ---------------------------------------------
+
+
+@pytest.fixture
+def leases() -> FakeLeases:
+    return FakeLeases()
+
+
+def test_a_lease_whose_task_is_gone_is_released_for_the_control_plane_to_return(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases
+) -> None:
+    leases.add_lease("7", "d-dead", leased_at=leased(OLD))
+    result = sweep(ecs, efs, leases=leases)
+    assert leases.state("7") == "returning"
+    [update] = leases.to("update_item")
+    assert update["Key"] == {"slot_id": {"S": "7"}}
+    assert update["ExpressionAttributeValues"][":dispatch"] == {"S": "d-dead"}
+    assert result.released_leases == 1
+
+
+def test_a_lease_whose_task_runs_is_kept(ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases) -> None:
+    slot_revision = revision_arn("outpost-prod-claude-slot", 7)
+    ecs.add_task("d-live", slot_revision, started=ago(YOUNG))
+    ecs.add_task("d-pending", slot_revision)  # not started yet: in use by its tag alone
+    leases.add_lease("7", "d-live", leased_at=leased(OLD))
+    leases.add_lease("8", "d-pending", leased_at=leased(OLD))
+    assert sweep(ecs, efs, leases=leases).released_leases == 0
+    assert leases.to("update_item") == []
+
+
+def test_a_lease_within_the_grace_period_is_kept_although_no_task_runs_yet(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases
+) -> None:
+    """Between the lease and RunTask no task exists: the grace period covers that window."""
+    leases.add_lease("7", "d-starting", leased_at=leased(YOUNG))
+    assert sweep(ecs, efs, leases=leases).released_leases == 0
+    assert leases.state("7") == "leased"
+
+
+def test_an_overdue_task_is_stopped_and_its_lease_released_by_the_next_run(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases
+) -> None:
+    """The stopped task may still write to its slot for up to 120 s: its lease waits a run."""
+    task = ecs.add_task("d-slow", revision_arn("outpost-prod-claude-slot", 7), started=ago(OLD))
+    leases.add_lease("7", "d-slow", leased_at=leased(OLD))
+    first = sweep(ecs, efs, leases=leases)
+    assert (first.stopped_tasks, first.released_leases) == (1, 0)
+    assert ecs.tasks[task]["desiredStatus"] == "STOPPED"
+    assert sweep(ecs, efs, leases=leases).released_leases == 1
+    assert leases.state("7") == "returning"
+
+
+def test_a_lease_of_a_task_that_could_not_be_stopped_is_kept(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases
+) -> None:
+    task = ecs.add_task("d-stuck", revision_arn("outpost-prod-claude-slot", 7), started=ago(OLD))
+    ecs.errors[("stop_task", task)] = AwsError("AccessDeniedException", "not allowed")
+    leases.add_lease("7", "d-stuck", leased_at=leased(OLD))
+    with pytest.raises(CleanupError):
+        sweep(ecs, efs, leases=leases)
+    assert leases.state("7") == "leased"
+
+
+def test_a_lease_returned_meanwhile_is_not_an_error(ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases) -> None:
+    """The control plane returned (or re-leased) the slot between the query and the update."""
+    leases.add_lease("7", "d-dead", leased_at=leased(OLD))
+    leases.errors[("update_item", "7")] = AwsError("ConditionalCheckFailedException", "failed")
+    result = sweep(ecs, efs, leases=leases)
+    assert (result.released_leases, result.errors) == (0, [])
+
+
+def test_leases_being_returned_or_of_unknown_age_are_left_alone(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases
+) -> None:
+    leases.add_lease("1", "d-a", leased_at=leased(OLD), state="returning")
+    leases.add_lease("2", "d-b", leased_at="yesterday")
+    leases.add_lease("3", "d-c", leased_at="2026-11-20T10:00:00")  # no offset: not a moment
+    leases.add_lease("4", None, leased_at=leased(OLD))
+    result = sweep(ecs, efs, leases=leases)
+    assert leases.to("update_item") == []
+    assert result.kept_unknown_age == 3
+
+
+def test_leases_are_queried_by_state_page_by_page(ecs: FakeEcs, efs: FakeEfs) -> None:
+    leases = FakeLeases(page_size=2)
+    for slot in range(5):
+        leases.add_lease(str(slot), f"d-{slot}", leased_at=leased(OLD))
+    assert sweep(ecs, efs, leases=leases).released_leases == 5
+    assert len(leases.to("query")) == 3
+    assert all(q["IndexName"] == "by-state" for q in leases.to("query"))
+
+
+def test_a_failed_lease_query_is_an_error_after_the_rest_ran(ecs: FakeEcs, efs: FakeEfs) -> None:
+    leases = FakeLeases()
+    leases.errors[("query", "")] = AwsError("AccessDeniedException", "no")
+    point = efs.add_point("d-dead", created=created(OLD))
+    with pytest.raises(CleanupError, match="query_leases"):
+        sweep(ecs, efs, leases=leases)
+    assert point not in efs.points
+
+
+def test_slot_access_points_and_revisions_are_never_touched(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases
+) -> None:
+    """A slot's access point is tagged outpost:slot (even with a stale dispatch tag on it), and
+    slot revisions are in the -slot families, which the janitor is never given."""
+    slot_point = efs.add_point(None, created=created(OLD), slot="7")
+    tagged_both = efs.add_point("d-dead", created=created(OLD), slot="8")
+    slot_revision = ecs.add_revision("outpost-prod-claude-slot", None, registered=ago(OLD))
+    sweep(ecs, efs, leases=leases)
+    assert {slot_point, tagged_both} <= set(efs.points)
+    assert efs.to("delete_access_point") == []
+    assert ecs.status(slot_revision) == "ACTIVE"
+    assert ecs.to("deregister_task_definition") == ecs.to("delete_task_definitions") == []

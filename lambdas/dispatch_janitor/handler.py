@@ -14,8 +14,19 @@ c. deregisters and deletes the ACTIVE revisions of ``DISPATCH_FAMILIES`` that no
    uses, whose dispatch is not in use, registered over ``GRACE_SECONDS`` ago; deletes the
    INACTIVE revisions of those families that no listed task uses;
 d. deletes the access points of ``FILE_SYSTEM_ID`` tagged with a dispatch not in use and with
-   this file system, created over ``GRACE_SECONDS`` ago; never the shared ``/workspaces`` one.
-   One whose age cannot be read is kept, logged and counted (``kept_unknown_age``).
+   this file system, created over ``GRACE_SECONDS`` ago; never the shared ``/workspaces`` one
+   and never a slot's (tagged ``outpost:slot``, whatever else it carries).
+   One whose age cannot be read is kept, logged and counted (``kept_unknown_age``);
+e. releases the slot leases (``LEASES_TABLE``, queried by state on ``LEASE_STATE_INDEX``) whose
+   task is gone: the dispatch has no listed task (stopped, or never started: the control plane
+   died between leasing and RunTask) and the lease is over ``GRACE_SECONDS`` old. A lease older
+   than the worker timeout plus the grace belongs to a task that b stops; a dispatch whose task
+   this run stopped keeps its lease until the next run, so its task has left the slot (ECS
+   allows a container up to 120 s between SIGTERM and SIGKILL), and a task that could not be
+   stopped keeps it: it still runs in the slot. Releasing is a conditional update to
+   ``lease_state = returning`` (still leased, still by that dispatch): the control plane, which
+   mounts the file system and this function does not, renames the workspace home and deletes
+   the item. Slot revisions and slot access points are never touched.
 
 Idempotent: a resource already gone is no error. Bounded: no change starts with less than 20 s
 of the invocation left (``complete: false``; the next run continues). A failed task listing
@@ -39,6 +50,8 @@ from typing import Any, Protocol
 LOGGER = logging.getLogger(__name__)
 
 DISPATCH_TAG = "outpost:dispatch"
+SLOT_TAG = "outpost:slot"
+LEASED, RETURNING = "leased", "returning"
 FILE_SYSTEM_TAG = "outpost:file-system"
 CREATED_AT_TAG = "outpost:created-at"
 STOP_REASON = "timeout: stopped by the dispatch janitor"
@@ -49,7 +62,8 @@ DESCRIBE_BATCH = 100
 DELETE_BATCH = 10
 # Already gone: EFS says so by its code; ECS by the message of a ClientException (or of an
 # InvalidParameterException), and by the reason of a DeleteTaskDefinitions failure.
-_GONE_CODES = frozenset({"AccessPointNotFound"})
+# A lease changed since it was read (returned or released meanwhile): DynamoDB's condition failed.
+_GONE_CODES = frozenset({"AccessPointNotFound", "ConditionalCheckFailedException"})
 _GONE_MESSAGE = re.compile(r"not found|does not exist|unable to describe|(already|is) inactive", re.I)
 _DELETE_GONE_REASON = re.compile(r"not found|does not exist|delete_in_progress", re.I)
 
@@ -64,6 +78,13 @@ class EcsClient(Protocol):
     def describe_task_definition(self, **kwargs: Any) -> Mapping[str, Any]: ...
     def deregister_task_definition(self, **kwargs: Any) -> Mapping[str, Any]: ...
     def delete_task_definitions(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+
+class DynamoDbClient(Protocol):
+    """The calls of a boto3 DynamoDB client this function makes (the leases table only)."""
+
+    def query(self, **kwargs: Any) -> Mapping[str, Any]: ...
+    def update_item(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
 
 class EfsClient(Protocol):
@@ -81,6 +102,8 @@ class Settings:
     families: tuple[str, ...]
     grace_seconds: int
     task_timeout_seconds: int
+    leases_table: str
+    lease_state_index: str
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -97,6 +120,8 @@ class Settings:
             families=families,
             grace_seconds=int(seconds["GRACE_SECONDS"]),
             task_timeout_seconds=int(seconds["TASK_TIMEOUT_SECONDS"]),
+            leases_table=env["LEASES_TABLE"],
+            lease_state_index=env["LEASE_STATE_INDEX"],
         )
 
 
@@ -106,6 +131,7 @@ class Result:
     deregistered: int = 0
     deleted_revisions: int = 0
     deleted_access_points: int = 0
+    released_leases: int = 0
     kept_unknown_age: int = 0
     errors: list[str] = field(default_factory=list)
     complete: bool = True
@@ -164,14 +190,18 @@ class _Janitor:
         self,
         ecs: EcsClient,
         efs: EfsClient,
+        dynamodb: DynamoDbClient,
         settings: Settings,
         now: datetime,
         remaining: Callable[[], float],
     ) -> None:
         self.ecs, self.efs, self.settings, self.now, self.remaining = ecs, efs, settings, now, remaining
+        self.dynamodb = dynamodb
         self.result = Result()
         self.in_use_dispatches: set[str] = set()
         self.in_use_definitions: set[str] = set()
+        # Dispatches whose task this run stopped: their leases wait for the next run.
+        self.stopping_dispatches: set[str] = set()
 
     def _older_than(self, seconds: int, moment: datetime | int) -> bool:
         timestamp = moment.timestamp() if isinstance(moment, datetime) else moment
@@ -216,6 +246,7 @@ class _Janitor:
                 if dispatch is not None:
                     overdue = isinstance(began, datetime) and self._older_than(timeout, began)
                     if overdue and self._stop(task["taskArn"], dispatch) != "failed":
+                        self.stopping_dispatches.add(dispatch)
                         continue  # stopping: its revision and access point are no longer in use
                     self.in_use_dispatches.add(dispatch)
                 self.in_use_definitions.add(task.get("taskDefinitionArn", ""))
@@ -290,7 +321,8 @@ class _Janitor:
             ap_id, tags = point.get("AccessPointId"), _tags(point.get("Tags", []), "Key", "Value")
             dispatch, created = tags.get(DISPATCH_TAG), tags.get(CREATED_AT_TAG, "")
             ours = fs == point.get("FileSystemId") == tags.get(FILE_SYSTEM_TAG)
-            if ap_id == self.settings.shared_access_point_id or not ours or dispatch is None:
+            slot = SLOT_TAG in tags
+            if ap_id == self.settings.shared_access_point_id or not ours or dispatch is None or slot:
                 continue
             if dispatch in self.in_use_dispatches:
                 continue
@@ -301,17 +333,83 @@ class _Janitor:
                 outcome = self._act("delete_access_point", call, access_point_id=ap_id, dispatch_id=dispatch)
                 self.result.deleted_access_points += outcome == "done"
 
+    def release_leases(self) -> None:
+        """e: mark the leases whose task is gone ``returning``; never a slot's revision or access point."""
+        request: dict[str, Any] = {
+            "TableName": self.settings.leases_table,
+            "IndexName": self.settings.lease_state_index,
+            "KeyConditionExpression": "lease_state = :leased",
+            "ExpressionAttributeValues": {":leased": {"S": LEASED}},
+        }
+        leases: list[Mapping[str, Any]] = []
+        try:
+            while True:
+                page = self.dynamodb.query(**request)
+                leases += page.get("Items", [])
+                if not page.get("LastEvaluatedKey"):
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except Exception as error:
+            self._fail("query_leases", error, table=self.settings.leases_table)
+            return
+        for lease in leases:
+            slot = lease.get("slot_id", {}).get("S", "")
+            dispatch = lease.get("dispatch_id", {}).get("S")
+            leased_at = _moment(lease.get("leased_at", {}).get("S", ""))
+            if leased_at is None or dispatch is None:
+                self._keep_unknown_age(slot_id=slot, dispatch_id=dispatch)
+                continue
+            if dispatch in self.stopping_dispatches:
+                continue  # released by the next run, once its task has left the slot
+            task_gone = dispatch not in self.in_use_dispatches
+            if task_gone and self._older_than(self.settings.grace_seconds, leased_at):
+                self._release(slot, dispatch)
+
+    def _release(self, slot: str, dispatch: str) -> None:
+        call = partial(
+            self.dynamodb.update_item,
+            TableName=self.settings.leases_table,
+            Key={"slot_id": {"S": slot}},
+            UpdateExpression="SET lease_state = :returning, released_at = :now, released_by = :janitor",
+            ConditionExpression="lease_state = :leased AND dispatch_id = :dispatch",
+            ExpressionAttributeValues={
+                ":returning": {"S": RETURNING},
+                ":leased": {"S": LEASED},
+                ":dispatch": {"S": dispatch},
+                ":now": {"S": self.now.isoformat()},
+                ":janitor": {"S": "dispatch-janitor"},
+            },
+        )
+        outcome = self._act("release_lease", call, slot_id=slot, dispatch_id=dispatch)
+        self.result.released_leases += outcome == "done"
+
+
+def _moment(text: str) -> datetime | None:
+    """An ISO 8601 ``leased_at`` with its offset; None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
 
 def run(
-    *, ecs: EcsClient, efs: EfsClient, settings: Settings, now: datetime, remaining: Callable[[], float]
+    *,
+    ecs: EcsClient,
+    efs: EfsClient,
+    dynamodb: DynamoDbClient,
+    settings: Settings,
+    now: datetime,
+    remaining: Callable[[], float],
 ) -> Result:
     """One pass (see the module docstring); raises ``CleanupError`` after it if anything failed."""
-    janitor = _Janitor(ecs, efs, settings, now, remaining)
+    janitor = _Janitor(ecs, efs, dynamodb, settings, now, remaining)
     try:
         janitor.read_tasks()
         for family in settings.families:
             janitor.clean_revisions(family)
         janitor.clean_access_points()
+        janitor.release_leases()
     except OutOfTimeError:
         janitor.result.complete = False
     LOGGER.info("dispatch janitor summary", extra=janitor.result.summary())
@@ -320,21 +418,22 @@ def run(
     return janitor.result
 
 
-_CLIENTS: tuple[EcsClient, EfsClient] | None = None
+_CLIENTS: tuple[EcsClient, EfsClient, DynamoDbClient] | None = None
 
 
-def _clients() -> tuple[EcsClient, EfsClient]:
-    global _CLIENTS  # one pair per execution environment, reused across invocations
+def _clients() -> tuple[EcsClient, EfsClient, DynamoDbClient]:
+    global _CLIENTS  # one set per execution environment, reused across invocations
     if _CLIENTS is None:
         import boto3  # type: ignore[import-untyped]  # in the Lambda runtime; not needed by tests
 
-        _CLIENTS = (boto3.client("ecs"), boto3.client("efs"))
+        _CLIENTS = (boto3.client("ecs"), boto3.client("efs"), boto3.client("dynamodb"))
     return _CLIENTS
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda entry point (``handler.handler``); the schedule's event carries nothing."""
-    ecs, efs = _clients()
+    ecs, efs, dynamodb = _clients()
     settings = Settings.from_environ(os.environ)
     remaining = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    return run(ecs=ecs, efs=efs, settings=settings, now=datetime.now(UTC), remaining=remaining).summary()
+    now = datetime.now(UTC)
+    return run(ecs=ecs, efs=efs, dynamodb=dynamodb, settings=settings, now=now, remaining=remaining).summary()
