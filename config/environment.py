@@ -11,6 +11,7 @@ from config.audit import AUDIT, AuditConfig, parse_audit
 from config.common import TAGS, tags
 from config.cost import COST, CostAssumptions, parse_cost
 from config.data import DATA, DataConfig, parse_data
+from config.egress import EGRESS, EgressConfig, parse_egress
 from config.errors import ConfigError
 from config.ingress import INGRESS, IngressConfig, certificate_override_key, parse_ingress
 from config.layers import merge
@@ -57,6 +58,7 @@ ENVIRONMENT = Group(
         ),
         TAGS,
         NETWORK,
+        EGRESS,
         REGISTRY,
         SERVICE,
         AUDIT,
@@ -80,6 +82,7 @@ class EnvironmentConfig:
     region: str
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
+    egress: EgressConfig
     registry: RegistryConfig
     monitoring: MonitoringConfig
     audit: AuditConfig
@@ -132,6 +135,7 @@ def parse_environment(
     region = section.string("region")
     env_tags = tags(section, "tags")
     network = parse_network(section.section("network"), region=region, production=production)
+    egress = parse_egress(section.section("egress"), network=network, production=production)
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=production)
     audit = parse_audit(section.section("audit"), production=production)
@@ -157,6 +161,7 @@ def parse_environment(
         region=region,
         tags=env_tags,
         network=network,
+        egress=egress,
         registry=registry,
         monitoring=monitoring,
         audit=audit,
