@@ -6,7 +6,6 @@ Read from each environment's ``egress`` block (``docs/egress.md`` explains the m
       "base": ["github.com", ".githubusercontent.com", "registry.npmjs.org", "pypi.org", ...],
       "agents": {"claude": ["api.anthropic.com"], "codex": ["api.openai.com"], ...},
       "aws_services": ["ecr.api", "ecr.dkr", "logs", "secretsmanager", ...],
-      "firewall_zones": 1,
       "alert_log_retention_days": 30
     }
 
@@ -16,6 +15,10 @@ APIs the tasks and functions call through the NAT gateways (an interface endpoin
 DNS takes its service's traffic off that route; S3 and DynamoDB go through gateway endpoints).
 A name matches exactly; a leading dot (``.githubusercontent.com``) matches the domain and every
 subdomain (AWS Network Firewall's domain-list syntax).
+
+The firewall has an endpoint in each zone that holds a NAT gateway (``network.nat_gateways``,
+the first zones): the same trade between cost and a zone's outage, and a production
+environment has both in every zone.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from config.errors import ConfigError
 from config.network import INTERFACE_ENDPOINTS, NetworkConfig
 from config.reader import Section
 from config.registry import AGENTS
-from config.schema import Group, integer, strings
+from config.schema import Group, strings
 
 # A DNS name of at least two labels, lower case, each label 1-63 letters, digits or inner
 # hyphens; an optional leading dot for "and every subdomain". No wildcard, no trailing dot.
@@ -53,8 +56,8 @@ TARGET_TYPES = ("TLS_SNI", "HTTP_HOST")
 EGRESS = Group(
     "egress",
     "The egress firewall (AWS Network Firewall between the public subnets and the internet "
-    "gateway): the names the environment's tasks may reach; every other connection is dropped, "
-    "logged and alarmed on (docs/egress.md).",
+    "gateway, an endpoint in each zone that holds a NAT gateway): the names the environment's tasks "
+    "may reach; every other connection is dropped, logged and alarmed on (docs/egress.md).",
     (
         strings(
             "base",
@@ -79,13 +82,6 @@ EGRESS = Group(
             "registry host only)",
             choices=INTERFACE_ENDPOINTS,
         ),
-        integer(
-            "firewall_zones",
-            "zones that hold a firewall endpoint (the first ones); a zone without one sends its "
-            "public subnet's traffic to the first zone's",
-            minimum=1,
-            rules=("at most the number of zones", "every zone in a production environment"),
-        ),
         log_retention_setting(
             "alert_log_retention_days", "retention of the firewall's log of refused connections"
         ),
@@ -98,9 +94,13 @@ class EgressConfig:
     base: tuple[str, ...]
     agents: tuple[tuple[str, tuple[str, ...]], ...]  # (agent, its own names), in AGENTS order
     aws_services: tuple[str, ...]
-    firewall_zones: int
     alert_log_retention_days: int
-    firewall_subnets: tuple[str, ...]  # one /28 per firewall zone, at the top of the VPC's range
+    firewall_subnets: tuple[str, ...]  # one /28 per zone with a NAT gateway, at the top of the VPC's range
+
+    @property
+    def firewall_zones(self) -> int:
+        """Zones with a firewall endpoint: the first ones, as many as hold a NAT gateway."""
+        return len(self.firewall_subnets)
 
     def agent_domains(self, agent: str) -> tuple[str, ...]:
         """What ``agent`` is meant to reach: ``base`` and its own names."""
@@ -164,7 +164,10 @@ def firewall_subnets(network: NetworkConfig, zones: int) -> tuple[str, ...]:
     return tuple(str(blocks[-1 - index]) for index in range(zones))
 
 
-def parse_egress(section: Section, *, network: NetworkConfig, production: bool) -> EgressConfig:
+def parse_egress(
+    section: Section, *, network: NetworkConfig, production: bool, vpc_cidr_key: str
+) -> EgressConfig:
+    """``vpc_cidr_key``: where ``network.vpc_cidr`` was written (a full address plan is its error)."""
     base = _domains(section, "base")
     agents_section = section.section("agents")
     agents: list[tuple[str, tuple[str, ...]]] = []
@@ -180,14 +183,7 @@ def parse_egress(section: Section, *, network: NetworkConfig, production: bool) 
     agents_section.done()
     services = section.strings("aws_services")
     zones = len(network.availability_zones)
-    firewall_zones = section.integer("firewall_zones", maximum=zones)
-    if production and firewall_zones < zones:
-        raise ConfigError(
-            section.key("firewall_zones"),
-            firewall_zones,
-            f"a production environment has a firewall endpoint in every zone ({zones}): a zone's "
-            "outage must not cut the other zones' traffic",
-        )
+    firewall_zones = network.nat_gateways
     retention = log_retention(section, "alert_log_retention_days", production=production)
     section.done()
 
@@ -197,16 +193,15 @@ def parse_egress(section: Section, *, network: NetworkConfig, production: bool) 
     top = firewall_zones * 2 ** (32 - FIREWALL_SUBNET_PREFIX)
     if tiers + top > vpc.num_addresses:
         raise ConfigError(
-            section.key("firewall_zones"),
-            firewall_zones,
-            f"{firewall_zones} firewall /{FIREWALL_SUBNET_PREFIX} subnets do not fit above the subnets of "
-            f"{network.vpc_cidr} ({tiers} of its {vpc.num_addresses} addresses are taken); widen vpc_cidr",
+            vpc_cidr_key,
+            network.vpc_cidr,
+            f"leaves no room for the egress firewall's {firewall_zones} /{FIREWALL_SUBNET_PREFIX} "
+            f"subnets above the tiers ({tiers} of its {vpc.num_addresses} addresses are taken); widen it",
         )
     config = EgressConfig(
         base=base,
         agents=tuple(agents),
         aws_services=services,
-        firewall_zones=firewall_zones,
         alert_log_retention_days=retention,
         firewall_subnets=firewall_subnets(network, firewall_zones),
     )

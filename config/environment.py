@@ -134,8 +134,14 @@ def parse_environment(
             raise ConfigError(account_override_key(name), account, "must be a 12-digit AWS account id")
     region = section.string("region")
     env_tags = tags(section, "tags")
-    network = parse_network(section.section("network"), region=region, production=production)
-    egress = parse_egress(section.section("egress"), network=network, production=production)
+    network_section = section.section("network")
+    network = parse_network(network_section, region=region, production=production)
+    egress = parse_egress(
+        section.section("egress"),
+        network=network,
+        production=production,
+        vpc_cidr_key=network_section.key("vpc_cidr"),
+    )
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=production)
     audit = parse_audit(section.section("audit"), production=production)

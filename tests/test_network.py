@@ -66,7 +66,7 @@ def test_nat_gateways_per_config(synthesized: Synthesized, stage: str) -> None:
     igw_routes = [r for r in routes if "GatewayId" in r]
     zones = len(settings(stage)["network"]["availability_zones"])
     assert len(nat_routes) == zones
-    assert len(igw_routes) == settings(stage)["egress"]["firewall_zones"]
+    assert len(igw_routes) == settings(stage)["network"]["nat_gateways"]
 
 
 @pytest.mark.parametrize("stage", stages_of_kind("production"))
