@@ -38,7 +38,7 @@ from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_networkfirewall as nfw
 
-from compliance.acknowledgements import acknowledge, in_packs
+from compliance.acknowledgements import acknowledge, control_tower, in_packs
 from compliance.scanners import skip_checkov
 from config.egress import RULE_GROUP_CAPACITY, TARGET_TYPES, EgressConfig
 from config.names import pascal, resource_name
@@ -173,11 +173,20 @@ class EgressFirewall(Construct):
             cidr_block=cidr,
             map_public_ip_on_launch=False,
         )
-        subnet.add_default_internet_route(
-            vpc.internet_gateway_id or "", vpc.internet_connectivity_established
+        # The route needs the gateway attached; it names the gateway itself (a DependsOn on it
+        # too would be redundant: cfn-lint W3005).
+        route = ec2.CfnRoute(
+            subnet,
+            "DefaultRoute",
+            route_table_id=subnet.route_table.route_table_id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=vpc.internet_gateway_id,
         )
+        attachment = vpc.node.find_child("VPCGW")
+        assert isinstance(attachment, ec2.CfnVPCGatewayAttachment)
+        route.add_dependency(attachment)
         acknowledge(
-            subnet.node.find_child("DefaultRoute"),
+            route,
             "Only the firewall's endpoint sits in this subnet: its route to the internet gateway "
             "carries what the firewall has inspected and allowed.",
             *in_packs("VPCNoUnrestrictedRouteToIGW", PACKS_WITH_IGW_RULE),
@@ -199,6 +208,14 @@ class EgressFirewall(Construct):
             subnet_mappings=[nfw.CfnFirewall.SubnetMappingProperty(subnet_id=subnet.subnet_id)],
             delete_protection=production,
             subnet_change_protection=True,
+        )
+        acknowledge(
+            firewall,
+            "One firewall per zone, each with its zone's one endpoint, because a firewall's EndpointIds "
+            "come in no stated order and a route must name its own zone's endpoint; the environment has "
+            "a firewall in every zone that holds a NAT gateway, which the settings check requires of "
+            "every zone in production, so a zone's outage leaves the other zones filtered.",
+            control_tower("netfw_multi_az_enabled_check"),
         )
         if not production:
             skip_checkov(
