@@ -122,8 +122,13 @@ def _dispatch_revision_statements(
 
     A dispatch revision copies its agent's Fargate definition: no privileged container, Fargate
     only, and no larger than the largest agent (a stolen control-plane credential cannot register
-    a privileged or oversized revision). ``ecs:compute-compatibility`` is multivalued: ``Null``
-    makes the request name it, ``ForAllValues`` allows only FARGATE in it.
+    a privileged or oversized revision). A request that leaves ``privileged`` or
+    ``requiresCompatibilities`` out has no such key, and Fargate refuses a privileged container
+    anyway, so those two bound what is named (``IfExists``; ``ForAllValues`` over the
+    multivalued compatibility key) and never deny a copy that omits them. Task-level CPU and
+    memory are required for Fargate (Amazon ECS task definition parameters, "Task size":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size),
+    so the size keys are always present and checked without ``IfExists``.
     """
     cpu, memory = largest
     return [
@@ -137,8 +142,8 @@ def _dispatch_revision_statements(
             actions=["ecs:RegisterTaskDefinition"],
             resources=dispatch_revisions,
             conditions={
-                "Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false", "ecs:compute-compatibility": "false"},
-                "StringEquals": {"ecs:privileged": "false"},
+                "Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"},
+                "StringEqualsIfExists": {"ecs:privileged": "false"},
                 "ForAllValues:StringEquals": {"ecs:compute-compatibility": ["FARGATE"]},
                 "NumericLessThanEquals": {"ecs:task-cpu": str(cpu), "ecs:task-memory": str(memory)},
             },

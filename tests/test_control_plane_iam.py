@@ -177,8 +177,8 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Action": "ecs:RegisterTaskDefinition",
             "Resource": dispatch,
             "Condition": {
-                "Null": {"aws:RequestTag/outpost:dispatch": "false", "ecs:compute-compatibility": "false"},
-                "StringEquals": {"ecs:privileged": "false"},
+                "Null": {"aws:RequestTag/outpost:dispatch": "false"},
+                "StringEqualsIfExists": {"ecs:privileged": "false"},
                 "ForAllValues:StringEquals": {"ecs:compute-compatibility": ["FARGATE"]},
                 "NumericLessThanEquals": {
                     "ecs:task-cpu": str(largest("cpu", stage)),
