@@ -6,9 +6,12 @@ one EFS access point rooted at ``/workspaces/.slots/<n>`` and, per agent, one re
 registers and creates nothing (docs/capacity.md, "The rate budget"). The policy allows:
 
 * ``RegisterTaskDefinition`` into the ``-slot`` families only with an ``outpost:slot`` request
-  tag, and tagging a revision only inside that call (``ecs:CreateAction``);
-* ``RunTask`` of ``-slot`` revisions only in this cluster and only tagged ``outpost:dispatch``
-  (the dispatch janitor finds a lease's task by that tag);
+  tag and within the bounds of a dispatch revision (no privileged container, Fargate only, no
+  larger than the largest agent: ``permissions/agent_launch.py``), and tagging a revision only
+  inside that call (``ecs:CreateAction``);
+* ``RunTask`` of ``-slot`` revisions only in this cluster, only tagged ``outpost:dispatch`` (the
+  dispatch janitor finds a lease's task by that tag), with no ECS Exec and no EBS volume, and
+  on the configured capacity provider only (the launch policy's Deny covers every RunTask);
 * ``CreateAccessPoint`` on the workspaces file system only tagged with its id
   (``outpost:file-system``) and ``outpost:slot`` (the tag itself is allowed by the workspaces
   policy's ``TagNewDispatchAccessPoints``, inside CreateAccessPoint only).
@@ -31,7 +34,7 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge, wildcard_resource
 from constructs import IConstruct
-from permissions.agent_launch import LaunchedAgent, in_cluster, revisions
+from permissions.agent_launch import RUN_BOUNDS, LaunchedAgent, copy_bounds, in_cluster, revisions
 from permissions.data_access import ACCESS_POINT_TAG, DISPATCH_TAG, SLOT_TAG, DataAccess
 
 
@@ -52,7 +55,7 @@ def slot_pool_statements(
             sid="RegisterSlotRevisions",
             actions=["ecs:RegisterTaskDefinition"],
             resources=slot_revisions,
-            conditions={"Null": {f"aws:RequestTag/{SLOT_TAG}": "false"}},
+            conditions={"Null": {f"aws:RequestTag/{SLOT_TAG}": "false"}, **copy_bounds(agents)},
         ),
         iam.PolicyStatement(
             sid="TagSlotRevisions",
@@ -64,7 +67,11 @@ def slot_pool_statements(
             sid="RunSlotTasks",
             actions=["ecs:RunTask"],
             resources=slot_revisions,
-            conditions={**in_cluster(cluster), "Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"}},
+            conditions={
+                **in_cluster(cluster),
+                "Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"},
+                **RUN_BOUNDS,
+            },
         ),
         iam.PolicyStatement(
             sid="CreateSlotAccessPoints",

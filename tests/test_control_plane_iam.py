@@ -144,6 +144,11 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
     ]
 
 
+def largest(size: str, stage: str) -> int:
+    """The largest ``cpu`` or ``memory`` of the stage's agents, from its settings."""
+    return max(int(settings(stage)["service"]["agents"][agent][size]) for agent in AGENTS)
+
+
 def slot_pool_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     """Leased slots (docs/data.md): register -slot revisions and create slot access points only
     tagged outpost:slot, run -slot revisions only in the cluster tagged for a dispatch; no delete."""
@@ -160,7 +165,16 @@ def slot_pool_statements(synthesized: Synthesized, stage: str) -> list[dict[str,
             "Effect": "Allow",
             "Action": "ecs:RegisterTaskDefinition",
             "Resource": slots,
-            "Condition": {"Null": {"aws:RequestTag/outpost:slot": "false"}},
+            # The bounds of a dispatch revision: a slot revision is a copy of the agent's too.
+            "Condition": {
+                "Null": {"aws:RequestTag/outpost:slot": "false"},
+                "StringEqualsIfExists": {"ecs:privileged": "false"},
+                "ForAllValues:StringEquals": {"ecs:compute-compatibility": ["FARGATE"]},
+                "NumericLessThanEquals": {
+                    "ecs:task-cpu": str(largest("cpu", stage)),
+                    "ecs:task-memory": str(largest("memory", stage)),
+                },
+            },
         },
         {
             "Sid": "TagSlotRevisions",
@@ -177,6 +191,10 @@ def slot_pool_statements(synthesized: Synthesized, stage: str) -> list[dict[str,
             "Condition": {
                 "ArnEquals": {"ecs:cluster": arn_of(cluster)},
                 "Null": {"aws:RequestTag/outpost:dispatch": "false"},
+                "StringEqualsIfExists": {
+                    "ecs:enable-execute-command": "false",
+                    "ecs:enable-ebs-volumes": "false",
+                },
             },
         },
         {
@@ -198,6 +216,7 @@ def slot_pool_statements(synthesized: Synthesized, stage: str) -> list[dict[str,
 
 def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     env = ENV_NAMES[stage]
+    provider = "FARGATE_SPOT" if settings(stage)["service"]["agents_use_spot"] else "FARGATE"
     account = settings(stage)["account"]
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     in_cluster = {"ArnEquals": {"ecs:cluster": arn_of(cluster)}}
@@ -224,7 +243,15 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Effect": "Allow",
             "Action": "ecs:RegisterTaskDefinition",
             "Resource": dispatch,
-            "Condition": {"Null": {"aws:RequestTag/outpost:dispatch": "false"}},
+            "Condition": {
+                "Null": {"aws:RequestTag/outpost:dispatch": "false"},
+                "StringEqualsIfExists": {"ecs:privileged": "false"},
+                "ForAllValues:StringEquals": {"ecs:compute-compatibility": ["FARGATE"]},
+                "NumericLessThanEquals": {
+                    "ecs:task-cpu": str(largest("cpu", stage)),
+                    "ecs:task-memory": str(largest("memory", stage)),
+                },
+            },
         },
         {
             "Sid": "TagDispatchRevisions",
@@ -250,7 +277,27 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Effect": "Allow",
             "Action": "ecs:RunTask",
             "Resource": sorted([*families, *dispatch]),
-            "Condition": in_cluster,
+            "Condition": {
+                **in_cluster,
+                "StringEqualsIfExists": {
+                    "ecs:enable-execute-command": "false",
+                    "ecs:enable-ebs-volumes": "false",
+                },
+            },
+        },
+        {
+            "Sid": "OnlyTheAgentCapacityProvider",
+            "Effect": "Deny",
+            "Action": "ecs:RunTask",
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringNotLike": {
+                    "ecs:capacity-provider": [
+                        provider,
+                        f"arn:aws:ecs:{region(stage)}:{account}:capacity-provider/{provider}",
+                    ]
+                }
+            },
         },
         {
             "Sid": "WatchAndStopAgentTasks",
@@ -259,7 +306,13 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Resource": cluster_tasks,
             "Condition": in_cluster,
         },
-        {"Sid": "TagAgentTasks", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": cluster_tasks},
+        {
+            "Sid": "TagAgentTasks",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": cluster_tasks,
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        },
         {
             "Sid": "ListClusterTasks",
             "Effect": "Allow",
