@@ -9,23 +9,32 @@ which is the reason for the change.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from config.load_model import LoadModel
+from permissions.control_plane import POLICIES
+from tests.environments import STAGES, is_production
+from tests.service_templates import container, statements
+from tests.synth import Synthesized
 from tools.rates.__main__ import write
 from tools.rates.budget import (
     ACCESS_POINTS_PER_FILE_SYSTEM,
     CHOSEN,
     DESIGNS,
+    FALLBACK_ACCESS_POINTS,
     HEADROOM,
+    POOL_GROWTH_PER_SECOND,
     TD_MODIFY,
     Call,
     Quota,
     access_points,
     budget,
+    lease_attempts,
     over_headroom,
     rate,
+    slots_needed,
 )
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "capacity.md"
@@ -72,3 +81,77 @@ def test_every_quota_cites_an_aws_page(design: str) -> None:
     for call in DESIGNS[design]:
         assert call.quota.source.startswith("https://docs.aws.amazon.com/"), call.quota.name
         assert call.quota.per_second > 0
+
+
+# --- the chosen design is what the templates allow ---------------------------------------------
+
+PRODUCTION = next(stage for stage in STAGES if is_production(stage))
+
+
+def iam_actions(call: Call) -> list[str]:
+    """``ecs:RegisterTaskDefinition + DeregisterTaskDefinition`` or ``dynamodb:GetItem/Query``
+    (a note in parentheses after it) as IAM actions."""
+    service, _, names = call.action.split(" (")[0].partition(":")
+    return [f"{service}:{name.strip()}" for part in names.split("+") for name in part.split("/")]
+
+
+def control_plane_allows(synthesized: Synthesized) -> list[dict[str, Any]]:
+    found = [
+        statement
+        for policy in POLICIES
+        for statement in statements(synthesized, PRODUCTION, f"ControlPlane/{policy}")
+        if statement["Effect"] == "Allow"
+    ]
+    for statement in found:
+        actions, resources = statement["Action"], statement["Resource"]
+        statement["Action"] = [actions] if isinstance(actions, str) else actions
+        statement["Resource"] = resources if isinstance(resources, list) else [resources]
+    return found
+
+
+def test_every_control_plane_call_of_the_chosen_design_is_allowed_by_its_policies(
+    synthesized: Synthesized,
+) -> None:
+    allowed = {action for statement in control_plane_allows(synthesized) for action in statement["Action"]}
+    calls = [call for call in DESIGNS[CHOSEN] if "control plane" in call.caller]
+    assert {"ecs:RunTask", "ecs:RegisterTaskDefinition (pool growth only)"} <= {c.action for c in calls}
+    for call in calls:
+        assert set(iam_actions(call)) <= allowed, call.action
+
+
+def test_slots_are_registered_tagged_and_run_as_the_budget_assumes(synthesized: Synthesized) -> None:
+    """No task-definition change on the dispatch path: RegisterTaskDefinition into the -slot
+    families (pool growth) only with the outpost:slot tag, and RunTask of -slot revisions."""
+    assert [c.per_dispatch for c in DESIGNS[CHOSEN] if c.quota == TD_MODIFY] == [0]
+    allows = control_plane_allows(synthesized)
+    slot_register = [
+        s
+        for s in allows
+        if "ecs:RegisterTaskDefinition" in s["Action"] and any("-slot:*" in str(r) for r in s["Resource"])
+    ]
+    assert [s["Condition"]["Null"] for s in slot_register] == [{"aws:RequestTag/outpost:slot": "false"}]
+    run_slots = [
+        s for s in allows if "ecs:RunTask" in s["Action"] and any("-slot:*" in str(r) for r in s["Resource"])
+    ]
+    assert len(run_slots) == 1
+    assert run_slots[0]["Condition"]["Null"] == {"aws:RequestTag/outpost:dispatch": "false"}
+
+
+def test_the_pool_the_budget_assumes_is_productions(synthesized: Synthesized) -> None:
+    """Growth pace, pool size and fallback of the budget are production's settings, as deployed."""
+    environment = {
+        variable["Name"]: variable["Value"]
+        for variable in container(synthesized, PRODUCTION, "ControlPlane")["Environment"]
+    }
+    assert int(environment["OUTPOST_SLOT_REGISTRATIONS_PER_MINUTE"]) / 60 == POOL_GROWTH_PER_SECOND
+    assert int(environment["OUTPOST_SLOT_POOL_SIZE"]) >= slots_needed()
+    assert int(environment["OUTPOST_SLOT_FALLBACK_ACCESS_POINTS"]) == FALLBACK_ACCESS_POINTS
+    _, worst = access_points(CHOSEN)
+    assert worst == slots_needed() + FALLBACK_ACCESS_POINTS <= HEADROOM * ACCESS_POINTS_PER_FILE_SYSTEM
+
+
+def test_a_lease_costs_more_writes_the_fuller_the_pool() -> None:
+    model = LoadModel()
+    utilization = model.scaled(10).concurrent_dispatches / slots_needed()
+    assert lease_attempts() == pytest.approx(1 / (1 - utilization))
+    assert lease_attempts(model, growth=1) < lease_attempts()

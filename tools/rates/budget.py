@@ -19,7 +19,11 @@ Two designs of the dispatch's workspace are budgeted (docs/capacity.md, "The rat
   fit.
 * ``LEASED_SLOTS``: a pool of pre-registered revisions, each mounting a pre-created access
   point, leased per dispatch (no task-definition or access-point call on the dispatch path;
-  the pool grows at a paced ``POOL_GROWTH_PER_SECOND``). It fits at 10x with headroom.
+  the pool grows at a paced ``POOL_GROWTH_PER_SECOND``). It fits at 10x with headroom. The
+  templates hold it (docs/data.md, "Leased slots"): the control plane's ``SlotPoolPolicy``, the
+  ``slot_leases`` table, the ``service.slots`` settings; tests/test_rates.py checks that every
+  control-plane action of this design is one its policies allow, that the pool-growth pace is
+  production's ``registrations_per_minute`` and that production's pool is ``slots_needed()``.
 """
 
 from __future__ import annotations
@@ -105,6 +109,7 @@ SECRETS = Quota("Secrets Manager GetSecretValue + DescribeSecret", 10_000, SECRE
 STS = Quota("STS requests (AssumeRole for task sessions)", 600, STS_QUOTAS)
 DYNAMODB_READS = Quota("DynamoDB read request units per table", 40_000, DYNAMODB_QUOTAS)
 DYNAMODB_WRITES = Quota("DynamoDB write request units per table", 40_000, DYNAMODB_QUOTAS)
+LEASE_WRITES = Quota("DynamoDB write request units per table (slot_leases)", 40_000, DYNAMODB_QUOTAS)
 PUT_EVENTS = Quota("EventBridge PutEvents (us-east-1)", 10_000, EVENTBRIDGE_QUOTAS)
 CREATE_LOG_STREAM = Quota("CloudWatch Logs CreateLogStream", 50, LOGS_QUOTAS)
 PUT_LOG_EVENTS = Quota("CloudWatch Logs PutLogEvents", 5_000, LOGS_QUOTAS)
@@ -119,7 +124,8 @@ CONTAINERS_PER_TASK = 2
 LAYERS_PER_IMAGE = 12
 # The awslogs driver sends a stream's buffered events about every 5 s.
 LOG_FLUSHES_PER_SECOND = 1 / 5
-# The slot pool grows ahead of demand at most this fast (RegisterTaskDefinition, CreateAccessPoint).
+# The slot pool grows ahead of demand at most this fast (RegisterTaskDefinition, CreateAccessPoint):
+# production's service.slots.registrations_per_minute (12) / 60, which tests/test_rates.py checks.
 POOL_GROWTH_PER_SECOND = 0.2
 # The janitor's background calls: ListTasks and DescribeTasks pages every 5 minutes.
 JANITOR_CALLS_PER_SECOND = 24 / 300
@@ -194,8 +200,39 @@ PER_DISPATCH: tuple[Call, ...] = (
         per_dispatch=3,
     ),
 )
+
+
+def slots_needed(model: LoadModel = _MODEL, *, growth: int = GROWTH) -> int:
+    """Pool slots for the peak at ``growth``x: the concurrent dispatches plus three standard
+    deviations (Poisson arrivals), rounded up to a hundred."""
+    concurrent = model.scaled(growth).concurrent_dispatches
+    return int(math.ceil((concurrent + 3 * math.sqrt(concurrent)) / 100) * 100)
+
+
+def lease_attempts(model: LoadModel = _MODEL, *, growth: int = GROWTH) -> float:
+    """Conditional writes per lease when the control plane probes slots at random: 1 / (1 - u)
+    at the mean utilization u of the pool at the ``growth``x peak (each failed condition costs a
+    write unit too)."""
+    utilization = model.scaled(growth).concurrent_dispatches / slots_needed(model, growth=growth)
+    return 1 / (1 - utilization)
+
+
 LEASED_SLOTS: tuple[Call, ...] = (
     *_common(),
+    Call(
+        "dynamodb:PutItem/UpdateItem/DeleteItem",
+        "control plane (lease, return), janitor (release)",
+        LEASE_WRITES,
+        # Lease attempts at the 10x peak's utilization (the worst), and the return's delete (a
+        # janitor's release replaces a return only when the control plane died).
+        per_dispatch=lease_attempts() + 1,
+    ),
+    Call(
+        "dynamodb:Query",
+        "janitor (leases by state, one page per run)",
+        DYNAMODB_READS,
+        fixed=1 / 300,
+    ),
     Call(
         "ecs:RegisterTaskDefinition (pool growth only)",
         "control plane",
@@ -207,6 +244,9 @@ DESIGNS: dict[str, tuple[Call, ...]] = {"per-dispatch revision": PER_DISPATCH, "
 CHOSEN = "leased slots"
 
 ACCESS_POINTS_PER_FILE_SYSTEM = 10_000
+# Per-dispatch access points the control plane may hold when every slot is leased: production's
+# service.slots.fallback_access_points (tests/test_rates.py checks it against the template).
+FALLBACK_ACCESS_POINTS = 1_000
 # Dispatches that ran to the worker timeout (3,600 s) instead of the mean: the worst standing count.
 WORST_CASE_SECONDS = 3_600
 
@@ -251,20 +291,14 @@ def over_headroom(rows: Sequence[Row]) -> list[Row]:
     return [row for row in rows if row.share_10x > HEADROOM]
 
 
-def slots_needed(model: LoadModel = _MODEL, *, growth: int = GROWTH) -> int:
-    """Pool slots for the peak at ``growth``x: the concurrent dispatches plus three standard
-    deviations (Poisson arrivals), rounded up to a hundred."""
-    concurrent = model.scaled(growth).concurrent_dispatches
-    return int(math.ceil((concurrent + 3 * math.sqrt(concurrent)) / 100) * 100)
-
-
 def access_points(design: str, model: LoadModel = _MODEL, *, growth: int = GROWTH) -> tuple[int, int]:
     """Standing access points at the peak: (typical, worst case), against 10,000 per file system.
-    The worst case of per-dispatch access points: every dispatch runs to the worker timeout."""
+    The worst case of per-dispatch access points: every dispatch runs to the worker timeout; of
+    leased slots: the pool plus every per-dispatch fallback access point it may add."""
     scaled = model.scaled(growth)
     if design == CHOSEN:
         slots = slots_needed(model, growth=growth)
-        return slots, slots
+        return slots, slots + FALLBACK_ACCESS_POINTS
     return scaled.concurrent_dispatches, math.ceil(scaled.dispatch_rate * WORST_CASE_SECONDS)
 
 
