@@ -123,6 +123,14 @@ def test_acknowledgements_are_exactly_these(synthesized: Synthesized, stage: str
         for a in AGENTS
         for family in (a, f"{a}-dispatch")
     }
+    # Leased slots: the -slot families, any revision (registered as the pool grows).
+    expected |= {
+        (
+            f"{iam5}[Resource::arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{a}-slot:*]",
+            "ControlPlane/SlotPoolPolicy",
+        )
+        for a in AGENTS
+    }
     expected |= {
         (
             f"{iam5}[Resource::arn:aws:ecs:{region(stage)}:{account}:task/<{cluster}>/*]",
