@@ -282,7 +282,7 @@ def test_one_blocked_requests_alarm_per_web_acl_rule(synthesized: Synthesized, s
 def test_throttling_alarm_per_dispatch_table(synthesized: Synthesized, stage: str) -> None:
     tables = synthesized.resources(f"{stage}/Data", "AWS::DynamoDB::Table")
     throttled = [p for n, p in alarms(synthesized, stage).items() if n.startswith("Throttled")]
-    assert len(throttled) == len(tables) == 5
+    assert len(throttled) == len(tables) == 6  # the five dispatch tables and slot_leases
     watched = set()
     for props in throttled:
         by_id = queries(props)

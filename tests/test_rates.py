@@ -96,16 +96,21 @@ def iam_actions(call: Call) -> list[str]:
 
 
 def control_plane_allows(synthesized: Synthesized) -> list[dict[str, Any]]:
-    found = [
-        statement
-        for policy in POLICIES
-        for statement in statements(synthesized, PRODUCTION, f"ControlPlane/{policy}")
-        if statement["Effect"] == "Allow"
-    ]
-    for statement in found:
-        actions, resources = statement["Action"], statement["Resource"]
-        statement["Action"] = [actions] if isinstance(actions, str) else actions
-        statement["Resource"] = resources if isinstance(resources, list) else [resources]
+    """The Allow statements of the control plane's task policies, as copies whose ``Action`` and
+    ``Resource`` are lists (the session's templates are shared: never change them)."""
+    found = []
+    for policy in POLICIES:
+        for statement in statements(synthesized, PRODUCTION, f"ControlPlane/{policy}"):
+            if statement["Effect"] != "Allow":
+                continue
+            actions, resources = statement["Action"], statement["Resource"]
+            found.append(
+                {
+                    **statement,
+                    "Action": [actions] if isinstance(actions, str) else list(actions),
+                    "Resource": list(resources) if isinstance(resources, list) else [resources],
+                }
+            )
     return found
 
 
