@@ -388,6 +388,7 @@ def test_every_budget_follows_the_estimate(stacks: dict[str, list[StackTemplate]
             f"{env.name}: budget.monthly_estimate_usd = {written}, make cost says {estimate.total:,.0f}"
         )
 
+
 def test_the_egress_firewall_is_priced_per_endpoint_and_gb_with_the_nat_waiver(
     stacks: dict[str, list[StackTemplate]],
 ) -> None:

@@ -344,6 +344,7 @@ def _detector(r: Resource, attr: str) -> str:
     digest = _digest(r.place.stack_name, r.logical_id).hex()[:32]
     return {"Ref": digest, "Id": digest}[attr]
 
+
 def _firewall(r: Resource, attr: str) -> Any:
     """A Network Firewall: its ARN, id and ``EndpointIds`` (``<zone>:vpce-...``, one per subnet
     mapping; the routes keep the part after the colon)."""
