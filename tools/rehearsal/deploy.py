@@ -78,6 +78,12 @@ class Deployment:
         self.results: dict[str, Result] = {}
         self.pushed: list[str] = []
         self.deployed: dict[str, str] = {}  # stack name -> the template it was last given
+        # As `cdk deploy` decides "no changes": the synthesized template (weak references
+        # unresolved) against the one the stack holds; set by the update rehearsal.
+        self.skip_as_cli = False
+        self.sent: dict[str, dict[str, Any]] = {}  # stack name -> the synthesized template it holds
+        # stack name -> {(producer stack, output): the value its weak reference resolved to}
+        self.read: dict[str, dict[tuple[str, str], str]] = {}
         self.stand_ins: dict[str, str] = {}  # certificate stand-in -> its ARN in the emulator
 
     def account(self, stack: Stack) -> Account:
@@ -157,8 +163,18 @@ class Deployment:
         if reason:
             return Result(name, "failed", reason)
         account = self.account(stack)
+        cloudformation = account.client("cloudformation")
+        existing = self._status(cloudformation, stack.stack_name)
+        if self.skip_as_cli and existing is not None and self.sent.get(stack.stack_name) == stack.template:
+            return Result(name, "unchanged")  # template, tags and parameters as they were: the CLI skips it
+        read: dict[tuple[str, str], str] = {}
+
+        def output(producer: str, key: str) -> str:
+            read[(producer, key)] = value = account.output(producer, key)
+            return value
+
         try:
-            body = for_emulator(stack.template, self.resolver(stack), account.output, self.emulator.support)
+            body = for_emulator(stack.template, self.resolver(stack), output, self.emulator.support)
         except MissingReferenceError as err:
             return Result(name, "failed", str(err))
         self.certificates(stack, body)
@@ -166,10 +182,8 @@ class Deployment:
             missing = self.push_images(stack)
             if missing:
                 return Result(name, "failed", missing)
-        cloudformation = account.client("cloudformation")
-        existing = self._status(cloudformation, stack.stack_name)
         text = json.dumps(body, sort_keys=True)
-        if existing is not None and self.deployed.get(stack.stack_name) == text:
+        if not self.skip_as_cli and existing is not None and self.deployed.get(stack.stack_name) == text:
             return Result(name, "unchanged")  # as cdk deploy skips a stack whose template did not change
         self.deployed[stack.stack_name] = text
         try:
@@ -192,6 +206,8 @@ class Deployment:
         self._answer_custom_resources(account, stack, body)
         status = self._status(cloudformation, stack.stack_name)
         if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            self.sent[stack.stack_name] = stack.template
+            self.read[stack.stack_name] = read
             return Result(name, "created" if existing is None else "updated")
         return Result(name, "failed", f"{status}: {self._failure(cloudformation, stack.stack_name)}")
 
