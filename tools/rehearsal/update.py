@@ -69,11 +69,11 @@ def snapshot_path(stack: Stack) -> str:
 def unmask(previous: Any, current: Any, fallback: str) -> Any:
     """``previous`` with each ``<asset-hash>`` put back from ``current`` at the same path."""
     if isinstance(previous, dict):
-        here = current if isinstance(current, dict) else {}
-        return {k: unmask(v, here.get(k), fallback) for k, v in previous.items()}
+        mapping = current if isinstance(current, dict) else {}
+        return {k: unmask(v, mapping.get(k), fallback) for k, v in previous.items()}
     if isinstance(previous, list):
-        here = current if isinstance(current, list) else []
-        return [unmask(v, here[i] if i < len(here) else None, fallback) for i, v in enumerate(previous)]
+        items = current if isinstance(current, list) else []
+        return [unmask(v, items[i] if i < len(items) else None, fallback) for i, v in enumerate(previous)]
     if isinstance(previous, str) and MASK in previous:
         hashes = ASSET_HASH.findall(current) if isinstance(current, str) else []
         pieces = previous.split(MASK)
@@ -228,9 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         limits.by_stack(limits.check(before, options)),
         limits.by_stack(limits.check(assembly.stacks, options)),
     )
-    print(
-        f"previous templates: {len(before)} of {len(assembly.stacks)} stacks ({args.ref or args.from_assembly})"
-    )
+    source = args.ref or args.from_assembly
+    print(f"previous templates: {len(before)} of {len(assembly.stacks)} stacks ({source})")
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = list(pool.map(lambda g: rehearse_update(g, assembly, before, findings), groups(assembly)))
     return report(done, assembly, options, time.monotonic() - started, verb="updated (or unchanged)")
