@@ -134,7 +134,7 @@ unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out 
 # Both cores: the steps after the one synth are independent; each one's output is printed
 # whole when it ends.
 test: install ## everything CI runs: lint, types, tests, scanners, rehearsal, load-test self-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse rehearse-update loadtest-selftest
 
 # Load test of a deployed environment and its offline self-test (docs/loadtest.md). The
 # key comes from the environment (OUTPOST_API_KEY), never from a file; extra flags: ARGS=.

@@ -119,7 +119,7 @@ def from_git(ref: str, assembly: Assembly, root: Path = ROOT) -> dict[str, dict[
 def from_assembly(outdir: Path, assembly: Assembly) -> dict[str, dict[str, Any]]:
     if not (outdir / "manifest.json").exists():
         raise BadInputError(f"--from-assembly {outdir}: no cloud assembly there")
-    old = {s.display_name: s.template for s in read_assembly(outdir).stacks}
+    old = {s.display_name: s.template for s in read_assembly(outdir, assembly.stages).stacks}
     return {
         s.display_name: copy.deepcopy(old[s.display_name]) for s in assembly.stacks if s.display_name in old
     }
@@ -166,6 +166,13 @@ def rehearse_update(
     """``findings``: the limits' findings on the previous templates, then on the current ones."""
     stacks = [s for stage in group.stages for s in assembly.stages[stage]]
     before = [s for s in previous if s.stage in group.stages]
+    if len(before) == len(stacks) and all(
+        b.template == s.template for b, s in zip(before, stacks, strict=True)
+    ):
+        # Nothing to deploy: cdk deploy would skip every stack, so no emulator is started.
+        group.notes.append(f"{', '.join(group.stages)}: every template as before, nothing to rehearse")
+        group.results.extend(Result(s.display_name, "unchanged") for s in stacks)
+        return group
     toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
     with running(None, attributes(s.template for s in stacks + before + toolkits)) as emulator:
         group.support = emulator.support
