@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
 from tools.rehearsal.adapt import MissingReferenceError, for_emulator
 from tools.rehearsal.assembly import Stack
@@ -182,6 +183,8 @@ class Deployment:
             missing = self.push_images(stack)
             if missing:
                 return Result(name, "failed", missing)
+        if existing is not None:
+            self._name_buckets(cloudformation, stack.stack_name, body)
         text = json.dumps(body, sort_keys=True)
         if not self.skip_as_cli and existing is not None and self.deployed.get(stack.stack_name) == text:
             return Result(name, "unchanged")  # as cdk deploy skips a stack whose template did not change
@@ -200,7 +203,7 @@ class Deployment:
             if "No updates are to be performed" in str(err):
                 return Result(name, "unchanged")
             return Result(name, "failed", f"emulator refused: {err}")
-        except BotoCoreError as err:
+        except (BotoCoreError, ResponseParserError) as err:  # the emulator answered 500 (its own error)
             return Result(name, "failed", f"emulator error: {self.emulator_error() or err}")
         account.forget(stack.stack_name)
         self._answer_custom_resources(account, stack, body)
@@ -210,6 +213,24 @@ class Deployment:
             self.read[stack.stack_name] = read
             return Result(name, "created" if existing is None else "updated")
         return Result(name, "failed", f"{status}: {self._failure(cloudformation, stack.stack_name)}")
+
+    def _name_buckets(self, cloudformation: Any, stack_name: str, body: dict[str, Any]) -> None:
+        """moto 5.2.5 fails to update a bucket without ``BucketName`` (KeyError): give each the
+        name it already has, which is what CloudFormation keeps (adapt.WORKAROUNDS)."""
+        unnamed = [
+            k
+            for k, r in body.get("Resources", {}).items()
+            if r.get("Type") == "AWS::S3::Bucket" and "BucketName" not in r.get("Properties", {})
+        ]
+        if not unnamed:
+            return
+        listed = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+        physical = {e.get("LogicalResourceId"): e.get("PhysicalResourceId") for e in listed}
+        for logical_id in unnamed:
+            if physical.get(logical_id):
+                body["Resources"][logical_id].setdefault("Properties", {})["BucketName"] = physical[
+                    logical_id
+                ]
 
     def _role(self, stack: Stack) -> dict[str, str]:
         return {"RoleARN": stack.execution_role} if stack.execution_role else {}

@@ -136,6 +136,14 @@ def _drop_agent(agent: str) -> Edit:
     )
 
 
+def _add_agent(agent: str, like: str) -> Callable[[dict[str, Any]], None]:
+    def change(outpost: dict[str, Any]) -> None:
+        agents = outpost["defaults"]["service"]["agents"]
+        agents[agent] = dict(agents[like])
+
+    return change
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -146,8 +154,8 @@ class Scenario:
 SCENARIOS = (
     Scenario(
         "zone",
-        "prod: a third availability zone (us-east-1c)",
-        _set("prod", "network.availability_zones", ["us-east-1a", "us-east-1b", "us-east-1c"]),
+        "prod: zone us-east-1c replaced by us-east-1d",
+        _set("prod", "network.availability_zones", ["us-east-1a", "us-east-1b", "us-east-1d"]),
     ),
     Scenario(
         "cidr",
@@ -177,7 +185,10 @@ SCENARIOS = (
     Scenario(
         "agent-added",
         "every environment: a sixth agent, opencode (config/registry.py AGENTS)",
-        text_edit("config/registry.py", '"aider", "grok")', '"aider", "grok", "opencode")'),
+        both(
+            text_edit("config/registry.py", '"aider", "grok")', '"aider", "grok", "opencode")'),
+            context_edit(_add_agent("opencode", like="claude")),
+        ),
     ),
     Scenario(
         "task-size",
@@ -189,7 +200,11 @@ SCENARIOS = (
         "prod: audit.bucket_retention_days 365 -> 730",
         _set("prod", "audit.bucket_retention_days", 730),
     ),
-    Scenario("kind", "dev: kind development -> production", _set("dev", "kind", "production")),
+    Scenario(
+        "kind",
+        "dev: kind development -> production (and nat_gateways 2, which production requires)",
+        both(_set("dev", "kind", "production"), _set("dev", "network.nat_gateways", 2)),
+    ),
     Scenario("account", "dev: account 111111111111 -> 333333333333", _set("dev", "account", "333333333333")),
     Scenario(
         "region",
@@ -328,8 +343,10 @@ def run_scenario(scenario: Scenario, baseline: Path) -> dict[str, Any]:
         for name in sorted(set(old) | set(new)):
             if name in moved:
                 continue
+            if name not in new:
+                continue  # a stack the app no longer has: cdk deploy leaves it as it is
             before = old[name].template if name in old else {}
-            after = new[name].template if name in new else {}
+            after = new[name].template
             found = [a for a in actions(before, after) if a.logical_id not in ("CDKMetadata",)]
             if found:
                 stacks[name] = found
