@@ -16,7 +16,7 @@ from tests.environments import of_kind
 from tests.synth import Synthesized
 from tests.test_rehearsal import DEV, copy_of
 from tests.test_snapshots import masked
-from tools.rehearsal import recreate, update
+from tools.rehearsal import recreate, scenarios, update
 from tools.rehearsal.assembly import read_assembly
 
 
@@ -122,3 +122,35 @@ def test_recreate_fails_a_retained_repository_that_keeps_its_name(
     assert line.startswith("failed: ")
     assert "creates AWS::ECR::Repository 'outpost-dev/base', which Dev/Registry retained" in line
     assert "already exists" in line
+
+
+def test_scenario_actions_follow_the_resource_schemas() -> None:
+    """The change table's verbs: a create-only property replaces (RepositoryName, from the ECR
+    schema), another property updates in place, a resource gone is deleted; a retained
+    replaced repository is orphaned, a deleted log group loses its events."""
+    repository = {
+        "Type": "AWS::ECR::Repository",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "RepositoryName": "outpost-prod/base",
+            "LifecyclePolicy": {"LifecyclePolicyText": "a"},
+        },
+    }
+    renamed = {
+        **repository,
+        "Properties": {**repository["Properties"], "RepositoryName": "outpost-live/base"},
+    }
+    relifed = {
+        **repository,
+        "Properties": {**repository["Properties"], "LifecyclePolicy": {"LifecyclePolicyText": "b"}},
+    }
+    logs = {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30}}
+
+    [replace] = scenarios.actions({"Resources": {"Repo": repository}}, {"Resources": {"Repo": renamed}})
+    assert (replace.action, replace.why, replace.retained) == ("replace", "RepositoryName", True)
+    assert replace.loses == "repository Repo orphaned (retained, the stack now uses a new empty one)"
+    [update_] = scenarios.actions({"Resources": {"Repo": repository}}, {"Resources": {"Repo": relifed}})
+    assert (update_.action, update_.loses) == ("update", "")
+    [delete] = scenarios.actions({"Resources": {"Logs": logs}}, {"Resources": {}})
+    assert (delete.action, delete.loses) == ("delete", "log group Logs DELETED with its data")

@@ -136,6 +136,33 @@ def _drop_agent(agent: str) -> Edit:
     )
 
 
+def _promote(env: str) -> Callable[[dict[str, Any]], None]:
+    """``env`` made production: only its identity and network kept, the defaults for the rest."""
+
+    def change(outpost: dict[str, Any]) -> None:
+        block = outpost["environments"][env]
+        network = block.get("network", {})
+        zones = network.get("availability_zones", [])
+        outpost["environments"][env] = {
+            "kind": "production",
+            "account": block["account"],
+            **({"tags": block["tags"]} if "tags" in block else {}),
+            "network": {
+                "vpc_cidr": network["vpc_cidr"],
+                "availability_zones": zones,
+                "nat_gateways": len(zones),
+            },
+            "registry": {"repository_prefix": block["registry"]["repository_prefix"]},
+            **(
+                {"ingress": {"allowed_cidrs": block["ingress"]["allowed_cidrs"]}}
+                if "ingress" in block
+                else {}
+            ),
+        }
+
+    return change
+
+
 def _add_agent(agent: str, like: str) -> Callable[[dict[str, Any]], None]:
     def change(outpost: dict[str, Any]) -> None:
         agents = outpost["defaults"]["service"]["agents"]
@@ -187,6 +214,12 @@ SCENARIOS = (
         "every environment: a sixth agent, opencode (config/registry.py AGENTS)",
         both(
             text_edit("config/registry.py", '"aider", "grok")', '"aider", "grok", "opencode")'),
+            text_edit(
+                "constructs/provider_secrets.py",
+                '    "grok": Provider("xai", "XAI_API_KEY"),\n',
+                '    "grok": Provider("xai", "XAI_API_KEY"),\n'
+                '    "opencode": Provider("anthropic", "ANTHROPIC_API_KEY"),\n',
+            ),
             context_edit(_add_agent("opencode", like="claude")),
         ),
     ),
@@ -202,8 +235,8 @@ SCENARIOS = (
     ),
     Scenario(
         "kind",
-        "dev: kind development -> production (and nat_gateways 2, which production requires)",
-        both(_set("dev", "kind", "production"), _set("dev", "network.nat_gateways", 2)),
+        "dev: kind development -> production (its development overrides dropped: production's floors)",
+        context_edit(_promote("dev")),
     ),
     Scenario("account", "dev: account 111111111111 -> 333333333333", _set("dev", "account", "333333333333")),
     Scenario(
