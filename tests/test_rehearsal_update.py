@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,7 +129,7 @@ def test_scenario_actions_follow_the_resource_schemas() -> None:
     """The change table's verbs: a create-only property replaces (RepositoryName, from the ECR
     schema), another property updates in place, a resource gone is deleted; a retained
     replaced repository is orphaned, a deleted log group loses its events."""
-    repository = {
+    repository: dict[str, Any] = {
         "Type": "AWS::ECR::Repository",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
