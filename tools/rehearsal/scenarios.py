@@ -153,6 +153,7 @@ def _promote(env: str) -> Callable[[dict[str, Any]], None]:
                 "nat_gateways": len(zones),
             },
             "registry": {"repository_prefix": block["registry"]["repository_prefix"]},
+            "monitoring": {"alarm_email": "oncall@example.com"},
             **(
                 {"ingress": {"allowed_cidrs": block["ingress"]["allowed_cidrs"]}}
                 if "ingress" in block
@@ -349,6 +350,61 @@ def actions(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Action]
     return found
 
 
+def _targets(value: Any) -> set[str]:
+    """Logical ids an expression refers to (``Ref``, ``Fn::GetAtt``)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            found.add(value["Ref"])
+        target = value.get("Fn::GetAtt")
+        if target is not None:
+            found.add(str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0]))
+        for v in value.values():
+            found |= _targets(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _targets(v)
+    return found
+
+
+def _weak_references(value: Any) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    if isinstance(value, dict):
+        ref = value.get("Fn::GetStackOutput")
+        if isinstance(ref, dict) and isinstance(ref.get("StackName"), str):
+            found.add((str(ref["StackName"]), str(ref["OutputName"])))
+        for v in value.values():
+            found |= _weak_references(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _weak_references(v)
+    return found
+
+
+def changed_reads(
+    old: Mapping[str, Any], new: Mapping[str, Any], stacks: Mapping[str, list[Action]]
+) -> list[str]:
+    """Outputs another stack reads (``Fn::GetStackOutput``) whose value changes: the expression
+    changed, or it refers to a resource that is replaced or deleted (a new physical id)."""
+    by_name = {s.stack_name: s for s in new.values()}
+    before = {s.stack_name: s for s in old.values()}
+    found = []
+    for consumer in new.values():
+        for producer, output in sorted(_weak_references(consumer.template)):
+            if producer not in by_name or producer not in before:
+                continue
+            now = by_name[producer].template.get("Outputs", {}).get(output, {}).get("Value")
+            was = before[producer].template.get("Outputs", {}).get(output, {}).get("Value")
+            gone = {
+                a.logical_id
+                for a in stacks.get(by_name[producer].display_name, [])
+                if a.action in ("replace", "delete")
+            }
+            if now != was or _targets(now) & gone:
+                found.append(f"{consumer.display_name} reads {producer}.{output}")
+    return sorted(set(found))
+
+
 def synthesize(scenario: Scenario, scratch: Path) -> Path:
     for item in APP_WING:
         source = ROOT / item
@@ -366,7 +422,7 @@ def _pascal_stage(display_name: str) -> str:
     return display_name.split("/", 1)[0]
 
 
-def run_scenario(scenario: Scenario, baseline: Path) -> dict[str, Any]:
+def run_scenario(scenario: Scenario, baseline: Path, keep: Path | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"scenario-{scenario.name}-") as directory:
         outdir = synthesize(scenario, Path(directory))
         old = {s.display_name: s for s in read_assembly(baseline).stacks}
@@ -383,6 +439,9 @@ def run_scenario(scenario: Scenario, baseline: Path) -> dict[str, Any]:
             found = [a for a in actions(before, after) if a.logical_id not in ("CDKMetadata",)]
             if found:
                 stacks[name] = found
+        reads = changed_reads(old, new, stacks) if not moved else []
+        if keep is not None:
+            shutil.copytree(outdir, keep / scenario.name, dirs_exist_ok=True)
         stages = sorted({_pascal_stage(n) for n in moved})
         if moved:
             command = [sys.executable, "-m", "tools.rehearsal", str(outdir)]
@@ -404,6 +463,7 @@ def run_scenario(scenario: Scenario, baseline: Path) -> dict[str, Any]:
         return {
             "scenario": scenario,
             "moved": moved,
+            "reads": reads,
             "stacks": stacks,
             "rehearsal": rehearsal.returncode,
             "rehearsal_lines": lines,
@@ -439,7 +499,15 @@ def row(result: dict[str, Any]) -> str:
     passed = (
         "passes" if result["rehearsal"] == 0 else "**fails**: " + " / ".join(result["rehearsal_lines"][:2])
     )
-    return f"| {scenario.change} | {does} | {lost} | {passed} |"
+    stateful = [
+        f"{stack} {a.action} {a.logical_id}"
+        for stack, found in result["stacks"].items()
+        for a in found
+        if a.type in STATEFUL and a.action in ("replace", "delete")
+    ]
+    reasons = stateful[:3] + result["reads"][:3]
+    refuses = "stops it: " + "; ".join(reasons) if reasons else "lets it through"
+    return f"| {scenario.change} | {does} | {lost} | {refuses} | {passed} |"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -447,16 +515,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("baseline", nargs="?", default="cdk.out", type=Path)
     parser.add_argument("--only", action="append", help="only this scenario (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the replaced/deleted resources here")
+    parser.add_argument("--keep", type=Path, help="keep each change's cloud assembly in KEEP/<name>")
     args = parser.parse_args(argv)
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     details: dict[str, Any] = {}
-    print("| change | what each stack does | data lost | make rehearse-update |")
-    print("|---|---|---|---|")
+    print("| change | what each stack does | data lost | make changes (its rule) | make rehearse-update |")
+    print("|---|---|---|---|---|")
     for scenario in chosen:
         try:
-            result = run_scenario(scenario, args.baseline.resolve())
+            result = run_scenario(scenario, args.baseline.resolve(), args.keep)
         except RuntimeError as err:
-            print(f"| {scenario.change} | {err} | | |")
+            print(f"| {scenario.change} | {err} | | | |")
             continue
         print(row(result), flush=True)
         details[scenario.name] = {
@@ -466,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
                 if a.action != "update"
             ]
             for stack, found in result["stacks"].items()
-        } | {"rehearsal": result["rehearsal_lines"] + result["rehearsal_tail"]}
+        } | {"rehearsal": result["rehearsal_lines"] + result["rehearsal_tail"], "reads": result["reads"]}
     if args.json:
         args.json.write_text(json.dumps(details, indent=2))
     return 0
