@@ -185,6 +185,7 @@ class Deployment:
                 return Result(name, "failed", missing)
         if existing is not None:
             self._name_buckets(cloudformation, stack.stack_name, body)
+            self._as_cloudformation_removes(account, stack.stack_name, body)
         text = json.dumps(body, sort_keys=True)
         if not self.skip_as_cli and existing is not None and self.deployed.get(stack.stack_name) == text:
             return Result(name, "unchanged")  # as cdk deploy skips a stack whose template did not change
@@ -231,6 +232,39 @@ class Deployment:
                 body["Resources"][logical_id].setdefault("Properties", {})["BucketName"] = physical[
                     logical_id
                 ]
+
+    def _as_cloudformation_removes(self, account: Account, stack_name: str, body: dict[str, Any]) -> None:
+        """What CloudFormation does to a resource an update removes, and moto 5.2.5 does not
+        (adapt.WORKAROUNDS): one with ``DeletionPolicy: Retain`` is kept (here: carried into
+        the body, so moto does not delete it); an ECR repository with ``EmptyOnDelete`` is
+        emptied before it is deleted; a role's managed policies are detached first."""
+        previous = json.loads(self.deployed.get(stack_name, "{}")).get("Resources", {})
+        resources = body.setdefault("Resources", {})
+        removed = {k: r for k, r in previous.items() if k not in resources}
+        if not removed:
+            return
+        physical = {
+            e.get("LogicalResourceId"): e.get("PhysicalResourceId")
+            for e in account.client("cloudformation").describe_stack_resources(StackName=stack_name)[
+                "StackResources"
+            ]
+        }
+        for logical_id, resource in removed.items():
+            if resource.get("DeletionPolicy") == "Retain":
+                resources[logical_id] = resource
+            elif resource.get("Type") == "AWS::ECR::Repository" and resource.get("Properties", {}).get(
+                "EmptyOnDelete"
+            ):
+                name = physical.get(logical_id)
+                ecr = account.client("ecr")
+                images = ecr.list_images(repositoryName=name).get("imageIds", []) if name else []
+                if images:
+                    ecr.batch_delete_image(repositoryName=name, imageIds=images)
+            elif resource.get("Type") == "AWS::IAM::Role" and physical.get(logical_id):
+                iam = account.client("iam")
+                role = physical[logical_id]
+                for policy in iam.list_attached_role_policies(RoleName=role).get("AttachedPolicies", []):
+                    iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
 
     def _role(self, stack: Stack) -> dict[str, str]:
         return {"RoleARN": stack.execution_role} if stack.execution_role else {}

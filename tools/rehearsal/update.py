@@ -136,6 +136,12 @@ def stale_references(deployment: Deployment, stacks: Sequence[Stack]) -> list[Re
     """Each consumer whose weak reference no longer equals its producer's output, naming both."""
     results = []
     for stack in stacks:
+        if deployment.results.get(stack.display_name, Result("", "")).status not in (
+            "created",
+            "updated",
+            "unchanged",
+        ):
+            continue  # failed or not attempted: reported as such already
         account = deployment.account(stack)
         for (producer, output), value in sorted(deployment.read.get(stack.stack_name, {}).items()):
             account.forget(producer)
