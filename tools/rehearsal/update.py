@@ -219,6 +219,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     source.add_argument("--from-assembly", type=Path, help="cloud assembly holding the previous templates")
     parser.add_argument("--env", action="append", help="only this environment (repeatable)")
     parser.add_argument("--settings", type=Path, default=SETTINGS)
+    parser.add_argument("--certificate", action="append", default=[], help="another certificate stand-in")
     return parser.parse_args(argv)
 
 
@@ -236,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rehearse-update: {err}", file=sys.stderr)
         return 2
     before = previous_stacks(assembly, previous)
-    options = options_from(args.settings)
+    options = options_from(args.settings, args.certificate)
     findings = (
         limits.by_stack(limits.check(before, options)),
         limits.by_stack(limits.check(assembly.stacks, options)),
