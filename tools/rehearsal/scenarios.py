@@ -67,6 +67,7 @@ SYNTH = (
 )
 
 Edit = Callable[[Path], None]
+DEV_CERTIFICATE = "arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-4000-8000-000000000001"
 
 
 def context_edit(change: Callable[[dict[str, Any]], None]) -> Edit:
@@ -154,11 +155,8 @@ def _promote(env: str) -> Callable[[dict[str, Any]], None]:
             },
             "registry": {"repository_prefix": block["registry"]["repository_prefix"]},
             "monitoring": {"alarm_email": "oncall@example.com"},
-            **(
-                {"ingress": {"allowed_cidrs": block["ingress"]["allowed_cidrs"]}}
-                if "ingress" in block
-                else {}
-            ),
+            # Production serves HTTPS: the operator requests a certificate in this account first.
+            "ingress": {"certificate_arn": DEV_CERTIFICATE, "domain_name": "api.dev.outpost.example.com"},
         }
 
     return change
@@ -455,6 +453,8 @@ def run_scenario(scenario: Scenario, baseline: Path, keep: Path | None = None) -
                 str(outdir),
                 "--from-assembly",
                 str(baseline),
+                "--certificate",
+                DEV_CERTIFICATE,
             ]
         rehearsal = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         lines = [
