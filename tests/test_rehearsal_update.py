@@ -155,3 +155,40 @@ def test_scenario_actions_follow_the_resource_schemas() -> None:
     assert (update_.action, update_.loses) == ("update", "")
     [delete] = scenarios.actions({"Resources": {"Logs": logs}}, {"Resources": {}})
     assert (delete.action, delete.loses) == ("delete", "log group Logs DELETED with its data")
+
+
+def test_an_update_that_changes_a_bucket_and_removes_retained_and_emptied_resources_passes(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What CloudFormation does and moto 5.2.5 does not, on update: a bucket without a name
+    updated in place (moto: KeyError, a 500 that stopped the whole rehearsal); repositories the
+    update removes, one retained (kept), one deleted with its images."""
+    current = copy_of(synthesized, tmp_path / "cdk.out", account="121212121212", keep={"Audit", "Registry"})
+    previous = tmp_path / "previous"
+    shutil.copytree(current, previous)
+    audit = stack_file(previous, "Audit")
+    template = json.loads(audit.read_text())
+    bucket = next(
+        r
+        for k, r in template["Resources"].items()
+        if k.startswith("AuditBucket") and r["Type"] == "AWS::S3::Bucket"
+    )
+    assert "BucketName" not in bucket["Properties"]
+    bucket["Properties"]["Tags"] = [*bucket["Properties"].get("Tags", []), {"Key": "Was", "Value": "before"}]
+    audit.write_text(json.dumps(template))
+    registry = stack_file(previous, "Registry")
+    template = json.loads(registry.read_text())
+    repositories = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::ECR::Repository"]
+    for suffix, policy in (("Kept", "Retain"), ("Emptied", "Delete")):
+        extra = json.loads(json.dumps(template["Resources"][repositories[0]]))
+        extra["Properties"]["RepositoryName"] += f"-{suffix.lower()}"
+        extra["Properties"]["EmptyOnDelete"] = policy == "Delete"
+        extra["DeletionPolicy"] = extra["UpdateReplacePolicy"] = policy
+        template["Resources"][f"Old{suffix}Repository"] = extra
+    registry.write_text(json.dumps(template))
+
+    code = update.main([str(current), "--from-assembly", str(previous), "--env", of_kind("development")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert lines(out) == {f"{DEV}/Audit": "updated", f"{DEV}/Registry": "updated"}, out
+    assert "a removed resource with DeletionPolicy Retain kept" in out
