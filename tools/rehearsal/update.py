@@ -166,19 +166,42 @@ def stale_references(deployment: Deployment, stacks: Sequence[Stack]) -> list[Re
 Findings = Mapping[str, list[limits.Finding]]
 
 
+def changed_stages(stages: Sequence[str], assembly: Assembly, previous: Sequence[Stack]) -> list[str]:
+    """The stages with a template that changed, and every stage whose stacks they name (a weak
+    reference's producer must be there): the others need no emulator."""
+    old = {s.display_name: s.template for s in previous}
+    wanted = {
+        stage
+        for stage in stages
+        if any(old.get(s.display_name) != s.template for s in assembly.stages[stage])
+    }
+    grew = True
+    while grew:
+        text = json.dumps([s.template for stage in wanted for s in assembly.stages[stage]])
+        named = {
+            stage
+            for stage in stages
+            if stage not in wanted and any(f'"{s.stack_name}"' in text for s in assembly.stages[stage])
+        }
+        wanted |= named
+        grew = bool(named)
+    return [stage for stage in stages if stage in wanted]
+
+
 def rehearse_update(
     group: Group, assembly: Assembly, previous: Sequence[Stack], findings: tuple[Findings, Findings]
 ) -> Group:
     """``findings``: the limits' findings on the previous templates, then on the current ones."""
-    stacks = [s for stage in group.stages for s in assembly.stages[stage]]
-    before = [s for s in previous if s.stage in group.stages]
-    if len(before) == len(stacks) and all(
-        b.template == s.template for b, s in zip(before, stacks, strict=True)
-    ):
-        # Nothing to deploy: cdk deploy would skip every stack, so no emulator is started.
-        group.notes.append(f"{', '.join(group.stages)}: every template as before, nothing to rehearse")
-        group.results.extend(Result(s.display_name, "unchanged") for s in stacks)
+    stages = changed_stages(group.stages, assembly, previous)
+    quiet = [stage for stage in group.stages if stage not in stages]
+    if quiet:
+        # cdk deploy would skip every stack of these: no emulator time spent on them.
+        group.notes.append(f"{', '.join(quiet)}: every template as before, nothing to rehearse")
+        group.results.extend(Result(s.display_name, "unchanged") for st in quiet for s in assembly.stages[st])
+    if not stages:
         return group
+    stacks = [s for stage in stages for s in assembly.stages[stage]]
+    before = [s for s in previous if s.stage in stages]
     toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
     with running(None, attributes(s.template for s in stacks + before + toolkits)) as emulator:
         group.support = emulator.support
