@@ -192,3 +192,17 @@ def test_an_update_that_changes_a_bucket_and_removes_retained_and_emptied_resour
     assert code == 0, out
     assert lines(out) == {f"{DEV}/Audit": "updated", f"{DEV}/Registry": "updated"}, out
     assert "a removed resource with DeletionPolicy Retain kept" in out
+
+
+def test_only_the_stages_that_changed_are_rehearsed(synthesized: Synthesized) -> None:
+    """A change to one development stack rehearses its stage; the production and Delivery
+    stages, unchanged and read by none of its stacks, take no emulator time."""
+    assembly = read_assembly(synthesized.outdir)
+    previous = {s.display_name: json.loads(json.dumps(s.template)) for s in assembly.stacks}
+    assert (
+        update.changed_stages(list(assembly.stages), assembly, update.previous_stacks(assembly, previous))
+        == []
+    )
+    previous[f"{DEV}/Audit"]["Description"] = "before"
+    before = update.previous_stacks(assembly, previous)
+    assert update.changed_stages(list(assembly.stages), assembly, before) == [DEV]
