@@ -6,12 +6,12 @@ created again; every stack must be created the second time.
 
 What a stack's ``DeletionPolicy`` retains stays on the emulator (moto 5.2.5 deletes every
 resource of a deleted stack except those with ``DeletionPolicy: Retain``). AWS refuses to
-create a named resource whose name a retained one still holds ("already exists"); moto does
-for some types and not for others (an S3 bucket its own account re-creates in us-east-1 is
-accepted; an event bus, a secret). So the rehearsal checks it itself: before the second
-create, a resource whose fixed name (``RepositoryName``, ``LogGroupName``, ``BucketName``,
-...) is a name a retained resource of the same type still holds fails the stack, naming
-both. A retained resource without a fixed name (a generated one) is no obstacle: the new
+create a named resource whose name a retained one still holds ("already exists"). moto refuses
+an ECR repository (``RepositoryAlreadyExistsException``) but answers a log group's with an
+error of its own (a 500), and types it does not model it cannot refuse; so the rehearsal checks
+it itself: before the second create, a resource whose fixed name (``RepositoryName``,
+``LogGroupName``, ``BucketName``, ...) a retained resource of the same type still holds fails
+the stack, naming both. A retained resource without a fixed name (a generated one) is no obstacle: the new
 stack gets a new name, and the report lists what stays behind.
 
 Exit 0 when every stack was created twice, 1 when not, 2 on bad input.
