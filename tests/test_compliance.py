@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from compliance.acknowledgements import acknowledge_wildcard_resource
 from compliance.packs import NAG_PACKS, add_nag_packs, read_report, synth_findings, unacknowledged_findings
 from tests.synth import Synthesized
-from tools.review import assembly
+from tools import assembly
 
 PACK_NAMES = {
     "AwsSolutions",

@@ -22,7 +22,7 @@ from tests.synth import ROOT, Synthesized, shipped_context, synthesize
 from tests.templates import PROD_CERTIFICATE, SETTINGS
 from tools.cost.estimate import Estimate, estimates, stage_templates
 from tools.cost.prices import PRICES_FILE, CostError, PriceTable, load_prices, parse_table
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 PRICES = load_prices()
 HOURS = PRICES.hours_per_month

@@ -17,7 +17,7 @@ from tests.environments import ENVIRONMENTS, of_kind
 from tools.review import report
 from tools.review.data_reach import reach, reach_rows
 from tools.review.roles import environment_roles, words
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from tests.synth import Synthesized
-from tools.review import assembly, guard, template_validation
+from tools import assembly
+from tools.review import guard, template_validation
 
 
 def _files(tmp_path: Path, sizes: dict[str, int]) -> list[Path]:

@@ -17,8 +17,8 @@ import pytest
 
 from tests.environments import of_kind, stage_of_kind
 from tests.synth import Synthesized
+from tools.assembly import read_assembly
 from tools.rehearsal.adapt import attributes
-from tools.rehearsal.assembly import read_assembly
 from tools.rehearsal.emulator import Emulator, running
 from tools.rehearsal.run import main
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.synth import Synthesized
+from tools.assembly import Stack, read_assembly
 from tools.rehearsal.adapt import for_emulator
-from tools.rehearsal.assembly import Stack, read_assembly
 from tools.rehearsal.emulator import Support
 from tools.rehearsal.limits import Finding, Options, check, policy_size
 from tools.rehearsal.names import Place, generated_name

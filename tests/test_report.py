@@ -18,7 +18,7 @@ from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind,
 from tests.synth import ROOT, Synthesized, shipped_context
 from tools.review import acknowledgements, iam_summary, render_markdown, report, retention, roles, scan
 from tools.review.diagram import architecture_svg
-from tools.review.templates import StackTemplate, output_name
+from tools.stack_template import StackTemplate, output_name
 
 THROWAWAY_REASON = "Throwaway acknowledgement of a test: the report must show it while it exists."
 

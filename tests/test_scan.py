@@ -19,7 +19,8 @@ from aws_cdk import aws_s3 as s3
 from compliance.packs import add_nag_packs, new_app, read_report
 from compliance.scanners import checkov_skips, skip_checkov
 from tests.synth import ROOT, Synthesized
-from tools.review import assembly, guard, scan
+from tools import assembly
+from tools.review import guard, scan
 
 SCAN_VENV = ROOT / ".venv-scan"
 SKIP_COMMENT = "Throwaway bucket of a test: proves a skip lands on this one resource only."

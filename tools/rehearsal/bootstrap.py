@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from tools.rehearsal.assembly import FileAsset, Stack
+from tools.assembly import FileAsset, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP_TEMPLATE = ROOT / "node_modules/aws-cdk/lib/api/bootstrap/bootstrap-template.yaml"

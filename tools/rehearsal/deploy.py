@@ -18,8 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
+from tools.assembly import Stack
 from tools.rehearsal.adapt import MissingReferenceError, for_emulator
-from tools.rehearsal.assembly import Stack
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.limits import Finding
 from tools.rehearsal.names import Place

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.review import assembly
+from tools import assembly
 
 # Acknowledgements aws-cdk-lib makes itself (not in this app's code): on every VPC flow log,
 # for a CloudFormation spec quirk. They need not match a finding.

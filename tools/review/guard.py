@@ -35,7 +35,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.review import assembly, template_validation
+from tools import assembly
+from tools.review import template_validation
 from tools.review.acknowledgements import Made, acknowledgements_made
 
 PLUGIN = assembly.GUARD_PLUGIN

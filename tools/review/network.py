@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tools.review import flows
 from tools.review.document import Heading, Section, Table
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 
 def ports(low: int, high: int) -> str:

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError, load_environments
+from tools import assembly
 from tools.cost.estimate import shipped_context
-from tools.review import assembly, scan
+from tools.review import scan
 from tools.review.acknowledgements import Made, acknowledgements_made
 from tools.review.cost import cost_sections
 from tools.review.data_reach import data_reach_section
@@ -52,7 +53,7 @@ from tools.review.retention import retention_section
 from tools.review.roles import environment_roles
 from tools.review.rule_packs import Acknowledgement, OpenFinding, packs_section
 from tools.review.scanners import scanner_rows, scanners_section
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 
 @dataclass

@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, Template, templates
 from tools.review import guard
-from tools.review.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, Template, templates
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY_FILE = "scan-summary.json"

@@ -9,7 +9,7 @@ WebAssembly engine) inside every synth unless the app turns it off. Its engine t
 same rules (``@aws-cdk/core:validateAgainstDefaultRules`` makes its warnings count), the
 app's acknowledgements (``CloudFormation-Validate::W3010``) applied as synth applied them.
 The plugin report is written as ``cfn-validate-report.json``;
-``review.assembly.validation_report`` merges it.
+``tools.assembly.validation_report`` merges it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 
-from tools.review import assembly
+from tools import assembly
 
 PLUGIN = assembly.TEMPLATE_VALIDATION_PLUGIN
 
