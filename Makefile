@@ -171,4 +171,4 @@ deploy-delivery: install ## deploy the Delivery stack (GitHub OIDC roles) of an 
 	stack=$$($(PY) -m config --delivery-stack $(ENV)) && $(CDK) deploy "$$stack" --require-approval broadening
 
 clean: ## remove cdk.out and caches (keeps .venv and node_modules)
-	rm -rf cdk.out cdk.out.first-deploy .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.first-deploy .pytest_cache .mypy_cache .ruff_cache .cache
