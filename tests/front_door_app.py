@@ -1,4 +1,4 @@
-"""The throwaway app tests/test_front_door.py reads: a FrontDoor in front of a minimal service.
+"""The throwaway app tests/app/test_front_door.py reads: a FrontDoor in front of a minimal service.
 
 Per environment of the test session (tests/environments.py: with a certificate or without,
 of either kind): the real Network stack, and a test stack holding a minimal Fargate service

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
-from permissions.control_plane import POLICIES
+from permissions.control_plane_policies import POLICIES
 from stacks.stage import OutpostStage
 from tests.environments import STAGES, of_kind, stages_of_kind
 from tests.service_templates import (
@@ -144,7 +144,7 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
     deployments = p["DeploymentConfiguration"]
     assert deployments["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert (deployments["MinimumHealthyPercent"], deployments["MaximumPercent"]) == (100, 200)
-    # The count is autoscaling's (tests/test_releases.py), between min_tasks and max_tasks.
+    # The count is autoscaling's (tests/app/test_releases.py), between min_tasks and max_tasks.
     assert "DesiredCount" not in p
     assert wanted["min_tasks"] >= 1
     assert p["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]

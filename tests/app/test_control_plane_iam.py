@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from config import AGENTS
-from permissions.control_plane import POLICIES
+from permissions.control_plane_policies import POLICIES
 from tests.environments import STAGES
 from tests.service_templates import (
     ENV_NAMES,

@@ -147,7 +147,7 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_expires(synthesized: Synthe
             "Resource": arn_of(queue_id),
             "Condition": {"ArnEquals": {"aws:SourceArn": arn_of(parts["rule"][0])}},
         },
-        # The workspace sweeper's daily rule shares this dead-letter queue (tests/test_data_sweeper.py).
+        # The workspace sweeper's daily rule shares this dead-letter queue (tests/app/test_data_sweeper.py).
         {
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},

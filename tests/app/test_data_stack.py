@@ -24,7 +24,7 @@ def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) ->
             "ArtifactsBucketName",
             "EventBusName",
             "GithubTokenSecretName",
-            # The model providers' API keys (tests/test_service_secrets.py asserts their names).
+            # The model providers' API keys (tests/app/test_service_secrets.py asserts their names).
             "AnthropicSecretName",
             "DeepseekSecretName",
             "GoogleSecretName",

@@ -16,11 +16,11 @@ import pytest
 
 from compliance.packs import unacknowledged_findings
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
+from tests.app.test_network_policy import POLICY, clients
 from tests.environments import STAGES, is_production, name_of
 from tests.front_door_app import Synth, synthesize_front_door
 from tests.synth import Synthesized
 from tests.templates import account, region, settings
-from tests.test_network_policy import POLICY, clients
 from tools.review.flows import flows, rules
 
 
@@ -409,7 +409,7 @@ def test_route_to_attaches_one_service_only(synth: Synth) -> None:
 
 def test_the_documented_routes_are_the_routes() -> None:
     """docs/service.md's table of public routes is the contract the listener rules implement."""
-    page = (Path(__file__).parent.parent / "docs" / "service.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "service.md").read_text()
     table = page.split("<!-- public routes -->", 2)[1]
     rows = [row.strip().split("|") for row in table.splitlines() if row.strip().startswith("| `")]
     documented = {

@@ -99,7 +99,7 @@ def test_target_group_alarms_read_the_full_names_the_service_stack_publishes(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_thresholds_come_from_settings(synthesized: Synthesized, stage: str) -> None:
-    """(The release alarms' thresholds: tests/test_releases.py.)"""
+    """(The release alarms' thresholds: tests/app/test_releases.py.)"""
     wanted = settings(stage)["monitoring"]
     props = alarm(synthesized, stage, "LoadBalancer5xx")
     assert props["Threshold"] == wanted["http_5xx_per_5_minutes"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import AGENTS
-from permissions.control_plane import POLICIES
+from permissions.control_plane_policies import POLICIES
 from tests.environments import STAGES, is_production
 from tests.service_templates import (
     AGENT_SECRETS,

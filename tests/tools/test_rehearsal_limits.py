@@ -13,7 +13,7 @@ from tools.assembly import Stack, read_assembly
 from tools.rehearsal.adapt import for_emulator
 from tools.rehearsal.emulator import Support
 from tools.rehearsal.limits import Finding, Options, check, policy_size
-from tools.rehearsal.names import Place, generated_name
+from tools.rehearsal.physical_names import Place, generated_name
 from tools.rehearsal.resolve import Resolver, StackSet
 
 ACCOUNT, REGION = "111111111111", "us-east-1"

@@ -16,7 +16,7 @@ from compliance.packs import add_nag_packs, read_report
 from config.api import CONTROL_PLANE_PORT
 from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
-from tools.review import acknowledgements, iam_summary, render_markdown, report, retention, roles, scan
+from tools.review import acknowledgements_made, iam_summary, render_markdown, report, retention, roles, scan
 from tools.review.diagram import architecture_svg
 from tools.stack_template import StackTemplate, output_name
 
@@ -73,18 +73,18 @@ def test_every_acknowledgement_of_the_app_is_in_its_report(
 
 def test_no_acknowledgement_is_stale(synthesized: Synthesized) -> None:
     """Every acknowledgement the code makes matches a finding in some environment."""
-    made = acknowledgements.acknowledgements_made(synthesized.outdir)
+    made = acknowledgements_made.acknowledgements_made(synthesized.outdir)
     assert len(made) >= sum(
         len(p.get("suppressedViolations", [])) for p in synthesized.report["pluginReports"]
     )
-    assert acknowledgements.stale_acknowledgements(made, synthesized.report) == []
+    assert acknowledgements_made.stale_acknowledgements(made, synthesized.report) == []
 
 
 def test_a_stale_acknowledgement_is_reported(synthesized: Synthesized) -> None:
-    stale = acknowledgements.Made(
+    stale = acknowledgements_made.Made(
         f"{STAGES[0]}/Network/Somewhere", "AwsSolutions::AwsSolutions-S1", "no longer needed"
     )
-    assert acknowledgements.stale_acknowledgements([stale], synthesized.report) == [stale]
+    assert acknowledgements_made.stale_acknowledgements([stale], synthesized.report) == [stale]
     stacks = report.environment_templates(synthesized.outdir)[STAGES[0]]
     review = report.build_review(STAGES[0], stacks, synthesized.report, [], [stale])
     assert f"| {STAGES[0]}/Network/Somewhere | AwsSolutions::AwsSolutions-S1 | no longer needed |" in (

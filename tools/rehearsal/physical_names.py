@@ -411,5 +411,5 @@ def reference(resource: Resource, attribute: str = "Ref") -> Any:
         raise UnknownReferenceError(
             f"{resource.logical_id} ({resource.type}): no realistic value for "
             f"{'Ref' if attribute == 'Ref' else 'Fn::GetAtt ' + attribute}; "
-            "add it to tools/rehearsal/names.py"
+            "add it to tools/rehearsal/physical_names.py"
         ) from None

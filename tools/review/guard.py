@@ -37,7 +37,7 @@ from typing import Any
 
 from tools import assembly
 from tools.review import template_validation
-from tools.review.acknowledgements import Made, acknowledgements_made
+from tools.review.acknowledgements_made import Made, acknowledgements_made
 from tools.review.result_cache import Judged, per_template
 
 PLUGIN = assembly.GUARD_PLUGIN

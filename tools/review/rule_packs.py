@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools import assembly
-from tools.review.acknowledgements import Made, stale_acknowledgements
+from tools.review.acknowledgements_made import Made, stale_acknowledgements
 from tools.review.document import Block, Heading, Section, Table
 from tools.stack_template import output_name
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from config import load_environments
+from tests.tools.loadtest.aws import service_stack, stubbed
 from tools.loadtest import cli
 from tools.loadtest.model import LoadModel
 from tools.loadtest.plan import environment_plan
 from tools.loadtest.results import PASSED, USAGE
-from tools.loadtest.tests.aws import service_stack, stubbed
 
 SHIPPED = json.loads(cli.CDK_JSON.read_text())
 
@@ -196,7 +196,7 @@ def test_daily_users_scale_the_model_and_the_5xx_fraction(capsys: pytest.Capture
 
 
 class FakeSession:
-    """A boto3 session whose clients are stubbed (loadtest/tests/aws.py)."""
+    """A boto3 session whose clients are stubbed (tests/tools/loadtest/aws.py)."""
 
     def __init__(self, **clients: Any) -> None:
         self.clients = clients

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config import load_environments
+from tests.tools.loadtest.aws import stubbed
 from tools.loadtest import metrics
 from tools.loadtest.cli import CDK_JSON
-from tools.loadtest.tests.aws import stubbed
 
 CONTEXT: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ itself replaced: a broken guard fails that test without sending anything anywher
 
 from __future__ import annotations
 
+from tests.tools.loadtest.conftest import harness, stand_in
 from tools.loadtest.model import OPERATIONS
 from tools.loadtest.results import FAILED, INVALID, PASSED
-from tools.loadtest.tests.conftest import harness, stand_in
 
 # Long enough for every user to reach its second dispatch (each lasts 1 s), so that every
 # operation occurs; the fault-injection runs need only enough requests for their figure.

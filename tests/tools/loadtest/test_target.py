@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from config import load_environments
+from tests.tools.loadtest.aws import service_stack
 from tools.loadtest.cli import CDK_JSON
 from tools.loadtest.target import (
     TargetError,
@@ -17,7 +18,6 @@ from tools.loadtest.target import (
     service_stack_name,
     stack_outputs,
 )
-from tools.loadtest.tests.aws import service_stack
 
 CONTEXT: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
 
