@@ -27,7 +27,7 @@ from tests.synth import ROOT, shipped_context
 
 DEV, PROD = of_kind("development"), of_kind("production")
 NAMES = tuple(shipped_context()["outpost"]["environments"])
-PYTHON_ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+PYTHON_ENV = dict(os.environ)
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
