@@ -3,6 +3,7 @@ region, or the rule set change; a kept result reads back as the run said it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,58 @@ def test_the_cache_can_be_moved_or_turned_off(monkeypatch: pytest.MonkeyPatch, t
         judged.add(rules(judged.missing))
     monkeypatch.setenv("OUTPOST_SCAN_CACHE", str(tmp_path / "moved"))
     assert cache_dir() == tmp_path / "moved"
+
+
+# --- cfn-lint and checkov (review.scan) -------------------------------------------------
+
+
+def test_the_scanners_scan_only_templates_they_have_not_scanned(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """cfn-lint and checkov (stood in for: ``scan._run`` answers as they do) see each template's
+    bytes once; a kept result reads back as the scanner said it."""
+    from tools.assembly import Template
+    from tools.review import scan
+
+    monkeypatch.setenv("OUTPOST_SCAN_CACHE", str(tmp_path / "cache"))
+    paths = _templates(tmp_path)
+    found = [Template("Dev", f"Dev/{p.stem}", p) for p in paths]
+    given: list[list[str]] = []
+
+    def fake_run(command: list[str], *, env: dict[str, str] | None = None) -> tuple[int, str, str, float]:
+        files = [c for c in command if c.endswith(".json")]
+        given.append(files)
+        service = [f for f in files if "service" in Path(f).read_text()]
+        if "checkov" in command[0]:
+            checks = [{"check_id": "CKV_1", "file_path": f, "resource": "service"} for f in files]
+            failed = [
+                {"check_id": "CKV_2", "check_name": "n", "file_path": f, "resource": "s"} for f in service
+            ]
+            results = {"passed_checks": checks, "failed_checks": failed, "skipped_checks": []}
+            report = {"check_type": "cloudformation", "summary": {"passed": len(checks)}, "results": results}
+            return (1 if service else 0), json.dumps(report), "", 0.1
+        matches = [
+            {
+                "Rule": {"Id": "W1"},
+                "Level": "Warning",
+                "Filename": f,
+                "Location": {"Path": ["Resources", "service"]},
+            }
+            for f in service
+        ]
+        return (4 if matches else 0), json.dumps(matches), "", 0.1
+
+    monkeypatch.setattr(scan, "_run", fake_run)
+    lint = Path("/nonexistent/cfn-lint")
+    checkov = Path("/nonexistent/checkov")
+    first = (scan.run_cfn_lint(found, binary=lint), scan.run_checkov(found, binary=checkov))
+    again = (scan.run_cfn_lint(found, binary=lint), scan.run_checkov(found, binary=checkov))
+    assert len(given) == 2  # one run of each; the second time everything came from the cache
+    for before, after in zip(first, again, strict=True):
+        assert (before.findings, before.skips, before.passed) == (after.findings, after.skips, after.passed)
+    assert [f.stack for f in again[0].findings] == ["Dev/Devservice.template"]
+    assert (again[1].passed, [f.rule for f in again[1].findings]) == (2, ["CKV_2"])
+    paths[0].write_text('{"Resources": {"network": {}, "service": {}}}')
+    scan.run_cfn_lint(found, binary=lint)
+    scan.run_checkov(found, binary=checkov)
+    assert given[2:] == [[str(paths[0])], [str(paths[0])]]

@@ -114,3 +114,21 @@ class Judged:
         """``{"success", "violations"}`` over every template, as one run over them would say."""
         violations = [v for template in self.templates for v in self._found[template]]
         return {"success": not violations, "violations": violations}
+
+
+def read_kept(key_: str, directory: Path | None = None) -> Any | None:
+    """What ``keep`` stored under ``key_`` (in ``directory``, default ``cache_dir()``), or None."""
+    where = directory if directory is not None else cache_dir()
+    path = where / f"{key_}.json" if where is not None else None
+    return json.loads(path.read_text()) if path is not None and path.exists() else None
+
+
+def keep(key_: str, value: Any, directory: Path | None = None) -> None:
+    """Store ``value`` under ``key_`` (nothing when the cache is off); written whole or not at all."""
+    where = directory if directory is not None else cache_dir()
+    if where is None:
+        return
+    where.mkdir(parents=True, exist_ok=True)
+    partial = where / f"{key_}.json.{os.getpid()}"
+    partial.write_text(json.dumps(value))
+    partial.replace(where / f"{key_}.json")
