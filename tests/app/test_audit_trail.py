@@ -185,7 +185,7 @@ def test_key_rotates_and_serves_cloudtrail_and_logs_only(synthesized: Synthesize
             "Resource": "*",
         },
         {
-            # Every key of an OutpostStack (compliance/kms_grants.py, Control Tower CT.KMS.PR.3).
+            # Every key of an OutpostStage (compliance/kms_grants.py, Control Tower CT.KMS.PR.3).
             "Sid": "DenyGrantsExceptForAwsServices",
             "Action": "kms:CreateGrant",
             "Condition": {

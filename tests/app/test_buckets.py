@@ -26,7 +26,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
     app = cdk.App(outdir=str(outdir), context={**shipped_context(), "aws:cdk:enable-path-metadata": True})
     stack = cdk.Stack(app, "Buckets", env=cdk.Environment(account="111111111111", region="us-east-1"))
     key = kms.Key(stack, "Key", enable_key_rotation=True)
-    deny_grants_except_for_aws_services(key)  # what OutpostStack's aspect does for every key
+    deny_grants_except_for_aws_services(key)  # what OutpostStage does for every key
     logs = AccessLogBucket(stack, "AccessLogs", expiration_days=90, removal_policy=RemovalPolicy.RETAIN)
     SecureBucket(
         stack,

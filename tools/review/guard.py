@@ -131,7 +131,9 @@ def collect(runs: Sequence[subprocess.Popen[str]]) -> dict[str, Any]:
 
 
 def _violation_order(violation: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
-    where = [(r["templatePath"], r["resourceLogicalId"]) for r in violation.get("violatingResources", [])]
+    where = [
+        (r["templatePath"], r.get("resourceLogicalId", "")) for r in violation.get("violatingResources", [])
+    ]
     return violation["ruleName"], where
 
 
