@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from tests.audit_templates import CLOUDTRAIL, by_path, trail_arn
+from tests.audit_templates import CLOUDTRAIL, trail_arn
 from tests.environments import STAGES, is_production, stages_of_kind
 from tests.synth import Synthesized
-from tests.templates import BLOCK_ALL_PUBLIC_ACCESS, account, kms_bucket_encryption, settings
+from tests.templates import BLOCK_ALL_PUBLIC_ACCESS, account, ending, kms_bucket_encryption, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_bucket_policy_lets_only_this_trail_write(synthesized: Synthesized, stage: str) -> None:
-    bucket_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
-    _, policy = by_path(synthesized, stage, "/AuditBucket/Bucket/Policy/Resource")
+    bucket_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Resource")
+    _, policy = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Policy/Resource")
     assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     from_this_trail = {"aws:SourceArn": trail_arn(stage), "aws:SourceAccount": account(stage)}
@@ -51,9 +51,9 @@ def test_bucket_policy_lets_only_this_trail_write(synthesized: Synthesized, stag
 @pytest.mark.parametrize("stage", STAGES)
 def test_audit_bucket_is_locked_encrypted_logged_and_expires(synthesized: Synthesized, stage: str) -> None:
     wanted = settings(stage)["audit"]
-    key_id, _ = by_path(synthesized, stage, "/AuditKey/Key/Resource")
-    logs_id, _ = by_path(synthesized, stage, "/AuditBucket/AccessLogs/Bucket/Resource")
-    _, bucket = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
+    key_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditKey/Key/Resource")
+    logs_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/AccessLogs/Bucket/Resource")
+    _, bucket = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Resource")
     props = bucket["Properties"]
     assert props["ObjectLockEnabled"] is True
     assert props["ObjectLockConfiguration"] == {
@@ -83,7 +83,7 @@ def test_audit_bucket_is_locked_encrypted_logged_and_expires(synthesized: Synthe
 @pytest.mark.parametrize("stage", stages_of_kind("production"))
 def test_production_lock_is_compliance_mode(synthesized: Synthesized, stage: str) -> None:
     """Nobody, the account root included, can shorten the retention of production audit logs."""
-    _, bucket = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
+    _, bucket = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Resource")
     retention = bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
     assert retention == {"Days": settings(stage)["audit"]["bucket_retention_days"], "Mode": "COMPLIANCE"}
 
@@ -92,12 +92,12 @@ def test_production_lock_is_compliance_mode(synthesized: Synthesized, stage: str
 def test_access_log_bucket_takes_only_the_audit_buckets_logs_and_expires(
     synthesized: Synthesized, stage: str
 ) -> None:
-    audit_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
-    logs_id, logs = by_path(synthesized, stage, "/AuditBucket/AccessLogs/Bucket/Resource")
+    audit_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Resource")
+    logs_id, logs = ending(synthesized, f"{stage}/Audit", "/AuditBucket/AccessLogs/Bucket/Resource")
     (rule,) = logs["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == settings(stage)["audit"]["access_log_retention_days"]
     assert "ObjectLockConfiguration" not in logs["Properties"]
-    _, policy = by_path(synthesized, stage, "/AuditBucket/AccessLogs/Bucket/Policy/Resource")
+    _, policy = ending(synthesized, f"{stage}/Audit", "/AuditBucket/AccessLogs/Bucket/Policy/Resource")
     allows = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert allows == [
         {
@@ -124,7 +124,7 @@ def test_audit_data_and_key_survive_deletion_in_every_environment(
         "/AuditTrail/LogGroup/Resource",
     ]
     for suffix in kept:
-        _, resource = by_path(synthesized, stage, suffix)
+        _, resource = ending(synthesized, f"{stage}/Audit", suffix)
         assert resource["DeletionPolicy"] == "Retain", suffix
         assert resource["UpdateReplacePolicy"] == "Retain", suffix
     # Nothing empties a bucket on deletion (Object Lock would refuse it anyway).

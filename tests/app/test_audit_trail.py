@@ -9,10 +9,10 @@ import pytest
 
 from config.audit import AuditConfig, S3DataEventSelector
 from constructs.audit_trail import event_selectors
-from tests.audit_templates import CLOUDTRAIL, audit, by_path, only, trail, trail_arn
+from tests.audit_templates import CLOUDTRAIL, audit, only, trail, trail_arn
 from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import account, region, settings
+from tests.templates import account, ending, region, settings
 
 RECORDS_NO_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_events"] is False]
 RECORDS_ALL_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_events"] is True]
@@ -22,8 +22,8 @@ RECORDS_ALL_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_ev
 def test_trail_is_multi_region_global_validated_and_encrypted(synthesized: Synthesized, stage: str) -> None:
     resource = trail(synthesized, stage)
     props = resource["Properties"]
-    key_id, _ = by_path(synthesized, stage, "/AuditKey/Key/Resource")
-    bucket_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
+    key_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditKey/Key/Resource")
+    bucket_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Resource")
     group_id, _ = only(synthesized, stage, "AWS::Logs::LogGroup")
     role_id, _ = only(synthesized, stage, "AWS::IAM::Role")
     assert props["TrailName"] == f"outpost-{name_of(stage)}-audit"
@@ -38,7 +38,7 @@ def test_trail_is_multi_region_global_validated_and_encrypted(synthesized: Synth
     assert props["CloudWatchLogsRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
     assert "IsOrganizationTrail" not in props
     # CloudTrail checks its bucket and log-group permissions when the trail is created.
-    policy_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Policy/Resource")
+    policy_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Policy/Resource")
     delivery_id, _ = only(synthesized, stage, "AWS::IAM::ManagedPolicy")
     assert sorted(resource["DependsOn"]) == sorted([policy_id, delivery_id])
 
@@ -78,8 +78,8 @@ def test_all_data_events_records_s3_object_events_except_its_own_deliveries(
     synthesized: Synthesized, stage: str
 ) -> None:
     props = trail(synthesized, stage)["Properties"]
-    bucket_id, _ = by_path(synthesized, stage, "/AuditBucket/Bucket/Resource")
-    logs_id, _ = by_path(synthesized, stage, "/AuditBucket/AccessLogs/Bucket/Resource")
+    bucket_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/Bucket/Resource")
+    logs_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditBucket/AccessLogs/Bucket/Resource")
 
     def objects_of(logical_id: str) -> dict[str, Any]:
         return {"Fn::Join": ["", [{"Fn::GetAtt": [logical_id, "Arn"]}, "/"]]}
@@ -133,7 +133,7 @@ def test_named_buckets_select_their_object_events() -> None:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_key_rotates_and_serves_cloudtrail_and_logs_only(synthesized: Synthesized, stage: str) -> None:
-    _, key = by_path(synthesized, stage, "/AuditKey/Key/Resource")
+    _, key = ending(synthesized, f"{stage}/Audit", "/AuditKey/Key/Resource")
     assert len(synthesized.resources(f"{stage}/Audit", "AWS::KMS::Key")) == 1
     assert key["Properties"]["EnableKeyRotation"] is True
     acct = account(stage)
@@ -200,7 +200,7 @@ def test_key_rotates_and_serves_cloudtrail_and_logs_only(synthesized: Synthesize
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_log_group_is_encrypted_and_kept_a_year(synthesized: Synthesized, stage: str) -> None:
-    key_id, _ = by_path(synthesized, stage, "/AuditKey/Key/Resource")
+    key_id, _ = ending(synthesized, f"{stage}/Audit", "/AuditKey/Key/Resource")
     _, group = only(synthesized, stage, "AWS::Logs::LogGroup")
     props = group["Properties"]
     assert props["LogGroupName"] == f"/outpost/{name_of(stage)}/cloudtrail"

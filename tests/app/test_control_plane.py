@@ -18,7 +18,6 @@ from tests.service_templates import (
     GITHUB_TOKEN,
     SECRET_LIKE,
     WORKSPACES_MOUNT,
-    at,
     container,
     image_uri,
     logical_id,
@@ -27,7 +26,7 @@ from tests.service_templates import (
 )
 from tests.settings import set_path
 from tests.synth import Synthesized, shipped_context
-from tests.templates import arn_of, data_ref, from_data, output_of, ref, region, settings
+from tests.templates import arn_of, at, data_ref, from_data, output_of, ref, region, settings
 from tools.review.flows import Rule, rules
 
 
@@ -139,7 +138,7 @@ def test_no_credential_in_plain_environment_variables(synthesized: Synthesized, 
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
     wanted = settings(stage)["service"]["control_plane"]
-    svc_id, svc = at(synthesized, stage, "ControlPlane/Service/Service")
+    svc_id, svc = at(synthesized, f"{stage}/Service", "ControlPlane/Service/Service")
     p = svc["Properties"]
     deployments = p["DeploymentConfiguration"]
     assert deployments["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
@@ -170,7 +169,7 @@ def test_control_plane_service(synthesized: Synthesized, stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_control_plane_scales_on_cpu_within_bounds(synthesized: Synthesized, stage: str) -> None:
     wanted = settings(stage)["service"]["control_plane"]
-    target_id, target = at(synthesized, stage, "ControlPlane/Service/TaskCount/Target/Resource")
+    target_id, target = at(synthesized, f"{stage}/Service", "ControlPlane/Service/TaskCount/Target/Resource")
     assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (
         wanted["min_tasks"],
         wanted["max_tasks"],

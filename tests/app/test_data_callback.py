@@ -6,21 +6,31 @@ from typing import Any
 
 import pytest
 
-from tests.data_templates import data, find
+from tests.data_templates import data
 from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import account, arn_of, data_key, output_of, region, retained, settings
+from tests.templates import account, arn_of, data_key, ending, output_of, region, retained, settings
 
 
 def callback(synthesized: Synthesized, stage: str) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
-        "function": find(synthesized, stage, "AWS::Lambda::Function", "/TaskStateCallback/Function/Resource"),
-        "queue": find(synthesized, stage, "AWS::SQS::Queue", "/TaskStateCallback/DeadLetters/Resource"),
-        "rule": find(synthesized, stage, "AWS::Events::Rule", "/TaskStateCallback/TaskStopped/Resource"),
-        "logs": find(synthesized, stage, "AWS::Logs::LogGroup", "/TaskStateCallback/Logs/Resource"),
-        "role": find(synthesized, stage, "AWS::IAM::Role", "/TaskStateCallback/Role/Resource"),
-        "dlq_key": find(synthesized, stage, "AWS::KMS::Key", "/TaskStateCallback/DeadLetterKey/Resource"),
-        "table": find(synthesized, stage, "AWS::DynamoDB::Table", "/Tables/Dispatches/Resource"),
+        "function": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/Function/Resource", "AWS::Lambda::Function"
+        ),
+        "queue": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/DeadLetters/Resource", "AWS::SQS::Queue"
+        ),
+        "rule": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/TaskStopped/Resource", "AWS::Events::Rule"
+        ),
+        "logs": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/Logs/Resource", "AWS::Logs::LogGroup"
+        ),
+        "role": ending(synthesized, f"{stage}/Data", "/TaskStateCallback/Role/Resource", "AWS::IAM::Role"),
+        "dlq_key": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/DeadLetterKey/Resource", "AWS::KMS::Key"
+        ),
+        "table": ending(synthesized, f"{stage}/Data", "/Tables/Dispatches/Resource", "AWS::DynamoDB::Table"),
     }
 
 
@@ -156,7 +166,12 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_expires(synthesized: Synthe
             "Condition": {
                 "ArnEquals": {
                     "aws:SourceArn": arn_of(
-                        find(synthesized, stage, "AWS::Events::Rule", "/WorkspaceSweeper/Daily/Resource")[0]
+                        ending(
+                            synthesized,
+                            f"{stage}/Data",
+                            "/WorkspaceSweeper/Daily/Resource",
+                            "AWS::Events::Rule",
+                        )[0]
                     )
                 }
             },
@@ -167,7 +182,7 @@ def test_dead_letter_queue_is_encrypted_tls_only_and_expires(synthesized: Synthe
 @pytest.mark.parametrize("stage", STAGES)
 def test_callback_logs_are_encrypted_and_expire(synthesized: Synthesized, stage: str) -> None:
     _, logs = callback(synthesized, stage)["logs"]
-    logs_key, _ = find(synthesized, stage, "AWS::KMS::Key", "/LogsKey/Key/Resource")
+    logs_key, _ = ending(synthesized, f"{stage}/Data", "/LogsKey/Key/Resource", "AWS::KMS::Key")
     assert logs["Properties"]["RetentionInDays"] == data(stage)["callback"]["log_retention_days"]
     assert logs["Properties"]["KmsKeyId"] == arn_of(logs_key)
     assert logs["DeletionPolicy"] == retained(stage)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from config.tables import TABLES
-from tests.data_templates import EXPECTED_TABLES, data, find, tables
+from tests.data_templates import EXPECTED_TABLES, data, tables
 from tests.environments import STAGES, config_of, is_production, name_of
 from tests.synth import Synthesized
 from tests.templates import (
@@ -15,6 +15,7 @@ from tests.templates import (
     account,
     arn_of,
     data_key,
+    ending,
     kms_bucket_encryption,
     path_of,
     retained,
@@ -42,7 +43,7 @@ def test_only_the_two_rules_may_dead_letter_and_eventbridge_may_use_the_key(
     """The key statement is the one EventBridge documents for an SSE-KMS SQS target (no
     condition: which keys reach KMS on that path is undocumented, and an absent one would
     refuse every dead letter); who may send is limited on the queue, by rule ARN."""
-    _, key = find(synthesized, stage, "AWS::KMS::Key", "/DeadLetterKey/Resource")
+    _, key = ending(synthesized, f"{stage}/Data", "/DeadLetterKey/Resource", "AWS::KMS::Key")
     statements = key["Properties"]["KeyPolicy"]["Statement"]
     events = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert events == [
@@ -54,13 +55,18 @@ def test_only_the_two_rules_may_dead_letter_and_eventbridge_may_use_the_key(
             "Resource": "*",
         }
     ]
-    queue_id, _ = find(synthesized, stage, "AWS::SQS::Queue", "/TaskStateCallback/DeadLetters/Resource")
-    _, policy = find(
-        synthesized, stage, "AWS::SQS::QueuePolicy", "/TaskStateCallback/DeadLetters/Policy/Resource"
+    queue_id, _ = ending(
+        synthesized, f"{stage}/Data", "/TaskStateCallback/DeadLetters/Resource", "AWS::SQS::Queue"
+    )
+    _, policy = ending(
+        synthesized,
+        f"{stage}/Data",
+        "/TaskStateCallback/DeadLetters/Policy/Resource",
+        "AWS::SQS::QueuePolicy",
     )
     senders = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     rules = [
-        find(synthesized, stage, "AWS::Events::Rule", path)[0]
+        ending(synthesized, f"{stage}/Data", path, "AWS::Events::Rule")[0]
         for path in ("/TaskStateCallback/TaskStopped/Resource", "/WorkspaceSweeper/Daily/Resource")
     ]
     assert [(s["Principal"], s["Action"], s["Resource"], s["Condition"]) for s in senders] == [
@@ -79,8 +85,10 @@ def test_artifacts_bucket_is_encrypted_logged_and_expires_per_config(
     synthesized: Synthesized, stage: str
 ) -> None:
     settings = data(stage)
-    _, bucket = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
-    logs_id, logs = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/AccessLogs/Bucket/Resource")
+    _, bucket = ending(synthesized, f"{stage}/Data", "/Artifacts/Bucket/Resource", "AWS::S3::Bucket")
+    logs_id, logs = ending(
+        synthesized, f"{stage}/Data", "/Artifacts/AccessLogs/Bucket/Resource", "AWS::S3::Bucket"
+    )
     props = bucket["Properties"]
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == kms_bucket_encryption(
         data_key(synthesized, stage)
@@ -114,7 +122,7 @@ def test_artifacts_bucket_is_encrypted_logged_and_expires_per_config(
 def test_production_artifacts_are_locked_for_the_noncurrent_period_others_are_not(
     synthesized: Synthesized, stage: str
 ) -> None:
-    _, bucket = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    _, bucket = ending(synthesized, f"{stage}/Data", "/Artifacts/Bucket/Resource", "AWS::S3::Bucket")
     if not is_production(stage):
         assert "ObjectLockConfiguration" not in bucket["Properties"]
         return
@@ -132,7 +140,7 @@ def test_production_artifacts_are_locked_for_the_noncurrent_period_others_are_no
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_artifacts_refuse_plain_http(synthesized: Synthesized, stage: str) -> None:
-    bucket_id, _ = find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource")
+    bucket_id, _ = ending(synthesized, f"{stage}/Data", "/Artifacts/Bucket/Resource", "AWS::S3::Bucket")
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in synthesized.resources(f"{stage}/Data", "AWS::S3::BucketPolicy").values()
@@ -189,7 +197,9 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_the_data_key(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_github_token_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
-    _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubToken/Secret/Resource")
+    _, secret = ending(
+        synthesized, f"{stage}/Data", "/GithubToken/Secret/Resource", "AWS::SecretsManager::Secret"
+    )
     props = secret["Properties"]
     assert props["Name"] == f"outpost/{name_of(stage)}/github-token"
     assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))
@@ -209,7 +219,7 @@ def test_no_secret_value_anywhere_in_the_template(synthesized: Synthesized, stag
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_event_bus_and_its_expiring_archive(synthesized: Synthesized, stage: str) -> None:
-    bus_id, bus = find(synthesized, stage, "AWS::Events::EventBus", "/Events/Bus/Resource")
+    bus_id, bus = ending(synthesized, f"{stage}/Data", "/Events/Bus/Resource", "AWS::Events::EventBus")
     assert bus["Properties"]["Name"] == config_of(stage).data.event_bus_name
     [archive] = synthesized.resources(f"{stage}/Data", "AWS::Events::Archive").values()
     props = archive["Properties"]

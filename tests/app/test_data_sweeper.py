@@ -6,27 +6,40 @@ from typing import Any
 
 import pytest
 
-from tests.data_templates import data, find
+from tests.data_templates import data
 from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
-from tests.templates import account, arn_of, region
+from tests.templates import account, arn_of, ending, region
 
 ACCESS_POINT_ARN_PREFIX = "arn:aws:elasticfilesystem:{region}:{account}:access-point/"
 
 
 def sweeper(synthesized: Synthesized, stage: str) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
-        "function": find(synthesized, stage, "AWS::Lambda::Function", "/WorkspaceSweeper/Function/Resource"),
-        "rule": find(synthesized, stage, "AWS::Events::Rule", "/WorkspaceSweeper/Daily/Resource"),
-        "logs": find(synthesized, stage, "AWS::Logs::LogGroup", "/WorkspaceSweeper/Logs/Resource"),
-        "role": find(synthesized, stage, "AWS::IAM::Role", "/WorkspaceSweeper/Role/Resource"),
-        "policy": find(
-            synthesized, stage, "AWS::IAM::ManagedPolicy", "/WorkspaceSweeper/Permissions/Resource"
+        "function": ending(
+            synthesized, f"{stage}/Data", "/WorkspaceSweeper/Function/Resource", "AWS::Lambda::Function"
         ),
-        "queue": find(synthesized, stage, "AWS::SQS::Queue", "/TaskStateCallback/DeadLetters/Resource"),
-        "dlq_key": find(synthesized, stage, "AWS::KMS::Key", "/TaskStateCallback/DeadLetterKey/Resource"),
-        "fs": find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource"),
-        "ap": find(synthesized, stage, "AWS::EFS::AccessPoint", "/Workspaces/FileSystem/Workspaces/Resource"),
+        "rule": ending(synthesized, f"{stage}/Data", "/WorkspaceSweeper/Daily/Resource", "AWS::Events::Rule"),
+        "logs": ending(
+            synthesized, f"{stage}/Data", "/WorkspaceSweeper/Logs/Resource", "AWS::Logs::LogGroup"
+        ),
+        "role": ending(synthesized, f"{stage}/Data", "/WorkspaceSweeper/Role/Resource", "AWS::IAM::Role"),
+        "policy": ending(
+            synthesized, f"{stage}/Data", "/WorkspaceSweeper/Permissions/Resource", "AWS::IAM::ManagedPolicy"
+        ),
+        "queue": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/DeadLetters/Resource", "AWS::SQS::Queue"
+        ),
+        "dlq_key": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/DeadLetterKey/Resource", "AWS::KMS::Key"
+        ),
+        "fs": ending(synthesized, f"{stage}/Data", "/Workspaces/FileSystem/Resource", "AWS::EFS::FileSystem"),
+        "ap": ending(
+            synthesized,
+            f"{stage}/Data",
+            "/Workspaces/FileSystem/Workspaces/Resource",
+            "AWS::EFS::AccessPoint",
+        ),
     }
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.data_templates import DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT, data, find
+from tests.data_templates import DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT, data
 from tests.environments import STAGES
 from tests.synth import Synthesized
-from tests.templates import account, arn_of, data_key, output_of, retained, settings
+from tests.templates import account, arn_of, data_key, ending, output_of, retained, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_workspaces_file_system(synthesized: Synthesized, stage: str) -> None:
-    _, fs = find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource")
+    _, fs = ending(synthesized, f"{stage}/Data", "/Workspaces/FileSystem/Resource", "AWS::EFS::FileSystem")
     props = fs["Properties"]
     assert props["Encrypted"] is True
     assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))
@@ -30,7 +30,7 @@ def test_workspaces_file_system(synthesized: Synthesized, stage: str) -> None:
 def test_file_system_policy_requires_tls_iam_and_an_access_point(
     synthesized: Synthesized, stage: str
 ) -> None:
-    _, fs = find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource")
+    _, fs = ending(synthesized, f"{stage}/Data", "/Workspaces/FileSystem/Resource", "AWS::EFS::FileSystem")
     assert fs["Properties"]["FileSystemPolicy"]["Statement"] == [
         {
             "Sid": "DenyWithoutTls",
@@ -56,7 +56,7 @@ def test_file_system_policy_requires_tls_iam_and_an_access_point(
 def test_mount_targets_in_every_private_subnet_behind_the_file_system_group(
     synthesized: Synthesized, stage: str
 ) -> None:
-    fs_id, _ = find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource")
+    fs_id, _ = ending(synthesized, f"{stage}/Data", "/Workspaces/FileSystem/Resource", "AWS::EFS::FileSystem")
     targets = [
         t["Properties"] for t in synthesized.resources(f"{stage}/Data", "AWS::EFS::MountTarget").values()
     ]
@@ -74,7 +74,7 @@ def test_mount_targets_in_every_private_subnet_behind_the_file_system_group(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_workspaces_access_point(synthesized: Synthesized, stage: str) -> None:
-    fs_id, _ = find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource")
+    fs_id, _ = ending(synthesized, f"{stage}/Data", "/Workspaces/FileSystem/Resource", "AWS::EFS::FileSystem")
     [access_point] = synthesized.resources(f"{stage}/Data", "AWS::EFS::AccessPoint").values()
     props = access_point["Properties"]
     assert props["FileSystemId"] == {"Ref": fs_id}

@@ -8,9 +8,9 @@ import pytest
 
 from config import AGENTS
 from tests.environments import STAGES, name_of
-from tests.service_templates import at, logical_id, props, statements
+from tests.service_templates import logical_id, props, statements
 from tests.synth import Synthesized
-from tests.templates import arn_of, data_arn, data_ref, from_data, ref, region, settings
+from tests.templates import arn_of, at, data_arn, data_ref, from_data, ref, region, settings
 
 
 def janitor_settings(stage: str) -> dict[str, Any]:
@@ -135,6 +135,6 @@ def test_role_is_exactly_least_privilege(synthesized: Synthesized, stage: str) -
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_runs_in_its_own_group(synthesized: Synthesized, stage: str) -> None:
-    function = at(synthesized, stage, "DispatchJanitor/Function/Resource")[1]["Properties"]
+    function = at(synthesized, f"{stage}/Service", "DispatchJanitor/Function/Resource")[1]["Properties"]
     (group,) = function["VpcConfig"]["SecurityGroupIds"]
     assert "NetworkPolicyJanitor" in group["Fn::GetStackOutput"]["OutputName"]

@@ -11,7 +11,6 @@ from tests.service_templates import (
     ENV_NAMES,
     GITHUB_TOKEN,
     access_point_arn,
-    at,
     container,
     github_token_statements,
     image_uri,
@@ -21,7 +20,7 @@ from tests.service_templates import (
     statements,
 )
 from tests.synth import Synthesized
-from tests.templates import arn_of, data_arn, data_ref, from_data, ref, region, settings
+from tests.templates import arn_of, at, data_arn, data_ref, from_data, ref, region, settings
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -71,7 +70,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert {
         logical_id(synthesized, stage, f"{task}/Execution/Policy/Resource"),
         logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource"),
-    } <= set(at(synthesized, stage, f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
+    } <= set(at(synthesized, f"{stage}/Service", f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
     # No plain-text configuration at all, so no key can hide in it.
     assert "Environment" not in box
 
