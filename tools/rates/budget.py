@@ -21,7 +21,7 @@ Two designs of the dispatch's workspace are budgeted (docs/capacity.md, "The rat
   point, leased per dispatch (no task-definition or access-point call on the dispatch path;
   the pool grows at a paced ``POOL_GROWTH_PER_SECOND``). It fits at 10x with headroom. The
   templates hold it (docs/data.md, "Leased slots"): the control plane's ``SlotPoolPolicy``, the
-  ``slot_leases`` table, the ``service.slots`` settings; tests/test_rates.py checks that every
+  ``slot_leases`` table, the ``service.slots`` settings; tests/tools/test_rates.py checks that every
   control-plane action of this design is one its policies allow, that the pool-growth pace is
   production's ``registrations_per_minute`` and that production's pool is ``slots_needed()``.
 """
@@ -125,7 +125,7 @@ LAYERS_PER_IMAGE = 12
 # The awslogs driver sends a stream's buffered events about every 5 s.
 LOG_FLUSHES_PER_SECOND = 1 / 5
 # The slot pool grows ahead of demand at most this fast (RegisterTaskDefinition, CreateAccessPoint):
-# production's service.slots.registrations_per_minute (12) / 60, which tests/test_rates.py checks.
+# production's service.slots.registrations_per_minute (12) / 60, which tests/tools/test_rates.py checks.
 POOL_GROWTH_PER_SECOND = 0.2
 # The janitor's background calls: ListTasks and DescribeTasks pages every 5 minutes.
 JANITOR_CALLS_PER_SECOND = 24 / 300
@@ -245,7 +245,7 @@ CHOSEN = "leased slots"
 
 ACCESS_POINTS_PER_FILE_SYSTEM = 10_000
 # Per-dispatch access points the control plane may hold when every slot is leased: production's
-# service.slots.fallback_access_points (tests/test_rates.py checks it against the template).
+# service.slots.fallback_access_points (tests/tools/test_rates.py checks it against the template).
 FALLBACK_ACCESS_POINTS = 1_000
 # Dispatches that ran to the worker timeout (3,600 s) instead of the mean: the worst standing count.
 WORST_CASE_SECONDS = 3_600
