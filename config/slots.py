@@ -87,11 +87,6 @@ class SlotsConfig:
         """Access points the workspaces file system holds at most besides the shared one."""
         return self.pool_size + self.fallback_access_points
 
-    def hours_to_fill(self, agents: int) -> float:
-        """Hours a new pool takes to grow to ``pool_size``: per slot one access point and one
-        revision per agent, at ``registrations_per_minute``."""
-        return self.pool_size * (agents + 1) / self.registrations_per_minute / 60
-
 
 def parse_slots(section: Section) -> SlotsConfig:
     pool_size = section.integer("pool_size")
