@@ -16,7 +16,7 @@ from tests.synth import ROOT, Synthesized
 from tools.paths.check import Outcome
 from tools.paths.cli import check, main, repository_of
 from tools.paths.docs import render
-from tools.paths.table import JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
+from tools.paths.table import COLLECTOR, JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
 
 REPOSITORY = repository_of(ROOT / "cdk.json")
 PROD = stage_of_kind("production")
@@ -31,7 +31,14 @@ def test_every_path_holds_and_every_forbidden_one_is_refused(synthesized: Synthe
     found = outcomes(synthesized, stage)
     assert [o.line() for o in found if not o.passed] == []
     assert len(found) >= 20
-    assert {o.caller for o in found} >= {JANITOR, "control plane", "task-state callback", "workspace sweeper"}
+    assert {o.caller for o in found} >= {
+        JANITOR,
+        COLLECTOR,
+        "control plane",
+        "task-state callback",
+        "workspace sweeper",
+        "claude credential proxy",
+    }
     assert any(o.expect == REFUSED_BY_IAM for o in found)
     assert any(o.expect == REFUSED_BY_NETWORK for o in found)
 
@@ -246,3 +253,93 @@ def test_network_acls_are_not_guessed(
     _edit(outdir, PROD, add_acl)
     assert main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")]) == 2
     assert "network ACL entries are not evaluated" in capsys.readouterr().out
+
+
+# --- the components merged after `make paths` was written -------------------------------
+
+
+def _statements_without(sid: str, policy_suffix: str) -> Callable[[str, dict[str, Any]], bool]:
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith(policy_suffix):
+            return False
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        kept = [s for s in statements if s.get("Sid") != sid]
+        resource["Properties"]["PolicyDocument"]["Statement"] = kept
+        return len(kept) < len(statements)
+
+    return drop
+
+
+def test_without_the_collectors_upload_permission_its_path_fails(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("UploadArtifacts", "ArtifactsCollector/Permissions/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert f"{COLLECTOR} puts the outbox's files" in failed[0]
+    assert "s3:PutObject refused" in failed[0]
+
+
+def test_without_the_execution_roles_provider_key_read_the_proxy_gets_no_key(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("ReadOwnProviderSecret", "Claude/Execution/Policy/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "claude agent (execution role) reads its provider key for the credential proxy" in failed[0]
+
+
+def test_a_proxy_listening_beyond_the_loopback_fails(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On 0.0.0.0 the proxy would serve anybody who reaches the task's interface."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def widen(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Service/Codex/TaskDefinition/Resource"):
+            return False
+        for container in resource["Properties"]["ContainerDefinitions"]:
+            for variable in container.get("Environment", []):
+                if variable["Name"] == "OUTPOST_PROXY_LISTEN":
+                    variable["Value"] = "0.0.0.0:8787"
+        return True
+
+    _edit(outdir, PROD, widen)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "codex agent calls its model provider through its credential proxy" in failed[0]
+    assert "listens on 0.0.0.0:8787" in failed[0]
+
+
+def test_an_agent_execution_role_allowed_the_github_app_key_fails_a_negative_row(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The control plane's two GitHub App key statements copied into one agent's execution role."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    granted: list[dict[str, Any]] = []
+
+    def take(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("ControlPlane/WorkspacesPolicy/Resource"):
+            return False
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        granted.extend(s for s in statements if s.get("Sid", "").endswith("GithubAppKey"))
+        return True
+
+    def give(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Grok/Execution/Policy/Resource"):
+            return False
+        resource["Properties"]["PolicyDocument"]["Statement"] += granted
+        return True
+
+    _edit(outdir, PROD, take)
+    assert len(granted) == 2
+    _edit(outdir, PROD, give)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "grok agent (execution role) reads the GitHub App's private key" in failed[0]

@@ -15,6 +15,10 @@ Network (``Route``), for a caller inside the VPC:
 - ``nfs``: TCP 2049 from the caller's group to the mount targets' groups, both sides.
 - ``port``: TCP ``port`` to another caller's groups, both sides.
 - ``internet``: NAT from every subnet, egress to 0.0.0.0/0 on the port.
+- ``loopback``: ``127.0.0.1:port`` inside the caller's own task (containers of an ``awsvpc``
+  task share its network namespace, "Fargate task networking"): the task definition's network
+  mode is ``awsvpc``, its credential proxy listens on ``127.0.0.1:port`` and the agent's
+  container points a variable at ``http://127.0.0.1:port``. No security group is crossed.
 
 IAM: every ``Call`` evaluated by ``tools/paths/policy.py`` with the caller's (or the signer's)
 identity policies and the resource's own policy, with the request context the call carries.
@@ -28,7 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tools.paths.model import Environment, Group, ModelError, Placement, Rule
-from tools.paths.names import Names
+from tools.paths.names import PROXY_LISTEN, Names
 from tools.paths.policy import Decision, Document, Request, Value, evaluate
 from tools.paths.table import (
     ALLOWED,
@@ -201,8 +205,12 @@ class NetworkCheck:
         if route.kind == "aws":
             return self._aws(source, route.target)
         if route.kind == "internet":
+            host = fill(route.target, values)
             problems = self._through_nat(source, route.port)
-            return Network(not problems, f"internet :{route.port} through NAT", tuple(problems))
+            return Network(not problems, f"{host}:{route.port} through NAT", tuple(problems))
+        if route.kind == "loopback":
+            problems = self._loopback(values["agent"], route.port)
+            return Network(not problems, f"127.0.0.1:{route.port} in its task", tuple(problems))
         if route.kind == "nfs":
             groups, subnets = self._mount_targets()
             problems = self._both_sides(source, groups, subnets, 2049, "the mount targets")
@@ -214,6 +222,19 @@ class NetworkCheck:
             problems = self._both_sides(source, target.groups, target.subnets, route.port, route.target)
             return Network(not problems, f"tcp/{route.port} to the {route.target}", tuple(problems))
         raise ValueError(f"unknown route kind {route.kind}")
+
+    def _loopback(self, agent_name: str, port: int) -> list[str]:
+        agent = next(a for a in self.names.agents if a.name == agent_name)
+        address = f"127.0.0.1:{port}"
+        problems = []
+        if agent.task_definition.get("NetworkMode") != "awsvpc":
+            problems.append(f"{agent.family} is not an awsvpc task: its containers share no loopback")
+        if agent.proxy_environment.get(PROXY_LISTEN) != address:
+            listen = agent.proxy_environment.get(PROXY_LISTEN)
+            problems.append(f"the credential proxy listens on {listen}, not {address}")
+        if not any(v.startswith(f"http://{address}") for v in agent.agent_environment.values()):
+            problems.append(f"no variable of the agent's container points at http://{address}")
+        return problems
 
     def _aws(self, source: Placement, service: str) -> Network:
         endpoint = self.env.interface_endpoints.get(service)
@@ -352,7 +373,8 @@ def _named(name: str) -> Caller:
 def _short(binding: Mapping[str, str]) -> str:
     if "agent" in binding:
         return binding["agent"]
-    if "alarm_name" in binding:
-        return binding["alarm_name"]
+    for key in ("alarm_name", "rule_name", "budget_name"):
+        if key in binding:
+            return binding[key]
     secret = binding.get("secret", "")
     return secret.split(":secret:", 1)[-1].rsplit("-", 1)[0] if secret else ", ".join(binding.values())

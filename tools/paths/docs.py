@@ -67,10 +67,21 @@ credentials from the ECS credential endpoint, Lambda from its environment, and K
 Secrets Manager, DynamoDB, S3 and SQS on the caller's behalf, not over the VPC), each billed per
 hour in every zone.
 
+**Components added since** (issue 21 and the artifacts collector of issue 20): the artifacts
+collector (its query on the dispatches table's `by-task-arn` index, its mount of the shared
+access point, its put under the dispatch's prefix, its logs and dead letters; refused: any
+secret, reading or listing the bucket); the control plane reading the GitHub App's key and
+reaching the GitHub API; each agent's credential proxy (the execution role reads the proxy
+container's one secret; the agent reaches the proxy on the task's loopback: the task is
+`awsvpc`, the proxy listens on `127.0.0.1:8787` and the agent's base URL points there; the
+proxy reaches its provider on 443); refused: an agent's task or execution role reading the
+GitHub App key, an agent's task role reading its own provider key, either role reading another
+agent's key; GuardDuty findings and budgets publishing to their topics (rows only where the
+environment has them) and every alarm, the CIS security and capacity alarms included.
+
 Not a row, and not refused: an agent reaches the public API like any client on the internet
 (through NAT to the load balancer, which in prod admits the internet on 443); it holds no API
-key, and WAF and the API keys are what stand there. The agents' egress allow-list (issue 21)
-would close it; its proxy or firewall then becomes a route of its own here.
+key, and WAF and the API keys are what stand there.
 
 To extend: a caller is a `Caller` in the table (an egress proxy or a sidecar of the agents
 becomes one, with its own role and placement), a call is a `Path` row.

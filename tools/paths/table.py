@@ -46,8 +46,10 @@ class Caller:
 class Route:
     """``aws``: HTTPS to a regional AWS API (``target``: its endpoint name, ``ecs``, ``ecr.dkr``);
     ``nfs``: TCP 2049 to the workspaces file system's mount targets; ``port``: TCP ``port`` to
-    another caller's interfaces (``target``: that caller); ``internet``: a public address on
-    ``port`` through NAT; ``none``: the call is made by an AWS service, off the VPC."""
+    another caller's interfaces (``target``: that caller); ``internet``: the host ``target`` on
+    ``port`` through NAT (and the egress firewall's allow-list, where there is one);
+    ``loopback``: ``127.0.0.1:port`` inside the caller's own task (its credential proxy);
+    ``none``: the call is made by an AWS service, off the VPC."""
 
     kind: str
     target: str = ""
@@ -84,14 +86,17 @@ class Path:
 
 AGENT = "{agent} agent"
 AGENT_EXECUTION = "{agent} agent (execution role)"
+PROXY = "{agent} credential proxy"
 CONTROL_PLANE = "control plane"
 CONTROL_PLANE_EXECUTION = "control plane (execution role)"
 CALLBACK = "task-state callback"
 SWEEPER = "workspace sweeper"
 JANITOR = "dispatch janitor"
+COLLECTOR = "artifacts collector"
 EVENTS = "EventBridge"
 LOAD_BALANCER = "load balancer"
 ALARMS = "CloudWatch alarms"
+BUDGETS = "AWS Budgets"
 CLOUDTRAIL = "CloudTrail"
 CLOUDTRAIL_LOGS = "CloudTrail (its logs role)"
 CI_DEPLOY = "CI deploy role"
@@ -101,6 +106,7 @@ GITHUB = "GitHub Actions"
 CALLBACK_FUNCTION = "TaskStateCallback/Function/Resource"
 SWEEPER_FUNCTION = "WorkspaceSweeper/Function/Resource"
 JANITOR_FUNCTION = "DispatchJanitor/Function/Resource"
+COLLECTOR_FUNCTION = "ArtifactsCollector/Function/Resource"
 PASSED_TO_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
 
 CALLERS: tuple[Caller, ...] = (
@@ -113,6 +119,8 @@ CALLERS: tuple[Caller, ...] = (
     ),
     Caller(AGENT, "{agent_task_role}", IN_AGENT_SUBNETS),
     Caller(AGENT_EXECUTION, "{agent_execution_role}", IN_AGENT_SUBNETS),
+    # The proxy runs in the agent's task: the same task role, network interface and group.
+    Caller(PROXY, "{agent_task_role}", IN_AGENT_SUBNETS),
     Caller(
         CALLBACK,
         "Data/TaskStateCallback/Role/Resource",
@@ -128,9 +136,16 @@ CALLERS: tuple[Caller, ...] = (
         IN_FUNCTION,
         "Service/DispatchJanitor/Function/Resource",
     ),
+    Caller(
+        COLLECTOR,
+        "Data/ArtifactsCollector/Role/Resource",
+        IN_FUNCTION,
+        "Data/ArtifactsCollector/Function/Resource",
+    ),
     Caller(EVENTS, "", OUTSIDE, principal="events.amazonaws.com"),
     Caller(LOAD_BALANCER, "", IN_SERVICE, "Service/FrontDoor/LoadBalancer/Resource"),
     Caller(ALARMS, "", OUTSIDE, principal="cloudwatch.amazonaws.com"),
+    Caller(BUDGETS, "", OUTSIDE, principal="budgets.amazonaws.com"),
     Caller(CLOUDTRAIL, "", OUTSIDE, principal="cloudtrail.amazonaws.com"),
     Caller(CLOUDTRAIL_LOGS, "{trail_logs_role}", OUTSIDE),
     Caller(CI_DEPLOY, "{delivery}/{Stage}Deploy/Role/Resource", OUTSIDE),
@@ -293,12 +308,20 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
     ),
     Path(
         CONTROL_PLANE,
-        "reads the GitHub token to clone",
+        "reads the GitHub App's private key to mint the dispatch's repository token",
         Route("aws", "secretsmanager"),
         _secret_read(),
         "1",
-        "docs/data.md: GitHub token",
-        each="control_plane_secret",
+        "constructs/github_token.py, docs/credentials.md",
+        each="github_app_key",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "mints (and revokes) the dispatch's installation token at the GitHub API",
+        Route("internet", "{github_api_host}", 443),
+        (),
+        "2",
+        "constructs/github_token.py: OUTPOST_GITHUB_API_URL",
     ),
     Path(
         CONTROL_PLANE,
@@ -401,6 +424,17 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT_EXECUTION,
+        "pulls its credential proxy's image manifest and layer locations",
+        Route("aws", "ecr.dkr"),
+        (
+            Call("ecr:BatchGetImage", "{proxy_repository}"),
+            Call("ecr:GetDownloadUrlForLayer", "{proxy_repository}"),
+        ),
+        "1 + 1 per layer",
+        "constructs/agent_task.py: the proxy container's image",
+    ),
+    Path(
+        AGENT_EXECUTION,
         "downloads its image layers (ECR's S3 URLs)",
         Route("aws", "s3"),
         (Call("s3:GetObject", "{ecr_layers}", TLS, signer=SIGNED_BY_AWS),),
@@ -409,12 +443,12 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT_EXECUTION,
-        "reads a secret its task definition names",
+        "reads its provider key for the credential proxy's container (its only secret)",
         Route("aws", "secretsmanager"),
         _secret_read(),
         "1",
-        "task definition secrets, execution role",
-        each="agent_secret",
+        "constructs/agent_task.py: the proxy's ECS secret, execution role",
+        each="proxy_secret",
     ),
     Path(
         AGENT_EXECUTION,
@@ -464,11 +498,51 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT,
-        "reaches its model provider, git host and package registries",
-        Route("internet", port=443),
+        "calls its model provider through its credential proxy",
+        Route("loopback", port=8787),
         (),
         "many",
-        "DESIGN.md network policy",
+        "constructs/agent_task.py: the CLI's base URL is the proxy",
+    ),
+    Path(
+        PROXY,
+        "forwards to its model provider, with the key",
+        Route("internet", "{provider_host}", 443),
+        (),
+        "many",
+        "constructs/provider_secrets.py: the proxy's upstream",
+    ),
+    Path(
+        AGENT,
+        "clones and pushes with the dispatch's token",
+        Route("internet", "github.com", 443),
+        (),
+        "a few",
+        "docs/credentials.md: the per-dispatch GitHub token",
+    ),
+    Path(
+        AGENT,
+        "calls the GitHub API (opens the pull request)",
+        Route("internet", "{github_api_host}", 443),
+        (),
+        "a few",
+        "docs/credentials.md: the per-dispatch GitHub token",
+    ),
+    Path(
+        AGENT,
+        "installs packages from npm",
+        Route("internet", "registry.npmjs.org", 443),
+        (),
+        "some",
+        "DESIGN.md: package registries",
+    ),
+    Path(
+        AGENT,
+        "installs packages from PyPI",
+        Route("internet", "files.pythonhosted.org", 443),
+        (),
+        "some",
+        "DESIGN.md: package registries",
     ),
     # --- what a hijacked agent tries: each must be refused -----------------------------
     Path(
@@ -537,6 +611,36 @@ AGENT_PATHS: tuple[Path, ...] = (
         "constructs/provider_secrets.py",
         expect=REFUSED_BY_IAM,
         each="other_agent_secret",
+    ),
+    Path(
+        AGENT,
+        "reads its own provider key with the task role (the proxy's, not the agent's)",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "docs/credentials.md: the key only in the proxy's container",
+        expect=REFUSED_BY_IAM,
+        each="proxy_secret",
+    ),
+    Path(
+        AGENT,
+        "reads the GitHub App's private key",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/github_token.py: only the control plane reads it",
+        expect=REFUSED_BY_IAM,
+        each="github_app_key",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "reads the GitHub App's private key",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/github_token.py: only the control plane reads it",
+        expect=REFUSED_BY_IAM,
+        each="github_app_key",
     ),
     Path(
         AGENT,
@@ -702,6 +806,85 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         "lambdas/dispatch_janitor/handler.py: clean_access_points",
     ),
     Path(
+        EVENTS,
+        "invokes the artifacts collector when a task stops",
+        Route("none"),
+        (
+            Call(
+                "lambda:InvokeFunction",
+                "{collector_function}",
+                {"aws:SourceArn": "{task_stopped_rule}", "aws:SourceAccount": "{account}"},
+            ),
+        ),
+        "1",
+        "Data/TaskStateCallback/TaskStopped rule, second target",
+    ),
+    Path(
+        COLLECTOR,
+        "finds the stopped task's dispatch and its workspace",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:Query", "{dispatches_by_task_arn}", TLS),
+            Call("dynamodb:GetItem", "{dispatches_table}", TLS),
+            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+        ),
+        "1 each",
+        "lambdas/artifacts_collector/handler.py",
+    ),
+    Path(
+        COLLECTOR,
+        "mounts the shared /workspaces access point, reads the outbox, deletes what it uploaded",
+        Route("nfs"),
+        (
+            Call(
+                "elasticfilesystem:ClientMount",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+            Call(
+                "elasticfilesystem:ClientWrite",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+        ),
+        "1",
+        "constructs/artifacts_collector.py: MountTheWorkspacesAccessPointToCollect",
+    ),
+    Path(
+        COLLECTOR,
+        "puts the outbox's files under the dispatch's prefix of the artifacts bucket",
+        Route("aws", "s3"),
+        (
+            Call("s3:PutObject", "{artifact_object}", TLS),
+            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}),
+        ),
+        "1 per file",
+        "lambdas/artifacts_collector/handler.py: put_object",
+    ),
+    Path(
+        COLLECTOR,
+        "reads a secret (the GitHub App key, a provider key)",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/artifacts_collector.py: no secret permission",
+        expect=REFUSED_BY_IAM,
+        each="every_secret",
+    ),
+    Path(
+        COLLECTOR,
+        "reads or lists the artifacts bucket (it may only put)",
+        Route("aws", "s3"),
+        (
+            Call("s3:ListBucket", "{artifacts_bucket}", TLS),
+            Call("s3:GetObject", "{other_artifact_object}", TLS),
+            Call("s3:DeleteObject", "{other_artifact_object}", TLS),
+        ),
+        "never",
+        "constructs/artifacts_collector.py: UploadArtifacts",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
         JANITOR,
         "stops a task that is not a dispatch's (the control plane's own)",
         Route("aws", "ecs"),
@@ -779,6 +962,40 @@ AUDIT_AND_ALARM_PATHS: tuple[Path, ...] = (
         each="alarm",
     ),
     Path(
+        EVENTS,
+        "publishes a GuardDuty finding to the security topic",
+        Route("none"),
+        (
+            Call(
+                "sns:Publish",
+                "{topic}",
+                {"aws:SourceArn": "{rule}", "aws:SourceAccount": "{account}", **TLS},
+            ),
+            Call("kms:GenerateDataKey", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+            Call("kms:Decrypt", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+        ),
+        "0 (per finding)",
+        "Audit/GuardDutyFindings rule (where GuardDuty is on)",
+        each="guardduty_rule",
+    ),
+    Path(
+        BUDGETS,
+        "notifies the topic when a budget threshold is crossed",
+        Route("none"),
+        (
+            Call(
+                "sns:Publish",
+                "{topic}",
+                {"aws:SourceArn": "{budget}", "aws:SourceAccount": "{account}", **TLS},
+            ),
+            Call("kms:GenerateDataKey", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+            Call("kms:Decrypt", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+        ),
+        "0 (per threshold)",
+        "Alerts/Budget",
+        each="budget",
+    ),
+    Path(
         CLOUDTRAIL,
         "delivers log files to the audit bucket, encrypted with the audit key",
         Route("none"),
@@ -824,6 +1041,7 @@ LAMBDA_SERVICE_PATHS: tuple[Path, ...] = (
     *_run_by_lambda(CALLBACK, "callback"),
     *_run_by_lambda(SWEEPER, "sweeper"),
     *_run_by_lambda(JANITOR, "janitor"),
+    *_run_by_lambda(COLLECTOR, "collector"),
 )
 
 CI_PATHS: tuple[Path, ...] = (
