@@ -14,7 +14,18 @@ Network (``Route``), for a caller inside the VPC:
   0.0.0.0/0.
 - ``nfs``: TCP 2049 from the caller's group to the mount targets' groups, both sides.
 - ``port``: TCP ``port`` to another caller's groups, both sides.
-- ``internet``: NAT from every subnet, egress to 0.0.0.0/0 on the port.
+- ``internet``: NAT from every subnet, egress to 0.0.0.0/0 on the port; then from the NAT
+  gateway's subnet: a default route to the internet gateway, or to an AWS Network Firewall
+  endpoint whose subnet routes to the internet gateway and whose return route (the gateway's
+  edge route table, for the NAT's subnet) comes back through the same endpoint ("Single zone
+  architecture with an internet gateway",
+  https://docs.aws.amazon.com/network-firewall/latest/developerguide/arch-single-zone-igw.html);
+  the firewall's policy, in strict order, must pass the host name on that port: a domain list
+  matches the TLS SNI (443) or HTTP Host (80), exactly or, with a leading dot, the domain and
+  its subdomains (https://docs.aws.amazon.com/network-firewall/latest/APIReference/API_RulesSourceList.html);
+  an IP literal carries no name; anything no rule passes meets the default action
+  (``aws:drop_established``: dropped). An AWS API reached through NAT is the host
+  ``<service>.<region>.amazonaws.com`` (ECR: ``api.ecr.<region>...``, ``<account>.dkr.ecr...``).
 - ``loopback``: ``127.0.0.1:port`` inside the caller's own task (containers of an ``awsvpc``
   task share its network namespace, "Fargate task networking"): the task definition's network
   mode is ``awsvpc``, its credential proxy listens on ``127.0.0.1:port`` and the agent's
@@ -31,7 +42,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tools.paths.model import Environment, Group, ModelError, Placement, Rule
+from tools.paths.model import Environment, Firewall, Group, ModelError, Placement, Rule
 from tools.paths.names import PROXY_LISTEN, Names
 from tools.paths.policy import Decision, Document, Request, Value, evaluate
 from tools.paths.table import (
@@ -51,7 +62,7 @@ from tools.paths.table import (
 )
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
-LIST_KEYS = ("aws:TagKeys",)
+LIST_KEYS = ("aws:TagKeys", "ecs:compute-compatibility")
 Lists = dict[str, list[dict[str, str]]]
 
 
@@ -141,6 +152,7 @@ class NetworkCheck:
     def __init__(self, env: Environment, names: Names) -> None:
         self.env = env
         self.names = names
+        self.crossed = ""  # the firewall the last route through NAT crossed
 
     def placement(self, caller: Caller) -> Placement | None:
         if caller.placement == OUTSIDE:
@@ -181,13 +193,76 @@ class NetworkCheck:
             )
         return problems
 
-    def _through_nat(self, source: Placement, port: int) -> list[str]:
+    def _default_route(self, subnet: str) -> str:
+        routes = self.env.routes.get(self.env.subnet_route_tables.get(subnet, ""), [])
+        return next((target for cidr, target in routes if cidr == "0.0.0.0/0"), "")
+
+    def _out_of_nat(self, nat: str, host: str, port: int) -> tuple[list[str], str]:
+        """From the NAT gateway's subnet to the internet: (problems, the firewall it crosses)."""
+        subnet = self.env.nat_subnets.get(nat, "")
+        target = self._default_route(subnet)
+        if target.startswith("igw-"):
+            return [], ""
+        firewall = self.env.firewalls.get(target)
+        if firewall is None:
+            return [
+                f"NAT gateway {nat}'s subnet has no default route to the internet (it leads to {target!r})"
+            ], ""
+        problems = []
+        if not all(self._default_route(s).startswith("igw-") for s in firewall.subnets):
+            problems.append(
+                f"the {firewall.name} firewall's subnet has no default route to the internet gateway"
+            )
+        edge = {
+            cidr: via
+            for table in self.env.edge_route_tables.values()
+            for cidr, via in self.env.routes.get(table, [])
+        }
+        if edge.get(self.env.subnet_cidrs.get(subnet, "")) != target:
+            problems.append(
+                f"the internet gateway does not route NAT gateway {nat}'s subnet back through {firewall.name}"
+                " (asymmetric: the stateful engine drops the flow)"
+            )
+        problems += self._firewall_passes(firewall, host, port)
+        return problems, firewall.name
+
+    def _firewall_passes(self, firewall: Firewall, host: str, port: int) -> list[str]:
+        policy = self.env.firewall_policies.get(firewall.policy)
+        if policy is None:
+            raise ModelError(
+                f"{self.env.stage}: the {firewall.name} firewall's policy is not in the templates"
+            )
+        if policy.rule_order != "STRICT_ORDER":
+            raise ModelError(f"{self.env.stage}: only strict rule order is evaluated ({firewall.name})")
+        if not any(a in ("aws:forward_to_sfe", "aws:pass") for a in policy.stateless_default):
+            return [f"the {firewall.name} firewall's stateless default drops everything"]
+        for arn in policy.groups:
+            group = self.env.rule_groups.get(arn)
+            if group is None:
+                raise ModelError(f"{self.env.stage}: rule group {arn} is not in the templates")
+            if group.rules and not all(
+                _inbound_only(line) for line in group.rules.splitlines() if line.strip()
+            ):
+                raise ModelError(
+                    f"{self.env.stage}: rule group {arn}: only rules from !$HOME_NET are evaluated"
+                )
+            if group.domains is not None and group.domains.matches(host, port):
+                if group.domains.kind == "ALLOWLIST":
+                    return []
+                return [f"the {firewall.name} firewall's deny list names {host}"]
+        if any(a.startswith("aws:drop") for a in policy.default_actions):
+            return [f"the {firewall.name} firewall passes no rule for {host}:{port} (default: drop)"]
+        return []
+
+    def _through_nat(self, source: Placement, port: int, host: str = "") -> list[str]:
         problems = []
         for subnet in source.subnets:
-            table = self.env.subnet_route_tables.get(subnet, "")
-            routes = self.env.routes.get(table, [])
-            if not any(cidr == "0.0.0.0/0" and target.startswith("nat-") for cidr, target in routes):
+            target = self._default_route(subnet)
+            if not target.startswith("nat-"):
                 problems.append(f"subnet {subnet} has no default route through a NAT gateway")
+                continue
+            beyond, self.crossed = self._out_of_nat(target, host, port)
+            problems += [p for p in beyond if p not in problems]
         egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
         if not any(r.admits(port) and r.peer == "0.0.0.0/0" for r in egress):
             problems.append(f"no egress rule of {', '.join(source.groups)} admits tcp/{port} to 0.0.0.0/0")
@@ -206,8 +281,9 @@ class NetworkCheck:
             return self._aws(source, route.target)
         if route.kind == "internet":
             host = fill(route.target, values)
-            problems = self._through_nat(source, route.port)
-            return Network(not problems, f"{host}:{route.port} through NAT", tuple(problems))
+            self.crossed = ""
+            problems = self._through_nat(source, route.port, host)
+            return Network(not problems, f"{host}:{route.port} through NAT{self._via()}", tuple(problems))
         if route.kind == "loopback":
             problems = self._loopback(values["agent"], route.port)
             return Network(not problems, f"127.0.0.1:{route.port} in its task", tuple(problems))
@@ -253,8 +329,12 @@ class NetworkCheck:
             missing = () if ok else (f"no egress rule admits tcp/443 to the {service} prefix list",)
             policy = self.env.gateway_policies.get(service)
             return Network(ok, f"{service} gateway endpoint", missing, policy)
-        problems = self._through_nat(source, 443)
-        return Network(not problems, f"{service} through NAT", tuple(problems))
+        self.crossed = ""
+        problems = self._through_nat(source, 443, _aws_host(service, self.env.region, self.env.account))
+        return Network(not problems, f"{service} through NAT{self._via()}", tuple(problems))
+
+    def _via(self) -> str:
+        return f" and the {self.crossed} firewall" if self.crossed else ""
 
     def _mount_targets(self) -> tuple[list[str], list[str]]:
         groups: list[str] = []
@@ -265,6 +345,22 @@ class NetworkCheck:
                 groups += [str(g) for g in properties["SecurityGroups"] if str(g) not in groups]
                 subnets.append(str(properties["SubnetId"]))
         return groups, subnets
+
+
+def _aws_host(service: str, region: str, account: str) -> str:
+    """The name an AWS API is called at (the SNI the firewall sees)."""
+    if service == "ecr.api":
+        return f"api.ecr.{region}.amazonaws.com"
+    if service == "ecr.dkr":
+        return f"{account}.dkr.ecr.{region}.amazonaws.com"
+    return f"{service}.{region}.amazonaws.com"
+
+
+def _inbound_only(rule: str) -> bool:
+    """A Suricata rule whose source is outside the VPC (``!$HOME_NET``): it never matches a flow
+    that a task or function in the VPC opens."""
+    parts = rule.split()
+    return len(parts) > 2 and parts[2] == "!$HOME_NET"
 
 
 EMPTY = Group()  # a group the templates do not declare (another stack's, an import): no rules

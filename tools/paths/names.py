@@ -263,6 +263,10 @@ class Names:
             "agent_repository": _repository(essential["Image"], region, account),
             "proxy_repository": _repository(proxy["Image"], region, account),
             "provider_host": _host(_env(proxy)[PROXY_UPSTREAM]),
+            # A dispatch revision is a copy of the base: the sizes and compatibilities it names.
+            "agent_task_cpu": str(definition.get("Cpu", "")),
+            "agent_task_memory": str(definition.get("Memory", "")),
+            "agent_compatibilities": ",".join(str(c) for c in definition.get("RequiresCompatibilities", [])),
             "agent_log_stream": _stream(region, account, log_group, name),
             "agent_log_group": f"arn:aws:logs:{region}:{account}:log-group:{streamed}:*",
         }

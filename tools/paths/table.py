@@ -173,6 +173,23 @@ DISPATCH_AP_TAGS = {
     "aws:ResourceTag/outpost:dispatch": "{dispatch}",
 }
 DISPATCH_TAG = {"aws:RequestTag/outpost:dispatch": "{dispatch}", "aws:TagKeys": "outpost:dispatch"}
+# What a dispatch revision's RegisterTaskDefinition carries: the base revision's sizes and
+# compatibilities, no privileged container (Service Authorization Reference, Amazon ECS
+# condition keys).
+DISPATCH_REVISION = {
+    **DISPATCH_TAG,
+    "ecs:task-cpu": "{agent_task_cpu}",
+    "ecs:task-memory": "{agent_task_memory}",
+    "ecs:compute-compatibility": "{agent_compatibilities}",
+    "ecs:privileged": "false",
+}
+# What the control plane's RunTask carries: no ECS Exec, no EBS volume.
+DISPATCH_RUN = {
+    **IN_CLUSTER,
+    **DISPATCH_TAG,
+    "ecs:enable-execute-command": "false",
+    "ecs:enable-ebs-volumes": "false",
+}
 
 
 def _secret_read() -> tuple[Call, ...]:
@@ -204,7 +221,7 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         Route("aws", "ecs"),
         (
             Call("ecs:DescribeTaskDefinition", "{agent_base_revision}"),
-            Call("ecs:RegisterTaskDefinition", "{dispatch_revision}", DISPATCH_TAG),
+            Call("ecs:RegisterTaskDefinition", "{dispatch_revision}", DISPATCH_REVISION),
             Call(
                 "ecs:TagResource",
                 "{dispatch_revision}",
@@ -222,7 +239,7 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         "runs the dispatch's task in the cluster, tagged",
         Route("aws", "ecs"),
         (
-            Call("ecs:RunTask", "{dispatch_revision}", {**IN_CLUSTER, **DISPATCH_TAG}),
+            Call("ecs:RunTask", "{dispatch_revision}", DISPATCH_RUN),
             Call("ecs:TagResource", "{dispatch_task}", {"ecs:CreateAction": "RunTask", **DISPATCH_TAG}),
         ),
         "1",
