@@ -37,7 +37,7 @@ VENV_READY := $(call stamp,$(VENV),requirements.lock)
 SCAN_READY := $(call stamp,$(SCAN_VENV),requirements-scan.lock)
 NODE_READY := $(call stamp,node_modules,package.json package-lock.json)
 
-.PHONY: help install lock synth scan report review-check rehearse rehearse-first-deploy changes cost test lint check-new-environment \
+.PHONY: help install lock synth scan report review-check rehearse rehearse-update rehearse-recreate rehearse-first-deploy changes cost test lint check-new-environment \
 	typecheck unit update-snapshots diff deploy diff-delivery deploy-delivery check-config clean
 
 help: ## list the targets
@@ -99,6 +99,14 @@ report: scan ## security review per environment: cdk.out/security-review-<env>.m
 rehearse: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## deploy every stack of every environment onto a local AWS emulator (moto) after checking AWS's create-time limits; see docs/rehearsal.md
 	$(PY) -m tools.rehearsal cdk.out
 
+# Day two (docs/rehearsal.md): a change rehearsed as an update from FROM's template snapshots, and a development
+# environment destroyed and created again (docs/rehearsal.md).
+rehearse-update: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## create every stack from FROM's templates (git snapshots; FROM=HEAD~1), update to cdk.out as cdk deploy would, fail stale weak references
+	$(PY) -m tools.rehearsal.update cdk.out --from '$(or $(FROM),HEAD~1)'
+
+rehearse-recreate: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## create each development environment, destroy it (what is retained stays), create it again
+	$(PY) -m tools.rehearsal.recreate cdk.out
+
 rehearse-first-deploy: $(CDK_OUT) $(VENV_READY) $(NODE_READY) ## the first-deploy runbook on the emulator: bootstrap: true, push images, deploy (one more synth)
 	$(PY) -m tools.rehearsal.first_deploy cdk.out.first-deploy
 	$(PY) -m tools.rehearsal cdk.out --first-deploy cdk.out.first-deploy
@@ -133,7 +141,7 @@ unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out 
 # Both cores: the steps after the one synth are independent; each one's output is printed
 # whole when it ends.
 test: install ## everything CI runs: lint, types, tests, scanners, rehearsal, load-test self-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse loadtest-selftest paths \
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse rehearse-update loadtest-selftest paths \
 	  changes FROM='$(or $(FROM),HEAD~1)'
 
 # Runtime call paths (docs/paths.md): network and IAM of every declared path, per environment.

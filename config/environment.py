@@ -14,6 +14,7 @@ from config.changes import CHANGES, ChangesConfig, parse_changes
 from config.common import TAGS, tags
 from config.cost import COST, CostAssumptions, parse_cost
 from config.data import DATA, DataConfig, parse_data
+from config.egress import EGRESS, EgressConfig, parse_egress
 from config.errors import ConfigError
 from config.ingress import INGRESS, IngressConfig, certificate_override_key, parse_ingress
 from config.layers import merge
@@ -60,6 +61,7 @@ ENVIRONMENT = Group(
         ),
         TAGS,
         NETWORK,
+        EGRESS,
         REGISTRY,
         SERVICE,
         AUDIT,
@@ -85,6 +87,7 @@ class EnvironmentConfig:
     region: str
     tags: tuple[tuple[str, str], ...]
     network: NetworkConfig
+    egress: EgressConfig
     registry: RegistryConfig
     monitoring: MonitoringConfig
     audit: AuditConfig
@@ -144,7 +147,14 @@ def parse_environment(
             raise ConfigError(account_override_key(name), account, "must be a 12-digit AWS account id")
     region = section.string("region")
     env_tags = tags(section, "tags")
-    network = parse_network(section.section("network"), region=region, production=production)
+    network_section = section.section("network")
+    network = parse_network(network_section, region=region, production=production)
+    egress = parse_egress(
+        section.section("egress"),
+        network=network,
+        production=production,
+        vpc_cidr_key=network_section.key("vpc_cidr"),
+    )
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=production)
     audit = parse_audit(section.section("audit"), production=production)
@@ -172,6 +182,7 @@ def parse_environment(
         region=region,
         tags=env_tags,
         network=network,
+        egress=egress,
         registry=registry,
         monitoring=monitoring,
         audit=audit,

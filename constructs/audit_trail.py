@@ -56,7 +56,7 @@ class AuditTrail(Construct):
         key: LogsKey,
         bucket: s3.IBucket,
         exclude_buckets: Sequence[s3.IBucket],
-        log_group_name: str,
+        log_group_name: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)

@@ -91,7 +91,7 @@ class ControlPlane(Construct):
             statements=[*pull_statements(repository), *log_write_statements(self.log_group)],
         )
         self.task_role = TaskRole(self, "TaskRole", description="Identity of the control-plane API tasks")
-        self.policies = self._policies(cluster, agents.tasks, data)
+        self.policies = self._policies(cluster, agents, data)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -127,10 +127,13 @@ class ControlPlane(Construct):
         )
 
     def _policies(
-        self, cluster: ecs.ICluster, agents: Sequence[AgentTask], data: DataAccess
+        self, cluster: ecs.ICluster, fleet: AgentFleet, data: DataAccess
     ) -> dict[str, iam.ManagedPolicy]:
         """The task role's managed policies, by construct id (``POLICIES``)."""
-        statements = control_plane_statements(self, cluster=cluster, agents=agents, data=data)
+        agents = fleet.tasks
+        statements = control_plane_statements(
+            self, cluster=cluster, agents=agents, data=data, capacity_provider=fleet.capacity_provider
+        )
         policies = {
             name: iam.ManagedPolicy(
                 self,

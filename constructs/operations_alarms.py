@@ -37,9 +37,11 @@ GIB = 1024**3
 
 @dataclass(frozen=True)
 class NetworkWatched:
-    """What the Network stack offers the alarms: its NAT gateways."""
+    """What the Network stack offers the alarms: its NAT gateways and its egress firewalls
+    (zone, firewall name)."""
 
     nat_gateway_ids: Sequence[str]
+    firewalls: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class OperationsAlarms(Construct):
         self._control_plane(config, watched.service)
         self._functions(watched.data, watched.service.janitor)
         self._nat_gateways(watched.network)
+        self._refused_connections(watched.network)
         self._capacity(config, watched, account_alarms=account_alarms)
         every: dict[str, cloudwatch.IAlarm] = {**watched.service.release_alarms, **self.alarms}
         self.dashboard = cloudwatch.Dashboard(
@@ -237,6 +240,29 @@ class OperationsAlarms(Construct):
                 ),
                 threshold=1,
                 description=f"NAT gateway {index} ran out of source ports: agent connections fail.",
+            )
+
+    def _refused_connections(self, watched: NetworkWatched) -> None:
+        """Each egress firewall: any connection it refused (a name off the allow-list, an IP
+        address, a protocol other than TLS or HTTP). Its alert log says which. Metric:
+        https://docs.aws.amazon.com/network-firewall/latest/developerguide/monitoring-cloudwatch.html"""
+        for zone, firewall_name in watched.firewalls:
+            self._alarm(
+                f"EgressRefused{zone[-1].upper()}",
+                cloudwatch.Metric(
+                    namespace="AWS/NetworkFirewall",
+                    metric_name="DroppedPackets",
+                    dimensions_map={
+                        "FirewallName": firewall_name,
+                        "AvailabilityZone": zone,
+                        "Engine": "Stateful",
+                    },
+                    period=FIVE_MINUTES,
+                    statistic="Sum",
+                ),
+                threshold=1,
+                description=f"The egress firewall in {zone} refused connections (a name off the allow-list, "
+                "an IP address or another protocol): its RefusedConnections log group names source and name.",
             )
 
     def _capacity(self, config: MonitoringConfig, watched: Watched, *, account_alarms: bool) -> None:

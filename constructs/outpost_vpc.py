@@ -6,7 +6,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 
-from compliance.acknowledgements import acknowledge, in_packs
+from compliance.acknowledgements import acknowledge
 from compliance.scanners import accept_cdk_provider
 from config.names import pascal
 from config.network import NetworkConfig
@@ -15,7 +15,6 @@ from constructs.log_encryption import LogsKey
 
 PUBLIC = "Public"
 PRIVATE = "Private"
-PACKS_WITH_IGW_RULE = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
 
 
 class OutpostVpc(Construct):
@@ -79,14 +78,8 @@ class OutpostVpc(Construct):
                 "check rejects any zone outside the environment's region.",
                 "CloudFormation-Validate::W3010",
             )
-        for subnet in self.vpc.public_subnets:
-            acknowledge(
-                subnet.node.find_child("DefaultRoute"),
-                "A public subnet needs its route to the internet gateway: only the load "
-                "balancer (behind WAF, TLS-only listener) and the NAT gateways live there, "
-                "and no subnet assigns public addresses.",
-                *in_packs("VPCNoUnrestrictedRouteToIGW", PACKS_WITH_IGW_RULE),
-            )
+        # The public subnets' default routes lead to the egress firewall, not to the internet
+        # gateway (constructs/egress_firewall.py): only the firewall's own subnets route there.
         accept_cdk_provider(
             self,
             "Custom::VpcRestrictDefaultSGCustomResourceProvider",

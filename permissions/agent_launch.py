@@ -8,6 +8,17 @@ names the exact families, cluster and roles. Two ECS actions have no resource-le
 permission in the Service Authorization Reference and must name ``*``:
 ``DescribeTaskDefinition`` and ``DeregisterTaskDefinition`` (``RegisterTaskDefinition`` and
 ``DeleteTaskDefinitions`` take ``task-definition/<family>:*`` since 2025).
+
+Every ECS condition key the Service Authorization Reference lists for these actions is used
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html):
+``RegisterTaskDefinition`` -- ``ecs:privileged``, ``ecs:compute-compatibility``, ``ecs:task-cpu``,
+``ecs:task-memory`` and the request tag; ``RunTask`` -- ``ecs:cluster``,
+``ecs:enable-execute-command``, ``ecs:enable-ebs-volumes`` and ``ecs:capacity-provider``;
+``StopTask``, ``DescribeTasks`` and ``ListTasks`` -- ``ecs:cluster``; ``TagResource`` --
+``ecs:CreateAction``, so the control plane tags a task or a revision only in the call that
+creates it and can never mark someone else's task ``outpost:dispatch`` (which makes the
+dispatch janitor stop it). ``DescribeTaskDefinition``, ``DeregisterTaskDefinition`` and
+``DeleteTaskDefinitions`` have no ECS condition key.
 """
 
 from __future__ import annotations
@@ -39,6 +50,8 @@ class LaunchedAgent(Protocol):
     def execution_role(self) -> iam.IRole: ...
     @property
     def log_group(self) -> logs.ILogGroup: ...
+    @property
+    def task_definition(self) -> ecs.FargateTaskDefinition: ...
 
 
 def revisions(scope: IConstruct, families: Sequence[str]) -> list[str]:
@@ -70,12 +83,14 @@ def in_cluster(cluster: ecs.ICluster) -> dict[str, dict[str, str]]:
 
 
 def launch_statements(
-    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
+    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent], capacity_provider: str
 ) -> list[iam.PolicyStatement]:
     """Launching, watching and stopping agent tasks, one dispatch revision each, and nothing more."""
     return [
-        *_dispatch_revision_statements(revisions(scope, [agent.dispatch_family for agent in agents])),
-        *_task_statements(scope, cluster, agents),
+        *_dispatch_revision_statements(
+            revisions(scope, [agent.dispatch_family for agent in agents]), _largest_size(agents)
+        ),
+        *_task_statements(scope, cluster, agents, capacity_provider),
         iam.PolicyStatement(
             sid="PassAgentRoles",
             actions=["iam:PassRole"],
@@ -92,8 +107,30 @@ def launch_statements(
     ]
 
 
-def _dispatch_revision_statements(dispatch_revisions: list[str]) -> list[iam.PolicyStatement]:
-    """Read a base definition; register, tag, retire and delete the dispatch families' revisions."""
+def _largest_size(agents: Sequence[LaunchedAgent]) -> tuple[int, int]:
+    """The largest CPU units and memory (MiB) of any agent's base definition."""
+    return (
+        max(int(agent.task_definition.cpu) for agent in agents),
+        max(int(agent.task_definition.memory_mib) for agent in agents),
+    )
+
+
+def _dispatch_revision_statements(
+    dispatch_revisions: list[str], largest: tuple[int, int]
+) -> list[iam.PolicyStatement]:
+    """Read a base definition; register, tag, retire and delete the dispatch families' revisions.
+
+    A dispatch revision copies its agent's Fargate definition: no privileged container, Fargate
+    only, and no larger than the largest agent (a stolen control-plane credential cannot register
+    a privileged or oversized revision). A request that leaves ``privileged`` or
+    ``requiresCompatibilities`` out has no such key, and Fargate refuses a privileged container
+    anyway, so those two bound what is named (``IfExists``; ``ForAllValues`` over the
+    multivalued compatibility key) and never deny a copy that omits them. Task-level CPU and
+    memory are required for Fargate (Amazon ECS task definition parameters, "Task size":
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size),
+    so the size keys are always present and checked without ``IfExists``.
+    """
+    cpu, memory = largest
     return [
         iam.PolicyStatement(
             sid="ReadBaseTaskDefinitions",
@@ -104,7 +141,12 @@ def _dispatch_revision_statements(dispatch_revisions: list[str]) -> list[iam.Pol
             sid="RegisterDispatchRevisions",
             actions=["ecs:RegisterTaskDefinition"],
             resources=dispatch_revisions,
-            conditions={"Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"}},
+            conditions={
+                "Null": {f"aws:RequestTag/{DISPATCH_TAG}": "false"},
+                "StringEqualsIfExists": {"ecs:privileged": "false"},
+                "ForAllValues:StringEquals": {"ecs:compute-compatibility": ["FARGATE"]},
+                "NumericLessThanEquals": {"ecs:task-cpu": str(cpu), "ecs:task-memory": str(memory)},
+            },
         ),
         iam.PolicyStatement(
             sid="TagDispatchRevisions",
@@ -126,10 +168,24 @@ def _dispatch_revision_statements(dispatch_revisions: list[str]) -> list[iam.Pol
 
 
 def _task_statements(
-    scope: IConstruct, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent]
+    scope: IConstruct, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent], capacity_provider: str
 ) -> list[iam.PolicyStatement]:
-    """Run the agents' definitions in the cluster; watch, stop, tag and list its tasks."""
+    """Run the agents' definitions in the cluster; watch, stop, tag and list its tasks.
+
+    RunTask: no ECS Exec session into an agent (``ecs:enable-execute-command``) and no EBS
+    volume attached (``ecs:enable-ebs-volumes``); both keys are absent when the request leaves
+    the feature off, hence ``IfExists``. The capacity provider is the configured one: a Deny,
+    because the key holds each provider of the request's strategy and the reference types it
+    as an ARN while Fargate's providers are named FARGATE and FARGATE_SPOT, so the Deny
+    names both spellings and matches neither of them only for another provider.
+    """
     tasks = cluster_tasks(scope, cluster)
+    provider_arn = Stack.of(scope).format_arn(
+        service="ecs",
+        resource="capacity-provider",
+        resource_name=capacity_provider,
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
     return [
         iam.PolicyStatement(
             sid="RunAgentTasks",
@@ -139,7 +195,22 @@ def _task_statements(
                 *revisions(scope, [agent.family for agent in agents]),
                 *revisions(scope, [agent.dispatch_family for agent in agents]),
             ],
-            conditions=in_cluster(cluster),
+            conditions={
+                **in_cluster(cluster),
+                "StringEqualsIfExists": {
+                    "ecs:enable-execute-command": "false",
+                    "ecs:enable-ebs-volumes": "false",
+                },
+            },
+        ),
+        iam.PolicyStatement(
+            sid="OnlyTheAgentCapacityProvider",
+            effect=iam.Effect.DENY,
+            actions=["ecs:RunTask"],
+            resources=["*"],
+            conditions={
+                "ForAnyValue:StringNotLike": {"ecs:capacity-provider": [capacity_provider, provider_arn]}
+            },
         ),
         iam.PolicyStatement(
             sid="WatchAndStopAgentTasks",
@@ -147,7 +218,13 @@ def _task_statements(
             resources=[tasks],
             conditions=in_cluster(cluster),
         ),
-        iam.PolicyStatement(sid="TagAgentTasks", actions=["ecs:TagResource"], resources=[tasks]),
+        # Tags only in the RunTask that creates the task: never on a running task.
+        iam.PolicyStatement(
+            sid="TagAgentTasks",
+            actions=["ecs:TagResource"],
+            resources=[tasks],
+            conditions={"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        ),
         iam.PolicyStatement(
             sid="ListClusterTasks",
             actions=["ecs:ListTasks"],

@@ -28,11 +28,18 @@ POLICIES = {
 
 
 def control_plane_statements(
-    scope: IConstruct, *, cluster: ecs.ICluster, agents: Sequence[LaunchedAgent], data: DataAccess
+    scope: IConstruct,
+    *,
+    cluster: ecs.ICluster,
+    agents: Sequence[LaunchedAgent],
+    data: DataAccess,
+    capacity_provider: str,
 ) -> dict[str, list[iam.PolicyStatement]]:
-    """The statements of each policy of ``POLICIES``."""
+    """The statements of each policy of ``POLICIES``; agents run on ``capacity_provider`` only."""
     return {
-        "LaunchPolicy": launch_statements(scope, cluster=cluster, agents=agents),
+        "LaunchPolicy": launch_statements(
+            scope, cluster=cluster, agents=agents, capacity_provider=capacity_provider
+        ),
         "RecordsPolicy": data.control_plane_record_statements(scope),
         "ArtifactsPolicy": data.control_plane_artifact_statements(scope),
         "WorkspacesPolicy": data.control_plane_workspace_statements(scope),

@@ -61,7 +61,14 @@ class AuditStack(OutpostStack):
             key=self.key,
             bucket=self.bucket,
             exclude_buckets=[self.bucket, self.access_log_bucket],
-            log_group_name="/" + resource_name(config.name, "cloudtrail", separator="/"),
+            # Retained in every kind; a fixed name only in production kind: a development
+            # environment is destroyed and created again, and a retained log group that keeps
+            # its name would make that create fail ("already exists"). Its name is an output.
+            log_group_name=(
+                "/" + resource_name(config.name, "cloudtrail", separator="/")
+                if config.is_production
+                else None
+            ),
         )
         CfnOutput(self, "TrailArn", value=self.trail.trail_arn, description="The account's CloudTrail trail")
         CfnOutput(self, "AuditBucketName", value=self.bucket.bucket_name, description="CloudTrail log files")

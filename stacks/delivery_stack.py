@@ -12,16 +12,18 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack, Stage
 
+from compliance.acknowledgements import acknowledge, wildcard_resource
 from config import EnvironmentConfig
 from config.delivery import DELIVERY_STAGE, DeliveryConfig, DeliveryTarget
 from config.names import resource_name
 from constructs import Construct
 from constructs.github_oidc import (
     DEPLOY_BOOTSTRAP_ROLES,
-    DIFF_BOOTSTRAP_ROLES,
     CiRole,
     bootstrap_role_arns,
+    diff_statements,
     github_oidc_provider,
+    own_stacks,
 )
 
 # A first deploy of every stack of an environment can outlast an hour; the CDK CLI refreshes
@@ -91,9 +93,15 @@ class DeliveryStack(Stack):
             subject=delivery.pull_request_subject,
             role_name=diff_role_name(env),
             description=f"GitHub Actions diffs {env.name} for pull requests of {delivery.repository}",
-            assumable=bootstrap_role_arns(
-                self, qualifier=qualifier, region=env.region, kinds=DIFF_BOOTSTRAP_ROLES
-            ),
+            # No bootstrap role: the lookup role would give a pull request ReadOnlyAccess.
+            statements=diff_statements(self, stage=env.stage_name, region=env.region),
+        )
+        acknowledge(
+            diff.policy,
+            "A pull request's diff reads only the templates of its environment's own stacks: stack "
+            "ARNs end in an id CloudFormation assigns at creation, and the stage prefix (<Stage>-*) "
+            "holds them to this environment; DescribeStacks and GetTemplate only, no role to assume.",
+            wildcard_resource(diff.policy, own_stacks(self, stage=env.stage_name, region=env.region)),
         )
         self.deploy_roles[env.name] = deploy
         self.diff_roles[env.name] = diff

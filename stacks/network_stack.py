@@ -7,6 +7,7 @@ from typing import Any
 from config import EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT
 from constructs import Construct
+from constructs.egress_firewall import EgressFirewall
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
 from constructs.operations_alarms import NetworkWatched
@@ -16,7 +17,7 @@ from stacks.exports import NetworkExports
 
 
 class NetworkStack(OutpostStack):
-    """VPC, NAT, flow logs, endpoints and every security group; changes rarely.
+    """VPC, NAT, flow logs, endpoints, the egress firewall and every security group; changes rarely.
 
     ``exports``: the VPC and the groups, for the stacks whose resources sit in them;
     ``watched``: the NAT gateways, for the alarms.
@@ -29,13 +30,13 @@ class NetworkStack(OutpostStack):
             scope,
             construct_id,
             config=config,
-            description="VPC, NAT, flow logs, endpoints and every security group",
+            description="VPC, NAT, flow logs, endpoints, egress firewall and every security group",
             **kwargs,
         )
         self.logs_key = LogsKey(
             self,
             "LogsKey",
-            description=f"Outpost {config.name}: encrypts the VPC flow logs",
+            description=f"Outpost {config.name}: encrypts the VPC flow logs and the firewall's refusals",
             removal_policy=self.data_removal_policy,
             production=config.is_production,
         )
@@ -53,6 +54,17 @@ class NetworkStack(OutpostStack):
         self.interface_endpoints = network.add_interface_endpoints(
             config.network.interface_endpoints, security_group=self.policy.endpoints
         )
+        self.firewall = EgressFirewall(
+            self,
+            "EgressFirewall",
+            vpc=self.vpc,
+            config=config.egress,
+            env_name=config.name,
+            region=config.region,
+            account=config.account,
+            logs_key=self.logs_key,
+            production=config.is_production,
+        )
 
     @property
     def exports(self) -> NetworkExports:
@@ -60,4 +72,7 @@ class NetworkStack(OutpostStack):
 
     @property
     def watched(self) -> NetworkWatched:
-        return NetworkWatched(nat_gateway_ids=self.nat_gateway_ids)
+        return NetworkWatched(
+            nat_gateway_ids=self.nat_gateway_ids,
+            firewalls=tuple((e.zone, e.firewall_name) for e in self.firewall.endpoints),
+        )

@@ -1,4 +1,4 @@
-"""Registry stack: the seven image repositories of one environment (retained)."""
+"""Registry stack: the seven image repositories of one environment (retained in production kind)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,12 @@ class RegistryStack(OutpostStack):
         for image in IMAGES:
             construct_id = pascal(image)
             repo = ImageRepository(
-                self, construct_id, image=image, config=config.registry, encryption_key=self.key
+                self,
+                construct_id,
+                image=image,
+                config=config.registry,
+                encryption_key=self.key,
+                retain=config.is_production,
             ).repository
             self.repositories[image] = repo
             CfnOutput(

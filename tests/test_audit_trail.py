@@ -10,7 +10,7 @@ import pytest
 from config.audit import AuditConfig, S3DataEventSelector
 from constructs.audit_trail import event_selectors
 from tests.audit_templates import CLOUDTRAIL, audit, by_path, only, trail, trail_arn
-from tests.environments import STAGES, name_of
+from tests.environments import STAGES, is_production, name_of
 from tests.synth import Synthesized
 from tests.templates import account, path_of, region, settings
 
@@ -205,7 +205,13 @@ def test_log_group_is_encrypted_and_kept_a_year(synthesized: Synthesized, stage:
     key_id, _ = by_path(synthesized, stage, "/AuditKey/Key/Resource")
     _, group = only(synthesized, stage, "AWS::Logs::LogGroup")
     props = group["Properties"]
-    assert props["LogGroupName"] == f"/outpost/{name_of(stage)}/cloudtrail"
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    # A fixed name only where the environment is never destroyed and created again (its kind):
+    # a retained group keeping its name would make the next create fail ("already exists").
+    if is_production(stage):
+        assert props["LogGroupName"] == f"/outpost/{name_of(stage)}/cloudtrail"
+    else:
+        assert "LogGroupName" not in props
     assert props["RetentionInDays"] == settings(stage)["audit"]["log_group_retention_days"] >= 365
     assert props["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 

@@ -142,8 +142,14 @@ def workspaces_statements(synthesized: Synthesized, stage: str) -> list[dict[str
     ]
 
 
+def largest(size: str, stage: str) -> int:
+    """The largest ``cpu`` or ``memory`` of the stage's agents, from its settings."""
+    return max(int(settings(stage)["service"]["agents"][agent][size]) for agent in AGENTS)
+
+
 def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
     env = ENV_NAMES[stage]
+    provider = "FARGATE_SPOT" if settings(stage)["service"]["agents_use_spot"] else "FARGATE"
     account = settings(stage)["account"]
     cluster = logical_id(synthesized, stage, "Cluster/Resource")
     in_cluster = {"ArnEquals": {"ecs:cluster": arn_of(cluster)}}
@@ -170,7 +176,15 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Effect": "Allow",
             "Action": "ecs:RegisterTaskDefinition",
             "Resource": dispatch,
-            "Condition": {"Null": {"aws:RequestTag/outpost:dispatch": "false"}},
+            "Condition": {
+                "Null": {"aws:RequestTag/outpost:dispatch": "false"},
+                "StringEqualsIfExists": {"ecs:privileged": "false"},
+                "ForAllValues:StringEquals": {"ecs:compute-compatibility": ["FARGATE"]},
+                "NumericLessThanEquals": {
+                    "ecs:task-cpu": str(largest("cpu", stage)),
+                    "ecs:task-memory": str(largest("memory", stage)),
+                },
+            },
         },
         {
             "Sid": "TagDispatchRevisions",
@@ -196,7 +210,27 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Effect": "Allow",
             "Action": "ecs:RunTask",
             "Resource": sorted([*families, *dispatch]),
-            "Condition": in_cluster,
+            "Condition": {
+                **in_cluster,
+                "StringEqualsIfExists": {
+                    "ecs:enable-execute-command": "false",
+                    "ecs:enable-ebs-volumes": "false",
+                },
+            },
+        },
+        {
+            "Sid": "OnlyTheAgentCapacityProvider",
+            "Effect": "Deny",
+            "Action": "ecs:RunTask",
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringNotLike": {
+                    "ecs:capacity-provider": [
+                        provider,
+                        f"arn:aws:ecs:{region(stage)}:{account}:capacity-provider/{provider}",
+                    ]
+                }
+            },
         },
         {
             "Sid": "WatchAndStopAgentTasks",
@@ -205,7 +239,13 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Resource": cluster_tasks,
             "Condition": in_cluster,
         },
-        {"Sid": "TagAgentTasks", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": cluster_tasks},
+        {
+            "Sid": "TagAgentTasks",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": cluster_tasks,
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
+        },
         {
             "Sid": "ListClusterTasks",
             "Effect": "Allow",

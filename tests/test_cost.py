@@ -248,7 +248,9 @@ def test_a_second_environment_in_an_account_pays_for_its_trail(
 def test_one_more_nat_gateway_costs_exactly_one_more_nat_gateway(
     stacks: dict[str, list[StackTemplate]], tmp_path: Path
 ) -> None:
-    """A gateway is its hours, its Elastic IP, and its port-allocation alarm; nothing else moves."""
+    """A gateway is its hours, its Elastic IP, and its port-allocation alarm; and, the egress
+    firewall following the NAT gateways, one more firewall endpoint with its refusals alarm, whose
+    hour waives the new gateway's (Network Firewall pricing). Nothing else moves."""
     context = shipped_context()
     nat = SETTINGS[DEV]["network"]["nat_gateways"]
     set_path(context["outpost"]["environments"][DEV], "network.nat_gateways", nat + 1)
@@ -261,7 +263,9 @@ def test_one_more_nat_gateway_costs_exactly_one_more_nat_gateway(
     expected = {
         "NAT gateways": HOURS * usd(region, "nat_gateway_hour"),
         "public IPv4 addresses": HOURS * usd(region, "public_ipv4_hour"),
-        "CloudWatch alarms": usd(region, "alarm_metric_month"),
+        "CloudWatch alarms": 2 * usd(region, "alarm_metric_month"),
+        "Network Firewall endpoints": HOURS * usd(region, "network_firewall_endpoint_hour"),
+        "NAT charges waived with Network Firewall": -HOURS * usd(region, "nat_gateway_hour"),
     }
     assert set(more) == set(base)
     for name, figure in more.items():
@@ -383,3 +387,24 @@ def test_every_budget_follows_the_estimate(stacks: dict[str, list[StackTemplate]
         assert abs(written - estimate.total) <= estimate.total * ESTIMATE_TOLERANCE_PERCENT / 100, (
             f"{env.name}: budget.monthly_estimate_usd = {written}, make cost says {estimate.total:,.0f}"
         )
+
+
+def test_the_egress_firewall_is_priced_per_endpoint_and_gb_with_the_nat_waiver(
+    stacks: dict[str, list[StackTemplate]],
+) -> None:
+    """One endpoint per zone with a NAT gateway, every NAT and load-balancer GB inspected, and
+    the NAT charges waived one-to-one, never beyond the NAT charges themselves."""
+    for name, env in environments().items():
+        items = by_name(estimate_of(env, stacks))
+        assume = assumptions()[name]
+        nat = SETTINGS[name]["network"]["nat_gateways"]
+        assert items["Network Firewall endpoints"] == pytest.approx(
+            nat * HOURS * usd(env.region, "network_firewall_endpoint_hour")
+        )
+        nat_gb = assume.dispatches_per_month * assume.nat_mb_per_dispatch / 1024 + assume.nat_gb_other
+        lb_gb = assume.requests_per_month * assume.kb_per_request / 1024**2
+        assert items["Network Firewall data processed"] == pytest.approx(
+            (nat_gb + lb_gb) * usd(env.region, "network_firewall_gb")
+        )
+        waived = items["NAT charges waived with Network Firewall"] or 0
+        assert waived == pytest.approx(-((items["NAT gateways"] or 0) + (items["NAT data processed"] or 0)))

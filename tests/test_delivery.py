@@ -2,9 +2,10 @@
 
 A deploy role trusts only tokens GitHub issues to a job in that environment of the configured
 repository; a diff role only tokens of that repository's pull requests. Each may only assume
-CDK bootstrap roles of its environment's account and region: the deploy role the four a
-deploy uses, the diff role the read-only lookup role (``cdk diff --method template`` reads
-the deployed templates through it; a change-set diff would need the deploy role).
+CDK bootstrap roles of its environment's account and region: the four a deploy uses. A diff
+role assumes no role (the lookup role is ReadOnlyAccess, and a pull request runs its own
+code): it may only read its environment's own stacks' templates, what ``cdk diff --method
+template`` calls (``cloudformation:DescribeStacks`` and ``GetTemplate``).
 """
 
 from __future__ import annotations
@@ -178,12 +179,48 @@ def test_a_deploy_role_may_only_assume_the_bootstrap_roles_of_its_account_and_re
         assert role["Properties"]["MaxSessionDuration"] == 7200
 
 
-def test_a_diff_role_may_only_assume_the_lookup_role(synthesized: Synthesized) -> None:
+def test_a_diff_role_only_reads_its_own_stacks_templates(synthesized: Synthesized) -> None:
+    """No role a pull request can assume reaches a bootstrap role (the lookup role holds
+    ReadOnlyAccess) or a wildcard action: it reads the templates of ``<Stage>-*`` only."""
     for env in DELIVERED:
         role, policy = role_and_policy(synthesized.template(stack_of(env)), env, "Diff")
-        assert assumable(policy) == bootstrap_arns(env, ("lookup",))[0]
+        account, region = SETTINGS[env]["account"], SETTINGS[env]["region"]
+        assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+            {
+                "Sid": "ReadOwnStackTemplates",
+                "Effect": "Allow",
+                "Action": ["cloudformation:DescribeStacks", "cloudformation:GetTemplate"],
+                "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{env.capitalize()}-*/*",
+            }
+        ]
+        assert "sts:" not in json.dumps(policy)
         assert role["Properties"]["RoleName"] == f"outpost-{env}-github-diff"
         assert role["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_no_role_a_pull_request_assumes_reaches_a_role_or_a_wildcard_action(synthesized: Synthesized) -> None:
+    """Every role trusted by ``:pull_request`` tokens, wherever it is: no sts action, no ``*`` action."""
+    for env in DELIVERED:
+        template = synthesized.template(stack_of(env))
+        resources = template["Resources"]
+        trusted = {
+            logical
+            for logical, r in resources.items()
+            if r["Type"] == "AWS::IAM::Role"
+            and ":pull_request" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+        }
+        assert trusted
+        for r in resources.values():
+            if r["Type"] != "AWS::IAM::ManagedPolicy":
+                continue
+            if not {ref["Ref"] for ref in r["Properties"].get("Roles", [])} & trusted:
+                continue
+            for statement in r["Properties"]["PolicyDocument"]["Statement"]:
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                assert all("*" not in a and not a.startswith("sts:") for a in actions), statement
+                assert "lookup-role" not in json.dumps(statement)
 
 
 def test_no_role_reaches_the_cloudformation_execution_role(synthesized: Synthesized) -> None:

@@ -63,4 +63,7 @@ def test_cloudformation_validation_moved_out_of_synth_with_its_acknowledgements(
     suppressed = validation["suppressedViolations"]
     subnets = [c["constructPath"] for s in suppressed for c in s["violatingConstructs"]]
     assert subnets
-    assert all("/Vpc/" in path and path.endswith("/Subnet") for path in subnets)
+    # The VPC's tiers and the egress firewall's own subnets.
+    assert all(
+        ("/Vpc/" in path or "/EgressFirewall/" in path) and path.endswith("/Subnet") for path in subnets
+    )

@@ -33,11 +33,13 @@ def test_vpc_and_subnets_follow_the_address_plan(synthesized: Synthesized, stage
     assert vpc["EnableDnsHostnames"]
     assert vpc["EnableDnsSupport"]
 
-    subnets = props_of(synthesized, stage, "AWS::EC2::Subnet")
+    every = props_of(synthesized, stage, "AWS::EC2::Subnet")
+    # The VPC's tiers; the egress firewall's own subnets (tests/test_egress.py) sit above them.
+    subnets = [s for s in every if _tag(s, "aws-cdk:subnet-type") is not None]
     zones = wanted["availability_zones"]
     assert len(subnets) == 2 * len(zones)
     assert sorted({s["AvailabilityZone"] for s in subnets}) == sorted(zones)
-    blocks = [ipaddress.IPv4Network(s["CidrBlock"]) for s in subnets]
+    blocks = [ipaddress.IPv4Network(s["CidrBlock"]) for s in every]
     whole = ipaddress.IPv4Network(wanted["vpc_cidr"])
     assert all(block.subnet_of(whole) for block in blocks)
     assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
@@ -46,7 +48,7 @@ def test_vpc_and_subnets_follow_the_address_plan(synthesized: Synthesized, stage
     assert {s["CidrBlock"].split("/")[1] for s in public} == {str(wanted["public_subnet_mask"])}
     assert {s["CidrBlock"].split("/")[1] for s in private} == {str(wanted["private_subnet_mask"])}
     # No subnet hands out public addresses, not even the public tier.
-    assert all(s["MapPublicIpOnLaunch"] is False for s in subnets)
+    assert all(s["MapPublicIpOnLaunch"] is False for s in every)
 
 
 def _tag(resource_props: dict[str, Any], key: str) -> str | None:
@@ -57,13 +59,14 @@ def _tag(resource_props: dict[str, Any], key: str) -> str | None:
 def test_nat_gateways_per_config(synthesized: Synthesized, stage: str) -> None:
     expected = settings(stage)["network"]["nat_gateways"]
     assert len(synthesized.resources(f"{stage}/Network", "AWS::EC2::NatGateway")) == expected
-    # Every private route table sends internet traffic to a NAT gateway, none to the IGW.
+    # Every private route table sends internet traffic to a NAT gateway, none to the IGW; only
+    # the egress firewall's subnets route to the IGW (the public ones go through the firewall).
     routes = props_of(synthesized, stage, "AWS::EC2::Route")
     nat_routes = [r for r in routes if "NatGatewayId" in r]
     igw_routes = [r for r in routes if "GatewayId" in r]
     zones = len(settings(stage)["network"]["availability_zones"])
     assert len(nat_routes) == zones
-    assert len(igw_routes) == zones
+    assert len(igw_routes) == settings(stage)["network"]["nat_gateways"]
 
 
 @pytest.mark.parametrize("stage", stages_of_kind("production"))
@@ -119,8 +122,11 @@ def test_flow_logs_capture_everything_to_an_encrypted_expiring_group(
 @pytest.mark.parametrize("stage", STAGES)
 def test_flow_logs_and_key_survive_deletion_in_production_only(synthesized: Synthesized, stage: str) -> None:
     for resource_type in ("AWS::Logs::LogGroup", "AWS::KMS::Key"):
-        resource = only(synthesized.resources(f"{stage}/Network", resource_type))
-        assert resource["DeletionPolicy"] == retained(stage), (stage, resource_type)
+        # The flow logs, and the egress firewall's log of refused connections.
+        resources = synthesized.resources(f"{stage}/Network", resource_type)
+        assert resources
+        for resource in resources.values():
+            assert resource["DeletionPolicy"] == retained(stage), (stage, resource_type)
 
 
 @pytest.mark.parametrize("stage", STAGES)

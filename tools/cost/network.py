@@ -13,12 +13,21 @@ LCU_RULE_EVALUATIONS_PER_SECOND = 1000
 FREE_RULES = 10
 
 
+def _nat_gb(usage: Usage) -> float:
+    a = usage.assumptions
+    return usage.dispatches * a.nat_mb_per_dispatch / 1024 + a.nat_gb_other
+
+
+def _load_balancer_gb(usage: Usage) -> float:
+    a = usage.assumptions
+    return a.requests_per_month * a.kb_per_request / 1024**2
+
+
 def nat_gateways(usage: Usage) -> list[LineItem]:
     gateways = len(usage.resources("AWS::EC2::NatGateway"))
     if not gateways:
         return []
-    a = usage.assumptions
-    gb = usage.dispatches * a.nat_mb_per_dispatch / 1024 + a.nat_gb_other
+    gb = _nat_gb(usage)
     hour, per_gb = usage.usd("nat_gateway_hour"), usage.usd("nat_gateway_gb")
     return [
         LineItem(
@@ -33,6 +42,56 @@ def nat_gateways(usage: Usage) -> list[LineItem]:
             usage.setting("dispatches_per_month", "nat_mb_per_dispatch", "nat_gb_other"),
         ),
     ]
+
+
+def network_firewalls(usage: Usage) -> list[LineItem]:
+    """The egress firewall: its endpoints' hours, and every GB it inspects, which is all the NAT
+    gateways carry plus the load balancer's traffic (both cross it on their way to the internet).
+
+    The pricing page waives a NAT gateway's hourly and per-GB charges one-to-one with the hours
+    and GB charged for the firewall (https://aws.amazon.com/network-firewall/pricing/): a credit
+    line, never more than the NAT charges themselves.
+    """
+    firewalls = usage.resources("AWS::NetworkFirewall::Firewall")
+    if not firewalls:
+        return []
+    endpoints = sum(len(r.properties.get("SubnetMappings", [])) for r in firewalls)
+    gb = _nat_gb(usage) + _load_balancer_gb(usage)
+    hour, per_gb = usage.usd("network_firewall_endpoint_hour"), usage.usd("network_firewall_gb")
+    gateways = len(usage.resources("AWS::EC2::NatGateway"))
+    waived_hours = min(gateways, endpoints) * usage.hours
+    waived_gb = min(_nat_gb(usage), gb) if gateways else 0.0
+    nat_hour, nat_gb = usage.usd("nat_gateway_hour"), usage.usd("nat_gateway_gb")
+    items = [
+        LineItem(
+            "Network Firewall endpoints",
+            endpoints * usage.hours * hour,
+            f"{plural(endpoints, 'endpoint')} x {usage.hours} h x {money(hour)}/h",
+        ),
+        LineItem(
+            "Network Firewall data processed",
+            gb * per_gb,
+            f"{count(gb)} GB (NAT traffic + load-balancer traffic) x {money(per_gb)}/GB",
+            usage.setting(
+                "dispatches_per_month",
+                "nat_mb_per_dispatch",
+                "nat_gb_other",
+                "requests_per_month",
+                "kb_per_request",
+            ),
+        ),
+    ]
+    if gateways:
+        items.append(
+            LineItem(
+                "NAT charges waived with Network Firewall",
+                -(waived_hours * nat_hour + waived_gb * nat_gb),
+                f"-({count(waived_hours)} NAT h x {money(nat_hour)}/h"
+                f" + {count(waived_gb)} GB x {money(nat_gb)}/GB)",
+                usage.setting("dispatches_per_month", "nat_mb_per_dispatch", "nat_gb_other"),
+            )
+        )
+    return items
 
 
 def public_addresses(usage: Usage) -> list[LineItem]:
@@ -158,9 +217,18 @@ def web_acls(usage: Usage) -> list[LineItem]:
     ]
 
 
-ITEMS = (nat_gateways, public_addresses, load_balancers, interface_endpoints, internet_egress, web_acls)
+ITEMS = (
+    nat_gateways,
+    network_firewalls,
+    public_addresses,
+    load_balancers,
+    interface_endpoints,
+    internet_egress,
+    web_acls,
+)
 PRICED_TYPES = (
     "AWS::EC2::NatGateway",
+    "AWS::NetworkFirewall::Firewall",
     "AWS::EC2::EIP",
     "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "AWS::ElasticLoadBalancingV2::ListenerRule",

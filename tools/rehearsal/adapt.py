@@ -36,6 +36,10 @@ WORKAROUNDS = (
     "past 48: any stage name longer than Prod)",
     "certificate stand-ins requested in the emulator's ACM; listeners get the ARN it chose (not settable)",
     "Custom:: resources answered SUCCESS by the rehearsal (moto waits for their Lambda, which it cannot run)",
+    "on update, a bucket without BucketName given the name it has (moto 5.2.5 fails to update it: KeyError)",
+    "on update, a removed resource with DeletionPolicy Retain kept, a removed ECR repository with "
+    "EmptyOnDelete emptied and a removed role's managed policies detached first (moto 5.2.5 deletes the "
+    "first, refuses the others)",
 )
 
 

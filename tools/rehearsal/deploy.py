@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
 from tools.rehearsal.adapt import MissingReferenceError, for_emulator
 from tools.rehearsal.assembly import Stack
@@ -78,6 +79,12 @@ class Deployment:
         self.results: dict[str, Result] = {}
         self.pushed: list[str] = []
         self.deployed: dict[str, str] = {}  # stack name -> the template it was last given
+        # As `cdk deploy` decides "no changes": the synthesized template (weak references
+        # unresolved) against the one the stack holds; set by the update rehearsal.
+        self.skip_as_cli = False
+        self.sent: dict[str, dict[str, Any]] = {}  # stack name -> the synthesized template it holds
+        # stack name -> {(producer stack, output): the value its weak reference resolved to}
+        self.read: dict[str, dict[tuple[str, str], str]] = {}
         self.stand_ins: dict[str, str] = {}  # certificate stand-in -> its ARN in the emulator
 
     def account(self, stack: Stack) -> Account:
@@ -157,8 +164,18 @@ class Deployment:
         if reason:
             return Result(name, "failed", reason)
         account = self.account(stack)
+        cloudformation = account.client("cloudformation")
+        existing = self._status(cloudformation, stack.stack_name)
+        if self.skip_as_cli and existing is not None and self.sent.get(stack.stack_name) == stack.template:
+            return Result(name, "unchanged")  # template, tags and parameters as they were: the CLI skips it
+        read: dict[tuple[str, str], str] = {}
+
+        def output(producer: str, key: str) -> str:
+            read[(producer, key)] = value = account.output(producer, key)
+            return value
+
         try:
-            body = for_emulator(stack.template, self.resolver(stack), account.output, self.emulator.support)
+            body = for_emulator(stack.template, self.resolver(stack), output, self.emulator.support)
         except MissingReferenceError as err:
             return Result(name, "failed", str(err))
         self.certificates(stack, body)
@@ -166,10 +183,11 @@ class Deployment:
             missing = self.push_images(stack)
             if missing:
                 return Result(name, "failed", missing)
-        cloudformation = account.client("cloudformation")
-        existing = self._status(cloudformation, stack.stack_name)
+        if existing is not None:
+            self._name_buckets(cloudformation, stack.stack_name, body)
+            self._as_cloudformation_removes(account, stack.stack_name, body)
         text = json.dumps(body, sort_keys=True)
-        if existing is not None and self.deployed.get(stack.stack_name) == text:
+        if not self.skip_as_cli and existing is not None and self.deployed.get(stack.stack_name) == text:
             return Result(name, "unchanged")  # as cdk deploy skips a stack whose template did not change
         self.deployed[stack.stack_name] = text
         try:
@@ -186,14 +204,67 @@ class Deployment:
             if "No updates are to be performed" in str(err):
                 return Result(name, "unchanged")
             return Result(name, "failed", f"emulator refused: {err}")
-        except BotoCoreError as err:
+        except (BotoCoreError, ResponseParserError) as err:  # the emulator answered 500 (its own error)
             return Result(name, "failed", f"emulator error: {self.emulator_error() or err}")
         account.forget(stack.stack_name)
         self._answer_custom_resources(account, stack, body)
         status = self._status(cloudformation, stack.stack_name)
         if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            self.sent[stack.stack_name] = stack.template
+            self.read[stack.stack_name] = read
             return Result(name, "created" if existing is None else "updated")
         return Result(name, "failed", f"{status}: {self._failure(cloudformation, stack.stack_name)}")
+
+    def _name_buckets(self, cloudformation: Any, stack_name: str, body: dict[str, Any]) -> None:
+        """moto 5.2.5 fails to update a bucket without ``BucketName`` (KeyError): give each the
+        name it already has, which is what CloudFormation keeps (adapt.WORKAROUNDS)."""
+        unnamed = [
+            k
+            for k, r in body.get("Resources", {}).items()
+            if r.get("Type") == "AWS::S3::Bucket" and "BucketName" not in r.get("Properties", {})
+        ]
+        if not unnamed:
+            return
+        listed = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+        physical = {e.get("LogicalResourceId"): e.get("PhysicalResourceId") for e in listed}
+        for logical_id in unnamed:
+            if physical.get(logical_id):
+                body["Resources"][logical_id].setdefault("Properties", {})["BucketName"] = physical[
+                    logical_id
+                ]
+
+    def _as_cloudformation_removes(self, account: Account, stack_name: str, body: dict[str, Any]) -> None:
+        """What CloudFormation does to a resource an update removes, and moto 5.2.5 does not
+        (adapt.WORKAROUNDS): one with ``DeletionPolicy: Retain`` is kept (here: carried into
+        the body, so moto does not delete it); an ECR repository with ``EmptyOnDelete`` is
+        emptied before it is deleted; a role's managed policies are detached first."""
+        previous = json.loads(self.deployed.get(stack_name, "{}")).get("Resources", {})
+        resources = body.setdefault("Resources", {})
+        removed = {k: r for k, r in previous.items() if k not in resources}
+        if not removed:
+            return
+        physical = {
+            e.get("LogicalResourceId"): e.get("PhysicalResourceId")
+            for e in account.client("cloudformation").describe_stack_resources(StackName=stack_name)[
+                "StackResources"
+            ]
+        }
+        for logical_id, resource in removed.items():
+            if resource.get("DeletionPolicy") == "Retain":
+                resources[logical_id] = resource
+            elif resource.get("Type") == "AWS::ECR::Repository" and resource.get("Properties", {}).get(
+                "EmptyOnDelete"
+            ):
+                name = physical.get(logical_id)
+                ecr = account.client("ecr")
+                images = ecr.list_images(repositoryName=name).get("imageIds", []) if name else []
+                if images:
+                    ecr.batch_delete_image(repositoryName=name, imageIds=images)
+            elif resource.get("Type") == "AWS::IAM::Role" and physical.get(logical_id):
+                iam = account.client("iam")
+                role = physical[logical_id]
+                for policy in iam.list_attached_role_policies(RoleName=role).get("AttachedPolicies", []):
+                    iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
 
     def _role(self, stack: Stack) -> dict[str, str]:
         return {"RoleARN": stack.execution_role} if stack.execution_role else {}

@@ -31,7 +31,10 @@ import boto3  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[2]
 DUMMY_KEY = "rehearsal"  # what moto accepts as the caller in its default account
 SERVER_LINE = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
-START_TIMEOUT = 30.0
+# moto's server imports every service model before it listens: ~3 s on a quiet machine, but
+# two sessions of `make test` at load average 20 missed a 30 s bound. A server that never
+# starts still fails, with its log, after this long.
+START_TIMEOUT = 120.0
 
 
 FAKE_AWS_ENVIRONMENT = {

@@ -345,6 +345,30 @@ def _detector(r: Resource, attr: str) -> str:
     return {"Ref": digest, "Id": digest}[attr]
 
 
+def _firewall(r: Resource, attr: str) -> Any:
+    """A Network Firewall: its ARN, id and ``EndpointIds`` (``<zone>:vpce-...``, one per subnet
+    mapping; the routes keep the part after the colon)."""
+    name = str(r.properties.get("FirewallName", generated_name(r.place, r.logical_id, 128)))
+    arn = r.arn("network-firewall", f"firewall/{name}")
+    mappings = r.properties.get("SubnetMappings", [{}])
+    zones = [f"{r.place.region}{'abcdef'[i % 6]}" for i in range(len(mappings))]
+    endpoints = [f"{zone}:{r.hex_id('vpce')}" for zone in zones]
+    return {"Ref": arn, "FirewallArn": arn, "FirewallId": uuid_like(r.logical_id), "EndpointIds": endpoints}[
+        attr
+    ]
+
+
+def _firewall_part(kind: str, name_prop: str, attr_prefix: str) -> Namer:
+    """A rule group or firewall policy: Ref and ``<attr_prefix>Arn`` are its ARN."""
+
+    def namer(r: Resource, attr: str) -> str:
+        name = str(r.properties.get(name_prop, generated_name(r.place, r.logical_id, 128)))
+        arn = r.arn("network-firewall", f"{kind}/{name}")
+        return {"Ref": arn, f"{attr_prefix}Arn": arn, f"{attr_prefix}Id": uuid_like(r.logical_id)}[attr]
+
+    return namer
+
+
 def _physical_id(r: Resource, attr: str) -> str:
     """Types whose Ref is an opaque physical id of no particular length (rarely referenced)."""
     return {"Ref": generated_name(r.place, r.logical_id, 255)}[attr]
@@ -395,6 +419,13 @@ NAMERS: dict[str, Namer] = {
     "AWS::EC2::SecurityGroupIngress": _ec2_id("sgr"),
     "AWS::EC2::SecurityGroupEgress": _ec2_id("sgr"),
     "AWS::EC2::EIP": _eip,
+    "AWS::EC2::GatewayRouteTableAssociation": _ec2_id("rtbassoc"),
+    "AWS::NetworkFirewall::Firewall": _firewall,
+    "AWS::NetworkFirewall::FirewallPolicy": _firewall_part(
+        "firewall-policy", "FirewallPolicyName", "FirewallPolicy"
+    ),
+    "AWS::NetworkFirewall::RuleGroup": _firewall_part("stateful-rulegroup", "RuleGroupName", "RuleGroup"),
+    "AWS::NetworkFirewall::LoggingConfiguration": _physical_id,
     "AWS::Lambda::Permission": _physical_id,
     "AWS::Lambda::EventInvokeConfig": _physical_id,
     "AWS::Logs::ResourcePolicy": _physical_id,

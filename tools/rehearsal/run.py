@@ -82,7 +82,14 @@ def rehearse_group(
     return group
 
 
-def report(groups_done: Sequence[Group], assembly: Assembly, options: limits.Options, seconds: float) -> int:
+def report(
+    groups_done: Sequence[Group],
+    assembly: Assembly,
+    options: limits.Options,
+    seconds: float,
+    *,
+    verb: str = "created",
+) -> int:
     width = max((len(r.stack) for g in groups_done for r in g.results), default=10) + 2
     failed = 0
     for group in groups_done:
@@ -110,7 +117,7 @@ def report(groups_done: Sequence[Group], assembly: Assembly, options: limits.Opt
         f"Lambda concurrency quota {options.lambda_concurrency_quota:,} per account and Region"
     )
     stacks = sum(len(g.results) for g in groups_done)
-    print(f"\n{stacks - failed} of {stacks} stacks created, {failed} not ({seconds:.1f} s)")
+    print(f"\n{stacks - failed} of {stacks} stacks {verb}, {failed} not ({seconds:.1f} s)")
     return 1 if failed else 0
 
 
@@ -126,17 +133,21 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def options_from(path: Path, certificates: Sequence[str] = (), quota: int | None = None) -> limits.Options:
+    """What the rehearsal assumes of the accounts: ``settings.json`` and the command line."""
+    settings = json.loads(path.read_text())
+    return limits.Options(
+        certificates=frozenset([*settings.get("certificates", []), *certificates]),
+        lambda_concurrency_quota=quota or int(settings.get("lambda_concurrency_quota", 1000)),
+    )
+
+
 def main(argv: Sequence[str] | None = None, emulator: Emulator | None = None) -> int:
     """The rehearsal; ``emulator``: a running one to use (tests), else each group starts its own."""
     args = parse(argv)
     started = time.monotonic()
     isolate_from_aws()
-    settings = json.loads(args.settings.read_text())
-    options = limits.Options(
-        certificates=frozenset(settings.get("certificates", []) + args.certificate),
-        lambda_concurrency_quota=args.lambda_concurrency_quota
-        or int(settings.get("lambda_concurrency_quota", 1000)),
-    )
+    options = options_from(args.settings, args.certificate, args.lambda_concurrency_quota)
     if not (args.outdir / "manifest.json").exists():
         print(f"rehearsal: no cloud assembly in {args.outdir} (run make synth)", file=sys.stderr)
         return 2

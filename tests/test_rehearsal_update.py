@@ -1,0 +1,208 @@
+"""The update and recreate rehearsals (issue 19): ``tools.rehearsal.update`` creates every stack
+from the previous templates and updates them as ``cdk deploy`` would; ``tools.rehearsal.recreate``
+destroys a development environment and creates it again. Each run starts its own emulator on
+127.0.0.1, on a cut-down copy of today's assembly."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.environments import of_kind
+from tests.synth import Synthesized
+from tests.test_rehearsal import DEV, copy_of
+from tests.test_snapshots import masked
+from tools.rehearsal import recreate, scenarios, update
+from tools.rehearsal.assembly import read_assembly
+
+
+def stack_file(outdir: Path, stack: str) -> Path:
+    [path] = list((outdir / f"assembly-{DEV}").glob(f"{DEV}{stack}*.template.json"))
+    return path
+
+
+def lines(out: str) -> dict[str, str]:
+    """``Dev/Network`` -> the rest of its line (the last line of each stack wins)."""
+    found = {}
+    for line in out.splitlines():
+        if line.startswith(f"{DEV}/"):
+            name, _, rest = line.partition(" ")
+            found[name] = rest.strip()
+    return found
+
+
+def test_snapshots_unmask_to_the_templates_synth_writes(synthesized: Synthesized) -> None:
+    """The previous templates come from snapshots: every masked asset hash is put back."""
+    for stack in read_assembly(synthesized.outdir).stacks:
+        assert update.unmask(masked(stack.template), stack.template, "0" * 64) == stack.template, (
+            stack.display_name
+        )
+
+
+def test_a_bad_ref_stops_with_one_line(synthesized: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:
+    code = update.main([str(synthesized.outdir), "--from", "no-such-ref-anywhere"])
+    assert code == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "rehearse-update: --from no-such-ref-anywhere: not a commit of this repository"
+    )
+
+
+def test_a_consumer_skipped_as_unchanged_reads_a_stale_output_and_fails_naming_both_ends(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Previous: an output of Network that Data reads had another value. The update changes Network's template
+    only; cdk deploy skips Data (its template did not change), whose weak reference still holds
+    the old value: stale."""
+    current = copy_of(synthesized, tmp_path / "cdk.out", account="777777777777", keep={"Network", "Data"})
+    previous = tmp_path / "previous"
+    shutil.copytree(current, previous)
+    network = stack_file(previous, "Network")
+    template = json.loads(network.read_text())
+    read = json.loads(stack_file(current, "Data").read_text())
+    key = sorted(set(re.findall(r'"OutputName": "([^"]+)"', json.dumps(read, indent=1))))[0]
+    template["Outputs"][key]["Value"] = "sg-0123456789abcdef0"
+    network.write_text(json.dumps(template))
+
+    code = update.main([str(current), "--from-assembly", str(previous), "--env", of_kind("development")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    found = lines(out)
+    assert found[f"{DEV}/Network"] == "updated", out
+    stale = [line for line in out.splitlines() if line.startswith(f"{DEV}/Data") and "stale" in line]
+    assert stale, out
+    assert f"reads output {key} of stack {DEV}-Network as 'sg-0123456789abcdef0'" in stale[0]
+    assert f"cdk deploy skipped {DEV}/Data as unchanged" in stale[0]
+    assert any(line.split() == [f"{DEV}/Data", "unchanged"] for line in out.splitlines()), out
+
+
+def test_an_unchanged_assembly_updates_nothing(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current = copy_of(synthesized, tmp_path / "cdk.out", account="888888888888", keep={"Network", "Data"})
+    code = update.main([str(current), "--from-assembly", str(current), "--env", of_kind("development")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert lines(out) == {f"{DEV}/Network": "unchanged", f"{DEV}/Data": "unchanged"}
+
+
+def test_recreate_creates_audit_and_registry_again(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Today's development templates keep no resource whose fixed name the next create needs."""
+    outdir = copy_of(synthesized, tmp_path / "cdk.out", account="999999999999", keep={"Audit", "Registry"})
+    code = recreate.main([str(outdir), "--env", of_kind("development")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert lines(out) == {f"{DEV}/Audit": "created", f"{DEV}/Registry": "created"}
+    assert f"retained: {DEV}/Audit AuditBucket" in out
+    assert "2 of 2 stacks created again" in out
+
+
+def test_recreate_fails_a_retained_repository_that_keeps_its_name(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the Registry was before issue 19: repositories retained with their fixed names."""
+    outdir = copy_of(synthesized, tmp_path / "cdk.out", account="101010101010", keep={"Registry"})
+    path = stack_file(outdir, "Registry")
+    template = json.loads(path.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::ECR::Repository":
+            resource["DeletionPolicy"] = resource["UpdateReplacePolicy"] = "Retain"
+            resource["Properties"]["EmptyOnDelete"] = False
+    path.write_text(json.dumps(template))
+    code = recreate.main([str(outdir), "--env", of_kind("development")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    line = lines(out)[f"{DEV}/Registry"]
+    assert line.startswith("failed: ")
+    assert "creates AWS::ECR::Repository 'outpost-dev/base', which Dev/Registry retained" in line
+    assert "already exists" in line
+
+
+def test_scenario_actions_follow_the_resource_schemas() -> None:
+    """The change table's verbs: a create-only property replaces (RepositoryName, from the ECR
+    schema), another property updates in place, a resource gone is deleted; a retained
+    replaced repository is orphaned, a deleted log group loses its events."""
+    repository: dict[str, Any] = {
+        "Type": "AWS::ECR::Repository",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "RepositoryName": "outpost-prod/base",
+            "LifecyclePolicy": {"LifecyclePolicyText": "a"},
+        },
+    }
+    renamed = {
+        **repository,
+        "Properties": {**repository["Properties"], "RepositoryName": "outpost-live/base"},
+    }
+    relifed = {
+        **repository,
+        "Properties": {**repository["Properties"], "LifecyclePolicy": {"LifecyclePolicyText": "b"}},
+    }
+    logs = {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30}}
+
+    [replace] = scenarios.actions({"Resources": {"Repo": repository}}, {"Resources": {"Repo": renamed}})
+    assert (replace.action, replace.why, replace.retained) == ("replace", "RepositoryName", True)
+    assert replace.loses == "repository Repo orphaned (retained, the stack now uses a new empty one)"
+    [update_] = scenarios.actions({"Resources": {"Repo": repository}}, {"Resources": {"Repo": relifed}})
+    assert (update_.action, update_.loses) == ("update", "")
+    [delete] = scenarios.actions({"Resources": {"Logs": logs}}, {"Resources": {}})
+    assert (delete.action, delete.loses) == ("delete", "log group Logs DELETED with its data")
+
+
+def test_an_update_that_changes_a_bucket_and_removes_retained_and_emptied_resources_passes(
+    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What CloudFormation does and moto 5.2.5 does not, on update: a bucket without a name
+    updated in place (moto: KeyError, a 500 that stopped the whole rehearsal); repositories the
+    update removes, one retained (kept), one deleted with its images."""
+    current = copy_of(synthesized, tmp_path / "cdk.out", account="121212121212", keep={"Audit", "Registry"})
+    previous = tmp_path / "previous"
+    shutil.copytree(current, previous)
+    audit = stack_file(previous, "Audit")
+    template = json.loads(audit.read_text())
+    bucket = next(
+        r
+        for k, r in template["Resources"].items()
+        if k.startswith("AuditBucket") and r["Type"] == "AWS::S3::Bucket"
+    )
+    assert "BucketName" not in bucket["Properties"]
+    bucket["Properties"]["Tags"] = [*bucket["Properties"].get("Tags", []), {"Key": "Was", "Value": "before"}]
+    audit.write_text(json.dumps(template))
+    registry = stack_file(previous, "Registry")
+    template = json.loads(registry.read_text())
+    repositories = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::ECR::Repository"]
+    for suffix, policy in (("Kept", "Retain"), ("Emptied", "Delete")):
+        extra = json.loads(json.dumps(template["Resources"][repositories[0]]))
+        extra["Properties"]["RepositoryName"] += f"-{suffix.lower()}"
+        extra["Properties"]["EmptyOnDelete"] = policy == "Delete"
+        extra["DeletionPolicy"] = extra["UpdateReplacePolicy"] = policy
+        template["Resources"][f"Old{suffix}Repository"] = extra
+    registry.write_text(json.dumps(template))
+
+    code = update.main([str(current), "--from-assembly", str(previous), "--env", of_kind("development")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert lines(out) == {f"{DEV}/Audit": "updated", f"{DEV}/Registry": "updated"}, out
+    assert "a removed resource with DeletionPolicy Retain kept" in out
+
+
+def test_only_the_stages_that_changed_are_rehearsed(synthesized: Synthesized) -> None:
+    """A change to one development stack rehearses its stage; the production and Delivery
+    stages, unchanged and read by none of its stacks, take no emulator time."""
+    assembly = read_assembly(synthesized.outdir)
+    previous = {s.display_name: json.loads(json.dumps(s.template)) for s in assembly.stacks}
+    assert (
+        update.changed_stages(list(assembly.stages), assembly, update.previous_stacks(assembly, previous))
+        == []
+    )
+    previous[f"{DEV}/Audit"]["Description"] = "before"
+    before = update.previous_stacks(assembly, previous)
+    assert update.changed_stages(list(assembly.stages), assembly, before) == [DEV]

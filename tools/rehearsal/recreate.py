@@ -1,0 +1,263 @@
+"""``python -m tools.rehearsal.recreate [cdk.out]``: a development environment destroyed and created again.
+
+Each environment of kind ``development`` (from ``cdk.json``; ``--env`` to choose) is created on
+the emulator, destroyed in reverse dependency order as ``cdk destroy`` deletes its stacks, and
+created again; every stack must be created the second time.
+
+What a stack's ``DeletionPolicy`` retains stays on the emulator (moto 5.2.5 deletes every
+resource of a deleted stack except those with ``DeletionPolicy: Retain``). AWS refuses to
+create a named resource whose name a retained one still holds ("already exists"). moto refuses
+an ECR repository (``RepositoryAlreadyExistsException``) but answers a log group's with an
+error of its own (a 500), and types it does not model it cannot refuse; so the rehearsal checks
+it itself: before the second create, a resource whose fixed name (``RepositoryName``,
+``LogGroupName``, ``BucketName``, ...) a retained resource of the same type still holds fails
+the stack, naming both. A retained resource without a fixed name (a generated one) is no obstacle: the new
+stack gets a new name, and the report lists what stays behind.
+
+Exit 0 when every stack was created twice, 1 when not, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+from config import load_environments
+from config.context import read_context
+from tools.rehearsal import limits
+from tools.rehearsal.adapt import attributes
+from tools.rehearsal.assembly import Assembly, Stack, read_assembly
+from tools.rehearsal.bootstrap import ROOT, bootstrap_stack, publish
+from tools.rehearsal.deploy import Deployment, Result
+from tools.rehearsal.emulator import isolate_from_aws, running
+from tools.rehearsal.run import SETTINGS, Group, options_from, report
+
+RETAINING = ("Retain", "RetainExceptOnCreate", "Snapshot")
+# The property that fixes a resource's physical name, per type (CloudFormation's "name type"
+# properties: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html).
+NAME_PROPERTIES = {
+    "AWS::ECR::Repository": "RepositoryName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Archive": "ArchiveName",
+    "AWS::SecretsManager::Secret": "Name",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::EFS::FileSystem": "",  # no name property: never collides
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::OIDCProvider": "Url",
+}
+
+
+DELETE_WORKAROUNDS = (
+    "ECR repositories with EmptyOnDelete emptied before their stack is deleted (moto 5.2.5 ignores it)",
+    "managed policies detached from a stack's roles before it is deleted (moto 5.2.5 deletes neither)",
+    "a deleted stack's VPC endpoints and route tables deleted by the rehearsal (moto 5.2.5 leaves them)",
+)
+
+
+@dataclass(frozen=True)
+class Retained:
+    """A resource a deleted stack left on the emulator (and in the account)."""
+
+    stack: str  # Dev/Registry
+    logical_id: str
+    type: str
+    physical_id: str
+
+    def holds(self, resource_type: str, name: str) -> bool:
+        if resource_type != self.type or not name:
+            return False
+        # A secret's physical id is its ARN: ...:secret:<name>-<6 characters>.
+        return self.physical_id == name or self.physical_id.rsplit(":", 1)[-1][:-7] == name
+
+
+def development_stages(cdk_json: Path = ROOT / "cdk.json") -> list[str]:
+    context = read_context(cdk_json)
+    return [env.stage_name for env in load_environments(context.get) if env.kind == "development"]
+
+
+def destroy(deployment: Deployment, stacks: Sequence[Stack]) -> tuple[list[Result], list[Retained]]:
+    """Delete ``stacks`` in reverse order; what their templates retain, as the emulator left it."""
+    results, retained = [], []
+    for stack in reversed(stacks):
+        cloudformation = deployment.account(stack).client("cloudformation")
+        resources = stack.template.get("Resources", {})
+        try:
+            listed = cloudformation.describe_stack_resources(StackName=stack.stack_name)["StackResources"]
+            for entry in listed:
+                declared = resources.get(entry.get("LogicalResourceId", ""), {})
+                if declared.get("DeletionPolicy") in RETAINING:
+                    retained.append(
+                        Retained(
+                            stack.display_name,
+                            entry["LogicalResourceId"],
+                            str(entry.get("ResourceType", declared.get("Type", ""))),
+                            str(entry.get("PhysicalResourceId", "")),
+                        )
+                    )
+            _as_cloudformation_deletes(deployment, stack, listed)
+            try:
+                cloudformation.delete_stack(StackName=stack.stack_name)
+            except ClientError as err:
+                if "DependencyViolation" not in str(err):
+                    raise
+                _delete_left_in_vpc(deployment, stack, listed)
+                cloudformation.delete_stack(StackName=stack.stack_name)
+            status = _status(cloudformation, stack.stack_name)
+        except ClientError as err:
+            results.append(Result(stack.display_name, "failed", f"delete: {err}"))
+            continue
+        if status not in (None, "DELETE_COMPLETE"):
+            results.append(Result(stack.display_name, "failed", f"delete: {status}"))
+        else:
+            results.append(Result(stack.display_name, "deleted"))
+    return results, retained
+
+
+def _as_cloudformation_deletes(deployment: Deployment, stack: Stack, listed: Sequence[Any]) -> None:
+    """What CloudFormation's delete handlers do and moto 5.2.5's do not (WORKAROUNDS): a
+    repository with ``EmptyOnDelete`` is emptied first; a role's managed policies are
+    detached before the role and the policies are deleted."""
+    resources = stack.template.get("Resources", {})
+    account = deployment.account(stack)
+    for entry in listed:
+        declared = resources.get(entry.get("LogicalResourceId", ""), {})
+        physical = str(entry.get("PhysicalResourceId", ""))
+        if declared.get("DeletionPolicy") in RETAINING or not physical:
+            continue
+        if entry.get("ResourceType") == "AWS::ECR::Repository" and declared.get("Properties", {}).get(
+            "EmptyOnDelete"
+        ):
+            ecr = account.client("ecr")
+            images = ecr.list_images(repositoryName=physical).get("imageIds", [])
+            if images:
+                ecr.batch_delete_image(repositoryName=physical, imageIds=images)
+        if entry.get("ResourceType") == "AWS::IAM::Role":
+            iam = account.client("iam")
+            for policy in iam.list_attached_role_policies(RoleName=physical).get("AttachedPolicies", []):
+                iam.detach_role_policy(RoleName=physical, PolicyArn=policy["PolicyArn"])
+
+
+def _delete_left_in_vpc(deployment: Deployment, stack: Stack, listed: Sequence[Any]) -> None:
+    """moto 5.2.5 leaves a deleted stack's VPC endpoints and route tables behind, so its VPC
+    "has dependencies" (WORKAROUNDS): delete the ones this stack created, as CloudFormation does."""
+    ec2 = deployment.account(stack).client("ec2")
+    own: dict[str, list[str]] = {e.get("ResourceType", ""): [] for e in listed}
+    for entry in listed:
+        own[entry.get("ResourceType", "")].append(str(entry.get("PhysicalResourceId", "")))
+    endpoints = [e for e in own.get("AWS::EC2::VPCEndpoint", []) if e]
+    if endpoints:
+        ec2.delete_vpc_endpoints(VpcEndpointIds=endpoints)
+    for table in own.get("AWS::EC2::RouteTable", []):
+        try:
+            ec2.delete_route_table(RouteTableId=table)
+        except ClientError:
+            continue  # already gone
+
+
+def _status(cloudformation: Any, stack_name: str) -> str | None:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError:
+        return None
+    return str(stacks[0]["StackStatus"]) if stacks else None
+
+
+def collisions(deployment: Deployment, stack: Stack, retained: Sequence[Retained]) -> list[str]:
+    """Each resource of ``stack`` whose fixed name a retained resource still holds."""
+    resolver = deployment.resolver(stack)
+    found = []
+    for logical_id, resource in stack.template.get("Resources", {}).items():
+        prop = NAME_PROPERTIES.get(resource.get("Type", ""))
+        if not prop or prop not in resource.get("Properties", {}):
+            continue
+        name = str(resolver.resolve(resource["Properties"][prop]))
+        for old in retained:
+            if old.holds(resource["Type"], name):
+                found.append(
+                    f"{logical_id} creates {resource['Type']} {name!r}, which {old.stack} retained "
+                    f"({old.logical_id}) when it was deleted: already exists"
+                )
+    return found
+
+
+def rehearse_recreate(group: Group, assembly: Assembly, findings: dict[str, list[limits.Finding]]) -> Group:
+    stacks = [s for stage in group.stages for s in assembly.stages[stage]]
+    toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
+    with running(None, attributes(s.template for s in stacks + toolkits)) as emulator:
+        group.support = emulator.support
+        deployment = Deployment(emulator, findings)
+        for toolkit in toolkits:
+            [result] = deployment.deploy([toolkit], push_images=False)
+            if result.status != "created":
+                group.results.append(result)
+                return group
+            here = [s for s in stacks if s.environment == toolkit.environment]
+            count = publish(deployment.account(here[0]).client("s3"), [a for s in here for a in s.assets])
+            group.notes.append(
+                f"bootstrapped {'/'.join(toolkit.environment)} (CDKToolkit), published {count} file assets"
+            )
+        first = deployment.deploy(stacks)
+        group.notes.append("first create: " + ", ".join(f"{r.stack} {r.status}" for r in first))
+        if any(r.status != "created" for r in first):
+            group.results.extend(r for r in first if r.status != "created")
+            return group
+        deleted, retained = destroy(deployment, stacks)
+        group.notes.append(
+            "destroyed in reverse order: " + ", ".join(f"{r.stack} {r.status}" for r in deleted)
+        )
+        group.notes.extend(f"retained: {r.stack} {r.logical_id} {r.type} {r.physical_id}" for r in retained)
+        group.notes.extend(f"delete workaround: {w}" for w in DELETE_WORKAROUNDS)
+        group.results.extend(r for r in deleted if r.status != "deleted")
+        deployment.results.clear()
+        deployment.deployed.clear()
+        for stack in stacks:
+            clash = collisions(deployment, stack, retained)
+            if clash:
+                result = Result(stack.display_name, "failed", "; ".join(clash))
+            else:
+                [result] = deployment.deploy([stack])
+            deployment.results[stack.display_name] = result
+            group.results.append(result)
+    return group
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.rehearsal.recreate", description=__doc__)
+    parser.add_argument("outdir", nargs="?", default="cdk.out", type=Path)
+    parser.add_argument("--env", action="append", help="this environment (default: every development one)")
+    parser.add_argument("--settings", type=Path, default=SETTINGS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    started = time.monotonic()
+    isolate_from_aws()
+    if not (args.outdir / "manifest.json").exists():
+        print(f"rehearse-recreate: no cloud assembly in {args.outdir} (run make synth)", file=sys.stderr)
+        return 2
+    stages = args.env or development_stages()
+    assembly = read_assembly(args.outdir, stages)
+    if not assembly.stacks:
+        print(f"rehearse-recreate: no stack of {', '.join(stages)} in {args.outdir}", file=sys.stderr)
+        return 2
+    options = options_from(args.settings)
+    findings = limits.by_stack(limits.check(assembly.stacks, options))
+    done = [rehearse_recreate(Group([stage]), assembly, findings) for stage in assembly.stages]
+    return report(done, assembly, options, time.monotonic() - started, verb="created again")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
