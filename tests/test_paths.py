@@ -51,7 +51,7 @@ def test_the_janitor_reaches_ecs_over_the_route_the_environment_has(
     ecs = [o.network for o in outcomes(synthesized, stage) if o.caller == JANITOR and "task" in o.does]
     has_endpoint = "ecs" in config_of(stage).network.interface_endpoints
     wanted = "ecs interface endpoint (private DNS)" if has_endpoint else "ecs through NAT"
-    assert {n.route for n in ecs} == {wanted}
+    assert {n.route.split(" and the ")[0] for n in ecs} == {wanted}
     assert [n.problems for n in ecs if not n.ok] == []
 
 
@@ -343,3 +343,70 @@ def test_an_agent_execution_role_allowed_the_github_app_key_fails_a_negative_row
     assert code == 1
     assert len(failed) == 1
     assert "grok agent (execution role) reads the GitHub App's private key" in failed[0]
+
+
+# --- the egress firewall and the pull-request diff role ---------------------------------
+
+
+def test_a_provider_off_the_firewalls_allow_list_fails_its_proxys_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def forget(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::NetworkFirewall::RuleGroup" or not construct.endswith("/AllowList"):
+            return False
+        listed = resource["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"]
+        listed["Targets"] = [t for t in listed["Targets"] if t != "api.x.ai"]
+        return True
+
+    _edit(outdir, PROD, forget)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "grok credential proxy forwards to its model provider" in failed[0]
+    assert "passes no rule for api.x.ai:443" in failed[0]
+
+
+def test_return_traffic_that_bypasses_the_firewall_fails_every_internet_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the internet gateway's edge routes, replies skip the firewall: asymmetric."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::EC2::GatewayRouteTableAssociation":
+            return False
+        resource["Type"] = "AWS::CloudFormation::WaitConditionHandle"
+        resource["Properties"] = {}
+        return True
+
+    _edit(outdir, PROD, drop)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert any("credential proxy forwards to its model provider" in line for line in failed)
+    assert any("control plane mints" in line for line in failed)
+    assert all("through NAT" in line and "asymmetric" in line for line in failed)
+
+
+def test_a_diff_role_that_may_assume_the_lookup_role_fails_a_negative_row(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def widen(construct: str, resource: dict[str, Any]) -> bool:
+        if not (construct.endswith(f"{PROD}Diff/Policy/Resource")):
+            return False
+        statement = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::*:role/cdk-*-lookup-role-*",
+        }
+        resource["Properties"]["PolicyDocument"]["Statement"].append(statement)
+        return True
+
+    _edit(outdir, "Delivery", widen)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "CI diff role assumes the CDK lookup role" in failed[0]

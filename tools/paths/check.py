@@ -152,7 +152,7 @@ class NetworkCheck:
     def __init__(self, env: Environment, names: Names) -> None:
         self.env = env
         self.names = names
-        self.crossed = ""  # the firewall the last route through NAT crossed
+        self.crossed: set[str] = set()  # the firewalls the last route through NAT crossed
 
     def placement(self, caller: Caller) -> Placement | None:
         if caller.placement == OUTSIDE:
@@ -261,7 +261,8 @@ class NetworkCheck:
             if not target.startswith("nat-"):
                 problems.append(f"subnet {subnet} has no default route through a NAT gateway")
                 continue
-            beyond, self.crossed = self._out_of_nat(target, host, port)
+            beyond, firewall = self._out_of_nat(target, host, port)
+            self.crossed |= {firewall} - {""}
             problems += [p for p in beyond if p not in problems]
         egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
         if not any(r.admits(port) and r.peer == "0.0.0.0/0" for r in egress):
@@ -281,7 +282,7 @@ class NetworkCheck:
             return self._aws(source, route.target)
         if route.kind == "internet":
             host = fill(route.target, values)
-            self.crossed = ""
+            self.crossed = set()
             problems = self._through_nat(source, route.port, host)
             return Network(not problems, f"{host}:{route.port} through NAT{self._via()}", tuple(problems))
         if route.kind == "loopback":
@@ -329,12 +330,14 @@ class NetworkCheck:
             missing = () if ok else (f"no egress rule admits tcp/443 to the {service} prefix list",)
             policy = self.env.gateway_policies.get(service)
             return Network(ok, f"{service} gateway endpoint", missing, policy)
-        self.crossed = ""
+        self.crossed = set()
         problems = self._through_nat(source, 443, _aws_host(service, self.env.region, self.env.account))
         return Network(not problems, f"{service} through NAT{self._via()}", tuple(problems))
 
     def _via(self) -> str:
-        return f" and the {self.crossed} firewall" if self.crossed else ""
+        if not self.crossed:
+            return ""
+        return f" and the {', '.join(sorted(self.crossed))} firewall" + ("s" if len(self.crossed) > 1 else "")
 
     def _mount_targets(self) -> tuple[list[str], list[str]]:
         groups: list[str] = []

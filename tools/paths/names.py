@@ -23,6 +23,7 @@ OTHER_DISPATCH = "d-9876543210"
 TASK_ID = "0123456789abcdef0123456789abcdef"
 SERVICE_TASK_ID = "fedcba9876543210fedcba9876543210"
 ACCESS_POINT_ID = "fsap-0123456789abcdef0"
+STACK_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 PROVIDER_HOST = "token.actions.githubusercontent.com"
 # The functions of the table, by the prefix of their values (``{callback_log_stream}``).
 FUNCTIONS = {
@@ -347,6 +348,10 @@ class Names:
                     "-deploy-role-", "-file-publishing-role-"
                 ),
                 "bootstrap_lookup_role": deploy_role.replace("-deploy-role-", "-lookup-role-"),
+                "own_stack": f"arn:aws:cloudformation:{self.env.region}:{self.env.account}:stack/"
+                f"{self.env.stage}-Service/{STACK_ID}",
+                "bootstrap_stack": f"arn:aws:cloudformation:{self.env.region}:{self.env.account}:stack/"
+                f"CDKToolkit/{STACK_ID}",
             }
         )
         if self.delivered:
