@@ -410,3 +410,25 @@ def test_a_diff_role_that_may_assume_the_lookup_role_fails_a_negative_row(
     assert code == 1
     assert len(failed) == 1
     assert "CI diff role assumes the CDK lookup role" in failed[0]
+
+
+def test_a_firewall_that_does_not_pass_443_in_cuts_the_api_off(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def narrow(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::NetworkFirewall::RuleGroup" or not construct.endswith("/Inbound"):
+            return False
+        source = resource["Properties"]["RuleGroup"]["RulesSource"]
+        source["RulesString"] = source["RulesString"].replace("[443,80]", "[80]")
+        return "[80]" in source["RulesString"]
+
+    _edit(outdir, PROD, narrow)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert (
+        "API client reaches the load balancer's listener (Service/FrontDoor/LoadBalancer/Https" in failed[0]
+    )
+    assert ":443 (default: drop)" in failed[0]

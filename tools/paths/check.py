@@ -26,6 +26,13 @@ Network (``Route``), for a caller inside the VPC:
   an IP literal carries no name; anything no rule passes meets the default action
   (``aws:drop_established``: dropped). An AWS API reached through NAT is the host
   ``<service>.<region>.amazonaws.com`` (ECR: ``api.ecr.<region>...``, ``<account>.dkr.ecr...``).
+- ``inbound``: a client on the internet to the load balancer's listener port: the subnet of
+  each of its interfaces routes to the internet gateway or a firewall endpoint, and the
+  gateway's edge route table sends the subnet's traffic through that same endpoint (or, without
+  a firewall, through none); the firewall passes it by a rule from outside the VPC
+  (``pass tcp !$HOME_NET any -> $PUBLIC_NET [443,80]``: the variable's ranges must hold the
+  subnet, the port list the port); the load balancer's group admits the port from an address
+  range outside the VPC.
 - ``loopback``: ``127.0.0.1:port`` inside the caller's own task (containers of an ``awsvpc``
   task share its network namespace, "Fargate task networking"): the task definition's network
   mode is ``awsvpc``, its credential proxy listens on ``127.0.0.1:port`` and the agent's
@@ -42,7 +49,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tools.paths.model import Environment, Firewall, Group, ModelError, Placement, Rule
+from tools.paths.model import Environment, Firewall, FirewallPolicy, Group, ModelError, Placement, Rule
 from tools.paths.names import PROXY_LISTEN, Names
 from tools.paths.policy import Decision, Document, Request, Value, evaluate
 from tools.paths.table import (
@@ -193,6 +200,63 @@ class NetworkCheck:
             )
         return problems
 
+    def _inbound(self, target: Caller, port: int) -> list[str]:
+        placement = self.placement(target)
+        if placement is None:
+            raise ValueError(f"{target.name} is not in the VPC")
+        problems = []
+        edge = {c: via for t in self.env.edge_route_tables.values() for c, via in self.env.routes.get(t, [])}
+        for subnet in placement.subnets:
+            cidr = self.env.subnet_cidrs.get(subnet, "")
+            out = self._default_route(subnet)
+            into = edge.get(cidr, "")
+            if into and into != out:
+                problems.append(f"subnet {subnet}: in through {into}, out through {out!r} (asymmetric)")
+                continue
+            if out.startswith("igw-"):
+                continue
+            firewall = self.env.firewalls.get(out)
+            if firewall is None:
+                problems.append(f"subnet {subnet} has no default route to the internet (it leads to {out!r})")
+                continue
+            self.crossed.add(firewall.name)
+            problems += [p for p in self._firewall_admits(firewall, cidr, port) if p not in problems]
+        ingress = [r for g in placement.groups for r in self.env.groups.get(g, EMPTY).ingress]
+        if not any(r.admits(port) and "/" in r.peer and not self._inside(r.peer) for r in ingress):
+            problems.append(
+                f"no ingress rule of {', '.join(placement.groups)} admits tcp/{port} from the internet"
+            )
+        return problems
+
+    def _inside(self, cidr: str) -> bool:
+        network = ipaddress.ip_network(cidr)
+        return any(network.subnet_of(ipaddress.ip_network(v)) for v in self.env.vpc_cidrs)  # type: ignore[arg-type]
+
+    def _firewall_admits(self, firewall: Firewall, cidr: str, port: int) -> list[str]:
+        """A connection from outside the VPC to ``cidr``:``port``: passed by a rule from !$HOME_NET."""
+        policy = self._policy(firewall)
+        for arn in policy.groups:
+            group = self.env.rule_groups[arn]
+            for line in group.rules.splitlines():
+                if line.strip() and _passes_inbound(line, group.ip_sets, cidr, port):
+                    return []
+        if any(a.startswith("aws:drop") for a in policy.default_actions):
+            return [
+                f"the {firewall.name} firewall passes no rule for clients to {cidr}:{port} (default: drop)"
+            ]
+        return []
+
+    def _policy(self, firewall: Firewall) -> FirewallPolicy:
+        policy = self.env.firewall_policies.get(firewall.policy)
+        if policy is None:
+            raise ModelError(f"{self.env.stage}: no policy {firewall.policy} of the {firewall.name} firewall")
+        if policy.rule_order != "STRICT_ORDER":
+            raise ModelError(f"{self.env.stage}: only strict rule order is evaluated ({firewall.name})")
+        for arn in policy.groups:
+            if arn not in self.env.rule_groups:
+                raise ModelError(f"{self.env.stage}: rule group {arn} is not in the templates")
+        return policy
+
     def _default_route(self, subnet: str) -> str:
         routes = self.env.routes.get(self.env.subnet_route_tables.get(subnet, ""), [])
         return next((target for cidr, target in routes if cidr == "0.0.0.0/0"), "")
@@ -227,19 +291,11 @@ class NetworkCheck:
         return problems, firewall.name
 
     def _firewall_passes(self, firewall: Firewall, host: str, port: int) -> list[str]:
-        policy = self.env.firewall_policies.get(firewall.policy)
-        if policy is None:
-            raise ModelError(
-                f"{self.env.stage}: the {firewall.name} firewall's policy is not in the templates"
-            )
-        if policy.rule_order != "STRICT_ORDER":
-            raise ModelError(f"{self.env.stage}: only strict rule order is evaluated ({firewall.name})")
+        policy = self._policy(firewall)
         if not any(a in ("aws:forward_to_sfe", "aws:pass") for a in policy.stateless_default):
             return [f"the {firewall.name} firewall's stateless default drops everything"]
         for arn in policy.groups:
-            group = self.env.rule_groups.get(arn)
-            if group is None:
-                raise ModelError(f"{self.env.stage}: rule group {arn} is not in the templates")
+            group = self.env.rule_groups[arn]
             if group.rules and not all(
                 _inbound_only(line) for line in group.rules.splitlines() if line.strip()
             ):
@@ -273,6 +329,13 @@ class NetworkCheck:
         route = path.route
         if route.kind == "none":
             return Network(None, "off the VPC (an AWS service or a GitHub runner calls)")
+        if route.kind == "inbound":
+            port = int(values["listener_port"])
+            self.crossed = set()
+            problems = self._inbound(_named(route.target), port)
+            return Network(
+                not problems, f"internet to the {route.target} :{port}{self._via()}", tuple(problems)
+            )
         source = self.placement(caller)
         if source is None:
             return Network(None, "off the VPC")
@@ -357,6 +420,23 @@ def _aws_host(service: str, region: str, account: str) -> str:
     if service == "ecr.dkr":
         return f"{account}.dkr.ecr.{region}.amazonaws.com"
     return f"{service}.{region}.amazonaws.com"
+
+
+def _passes_inbound(rule: str, ip_sets: Mapping[str, Sequence[str]], cidr: str, port: int) -> bool:
+    """``pass tcp !$HOME_NET any -> <$SET | any> <[p,q] | p | any> (...)``: does it pass a client
+    outside the VPC to ``cidr``:``port``? Any other shape of rule stops the run."""
+    parts = rule.split()
+    if len(parts) < 7 or parts[:4] != ["pass", "tcp", "!$HOME_NET", "any"] or parts[4] != "->":
+        raise ModelError(f"a firewall rule that is not evaluated: {rule}")
+    target, ports = parts[5], parts[6]
+    if target != "any":
+        ranges = ip_sets.get(target.removeprefix("$"))
+        if ranges is None:
+            raise ModelError(f"a firewall rule names an unknown variable: {rule}")
+        inside = ipaddress.ip_network(cidr)
+        if not any(inside.subnet_of(ipaddress.ip_network(r)) for r in ranges):  # type: ignore[arg-type]
+            return False
+    return ports == "any" or str(port) in ports.strip("[]").split(",")
 
 
 def _inbound_only(rule: str) -> bool:
@@ -472,7 +552,7 @@ def _named(name: str) -> Caller:
 def _short(binding: Mapping[str, str]) -> str:
     if "agent" in binding:
         return binding["agent"]
-    for key in ("alarm_name", "rule_name", "budget_name"):
+    for key in ("alarm_name", "rule_name", "budget_name", "listener_name"):
         if key in binding:
             return binding[key]
     secret = binding.get("secret", "")

@@ -32,7 +32,11 @@ action drops the rest. An AWS API reached through NAT is its host name
 (`<service>.<region>.amazonaws.com`, ECR's `api.ecr.…` and `<account>.dkr.ecr.…`), so an API
 the firewall does not list fails every path that uses it. Only domain lists and rules from
 outside the VPC (`!$HOME_NET`, the load balancer's inbound rule) are understood; any other
-Suricata rule stops `make paths` rather than be guessed. An endpoint's policy, where
+Suricata rule stops `make paths` rather than be guessed. Inbound, an API client reaches each
+listener of the load balancer: the internet gateway's edge route and the load balancer subnet's
+default route must name the same firewall endpoint (or none), the firewall must pass the port
+by a rule from outside the VPC whose address variable holds the subnet, and the load balancer's
+group must admit the port from a range outside the VPC. An endpoint's policy, where
 one is set, must allow each call too (its `Principal` is not matched). Network ACLs are not
 evaluated: the app creates none (the default ACL allows all), and `make paths` stops if one
 appears.
@@ -141,7 +145,7 @@ and [ECR's endpoints](https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc
 def _row(path: Path) -> str:
     calls = ", ".join(dict.fromkeys(f"`{c.action}`" for c in path.calls)) or "(network only)"
     route = path.route.kind if not path.route.target else f"{path.route.kind} {path.route.target}"
-    if path.route.kind in ("port", "internet"):
+    if path.route.kind in ("port", "internet", "loopback"):
         route += f" :{path.route.port}"
     expect = "" if path.expect == ALLOWED else f"**{path.expect}**"
     each = f" (each {path.each.replace('_', ' ')})" if path.each else ""

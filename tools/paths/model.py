@@ -89,6 +89,7 @@ class DomainList:
 class RuleGroup:
     domains: DomainList | None = None
     rules: str = ""  # Suricata rules (``RulesString``): only inbound-only rules are understood
+    ip_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # its rule variables
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,9 @@ class _Reader:
             if listed
             else None
         )
-        group = RuleGroup(domains, str(source.get("RulesString", "")))
+        variables = p.get("RuleGroup", {}).get("RuleVariables", {}).get("IPSets", {})
+        ip_sets = {name: tuple(str(c) for c in v["Definition"]) for name, v in variables.items()}
+        group = RuleGroup(domains, str(source.get("RulesString", "")), ip_sets)
         if p.get("Type") == "STATELESS" or (domains is None and not group.rules):
             raise ModelError(f"rule group {lid}: only stateful domain lists and Suricata rules are evaluated")
         self.env.rule_groups[str(r.reference(lid, "RuleGroupArn"))] = group

@@ -148,6 +148,10 @@ class Names:
         self.lists["alarm"] = self._alarms()
         self.lists["guardduty_rule"] = self._guardduty()
         self.lists["budget"] = self._budgets()
+        self.lists["listener"] = [
+            {"listener_port": str(self.env.properties(path)["Port"]), "listener_name": path}
+            for path in sorted(self._resources_of("AWS::ElasticLoadBalancingV2::Listener"))
+        ]
         self._trail()
         self._delivery(repository, contract["OUTPOST_ENVIRONMENT"])
 

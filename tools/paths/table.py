@@ -48,7 +48,9 @@ class Route:
     ``nfs``: TCP 2049 to the workspaces file system's mount targets; ``port``: TCP ``port`` to
     another caller's interfaces (``target``: that caller); ``internet``: the host ``target`` on
     ``port`` through NAT (and the egress firewall's allow-list, where there is one);
-    ``loopback``: ``127.0.0.1:port`` inside the caller's own task (its credential proxy);
+    ``inbound``: from the internet to ``target``'s listener port (``{listener_port}``), through
+    the egress firewall where there is one; ``loopback``: ``127.0.0.1:port`` inside the caller's
+    own task (its credential proxy);
     ``none``: the call is made by an AWS service, off the VPC."""
 
     kind: str
@@ -95,6 +97,7 @@ JANITOR = "dispatch janitor"
 COLLECTOR = "artifacts collector"
 EVENTS = "EventBridge"
 LOAD_BALANCER = "load balancer"
+API_CLIENT = "API client"
 ALARMS = "CloudWatch alarms"
 BUDGETS = "AWS Budgets"
 CLOUDTRAIL = "CloudTrail"
@@ -144,6 +147,7 @@ CALLERS: tuple[Caller, ...] = (
     ),
     Caller(EVENTS, "", OUTSIDE, principal="events.amazonaws.com"),
     Caller(LOAD_BALANCER, "", IN_SERVICE, "Service/FrontDoor/LoadBalancer/Resource"),
+    Caller(API_CLIENT, "", OUTSIDE, principal="a client on the internet (the MCP server)"),
     Caller(ALARMS, "", OUTSIDE, principal="cloudwatch.amazonaws.com"),
     Caller(BUDGETS, "", OUTSIDE, principal="budgets.amazonaws.com"),
     Caller(CLOUDTRAIL, "", OUTSIDE, principal="cloudtrail.amazonaws.com"),
@@ -408,6 +412,15 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         ),
         "continuous",
         "awslogs driver, execution role",
+    ),
+    Path(
+        API_CLIENT,
+        "reaches the load balancer's listener",
+        Route("inbound", LOAD_BALANCER),
+        (),
+        "1 per request",
+        "docs/egress.md: the firewall's inbound rule, then the group and WAF",
+        each="listener",
     ),
     Path(
         LOAD_BALANCER,
