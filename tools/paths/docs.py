@@ -107,9 +107,10 @@ What the firewall does not separate: the five agents share subnets and a securit
 each may reach every agent's provider (the union of the lists); the rows check what each one
 needs, not that it is denied the others' (docs/egress.md).
 
-Not a row, and not refused: an agent reaches the public API like any client on the internet
-(through NAT to the load balancer, which in prod admits the internet on 443); it holds no API
-key, and WAF and the API keys are what stand there.
+Before the egress firewall, an agent reached the public API like any client on the internet
+(through NAT to the load balancer); now its connection to the load balancer's name is refused
+(a row), and it holds no API key either. The shipped list holds no name of the platform's
+own; adding one to the `egress` settings would open this path again.
 
 To extend: a caller is a `Caller` in the table (an egress proxy or a sidecar of the agents
 becomes one, with its own role and placement), a call is a `Path` row.

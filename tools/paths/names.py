@@ -135,6 +135,7 @@ class Names:
             "janitor_rule": str(env.attribute("Service/DispatchJanitor/Schedule/Resource")),
             "collector_function": str(env.attribute(FUNCTIONS["collector"])),
             "github_api_host": _host(contract["OUTPOST_GITHUB_API_URL"]),
+            "load_balancer_host": str(env.attribute("Service/FrontDoor/LoadBalancer/Resource", "DNSName")),
         }
         for prefix, function in FUNCTIONS.items():
             self._function(prefix, function)

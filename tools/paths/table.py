@@ -586,6 +586,15 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT,
+        "calls the platform's own API from inside (the load balancer's name)",
+        Route("internet", "{load_balancer_host}", 443),
+        (),
+        "never",
+        "docs/egress.md: the API's name is not on the list; it holds no API key either",
+        expect=REFUSED_BY_NETWORK,
+    ),
+    Path(
+        AGENT,
         "connects to an IP address (no name to match)",
         Route("internet", "203.0.113.7", 443),
         (),
