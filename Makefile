@@ -4,9 +4,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-# jsii warns on every run that Node 20 is past end of life; the warning would bury the
-# output that matters. Node 20 is what this machine has; see README "Requirements".
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Node.js: package-lock.json pins npm's `node` package (a Node.js LTS binary from the npm
+# registry), so the CDK CLI, jsii (which aws-cdk-lib's Python package starts with the `node` on
+# PATH) and the Control Tower rules run on a supported Node whatever the machine has; the
+# machine's Node only runs `npm ci`. See docs/development.md, "Node.js".
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # No network beyond the package registries: no CLI notices, telemetry or version checks.
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
@@ -135,13 +137,21 @@ lint: $(VENV_READY) ## ruff lint and format check; actionlint (with ShellCheck) 
 typecheck: $(VENV_READY) ## mypy --strict
 	$(VENV)/bin/mypy
 
-unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out (assertions, snapshots, bad config, cdk-nag, scanners)
-	OUTPOST_ASSEMBLY=cdk.out $(PY) -m pytest
+# Coverage is measured in the same run (pyproject.toml, [tool.coverage]), over the app wing and
+# the Lambda handlers, each with its floor: below either, `make unit` fails.
+COVERAGE_FLOOR_APP := 95
+COVERAGE_FLOOR_LAMBDAS := 96
+unit: $(GUARD_OUT) $(VENV_READY) $(SCAN_READY) ## the pytest suite over cdk.out (assertions, snapshots, bad config, cdk-nag, scanners, the load-test self-test), with the coverage floors
+	OUTPOST_ASSEMBLY=cdk.out $(PY) -m pytest --cov --cov-report=
+	@echo "coverage of the app wing (floor $(COVERAGE_FLOOR_APP) %):"
+	@$(PY) -m coverage report --omit='lambdas/*' --fail-under=$(COVERAGE_FLOOR_APP) | tail -1
+	@echo "coverage of the Lambda handlers (floor $(COVERAGE_FLOOR_LAMBDAS) %):"
+	@$(PY) -m coverage report --include='lambdas/*' --fail-under=$(COVERAGE_FLOOR_LAMBDAS) | tail -1
 
 # Both cores: the steps after the one synth are independent; each one's output is printed
 # whole when it ends.
-test: install ## everything CI runs: lint, types, tests, scanners, rehearsal, load-test self-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse rehearse-update loadtest-selftest paths \
+test: install ## everything CI runs: lint, types, tests (with the load-test self-test and coverage), scanners, rehearsals, call paths, changes since HEAD~1
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit scan rehearse rehearse-update paths \
 	  changes FROM='$(or $(FROM),HEAD~1)'
 
 # Runtime call paths (docs/paths.md): network and IAM of every declared path, per environment.
@@ -159,8 +169,8 @@ loadtest: $(VENV_READY) ## load-test an environment: make loadtest ENV=prod [URL
 	@test -n "$(ENV)" || { echo "usage: make loadtest ENV=<environment> [URL=<ApiUrl>] [ARGS=<flags>]" >&2; exit 2; }
 	$(PY) -m tools.loadtest --env '$(ENV)' $(if $(URL),--url '$(URL)') $(ARGS)
 
-loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS)
-	$(PY) -m pytest tools/loadtest/tests -q
+loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-in on 127.0.0.1 (no AWS; make unit runs it too)
+	$(PY) -m pytest tests/tools/loadtest -q
 
 # The rate budget: AWS API calls per dispatch against their quotas (docs/capacity.md); exits 1 when
 # a row of the chosen design passes the headroom at 10x. tests/test_rates.py checks the same.
@@ -202,4 +212,4 @@ deploy-delivery: install ## deploy the Delivery stack (GitHub OIDC roles) of an 
 	stack=$$($(PY) -m config --delivery-stack $(ENV)) && $(CDK) deploy "$$stack" --require-approval broadening
 
 clean: ## remove cdk.out and caches (keeps .venv and node_modules)
-	rm -rf cdk.out cdk.out.first-deploy .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out.first-deploy .pytest_cache .mypy_cache .ruff_cache .cache .coverage

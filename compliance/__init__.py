@@ -5,7 +5,7 @@
 * ``acknowledgements``: acknowledging one finding of a pack (or of the Control Tower rules)
   on the one construct it concerns, with a reason that names the compensating control.
 * ``scanners``: the same for checkov and cfn-lint, written into the resource's metadata.
-* ``kms_grants``: the aspect every stack applies so that only AWS services create KMS grants.
+* ``kms_grants``: what every stage applies so that only AWS services create KMS grants.
 
 Nothing here builds infrastructure: constructs and stacks call these functions on what they
 build.

@@ -6,14 +6,15 @@ caller is an AWS service. ECR (and any service that encrypts with the key) creat
 with ``kms:GrantIsForAWSResource`` true, so it keeps working; a person or role can no longer
 hand the key to someone else through a grant.
 
-:class:`GrantsOnlyForAwsServices` is an aspect (see ``stacks.base.OutpostStack``), so every
-key of every stack gets the statement, including keys added later.
+:func:`grants_only_for_aws_services` gives every key below a scope the statement: each
+environment's stage calls it once its stacks are built (``stacks.stage.OutpostStage``), so every
+key of every stack gets it, including keys added later. Not an aspect: an aspect is called
+back from jsii's Node process once per construct (about a thousand per environment), which
+cost about a tenth of ``cdk synth``; one walk of the built tree is one call.
 """
 
 from __future__ import annotations
 
-import jsii
-from aws_cdk import IAspect
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
@@ -41,10 +42,8 @@ def deny_grants_except_for_aws_services(key: kms.Key) -> None:
     )
 
 
-@jsii.implements(IAspect)
-class GrantsOnlyForAwsServices:
-    """Aspect: :func:`deny_grants_except_for_aws_services` on every ``kms.Key`` below."""
-
-    def visit(self, node: IConstruct) -> None:
+def grants_only_for_aws_services(scope: IConstruct) -> None:
+    """:func:`deny_grants_except_for_aws_services` on every ``kms.Key`` below ``scope``."""
+    for node in scope.node.find_all():
         if isinstance(node, kms.Key):
             deny_grants_except_for_aws_services(node)

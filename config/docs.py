@@ -60,7 +60,8 @@ floor stops synth with the default's key.
 **On the command line** (`-c key=value`, read by `cdk synth/diff/deploy`): `{ONLY_KEY}=<env>`
 builds one environment (what `make diff` and `make deploy` pass), `{CONTEXT_KEY}:<env>:account=<id>`
 replaces an environment's account and `{CONTEXT_KEY}:<env>:certificate_arn=<arn>` its certificate
-(the certificate belongs to the account: README, *Overriding an account*). Any other
+(the certificate belongs to the account:
+[Overriding the account](deploy.md#overriding-the-account-of-an-environment)). Any other
 `{CONTEXT_KEY}:*` key, or one naming an environment that does not exist, is refused.
 
 Values named in the rules below:

@@ -51,7 +51,7 @@ CONTROL_PLANE = Group(
         boolean(
             "bootstrap",
             "`true` only for the first deploy into an empty registry: the service is created with 0 tasks "
-            "and its scaling pinned at 0 (README, *Deploy order and the first deploy*)",
+            "and its scaling pinned at 0 (docs/deploy.md, *Deploy order and the first deploy*)",
             rules=(
                 "synth warns while it is set (on a running environment it is an outage)",
                 "`make deploy` asks for confirmation (`CONFIRM_BOOTSTRAP=<env>` without a terminal)",

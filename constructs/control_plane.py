@@ -32,7 +32,7 @@ from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
 from constructs.task_roles import ExecutionRole, TaskRole
 from constructs.workspaces_fs import MOUNT_PATH
-from permissions.control_plane import POLICIES, acknowledge_control_plane, control_plane_statements
+from permissions.control_plane_policies import POLICIES, acknowledge_control_plane, control_plane_statements
 from permissions.data_access import DataAccess
 from permissions.tasks import log_write_statements, pull_statements
 
@@ -61,7 +61,7 @@ class ControlPlane(Construct):
     ``policies``, ``log_group``, ``scaling``.
 
     ``policies`` are the managed policies holding every permission of the task role, one per
-    concern (``permissions/control_plane.py``): launching agents, dispatch records and events,
+    concern (``permissions/control_plane_policies.py``): launching agents, dispatch records and events,
     artifacts, workspaces. The workspaces file system is mounted at ``/mnt/workspaces``.
     """
 

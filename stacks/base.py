@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import AspectPriority, Aspects, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 
-from compliance.kms_grants import GrantsOnlyForAwsServices
 from config import EnvironmentConfig
 from constructs import Construct
 
@@ -16,8 +15,8 @@ class OutpostStack(Stack):
 
     ``availability_zones`` answers from configuration, so nothing asks AWS for the zones
     of the account (synth stays offline); production stacks get termination protection.
-    Every KMS key of the stack lets only AWS services create grants on it
-    (``compliance.kms_grants``, AWS Control Tower CT.KMS.PR.3).
+    Every KMS key of the stack lets only AWS services create grants on it: its stage sees to
+    that once the stacks are built (``compliance.kms_grants``, AWS Control Tower CT.KMS.PR.3).
     """
 
     def __init__(
@@ -37,7 +36,6 @@ class OutpostStack(Stack):
             **kwargs,
         )
         self.config = config
-        Aspects.of(self).add(GrantsOnlyForAwsServices(), priority=AspectPriority.MUTATING)
 
     @property
     def availability_zones(self) -> list[str]:

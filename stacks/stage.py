@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Environment, Stack, Stage, Tags
 
+from compliance.kms_grants import grants_only_for_aws_services
 from config import EnvironmentConfig
 from constructs import Construct
 from constructs.operations_alarms import Watched
@@ -62,3 +63,5 @@ class OutpostStage(Stage):
         Tags.of(self).add("Environment", config.name)
         for key, value in config.tags:
             Tags.of(self).add(key, value)
+        # Every KMS key of every stack above lets only AWS services create grants (CT.KMS.PR.3).
+        grants_only_for_aws_services(self)

@@ -12,11 +12,6 @@ from tests.templates import account, region
 CLOUDTRAIL = {"Service": "cloudtrail.amazonaws.com"}
 
 
-def by_path(synthesized: Synthesized, stage: str, suffix: str) -> tuple[str, dict[str, Any]]:
-    """The one resource whose construct path ends with ``suffix``, with its logical id."""
-    return templates.ending(synthesized, f"{stage}/Audit", suffix)
-
-
 def only(synthesized: Synthesized, stage: str, resource_type: str) -> tuple[str, dict[str, Any]]:
     return templates.only(synthesized, f"{stage}/Audit", resource_type)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.synth import Synthesized
-from tests.templates import ending, path_of, settings
+from tests.templates import path_of, settings
 
 # The file-system policy's refusal of any mount that does not go through an access point.
 DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT = {
@@ -24,13 +24,6 @@ DENY_MOUNTS_WITHOUT_AN_ACCESS_POINT = {
 
 def data(stage: str) -> dict[str, Any]:
     return settings(stage)["data"]  # type: ignore[no-any-return]
-
-
-def find(
-    synthesized: Synthesized, stage: str, resource_type: str, path_suffix: str
-) -> tuple[str, dict[str, Any]]:
-    """The one resource of ``resource_type`` whose construct path ends with ``path_suffix``."""
-    return ending(synthesized, f"{stage}/Data", path_suffix, resource_type)
 
 
 def tables(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:

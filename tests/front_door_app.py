@@ -1,4 +1,4 @@
-"""The throwaway app tests/test_front_door.py reads: a FrontDoor in front of a minimal service.
+"""The throwaway app tests/app/test_front_door.py reads: a FrontDoor in front of a minimal service.
 
 Per environment of the test session (tests/environments.py: with a certificate or without,
 of either kind): the real Network stack, and a test stack holding a minimal Fargate service
@@ -17,6 +17,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from compliance.acknowledgements import acknowledge, in_packs
+from compliance.kms_grants import grants_only_for_aws_services
 from compliance.packs import add_nag_packs, new_app, read_report
 from config import EnvironmentConfig, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
@@ -154,6 +155,7 @@ def synthesize_front_door(outdir: Path) -> Synth:
         urls[config.stage_name] = stack.resolve(stack.front_door.url)
         front_doors[config.stage_name] = stack.front_door
         services[config.stage_name] = stack.service
+        grants_only_for_aws_services(stage)  # as every OutpostStage does
     add_nag_packs(app)
     with contextlib.suppress(RuntimeError):  # an open finding: test_no_nag_findings names it
         app.synth()

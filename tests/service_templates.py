@@ -15,11 +15,6 @@ def service(synthesized: Synthesized, stage: str) -> dict[str, Any]:
     return synthesized.template(f"{stage}/Service")
 
 
-def at(synthesized: Synthesized, stage: str, path: str) -> tuple[str, dict[str, Any]]:
-    """(logical id, resource) of the resource whose construct path is ``<stage>/Service/<path>``."""
-    return templates.at(synthesized, f"{stage}/Service", path)
-
-
 ENV_NAMES = {stage: name_of(stage) for stage in STAGES}
 
 
@@ -37,11 +32,11 @@ SECRET_LIKE = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|PRIVATE", re.IGN
 
 
 def logical_id(synthesized: Synthesized, stage: str, path: str) -> str:
-    return at(synthesized, stage, path)[0]
+    return templates.at(synthesized, f"{stage}/Service", path)[0]
 
 
 def props(synthesized: Synthesized, stage: str, path: str) -> dict[str, Any]:
-    found: dict[str, Any] = at(synthesized, stage, path)[1]["Properties"]
+    found: dict[str, Any] = templates.at(synthesized, f"{stage}/Service", path)[1]["Properties"]
     return found
 
 

@@ -14,7 +14,6 @@ the day someone adds ``staging``.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from app import build
 from compliance.packs import new_app, read_report
 from config.context import read_context
+from tools.assembly import stack_templates
 from tools.review.guard import run_guard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,26 +110,11 @@ def from_assembly(outdir: Path) -> Synthesized:
     again: ``make unit`` passes it (``OUTPOST_ASSEMBLY``), so one ``make test`` synthesizes once
     and the tests, the scanners and the rehearsal read the same templates. The Control Tower
     rules have run over it (``make`` runs ``review.guard`` first)."""
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    stages = [
-        artifact["properties"]["directoryName"].removeprefix("assembly-")
-        for artifact in manifest["artifacts"].values()
-        if artifact["type"] == "cdk:cloud-assembly"
-    ]
     return Synthesized(
-        outdir=outdir, error=None, report=read_report(outdir), templates=read_templates(outdir, stages)
+        outdir=outdir, error=None, report=read_report(outdir), templates=stack_templates(outdir)
     )
 
 
 def read_templates(outdir: Path, stage_names: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Every stack template of those stages' assemblies in ``outdir``, by ``Dev/Network`` and the like."""
-    templates: dict[str, dict[str, Any]] = {}
-    for stage_name in stage_names:
-        assembly = outdir / f"assembly-{stage_name}"
-        manifest = json.loads((assembly / "manifest.json").read_text())
-        for artifact in manifest["artifacts"].values():
-            if artifact["type"] != "aws:cloudformation:stack":
-                continue
-            template_file = artifact["properties"]["templateFile"]
-            templates[artifact["displayName"]] = json.loads((assembly / template_file).read_text())
-    return templates
+    return stack_templates(outdir, stage_names)

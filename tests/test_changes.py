@@ -17,6 +17,7 @@ import pytest
 
 from config import EnvironmentConfig
 from config.changes import Acknowledgement, ChangesConfig
+from config.registry import IMAGES
 from tests.environments import CONFIGS, SHIPPED, of_kind
 from tests.synth import Synthesized
 from tools.changes import schemas
@@ -79,7 +80,7 @@ def test_a_new_repository_prefix_is_refused_naming_every_repository(before: Temp
     verdicts, out = run(before, rename_repositories)
     repositories = resources_of(before, f"{PROD.stage_name}/Registry", "AWS::ECR::Repository")
     refused = verdicts[PROD.name].refused
-    assert len(repositories) == 7
+    assert len(repositories) == len(IMAGES)
     assert len(refused) == len(repositories)
     for logical_id in repositories:
         (line,) = [line for line in refused if f" {logical_id} " in line]
@@ -116,7 +117,7 @@ def test_keeping_one_more_image_is_an_update_in_place(before: Templates) -> None
 
     verdicts, out = run(before, keep_more)
     assert not any(v.refused for v in verdicts.values())
-    assert f"{PROD.name}: 0 replace, 0 delete, 0 add, 7 update; 0 output change(s)" in out
+    assert f"{PROD.name}: 0 replace, 0 delete, 0 add, {len(IMAGES)} update; 0 output change(s)" in out
 
 
 def test_deleting_a_bucket_is_refused(before: Templates) -> None:
@@ -230,10 +231,10 @@ def test_an_acknowledged_change_passes_and_only_that_change(before: Templates) -
     acks = tuple(_acknowledge(line) for line in verdicts[PROD.name].refused)
     verdicts, _ = run(before, rename_repositories, {PROD.name: acks})
     assert not verdicts[PROD.name].refused
-    assert len(verdicts[PROD.name].acknowledged) == 7
+    assert len(verdicts[PROD.name].acknowledged) == len(IMAGES)
     # In another environment, or for another change of the same resource, it approves nothing.
     verdicts, _ = run(before, rename_repositories, {DEV.name: acks})
-    assert len(verdicts[PROD.name].refused) == 7
+    assert len(verdicts[PROD.name].refused) == len(IMAGES)
 
     def other_name(templates: Templates) -> None:
         rename_repositories(templates)
@@ -243,8 +244,8 @@ def test_an_acknowledged_change_passes_and_only_that_change(before: Templates) -
             repository["Properties"]["RepositoryName"] += "-2"
 
     verdicts, _ = run(before, other_name, {PROD.name: acks})
-    assert len(verdicts[PROD.name].refused) == 7
-    assert len(verdicts[PROD.name].spent) == 7
+    assert len(verdicts[PROD.name].refused) == len(IMAGES)
+    assert len(verdicts[PROD.name].spent) == len(IMAGES)
 
 
 def test_an_acknowledgement_is_spent_once_its_change_is_deployed(before: Templates) -> None:
@@ -255,8 +256,8 @@ def test_an_acknowledgement_is_spent_once_its_change_is_deployed(before: Templat
     deployed = copy.deepcopy(before)
     rename_repositories(deployed)
     verdicts, out = run(deployed, None, acks)
-    assert len(verdicts[PROD.name].spent) == 7
-    assert sum("matches no change relative to FROM" in line for line in out) == 7
+    assert len(verdicts[PROD.name].spent) == len(IMAGES)
+    assert sum("matches no change relative to FROM" in line for line in out) == len(IMAGES)
 
     def back(templates: Templates) -> None:
         for repository in resources_of(
@@ -267,7 +268,7 @@ def test_an_acknowledgement_is_spent_once_its_change_is_deployed(before: Templat
             )
 
     verdicts, _ = run(deployed, back, acks)
-    assert len(verdicts[PROD.name].refused) == 7
+    assert len(verdicts[PROD.name].refused) == len(IMAGES)
 
 
 def test_a_new_type_replaces_and_a_stack_only_before_is_not_deleted(before: Templates) -> None:

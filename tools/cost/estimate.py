@@ -11,15 +11,15 @@ from typing import Any
 from config import EnvironmentConfig, load_environments
 from config.context import read_context
 from config.cost import CostAssumptions
-from tools.cost import compute, network, services
+from tools import assembly
+from tools.cost import compute, network_items, services
 from tools.cost.prices import CostError, PriceTable, load_prices
 from tools.cost.resources import NO_CHARGE, PRICED_TYPES
 from tools.cost.usage import LineItem, Usage
-from tools.review import assembly
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 ROOT = Path(__file__).resolve().parents[2]
-ITEMS = network.ITEMS + compute.ITEMS + services.ITEMS
+ITEMS = network_items.ITEMS + compute.ITEMS + services.ITEMS
 
 
 @dataclass(frozen=True)

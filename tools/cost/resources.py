@@ -7,9 +7,11 @@ Nothing is ever counted as zero by omission.
 
 from __future__ import annotations
 
-from tools.cost import compute, network, services
+from tools.cost import compute, network_items, services
 
-PRICED_TYPES: frozenset[str] = frozenset(network.PRICED_TYPES + compute.PRICED_TYPES + services.PRICED_TYPES)
+PRICED_TYPES: frozenset[str] = frozenset(
+    network_items.PRICED_TYPES + compute.PRICED_TYPES + services.PRICED_TYPES
+)
 
 _VPC = "part of the VPC, which has no charge of its own"
 _IAM = "IAM has no charge"

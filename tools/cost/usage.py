@@ -9,7 +9,7 @@ from typing import Any
 from config import EnvironmentConfig
 from config.cost import CostAssumptions
 from tools.cost.prices import CostError, PriceTable
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a run measured, and whether it passes: percentiles, error counts, the verdict.
 
 Pure functions over the requests a run recorded, so that the rules are tested on their own
-(loadtest/tests/test_results.py) and the Locust side only has to record samples.
+(tests/tools/loadtest/test_results.py) and the Locust side only has to record samples.
 """
 
 from __future__ import annotations

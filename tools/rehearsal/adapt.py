@@ -9,7 +9,7 @@ for a response its Lambda would send. So, before a template goes to the emulator
 - ``Fn::GetStackOutput`` (unknown to moto) is replaced by the producing stack's output, read
   from the emulator (``DescribeStacks``), as CloudFormation does for a weak reference.
 - ``Ref``/``Fn::GetAtt`` of a type moto skips, or an attribute its model cannot answer,
-  become the realistic value of ``rehearsal.names`` (an ARN of the right form and length).
+  become the realistic value of ``tools.rehearsal.physical_names`` (an ARN of the right form and length).
 - Defects of moto 5.2.5 that AWS does not have are worked around, each listed in
   ``WORKAROUNDS`` and in the rehearsal's output.
 
@@ -98,7 +98,7 @@ def for_emulator(
             if isinstance(properties.get("EventPattern"), dict):
                 properties["EventPattern"] = json.dumps(properties["EventPattern"])
             if "ArchiveName" not in properties:
-                # CloudFormation cuts a generated name to the type's maximum (rehearsal.names).
+                # CloudFormation cuts a generated name to the type's maximum (tools.rehearsal.physical_names).
                 properties["ArchiveName"] = resolver.reference(logical_id, "ArchiveName")
     body["Outputs"] = {k: substitute(v, f"output {k}") for k, v in body.get("Outputs", {}).items()}
     body.pop("Rules", None)  # checked by the rehearsal itself (rehearsal.deploy.check_rules)

@@ -19,11 +19,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
+from tools.assembly import Stack
 from tools.rehearsal.adapt import MissingReferenceError, for_emulator
-from tools.rehearsal.assembly import Stack
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.limits import Finding
-from tools.rehearsal.names import Place
+from tools.rehearsal.physical_names import Place
 from tools.rehearsal.resolve import Resolver
 
 LISTENER_TYPES = ("AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerCertificate")

@@ -17,7 +17,7 @@ from typing import Any
 from app import build
 from compliance.packs import new_app
 from config.context import read_context
-from tools.rehearsal.bootstrap import ROOT
+from tools.rehearsal.cdk_bootstrap import ROOT
 
 
 def first_deploy_context() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """What AWS checks when it creates a stack and the emulator does not, checked before each create.
 
 Each limit names the AWS page it comes from. ``check(stacks, options)`` takes stacks in
-deployment order (``rehearsal.assembly.Stack``, e.g. from ``read_assembly`` or
+deployment order (``tools.assembly.Stack``, e.g. from ``read_assembly`` or
 ``Stack.from_template``) and returns every ``Finding``: the stack that would fail, the
 resource, and the reason. Values in policies are the realistic ones of ``rehearsal.resolve``,
 so a size is the size IAM will measure. Limits that span stacks (rules of one security group,
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.agents import FARGATE_SIZES, SPOT_MINIMUM_PLATFORM, platform_at_least
+from tools.assembly import Stack
 from tools.rehearsal.alarms import CLOUDWATCH_PAGE, ECS_ALARMS_PAGE, alarm_problems, unknown_deployment_alarms
-from tools.rehearsal.assembly import Stack
 from tools.rehearsal.resolve import StackSet
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html

@@ -4,7 +4,7 @@
 ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``, ``Fn::If`` (with the template's conditions),
 ``Fn::Equals``/``Not``/``And``/``Or``, ``Fn::FindInMap``, ``Fn::Base64``, ``Fn::GetAZs``,
 pseudo parameters and ``Fn::GetStackOutput`` (through ``outputs``). Resources resolve to
-the realistic names and ARNs of ``rehearsal.names``.
+the realistic names and ARNs of ``tools.rehearsal.physical_names``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from tools.rehearsal.names import Place, Resource, reference, uuid_like
+from tools.rehearsal.physical_names import Place, Resource, reference, uuid_like
 
 # A function the resolver calls for Fn::GetStackOutput: (stack name, region, output name).
 Outputs = Callable[[str, str, str], Any]

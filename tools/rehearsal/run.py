@@ -12,10 +12,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.assembly import Assembly, read_assembly
 from tools.rehearsal import limits
 from tools.rehearsal.adapt import WORKAROUNDS, attributes, coverage
-from tools.rehearsal.assembly import Assembly, read_assembly
-from tools.rehearsal.bootstrap import bootstrap_stack, publish
+from tools.rehearsal.cdk_bootstrap import bootstrap_stack, publish
 from tools.rehearsal.deploy import Deployment, Result
 from tools.rehearsal.emulator import Emulator, Support, isolate_from_aws, running
 

@@ -27,7 +27,7 @@ from typing import Any
 from tools.review.credentials import credential_rows
 from tools.review.document import Heading, Section, Table
 from tools.review.roles import Role, Use, conditions, environment_roles, launchers
-from tools.review.templates import StackTemplate, as_list, references, resolve
+from tools.stack_template import StackTemplate, as_list, references, resolve
 
 # Service prefix -> (read actions, write actions), in the order the table lists the stores.
 LEVELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -20,7 +20,7 @@ from html import escape
 from typing import Any
 
 from tools.review import flows
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 # What the stack boxes list, in this order: resource type -> (singular, plural).
 SHOWN_TYPES: tuple[tuple[str, str, str], ...] = (

@@ -35,8 +35,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tools.review import assembly, template_validation
-from tools.review.acknowledgements import Made, acknowledgements_made
+from tools import assembly
+from tools.review import template_validation
+from tools.review.acknowledgements_made import Made, acknowledgements_made
+from tools.review.result_cache import Judged, per_template
 
 PLUGIN = assembly.GUARD_PLUGIN
 REPORT_FILE = assembly.GUARD_REPORT
@@ -92,6 +94,12 @@ def run_rules(templates: Sequence[Path], package: Path, *, parts: int | None = N
     return collect(start_rules(templates, package, parts=parts))
 
 
+def rules_identity(package: Path) -> str:
+    """What the Control Tower rules' result depends on besides a template: the plugin's bundle
+    (its version, rules and binary) and the runner that calls it."""
+    return f"cfn-guard {package.parent.name} {RUNNER.read_text()}"
+
+
 def start_rules(
     templates: Sequence[Path], package: Path, *, parts: int | None = None
 ) -> list[subprocess.Popen[str]]:
@@ -113,15 +121,19 @@ def start_rules(
 def collect(runs: Sequence[subprocess.Popen[str]]) -> dict[str, Any]:
     results = [_read_run(*run.communicate(), run.returncode) for run in runs]
     violations = [violation for result in results for violation in result.get("violations", [])]
+    # One per rule and template (result_cache.per_template), in an order of their own, not of
+    # the grouping (which follows the machine's cores).
+    split = [v for found in per_template(violations).values() for v in found]
     return {
         "success": all(result.get("success", False) for result in results),
-        # In an order of their own, not of the grouping (which follows the machine's cores).
-        "violations": sorted(violations, key=_violation_order),
+        "violations": sorted(split, key=_violation_order),
     }
 
 
 def _violation_order(violation: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]]]:
-    where = [(r["templatePath"], r["resourceLogicalId"]) for r in violation.get("violatingResources", [])]
+    where = [
+        (r["templatePath"], r.get("resourceLogicalId", "")) for r in violation.get("violatingResources", [])
+    ]
     return violation["ruleName"], where
 
 
@@ -221,9 +233,22 @@ def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
     if not templates:
         raise GuardError(f"no stack templates in {outdir}: synthesize first")
     made = acknowledgements_made(outdir)
-    runs = start_rules([t.path for t in templates], package_dir(cache))
+    package = package_dir(cache)
+    # Each rule set judges only the templates whose bytes it has not judged before
+    # (review.result_cache: a warm tree's unchanged templates; CI judges them all).
+    environment = {str(t.path.resolve()): t.environment for t in templates}
+    paths = [t.path for t in templates]
+    guarded = Judged(paths, rules=rules_identity(package), extra=lambda p: environment[str(p.resolve())])
+    validated = Judged(
+        paths, rules=template_validation.rules_identity(), extra=lambda p: environment[str(p.resolve())]
+    )
+    runs = start_rules(guarded.missing, package) if guarded.missing else []
     try:
-        validated, version = template_validation.run_rules(templates)
+        if validated.missing:
+            missing = {str(p.resolve()) for p in validated.missing}
+            validated.add(
+                template_validation.run_rules([t for t in templates if str(t.path.resolve()) in missing])[0]
+            )
     except BaseException:
         for run in runs:
             run.kill()
@@ -231,10 +256,17 @@ def run_guard(outdir: Path, *, cache: Path | None = None) -> dict[str, Any]:
         raise
     bodies = template_bodies(templates)  # read once, for both reports
     validation = plugin_report(
-        outdir, validated, made, bodies, plugin=template_validation.PLUGIN, version=version
+        outdir,
+        validated.result(),
+        made,
+        bodies,
+        plugin=template_validation.PLUGIN,
+        version=template_validation.version(),
     )
     (outdir / assembly.TEMPLATE_VALIDATION_REPORT).write_text(json.dumps(validation, indent=1) + "\n")
-    report = plugin_report(outdir, collect(runs), made, bodies)
+    if runs:
+        guarded.add(collect(runs))
+    report = plugin_report(outdir, guarded.result(), made, bodies)
     (outdir / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
     return report
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from tools.review.document import Block, Heading, Section, Table
 from tools.review.roles import Role, conditions, environment_roles
-from tools.review.templates import StackTemplate, as_list
+from tools.stack_template import StackTemplate, as_list
 
 
 def statement_rows(role: Role) -> list[list[str]]:

@@ -14,14 +14,14 @@ without running anything:
 - IAM at a glance: each role, what uses it, who may assume it, what it may do and on what;
 - data reach: what data each role can read and write (``review.data_reach``);
 - data retention at a glance: buckets, log groups, repositories, keys, tables;
-- the monthly cost estimate of the environment (``review.cost``, ``make cost``);
+- the monthly cost estimate of the environment (``review.cost_section``, ``make cost``);
 - the architecture diagram (``review.diagram``).
 
 Usage: ``python -m tools.review.report [cdk.out] [--diagram docs/architecture.svg --diagram-env prod]``.
 
 The sections are built by one module each: ``review.rule_packs`` (with
-``review.acknowledgements``), ``review.scanners``, ``review.network``, ``review.iam_summary``
-and ``review.data_reach`` (both over ``review.roles``), ``review.retention``;
+``review.acknowledgements_made``), ``review.scanner_section``, ``review.network_section``,
+``review.iam_summary`` and ``review.data_reach`` (both over ``review.roles``), ``review.retention``;
 ``review.render_markdown`` and ``review.render_html`` (a Jinja2 template) write them out.
 This module assembles them per environment and writes the files.
 """
@@ -37,22 +37,23 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError, load_environments
+from tools import assembly
 from tools.cost.estimate import shipped_context
-from tools.review import assembly, scan
-from tools.review.acknowledgements import Made, acknowledgements_made
-from tools.review.cost import cost_sections
+from tools.review import scan
+from tools.review.acknowledgements_made import Made, acknowledgements_made
+from tools.review.cost_section import cost_sections
 from tools.review.data_reach import data_reach_section
 from tools.review.diagram import architecture_svg
 from tools.review.document import Figure, Section, Table
 from tools.review.iam_summary import iam_section
-from tools.review.network import network_section
+from tools.review.network_section import network_section
 from tools.review.render_html import to_html
 from tools.review.render_markdown import to_markdown
 from tools.review.retention import retention_section
 from tools.review.roles import environment_roles
 from tools.review.rule_packs import Acknowledgement, OpenFinding, packs_section
-from tools.review.scanners import scanner_rows, scanners_section
-from tools.review.templates import StackTemplate
+from tools.review.scanner_section import scanner_rows, scanners_section
+from tools.stack_template import StackTemplate
 
 
 @dataclass

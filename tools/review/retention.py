@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tools.review.document import Block, Heading, Section, Table
-from tools.review.templates import StackTemplate
+from tools.stack_template import StackTemplate
 
 
 def _deletion(resource: Mapping[str, Any]) -> str:

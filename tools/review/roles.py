@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.review.templates import StackTemplate, Target, as_list, references, resolve
+from tools.stack_template import StackTemplate, Target, as_list, references, resolve
 
 # How a resource uses a role, by its type and the property that names the role.
 _KINDS = {

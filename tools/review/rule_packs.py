@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tools.review import assembly
-from tools.review.acknowledgements import Made, stale_acknowledgements
+from tools import assembly
+from tools.review.acknowledgements_made import Made, stale_acknowledgements
 from tools.review.document import Block, Heading, Section, Table
-from tools.review.templates import output_name
+from tools.stack_template import output_name
 
 NAG_PACKS = (
     "AwsSolutions",

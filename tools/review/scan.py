@@ -36,8 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, Template, templates
 from tools.review import guard
-from tools.review.assembly import GUARD_REPORT, TEMPLATE_VALIDATION_REPORT, Template, templates
+from tools.review.result_cache import keep, key, read_kept
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY_FILE = "scan-summary.json"
@@ -150,17 +151,32 @@ def run_cfn_lint(all_templates: Sequence[Template], *, binary: Path) -> ToolResu
             "on the one resource it concerns, in Metadata.cfn-lint.config.ignore_checks)"
         )
     command = [str(binary), "--format", "json"]
-    code, out, err, seconds = _run(command + [str(t.path) for t in all_templates])
-    try:
-        matches: list[dict[str, Any]] = json.loads(out or "[]")
-    except json.JSONDecodeError as error:
-        raise ScanError(
-            f"cfn-lint exited {code} without JSON output: {(err or out).strip()[:300]}"
-        ) from error
+    identity = _identity("cfn-lint", binary)
+    keys = {t.path: key(t.path, identity) for t in all_templates}
+    found: dict[Path, list[dict[str, Any]]] = {}
+    for template in all_templates:
+        kept = read_kept(keys[template.path])
+        if kept is not None:
+            found[template.path] = [{**match, "Filename": str(template.path)} for match in kept]
+    missing = [t for t in all_templates if t.path not in found]
+    seconds = 0.0
+    if missing:
+        code, out, err, seconds = _run(command + [str(t.path) for t in missing])
+        try:
+            fresh: list[dict[str, Any]] = json.loads(out or "[]")
+        except json.JSONDecodeError as error:
+            raise ScanError(
+                f"cfn-lint exited {code} without JSON output: {(err or out).strip()[:300]}"
+            ) from error
+        if code != 0 and not fresh:
+            raise ScanError(f"cfn-lint exited {code}: {(err or out).strip()[:300]}")
+        for template in missing:
+            found[template.path] = [m for m in fresh if _same_file(m.get("Filename", ""), template.path)]
+            keep(keys[template.path], [{**m, "Filename": ""} for m in found[template.path]])
     result = ToolResult(
         "cfn-lint", len(all_templates), skips=cfn_lint_ignores(all_templates), seconds=seconds
     )
-    for match in matches:
+    for match in (m for template in all_templates for m in found[template.path]):
         path = match.get("Location", {}).get("Path") or []
         resource = str(path[1]) if len(path) > 1 and path[0] == "Resources" else "/".join(map(str, path))
         result.findings.append(
@@ -172,53 +188,107 @@ def run_cfn_lint(all_templates: Sequence[Template], *, binary: Path) -> ToolResu
                 resource=resource,
             )
         )
-    if code != 0 and not matches:
-        raise ScanError(f"cfn-lint exited {code}: {(err or out).strip()[:300]}")
     return result
 
 
+def _identity(tool: str, binary: Path) -> str:
+    """What a scanner's result depends on besides a template (``review.result_cache``): the tool,
+    the pinned scanners (``requirements-scan.lock``) and this module, which runs them."""
+    lock = ROOT / "requirements-scan.lock"
+    pins = lock.read_text() if lock.exists() else ""
+    return f"{tool} {binary.resolve()} {pins} {Path(__file__).read_text()}"
+
+
+def _same_file(reported: str, path: Path) -> bool:
+    """Whether a scanner's file name (as given, absolute, or relative to the outdir) is ``path``."""
+    return bool(reported) and (reported == str(path) or Path(reported).parts[-2:] == path.parts[-2:])
+
+
 def run_checkov(all_templates: Sequence[Template], *, binary: Path) -> ToolResult:
-    command = [str(binary), "--framework", "cloudformation", "--skip-download", "--output", "json"]
+    identity = _identity("checkov", binary)
+    keys = {t.path: key(t.path, identity) for t in all_templates}
+    found: dict[Path, dict[str, Any]] = {}
     for template in all_templates:
+        kept = read_kept(keys[template.path])
+        if kept is not None:
+            found[template.path] = kept
+    missing = [t for t in all_templates if t.path not in found]
+    seconds = 0.0
+    if missing:
+        fresh, seconds = _checkov_run(missing, binary)
+        found.update(fresh)
+        for template in missing:
+            keep(keys[template.path], fresh[template.path])
+    result = ToolResult("checkov", len(all_templates), passed=0, seconds=seconds)
+    for template in all_templates:
+        own = found[template.path]
+        result.passed = (result.passed or 0) + int(own["passed"])
+        for check in own["failed"]:
+            result.findings.append(
+                Finding(
+                    rule=check["check_id"],
+                    level="failed",
+                    message=check.get("check_name", ""),
+                    stack=template.stack,
+                    resource=check.get("resource", ""),
+                )
+            )
+        for check in own["skipped"]:
+            result.skips.append(
+                Skip(
+                    rule=check["check_id"],
+                    reason=(check.get("check_result") or {}).get("suppress_comment", ""),
+                    stack=template.stack,
+                    resource=check.get("resource", ""),
+                )
+            )
+        if own["parsing_error"]:
+            result.findings.append(Finding("parsing", "error", "checkov could not parse", template.stack, ""))
+    return result
+
+
+def _checkov_run(some: Sequence[Template], binary: Path) -> tuple[dict[Path, dict[str, Any]], float]:
+    """checkov over ``some``: per template, the checks it passed (a count), failed and skipped,
+    and whether it could not be parsed."""
+    command = [str(binary), "--framework", "cloudformation", "--skip-download", "--output", "json"]
+    for template in some:
         command += ["--file", str(template.path)]
     code, out, err, seconds = _run(command, env=OFFLINE_ENV)
     try:
         reports: Any = json.loads(out)
     except json.JSONDecodeError as error:
         raise ScanError(f"checkov exited {code} without JSON output: {(err or out).strip()[:300]}") from error
-    result = ToolResult("checkov", len(all_templates), passed=0, seconds=seconds)
+    per: dict[Path, dict[str, Any]] = {
+        t.path: {"passed": 0, "failed": [], "skipped": [], "parsing_error": False} for t in some
+    }
+
+    def owner(reported: str) -> dict[str, Any]:
+        for template in some:
+            if _same_file(reported, template.path):
+                return per[template.path]
+        raise ScanError(f"checkov reported a file it was not given: {reported}")
+
     for report in reports if isinstance(reports, list) else [reports]:
         if report.get("check_type") not in (None, "cloudformation"):
             continue
-        summary = report.get("summary", {})
-        result.passed = (result.passed or 0) + int(summary.get("passed", 0))
         results = report.get("results", {})
+        for check in results.get("passed_checks", []):
+            owner(check.get("file_path", ""))["passed"] += 1
         for check in results.get("failed_checks", []):
-            result.findings.append(
-                Finding(
-                    rule=check["check_id"],
-                    level="failed",
-                    message=check.get("check_name", ""),
-                    stack=_stack_of(check.get("file_path", ""), all_templates),
-                    resource=check.get("resource", ""),
-                )
-            )
+            owner(check.get("file_path", ""))["failed"].append(check)
         for check in results.get("skipped_checks", []):
-            result.skips.append(
-                Skip(
-                    rule=check["check_id"],
-                    reason=(check.get("check_result") or {}).get("suppress_comment", ""),
-                    stack=_stack_of(check.get("file_path", ""), all_templates),
-                    resource=check.get("resource", ""),
-                )
-            )
+            owner(check.get("file_path", ""))["skipped"].append(check)
         for path in results.get("parsing_errors", []):
-            result.findings.append(
-                Finding("parsing", "error", "checkov could not parse", _stack_of(path, all_templates), "")
+            owner(path)["parsing_error"] = True
+        passed = int(report.get("summary", {}).get("passed", 0))
+        if passed != len(results.get("passed_checks", [])):
+            raise ScanError(
+                f"checkov's summary counts {passed} passed checks, its results list another number"
             )
-    if code not in (0, 1) or (code == 1 and result.ok):
+    failed = any(own["failed"] or own["parsing_error"] for own in per.values())
+    if code not in (0, 1) or (code == 1 and not failed):
         raise ScanError(f"checkov exited {code}: {err.strip()[:300]}")
-    return result
+    return per, seconds
 
 
 def rule_results(outdir: Path, all_templates: Sequence[Template]) -> list[ToolResult]:

@@ -9,15 +9,18 @@ WebAssembly engine) inside every synth unless the app turns it off. Its engine t
 same rules (``@aws-cdk/core:validateAgainstDefaultRules`` makes its warnings count), the
 app's acknowledgements (``CloudFormation-Validate::W3010``) applied as synth applied them.
 The plugin report is written as ``cfn-validate-report.json``;
-``review.assembly.validation_report`` merges it.
+``tools.assembly.validation_report`` merges it.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+from pathlib import Path
 from typing import Any, cast
 
-from tools.review import assembly
+from tools import assembly
+from tools.review.result_cache import cache_dir
 
 PLUGIN = assembly.TEMPLATE_VALIDATION_PLUGIN
 
@@ -70,7 +73,42 @@ def run_rules(templates: list[assembly.Template]) -> tuple[dict[str, Any], str]:
         }
         for violation in report.violations
     ]
-    return {"success": report.success, "violations": violations}, plugin.version or ""
+    version = plugin.version or ""
+    _keep_version(version)
+    return {"success": report.success, "violations": violations}, version
+
+
+def rules_identity() -> str:
+    """What the validation's result depends on besides a template (``review.result_cache``): the
+    aws-cdk-lib that ships the plugin, and this module, which runs it."""
+    return f"cfn-validate aws-cdk-lib=={_library_version()} {Path(__file__).read_text()}"
+
+
+def _library_version() -> str:
+    return importlib.metadata.version("aws-cdk-lib")
+
+
+def _version_file() -> Path | None:
+    directory = cache_dir()
+    return directory / f"cfn-validate-version-aws-cdk-lib-{_library_version()}" if directory else None
+
+
+def _keep_version(version: str) -> None:
+    where = _version_file()
+    if where is not None and version:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_text(version)
+
+
+def version() -> str:
+    """The plugin's version, as its report names it: kept beside the cached results (it follows
+    aws-cdk-lib's version), so a run whose every template was judged before starts no engine."""
+    where = _version_file()
+    if where is not None and where.exists():
+        return where.read_text().strip()
+    found: str = _plugin().version or ""
+    _keep_version(found)
+    return found
 
 
 @functools.cache
