@@ -11,7 +11,7 @@ from tools.paths.check import Checker, Outcome, UnboundError
 from tools.paths.docs import render
 from tools.paths.model import ModelError, environments
 from tools.paths.names import Names
-from tools.rehearsal.names import UnknownReferenceError
+from tools.rehearsal.physical_names import UnknownReferenceError
 from tools.rehearsal.resolve import UnresolvableError
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.assembly import Stack, read_assembly
 from tools.paths.policy import Document, ResourcePolicy
-from tools.rehearsal.assembly import Stack, read_assembly
 from tools.rehearsal.resolve import Resolver, StackSet
 
 ALL_TRAFFIC = "-1"
