@@ -173,7 +173,7 @@ loadtest-selftest: $(VENV_READY) ## the load-test harness against a local stand-
 	$(PY) -m pytest tests/tools/loadtest -q
 
 # The rate budget: AWS API calls per dispatch against their quotas (docs/capacity.md); exits 1 when
-# a row of the chosen design passes the headroom at 10x. tests/test_rates.py checks the same.
+# a row of the chosen design passes the headroom at 10x. tests/tools/test_rates.py checks the same.
 .PHONY: rates
 rates: $(VENV_READY) ## the rate budget at 1x and 10x against the documented AWS quotas (rewrites docs/capacity.md's tables)
 	$(PY) -m tools.rates --write

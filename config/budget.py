@@ -2,7 +2,7 @@
 
 The estimate is ``make cost``'s figure for the environment, written here by hand: the estimate
 reads the synthesized templates, so synth cannot compute it without reading its own output, and
-the app wing does not import the post-synth tools. ``tests/test_budget.py`` fails when the
+the app wing does not import the post-synth tools. ``tests/app/test_budget.py`` fails when the
 written figure and ``make cost``'s differ by more than ``ESTIMATE_TOLERANCE_PERCENT``.
 """
 

@@ -220,7 +220,7 @@ class AgentTask(Construct):
             "The environment holds no credential: the agent's key variable holds the fixed placeholder "
             f"{KEY_PLACEHOLDER!r}, the rest are the proxy's loopback URL and address, the provider's API "
             "origin and header names, and a file path; the provider key is an ECS secret of the proxy "
-            "container, and tests/test_credentials.py fails on any other value in a credential-like "
+            "container, and tests/app/test_credentials.py fails on any other value in a credential-like "
             "variable.",
             "AwsSolutions-ECS2",
         )

@@ -7,7 +7,7 @@ job needs (``POST /app/installations/{id}/access_tokens`` with ``repositories`` 
 ``permissions``; GitHub makes it expire after one hour), and writes that token into the
 dispatch's workspace, as it writes the artifact links (docs/credentials.md).
 
-Only the control plane's task role reads the key (tests/test_credentials.py). The secret is
+Only the control plane's task role reads the key (tests/app/test_credentials.py). The secret is
 created with a random placeholder, so no key is ever in a template; an operator stores the
 App's PEM after the first deploy (``aws secretsmanager put-secret-value``), and a later
 deploy leaves the value alone.

@@ -5,7 +5,7 @@ The patterns are those of AWS Security Hub controls CloudWatch.1-14
 (https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html), which are the
 CIS AWS Foundations Benchmark's (v1.2.0 3.1-3.14, v1.4.0 4.1-4.15), plus the benchmark's
 Organizations filter (v1.4.0 4.15), which has no Security Hub control. Each is tested against
-CloudTrail records that must and must not match (``tests/test_security_alarms.py``).
+CloudTrail records that must and must not match (``tests/app/test_security_alarms.py``).
 
 Security Hub's check passes when a filter with the pattern is on the log group of a multi-region
 trail recording management events, its metric has an alarm, and the alarm's action is an SNS topic

@@ -9,10 +9,10 @@ import pytest
 
 from config.audit import AuditConfig, S3DataEventSelector
 from constructs.audit_trail import event_selectors
-from tests.audit_templates import CLOUDTRAIL, audit, by_path, only, trail, trail_arn
+from tests.audit_templates import CLOUDTRAIL, audit, only, trail, trail_arn
 from tests.environments import STAGES, is_production, name_of
 from tests.synth import Synthesized
-from tests.templates import account, path_of, region, settings
+from tests.templates import account, ending, path_of, region, settings
 
 RECORDS_NO_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_events"] is False]
 RECORDS_ALL_DATA_EVENTS = [s for s in STAGES if settings(s)["audit"]["s3_data_events"] is True]
@@ -133,7 +133,7 @@ def test_named_buckets_select_their_object_events() -> None:
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_key_rotates_and_serves_cloudtrail_and_logs_only(synthesized: Synthesized, stage: str) -> None:
-    _, key = by_path(synthesized, stage, "/AuditKey/Key/Resource")
+    _, key = ending(synthesized, f"{stage}/Audit", "/AuditKey/Key/Resource")
     # The one key of audit data (the security topic's own key encrypts only messages in transit).
     keys = synthesized.resources(f"{stage}/Audit", "AWS::KMS::Key").values()
     assert len([k for k in keys if "/SecurityTopic/" not in path_of(k)]) == 1

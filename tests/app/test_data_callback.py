@@ -53,7 +53,7 @@ def test_rule_matches_stopped_tasks_of_the_outpost_cluster_only(synthesized: Syn
         },
     }
     callback_settings = data(stage)["callback"]
-    # The callback's target; the artifacts collector's is the other (tests/test_data_collector.py).
+    # The callback's target; the artifacts collector's is the other (tests/app/test_data_collector.py).
     assert [t for t in props["Targets"] if t["Arn"] == arn_of(function_id)] == [
         {
             "Id": "Target0",

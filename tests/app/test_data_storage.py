@@ -197,7 +197,9 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_the_data_key(
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_github_app_key_secret_is_a_kms_encrypted_placeholder(synthesized: Synthesized, stage: str) -> None:
-    _, secret = find(synthesized, stage, "AWS::SecretsManager::Secret", "/GithubApp/Secret/Resource")
+    _, secret = ending(
+        synthesized, f"{stage}/Data", "/GithubApp/Secret/Resource", "AWS::SecretsManager::Secret"
+    )
     props = secret["Properties"]
     assert props["Name"] == f"outpost/{name_of(stage)}/github-app-private-key"
     assert props["KmsKeyId"] == arn_of(data_key(synthesized, stage))

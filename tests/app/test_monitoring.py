@@ -48,7 +48,7 @@ def topic_id(synthesized: Synthesized, stage: str) -> str:
 def every_alarm(synthesized: Synthesized, stage: str) -> dict[tuple[str, str], dict[str, Any]]:
     """(stack, logical id) -> properties of every operations alarm of the environment, in any
     stack but the Audit stack (whose security alarms notify the security topic:
-    tests/test_security_alarms.py)."""
+    tests/app/test_security_alarms.py)."""
     return {
         (stack, logical_id): resource["Properties"]
         for stack in stack_paths(synthesized, stage)

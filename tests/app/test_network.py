@@ -34,7 +34,7 @@ def test_vpc_and_subnets_follow_the_address_plan(synthesized: Synthesized, stage
     assert vpc["EnableDnsSupport"]
 
     every = props_of(synthesized, stage, "AWS::EC2::Subnet")
-    # The VPC's tiers; the egress firewall's own subnets (tests/test_egress.py) sit above them.
+    # The VPC's tiers; the egress firewall's own subnets (tests/app/test_egress.py) sit above them.
     subnets = [s for s in every if _tag(s, "aws-cdk:subnet-type") is not None]
     zones = wanted["availability_zones"]
     assert len(subnets) == 2 * len(zones)

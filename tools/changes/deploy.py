@@ -31,7 +31,7 @@ Per stack, in dependency order (docs/changes.md, "Deploying"):
    so: the consumer would keep the old value.
 
 The AWS calls sit behind ``Cloud`` and the CLI behind ``Cli``: the tests drive this module with
-botocore's Stubber on recorded answers (tests/test_changes_deploy.py).
+botocore's Stubber on recorded answers (tests/tools/test_changes_deploy.py).
 """
 
 from __future__ import annotations

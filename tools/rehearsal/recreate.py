@@ -31,10 +31,10 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from config import load_environments
 from config.context import read_context
+from tools.assembly import Assembly, Stack, read_assembly
 from tools.rehearsal import limits
 from tools.rehearsal.adapt import attributes
-from tools.rehearsal.assembly import Assembly, Stack, read_assembly
-from tools.rehearsal.bootstrap import ROOT, bootstrap_stack, publish
+from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack, publish
 from tools.rehearsal.deploy import Deployment, Result
 from tools.rehearsal.emulator import isolate_from_aws, running
 from tools.rehearsal.run import SETTINGS, Group, options_from, report

@@ -32,8 +32,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tools.rehearsal.assembly import read_assembly
-from tools.rehearsal.bootstrap import ROOT
+from tools.assembly import read_assembly
+from tools.rehearsal.cdk_bootstrap import ROOT
 
 APP_WING = (
     "app.py",

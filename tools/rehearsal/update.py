@@ -41,10 +41,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tools.assembly import Assembly, Stack, read_assembly
 from tools.rehearsal import limits
 from tools.rehearsal.adapt import attributes
-from tools.rehearsal.assembly import Assembly, Stack, read_assembly
-from tools.rehearsal.bootstrap import ROOT, bootstrap_stack, publish
+from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack, publish
 from tools.rehearsal.deploy import Deployment, Result
 from tools.rehearsal.emulator import isolate_from_aws, running
 from tools.rehearsal.run import SETTINGS, Group, groups, options_from, report

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.review.roles import Role
-from tools.review.templates import StackTemplate, as_list, references, resolve
+from tools.stack_template import StackTemplate, as_list, references, resolve
 
 SECRET = "AWS::SecretsManager::Secret"
 TIMEOUT_VARIABLE = "OUTPOST_WORKER_TASK_TIMEOUT_SECONDS"

@@ -15,10 +15,10 @@ import pytest
 
 from tests.environments import of_kind
 from tests.synth import Synthesized
-from tests.test_rehearsal import DEV, copy_of
 from tests.test_snapshots import masked
+from tests.tools.test_rehearsal import DEV, copy_of
+from tools.assembly import read_assembly
 from tools.rehearsal import recreate, scenarios, update
-from tools.rehearsal.assembly import read_assembly
 
 
 def stack_file(outdir: Path, stack: str) -> Path:

@@ -11,32 +11,48 @@ from typing import Any
 
 import pytest
 
-from tests.data_templates import data, find
+from tests.app.test_data_sweeper import access_point_arn
+from tests.data_templates import data
 from tests.environments import STAGES
 from tests.synth import Synthesized
-from tests.templates import arn_of, region
-from tests.test_data_sweeper import access_point_arn
+from tests.templates import arn_of, ending, region
 
 MIB = 1024 * 1024
 
 
 def collector(synthesized: Synthesized, stage: str) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
-        "function": find(
-            synthesized, stage, "AWS::Lambda::Function", "/ArtifactsCollector/Function/Resource"
+        "function": ending(
+            synthesized, f"{stage}/Data", "/ArtifactsCollector/Function/Resource", "AWS::Lambda::Function"
         ),
-        "policy": find(
-            synthesized, stage, "AWS::IAM::ManagedPolicy", "/ArtifactsCollector/Permissions/Resource"
+        "policy": ending(
+            synthesized,
+            f"{stage}/Data",
+            "/ArtifactsCollector/Permissions/Resource",
+            "AWS::IAM::ManagedPolicy",
         ),
-        "logs": find(synthesized, stage, "AWS::Logs::LogGroup", "/ArtifactsCollector/Logs/Resource"),
-        "rule": find(synthesized, stage, "AWS::Events::Rule", "/TaskStateCallback/TaskStopped/Resource"),
-        "callback": find(synthesized, stage, "AWS::Lambda::Function", "/TaskStateCallback/Function/Resource"),
-        "queue": find(synthesized, stage, "AWS::SQS::Queue", "/TaskStateCallback/DeadLetters/Resource"),
-        "bucket": find(synthesized, stage, "AWS::S3::Bucket", "/Artifacts/Bucket/Resource"),
-        "table": find(synthesized, stage, "AWS::DynamoDB::Table", "/Tables/Dispatches/Resource"),
-        "key": find(synthesized, stage, "AWS::KMS::Key", "/DataKey/Resource"),
-        "fs": find(synthesized, stage, "AWS::EFS::FileSystem", "/Workspaces/FileSystem/Resource"),
-        "ap": find(synthesized, stage, "AWS::EFS::AccessPoint", "/Workspaces/FileSystem/Workspaces/Resource"),
+        "logs": ending(
+            synthesized, f"{stage}/Data", "/ArtifactsCollector/Logs/Resource", "AWS::Logs::LogGroup"
+        ),
+        "rule": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/TaskStopped/Resource", "AWS::Events::Rule"
+        ),
+        "callback": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/Function/Resource", "AWS::Lambda::Function"
+        ),
+        "queue": ending(
+            synthesized, f"{stage}/Data", "/TaskStateCallback/DeadLetters/Resource", "AWS::SQS::Queue"
+        ),
+        "bucket": ending(synthesized, f"{stage}/Data", "/Artifacts/Bucket/Resource", "AWS::S3::Bucket"),
+        "table": ending(synthesized, f"{stage}/Data", "/Tables/Dispatches/Resource", "AWS::DynamoDB::Table"),
+        "key": ending(synthesized, f"{stage}/Data", "/DataKey/Resource", "AWS::KMS::Key"),
+        "fs": ending(synthesized, f"{stage}/Data", "/Workspaces/FileSystem/Resource", "AWS::EFS::FileSystem"),
+        "ap": ending(
+            synthesized,
+            f"{stage}/Data",
+            "/Workspaces/FileSystem/Workspaces/Resource",
+            "AWS::EFS::AccessPoint",
+        ),
     }
 
 

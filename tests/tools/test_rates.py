@@ -28,7 +28,7 @@ from tools.rates.budget import (
     rate,
 )
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "capacity.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "capacity.md"
 
 
 def test_the_tables_in_capacity_md_are_the_budgets() -> None:
