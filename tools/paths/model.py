@@ -407,6 +407,8 @@ class _Reader:
 def environments(outdir: Path, only: Sequence[str] = ()) -> Iterator[Environment]:
     """Each environment stage of the assembly (not Delivery), with the Delivery stacks of its
     account (the CI roles), in the order of the manifest."""
+    if not (outdir / "manifest.json").is_file():
+        raise ModelError(f"no cloud assembly at {outdir} (run make synth)")
     assembly = read_assembly(outdir)
     delivery = assembly.stages.get("Delivery", [])
     for stage, stacks in assembly.stages.items():
