@@ -432,3 +432,15 @@ def test_a_firewall_that_does_not_pass_443_in_cuts_the_api_off(
         "API client reaches the load balancer's listener (Service/FrontDoor/LoadBalancer/Https" in failed[0]
     )
     assert ":443 (default: drop)" in failed[0]
+
+
+def test_a_security_topic_that_refuses_the_findings_rule_fails_the_guardduty_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("AllowTheFindingsRule", "SecurityTopic/Topic/Policy/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "EventBridge publishes a GuardDuty finding to the security topic" in failed[0]
+    assert "sns:Publish refused" in failed[0]
