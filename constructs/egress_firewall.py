@@ -184,7 +184,7 @@ class EgressFirewall(Construct):
         )
         attachment = vpc.node.find_child("VPCGW")
         assert isinstance(attachment, ec2.CfnVPCGatewayAttachment)
-        route.add_dependency(attachment)
+        route.add_resource_dependency(attachment)
         acknowledge(
             route,
             "Only the firewall's endpoint sits in this subnet: its route to the internet gateway "

@@ -16,7 +16,7 @@ from tests.synth import ROOT, Synthesized
 from tools.paths.check import Outcome
 from tools.paths.cli import check, main, repository_of
 from tools.paths.docs import render
-from tools.paths.table import JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
+from tools.paths.table import COLLECTOR, JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
 
 REPOSITORY = repository_of(ROOT / "cdk.json")
 PROD = stage_of_kind("production")
@@ -31,7 +31,14 @@ def test_every_path_holds_and_every_forbidden_one_is_refused(synthesized: Synthe
     found = outcomes(synthesized, stage)
     assert [o.line() for o in found if not o.passed] == []
     assert len(found) >= 20
-    assert {o.caller for o in found} >= {JANITOR, "control plane", "task-state callback", "workspace sweeper"}
+    assert {o.caller for o in found} >= {
+        JANITOR,
+        COLLECTOR,
+        "control plane",
+        "task-state callback",
+        "workspace sweeper",
+        "claude credential proxy",
+    }
     assert any(o.expect == REFUSED_BY_IAM for o in found)
     assert any(o.expect == REFUSED_BY_NETWORK for o in found)
 
@@ -44,7 +51,7 @@ def test_the_janitor_reaches_ecs_over_the_route_the_environment_has(
     ecs = [o.network for o in outcomes(synthesized, stage) if o.caller == JANITOR and "task" in o.does]
     has_endpoint = "ecs" in config_of(stage).network.interface_endpoints
     wanted = "ecs interface endpoint (private DNS)" if has_endpoint else "ecs through NAT"
-    assert {n.route for n in ecs} == {wanted}
+    assert {n.route.split(" and the ")[0] for n in ecs} == {wanted}
     assert [n.problems for n in ecs if not n.ok] == []
 
 
@@ -246,3 +253,194 @@ def test_network_acls_are_not_guessed(
     _edit(outdir, PROD, add_acl)
     assert main([str(outdir), "--env", PROD, "--cdk-json", str(ROOT / "cdk.json")]) == 2
     assert "network ACL entries are not evaluated" in capsys.readouterr().out
+
+
+# --- the components merged after `make paths` was written -------------------------------
+
+
+def _statements_without(sid: str, policy_suffix: str) -> Callable[[str, dict[str, Any]], bool]:
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith(policy_suffix):
+            return False
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        kept = [s for s in statements if s.get("Sid") != sid]
+        resource["Properties"]["PolicyDocument"]["Statement"] = kept
+        return len(kept) < len(statements)
+
+    return drop
+
+
+def test_without_the_collectors_upload_permission_its_path_fails(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("UploadArtifacts", "ArtifactsCollector/Permissions/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert f"{COLLECTOR} puts the outbox's files" in failed[0]
+    assert "s3:PutObject refused" in failed[0]
+
+
+def test_without_the_execution_roles_provider_key_read_the_proxy_gets_no_key(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("ReadOwnProviderSecret", "Claude/Execution/Policy/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "claude agent (execution role) reads its provider key for the credential proxy" in failed[0]
+
+
+def test_a_proxy_listening_beyond_the_loopback_fails(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On 0.0.0.0 the proxy would serve anybody who reaches the task's interface."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def widen(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Service/Codex/TaskDefinition/Resource"):
+            return False
+        for container in resource["Properties"]["ContainerDefinitions"]:
+            for variable in container.get("Environment", []):
+                if variable["Name"] == "OUTPOST_PROXY_LISTEN":
+                    variable["Value"] = "0.0.0.0:8787"
+        return True
+
+    _edit(outdir, PROD, widen)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "codex agent calls its model provider through its credential proxy" in failed[0]
+    assert "listens on 0.0.0.0:8787" in failed[0]
+
+
+def test_an_agent_execution_role_allowed_the_github_app_key_fails_a_negative_row(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The control plane's two GitHub App key statements copied into one agent's execution role."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    granted: list[dict[str, Any]] = []
+
+    def take(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("ControlPlane/WorkspacesPolicy/Resource"):
+            return False
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        granted.extend(s for s in statements if s.get("Sid", "").endswith("GithubAppKey"))
+        return True
+
+    def give(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Grok/Execution/Policy/Resource"):
+            return False
+        resource["Properties"]["PolicyDocument"]["Statement"] += granted
+        return True
+
+    _edit(outdir, PROD, take)
+    assert len(granted) == 2
+    _edit(outdir, PROD, give)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "grok agent (execution role) reads the GitHub App's private key" in failed[0]
+
+
+# --- the egress firewall and the pull-request diff role ---------------------------------
+
+
+def test_a_provider_off_the_firewalls_allow_list_fails_its_proxys_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def forget(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::NetworkFirewall::RuleGroup" or not construct.endswith("/AllowList"):
+            return False
+        listed = resource["Properties"]["RuleGroup"]["RulesSource"]["RulesSourceList"]
+        listed["Targets"] = [t for t in listed["Targets"] if t != "api.x.ai"]
+        return True
+
+    _edit(outdir, PROD, forget)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "grok credential proxy forwards to its model provider" in failed[0]
+    assert "passes no rule for api.x.ai:443" in failed[0]
+
+
+def test_return_traffic_that_bypasses_the_firewall_fails_every_internet_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the internet gateway's edge routes, replies skip the firewall: asymmetric."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::EC2::GatewayRouteTableAssociation":
+            return False
+        resource["Type"] = "AWS::CloudFormation::WaitConditionHandle"
+        resource["Properties"] = {}
+        return True
+
+    _edit(outdir, PROD, drop)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert any("credential proxy forwards to its model provider" in line for line in failed)
+    assert any("control plane mints" in line for line in failed)
+    assert all("through NAT" in line and "asymmetric" in line for line in failed)
+
+
+def test_a_diff_role_that_may_assume_the_lookup_role_fails_a_negative_row(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def widen(construct: str, resource: dict[str, Any]) -> bool:
+        if not (construct.endswith(f"{PROD}Diff/Policy/Resource")):
+            return False
+        statement = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::*:role/cdk-*-lookup-role-*",
+        }
+        resource["Properties"]["PolicyDocument"]["Statement"].append(statement)
+        return True
+
+    _edit(outdir, "Delivery", widen)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "CI diff role assumes the CDK lookup role" in failed[0]
+
+
+def test_a_firewall_that_does_not_pass_443_in_cuts_the_api_off(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def narrow(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::NetworkFirewall::RuleGroup" or not construct.endswith("/Inbound"):
+            return False
+        source = resource["Properties"]["RuleGroup"]["RulesSource"]
+        source["RulesString"] = source["RulesString"].replace("[443,80]", "[80]")
+        return "[80]" in source["RulesString"]
+
+    _edit(outdir, PROD, narrow)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert (
+        "API client reaches the load balancer's listener (Service/FrontDoor/LoadBalancer/Https" in failed[0]
+    )
+    assert ":443 (default: drop)" in failed[0]
+
+
+def test_a_security_topic_that_refuses_the_findings_rule_fails_the_guardduty_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("AllowTheFindingsRule", "SecurityTopic/Topic/Policy/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "EventBridge publishes a GuardDuty finding to the security topic" in failed[0]
+    assert "sns:Publish refused" in failed[0]

@@ -14,7 +14,29 @@ Network (``Route``), for a caller inside the VPC:
   0.0.0.0/0.
 - ``nfs``: TCP 2049 from the caller's group to the mount targets' groups, both sides.
 - ``port``: TCP ``port`` to another caller's groups, both sides.
-- ``internet``: NAT from every subnet, egress to 0.0.0.0/0 on the port.
+- ``internet``: NAT from every subnet, egress to 0.0.0.0/0 on the port; then from the NAT
+  gateway's subnet: a default route to the internet gateway, or to an AWS Network Firewall
+  endpoint whose subnet routes to the internet gateway and whose return route (the gateway's
+  edge route table, for the NAT's subnet) comes back through the same endpoint ("Single zone
+  architecture with an internet gateway",
+  https://docs.aws.amazon.com/network-firewall/latest/developerguide/arch-single-zone-igw.html);
+  the firewall's policy, in strict order, must pass the host name on that port: a domain list
+  matches the TLS SNI (443) or HTTP Host (80), exactly or, with a leading dot, the domain and
+  its subdomains (https://docs.aws.amazon.com/network-firewall/latest/APIReference/API_RulesSourceList.html);
+  an IP literal carries no name; anything no rule passes meets the default action
+  (``aws:drop_established``: dropped). An AWS API reached through NAT is the host
+  ``<service>.<region>.amazonaws.com`` (ECR: ``api.ecr.<region>...``, ``<account>.dkr.ecr...``).
+- ``inbound``: a client on the internet to the load balancer's listener port: the subnet of
+  each of its interfaces routes to the internet gateway or a firewall endpoint, and the
+  gateway's edge route table sends the subnet's traffic through that same endpoint (or, without
+  a firewall, through none); the firewall passes it by a rule from outside the VPC
+  (``pass tcp !$HOME_NET any -> $PUBLIC_NET [443,80]``: the variable's ranges must hold the
+  subnet, the port list the port); the load balancer's group admits the port from an address
+  range outside the VPC.
+- ``loopback``: ``127.0.0.1:port`` inside the caller's own task (containers of an ``awsvpc``
+  task share its network namespace, "Fargate task networking"): the task definition's network
+  mode is ``awsvpc``, its credential proxy listens on ``127.0.0.1:port`` and the agent's
+  container points a variable at ``http://127.0.0.1:port``. No security group is crossed.
 
 IAM: every ``Call`` evaluated by ``tools/paths/policy.py`` with the caller's (or the signer's)
 identity policies and the resource's own policy, with the request context the call carries.
@@ -27,8 +49,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tools.paths.model import Environment, Group, ModelError, Placement, Rule
-from tools.paths.names import Names
+from tools.paths.model import Environment, Firewall, FirewallPolicy, Group, ModelError, Placement, Rule
+from tools.paths.names import PROXY_LISTEN, Names
 from tools.paths.policy import Decision, Document, Request, Value, evaluate
 from tools.paths.table import (
     ALLOWED,
@@ -47,7 +69,7 @@ from tools.paths.table import (
 )
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
-LIST_KEYS = ("aws:TagKeys",)
+LIST_KEYS = ("aws:TagKeys", "ecs:compute-compatibility")
 Lists = dict[str, list[dict[str, str]]]
 
 
@@ -137,6 +159,7 @@ class NetworkCheck:
     def __init__(self, env: Environment, names: Names) -> None:
         self.env = env
         self.names = names
+        self.crossed: set[str] = set()  # the firewalls the last route through NAT crossed
 
     def placement(self, caller: Caller) -> Placement | None:
         if caller.placement == OUTSIDE:
@@ -177,13 +200,126 @@ class NetworkCheck:
             )
         return problems
 
-    def _through_nat(self, source: Placement, port: int) -> list[str]:
+    def _inbound(self, target: Caller, port: int) -> list[str]:
+        placement = self.placement(target)
+        if placement is None:
+            raise ValueError(f"{target.name} is not in the VPC")
+        problems = []
+        edge = {c: via for t in self.env.edge_route_tables.values() for c, via in self.env.routes.get(t, [])}
+        for subnet in placement.subnets:
+            cidr = self.env.subnet_cidrs.get(subnet, "")
+            out = self._default_route(subnet)
+            into = edge.get(cidr, "")
+            if into and into != out:
+                problems.append(f"subnet {subnet}: in through {into}, out through {out!r} (asymmetric)")
+                continue
+            if out.startswith("igw-"):
+                continue
+            firewall = self.env.firewalls.get(out)
+            if firewall is None:
+                problems.append(f"subnet {subnet} has no default route to the internet (it leads to {out!r})")
+                continue
+            self.crossed.add(firewall.name)
+            problems += [p for p in self._firewall_admits(firewall, cidr, port) if p not in problems]
+        ingress = [r for g in placement.groups for r in self.env.groups.get(g, EMPTY).ingress]
+        if not any(r.admits(port) and "/" in r.peer and not self._inside(r.peer) for r in ingress):
+            problems.append(
+                f"no ingress rule of {', '.join(placement.groups)} admits tcp/{port} from the internet"
+            )
+        return problems
+
+    def _inside(self, cidr: str) -> bool:
+        network = ipaddress.ip_network(cidr)
+        return any(network.subnet_of(ipaddress.ip_network(v)) for v in self.env.vpc_cidrs)  # type: ignore[arg-type]
+
+    def _firewall_admits(self, firewall: Firewall, cidr: str, port: int) -> list[str]:
+        """A connection from outside the VPC to ``cidr``:``port``: passed by a rule from !$HOME_NET."""
+        policy = self._policy(firewall)
+        for arn in policy.groups:
+            group = self.env.rule_groups[arn]
+            for line in group.rules.splitlines():
+                if line.strip() and _passes_inbound(line, group.ip_sets, cidr, port):
+                    return []
+        if any(a.startswith("aws:drop") for a in policy.default_actions):
+            return [
+                f"the {firewall.name} firewall passes no rule for clients to {cidr}:{port} (default: drop)"
+            ]
+        return []
+
+    def _policy(self, firewall: Firewall) -> FirewallPolicy:
+        policy = self.env.firewall_policies.get(firewall.policy)
+        if policy is None:
+            raise ModelError(f"{self.env.stage}: no policy {firewall.policy} of the {firewall.name} firewall")
+        if policy.rule_order != "STRICT_ORDER":
+            raise ModelError(f"{self.env.stage}: only strict rule order is evaluated ({firewall.name})")
+        for arn in policy.groups:
+            if arn not in self.env.rule_groups:
+                raise ModelError(f"{self.env.stage}: rule group {arn} is not in the templates")
+        return policy
+
+    def _default_route(self, subnet: str) -> str:
+        routes = self.env.routes.get(self.env.subnet_route_tables.get(subnet, ""), [])
+        return next((target for cidr, target in routes if cidr == "0.0.0.0/0"), "")
+
+    def _out_of_nat(self, nat: str, host: str, port: int) -> tuple[list[str], str]:
+        """From the NAT gateway's subnet to the internet: (problems, the firewall it crosses)."""
+        subnet = self.env.nat_subnets.get(nat, "")
+        target = self._default_route(subnet)
+        if target.startswith("igw-"):
+            return [], ""
+        firewall = self.env.firewalls.get(target)
+        if firewall is None:
+            return [
+                f"NAT gateway {nat}'s subnet has no default route to the internet (it leads to {target!r})"
+            ], ""
+        problems = []
+        if not all(self._default_route(s).startswith("igw-") for s in firewall.subnets):
+            problems.append(
+                f"the {firewall.name} firewall's subnet has no default route to the internet gateway"
+            )
+        edge = {
+            cidr: via
+            for table in self.env.edge_route_tables.values()
+            for cidr, via in self.env.routes.get(table, [])
+        }
+        if edge.get(self.env.subnet_cidrs.get(subnet, "")) != target:
+            problems.append(
+                f"the internet gateway does not route NAT gateway {nat}'s subnet back through {firewall.name}"
+                " (asymmetric: the stateful engine drops the flow)"
+            )
+        problems += self._firewall_passes(firewall, host, port)
+        return problems, firewall.name
+
+    def _firewall_passes(self, firewall: Firewall, host: str, port: int) -> list[str]:
+        policy = self._policy(firewall)
+        if not any(a in ("aws:forward_to_sfe", "aws:pass") for a in policy.stateless_default):
+            return [f"the {firewall.name} firewall's stateless default drops everything"]
+        for arn in policy.groups:
+            group = self.env.rule_groups[arn]
+            if group.rules and not all(
+                _inbound_only(line) for line in group.rules.splitlines() if line.strip()
+            ):
+                raise ModelError(
+                    f"{self.env.stage}: rule group {arn}: only rules from !$HOME_NET are evaluated"
+                )
+            if group.domains is not None and group.domains.matches(host, port):
+                if group.domains.kind == "ALLOWLIST":
+                    return []
+                return [f"the {firewall.name} firewall's deny list names {host}"]
+        if any(a.startswith("aws:drop") for a in policy.default_actions):
+            return [f"the {firewall.name} firewall passes no rule for {host}:{port} (default: drop)"]
+        return []
+
+    def _through_nat(self, source: Placement, port: int, host: str = "") -> list[str]:
         problems = []
         for subnet in source.subnets:
-            table = self.env.subnet_route_tables.get(subnet, "")
-            routes = self.env.routes.get(table, [])
-            if not any(cidr == "0.0.0.0/0" and target.startswith("nat-") for cidr, target in routes):
+            target = self._default_route(subnet)
+            if not target.startswith("nat-"):
                 problems.append(f"subnet {subnet} has no default route through a NAT gateway")
+                continue
+            beyond, firewall = self._out_of_nat(target, host, port)
+            self.crossed |= {firewall} - {""}
+            problems += [p for p in beyond if p not in problems]
         egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
         if not any(r.admits(port) and r.peer == "0.0.0.0/0" for r in egress):
             problems.append(f"no egress rule of {', '.join(source.groups)} admits tcp/{port} to 0.0.0.0/0")
@@ -193,6 +329,13 @@ class NetworkCheck:
         route = path.route
         if route.kind == "none":
             return Network(None, "off the VPC (an AWS service or a GitHub runner calls)")
+        if route.kind == "inbound":
+            port = int(values["listener_port"])
+            self.crossed = set()
+            problems = self._inbound(_named(route.target), port)
+            return Network(
+                not problems, f"internet to the {route.target} :{port}{self._via()}", tuple(problems)
+            )
         source = self.placement(caller)
         if source is None:
             return Network(None, "off the VPC")
@@ -201,8 +344,13 @@ class NetworkCheck:
         if route.kind == "aws":
             return self._aws(source, route.target)
         if route.kind == "internet":
-            problems = self._through_nat(source, route.port)
-            return Network(not problems, f"internet :{route.port} through NAT", tuple(problems))
+            host = fill(route.target, values)
+            self.crossed = set()
+            problems = self._through_nat(source, route.port, host)
+            return Network(not problems, f"{host}:{route.port} through NAT{self._via()}", tuple(problems))
+        if route.kind == "loopback":
+            problems = self._loopback(values["agent"], route.port)
+            return Network(not problems, f"127.0.0.1:{route.port} in its task", tuple(problems))
         if route.kind == "nfs":
             groups, subnets = self._mount_targets()
             problems = self._both_sides(source, groups, subnets, 2049, "the mount targets")
@@ -214,6 +362,19 @@ class NetworkCheck:
             problems = self._both_sides(source, target.groups, target.subnets, route.port, route.target)
             return Network(not problems, f"tcp/{route.port} to the {route.target}", tuple(problems))
         raise ValueError(f"unknown route kind {route.kind}")
+
+    def _loopback(self, agent_name: str, port: int) -> list[str]:
+        agent = next(a for a in self.names.agents if a.name == agent_name)
+        address = f"127.0.0.1:{port}"
+        problems = []
+        if agent.task_definition.get("NetworkMode") != "awsvpc":
+            problems.append(f"{agent.family} is not an awsvpc task: its containers share no loopback")
+        if agent.proxy_environment.get(PROXY_LISTEN) != address:
+            listen = agent.proxy_environment.get(PROXY_LISTEN)
+            problems.append(f"the credential proxy listens on {listen}, not {address}")
+        if not any(v.startswith(f"http://{address}") for v in agent.agent_environment.values()):
+            problems.append(f"no variable of the agent's container points at http://{address}")
+        return problems
 
     def _aws(self, source: Placement, service: str) -> Network:
         endpoint = self.env.interface_endpoints.get(service)
@@ -232,8 +393,14 @@ class NetworkCheck:
             missing = () if ok else (f"no egress rule admits tcp/443 to the {service} prefix list",)
             policy = self.env.gateway_policies.get(service)
             return Network(ok, f"{service} gateway endpoint", missing, policy)
-        problems = self._through_nat(source, 443)
-        return Network(not problems, f"{service} through NAT", tuple(problems))
+        self.crossed = set()
+        problems = self._through_nat(source, 443, _aws_host(service, self.env.region, self.env.account))
+        return Network(not problems, f"{service} through NAT{self._via()}", tuple(problems))
+
+    def _via(self) -> str:
+        if not self.crossed:
+            return ""
+        return f" and the {', '.join(sorted(self.crossed))} firewall" + ("s" if len(self.crossed) > 1 else "")
 
     def _mount_targets(self) -> tuple[list[str], list[str]]:
         groups: list[str] = []
@@ -244,6 +411,39 @@ class NetworkCheck:
                 groups += [str(g) for g in properties["SecurityGroups"] if str(g) not in groups]
                 subnets.append(str(properties["SubnetId"]))
         return groups, subnets
+
+
+def _aws_host(service: str, region: str, account: str) -> str:
+    """The name an AWS API is called at (the SNI the firewall sees)."""
+    if service == "ecr.api":
+        return f"api.ecr.{region}.amazonaws.com"
+    if service == "ecr.dkr":
+        return f"{account}.dkr.ecr.{region}.amazonaws.com"
+    return f"{service}.{region}.amazonaws.com"
+
+
+def _passes_inbound(rule: str, ip_sets: Mapping[str, Sequence[str]], cidr: str, port: int) -> bool:
+    """``pass tcp !$HOME_NET any -> <$SET | any> <[p,q] | p | any> (...)``: does it pass a client
+    outside the VPC to ``cidr``:``port``? Any other shape of rule stops the run."""
+    parts = rule.split()
+    if len(parts) < 7 or parts[:4] != ["pass", "tcp", "!$HOME_NET", "any"] or parts[4] != "->":
+        raise ModelError(f"a firewall rule that is not evaluated: {rule}")
+    target, ports = parts[5], parts[6]
+    if target != "any":
+        ranges = ip_sets.get(target.removeprefix("$"))
+        if ranges is None:
+            raise ModelError(f"a firewall rule names an unknown variable: {rule}")
+        inside = ipaddress.ip_network(cidr)
+        if not any(inside.subnet_of(ipaddress.ip_network(r)) for r in ranges):  # type: ignore[arg-type]
+            return False
+    return ports == "any" or str(port) in ports.strip("[]").split(",")
+
+
+def _inbound_only(rule: str) -> bool:
+    """A Suricata rule whose source is outside the VPC (``!$HOME_NET``): it never matches a flow
+    that a task or function in the VPC opens."""
+    parts = rule.split()
+    return len(parts) > 2 and parts[2] == "!$HOME_NET"
 
 
 EMPTY = Group()  # a group the templates do not declare (another stack's, an import): no rules
@@ -352,7 +552,8 @@ def _named(name: str) -> Caller:
 def _short(binding: Mapping[str, str]) -> str:
     if "agent" in binding:
         return binding["agent"]
-    if "alarm_name" in binding:
-        return binding["alarm_name"]
+    for key in ("alarm_name", "rule_name", "budget_name", "listener_name"):
+        if key in binding:
+            return binding[key]
     secret = binding.get("secret", "")
     return secret.split(":secret:", 1)[-1].rsplit("-", 1)[0] if secret else ", ".join(binding.values())

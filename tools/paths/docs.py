@@ -21,7 +21,22 @@ them with, `OUTPOST_WORKER_*`): to an AWS API, the interface endpoint when the V
 private DNS (its name then resolves to the endpoint, so the caller's egress and the endpoint
 group's ingress must both admit 443), else the S3/DynamoDB gateway endpoint in the caller's
 route tables, else a default route through NAT; NFS to the mount targets' groups; a port of
-another caller's groups; both sides of every security-group pair. An endpoint's policy, where
+another caller's groups; both sides of every security-group pair. Beyond a NAT gateway: its
+subnet's default route leads to the internet gateway, or to an AWS Network Firewall endpoint
+(the egress allow-list, [egress.md](egress.md)) whose own subnet routes to the internet gateway
+and to which the gateway's edge route table sends the NAT subnet's replies (else the flow is
+asymmetric and the stateful engine drops it); the firewall's policy, in strict order, must pass
+the destination's name: a domain list matches the TLS SNI on 443 (HTTP Host on 80) exactly, or
+with a leading dot the domain and its subdomains; an IP address carries no name; the default
+action drops the rest. An AWS API reached through NAT is its host name
+(`<service>.<region>.amazonaws.com`, ECR's `api.ecr.…` and `<account>.dkr.ecr.…`), so an API
+the firewall does not list fails every path that uses it. Only domain lists and rules from
+outside the VPC (`!$HOME_NET`, the load balancer's inbound rule) are understood; any other
+Suricata rule stops `make paths` rather than be guessed. Inbound, an API client reaches each
+listener of the load balancer: the internet gateway's edge route and the load balancer subnet's
+default route must name the same firewall endpoint (or none), the firewall must pass the port
+by a rule from outside the VPC whose address variable holds the subnet, and the load balancer's
+group must admit the port from a range outside the VPC. An endpoint's policy, where
 one is set, must allow each call too (its `Principal` is not matched). Network ACLs are not
 evaluated: the app creates none (the default ACL allows all), and `make paths` stops if one
 appears.
@@ -67,10 +82,35 @@ credentials from the ECS credential endpoint, Lambda from its environment, and K
 Secrets Manager, DynamoDB, S3 and SQS on the caller's behalf, not over the VPC), each billed per
 hour in every zone.
 
-Not a row, and not refused: an agent reaches the public API like any client on the internet
-(through NAT to the load balancer, which in prod admits the internet on 443); it holds no API
-key, and WAF and the API keys are what stand there. The agents' egress allow-list (issue 21)
-would close it; its proxy or firewall then becomes a route of its own here.
+**Components added since** (issue 21 and the artifacts collector of issue 20): the artifacts
+collector (its query on the dispatches table's `by-task-arn` index, its mount of the shared
+access point, its put under the dispatch's prefix, its logs and dead letters; refused: any
+secret, reading or listing the bucket); the control plane reading the GitHub App's key and
+reaching the GitHub API; each agent's credential proxy (the execution role reads the proxy
+container's one secret; the agent reaches the proxy on the task's loopback: the task is
+`awsvpc`, the proxy listens on `127.0.0.1:8787` and the agent's base URL points there; the
+proxy reaches its provider on 443); refused: an agent's task or execution role reading the
+GitHub App key, an agent's task role reading its own provider key, either role reading another
+agent's key; GuardDuty findings and budgets publishing to their topics (rows only where the
+environment has them) and every alarm, the CIS security and capacity alarms included. With
+the egress firewall (issue 21 item 3): every internet row crosses it (the agents' git host and
+package registries, the proxies' providers, the control plane's GitHub API, every AWS API
+called through NAT), and an agent's connection to a name off the list or to an IP address is
+refused by the network. The pull-request diff role reads its environment's own `<Stage>-*`
+stacks and templates; assuming the lookup role, or reading another stack, is refused. The
+control plane's ECS calls carry the condition keys it really sends (the dispatch revision's
+`ecs:task-cpu`, `ecs:task-memory`, `ecs:compute-compatibility`, `ecs:privileged`; RunTask's
+`ecs:enable-execute-command`, `ecs:enable-ebs-volumes`); tagging a running task outside
+`RunTask`, a privileged revision and a task with ECS Exec are refused.
+
+What the firewall does not separate: the five agents share subnets and a security group, so
+each may reach every agent's provider (the union of the lists); the rows check what each one
+needs, not that it is denied the others' (docs/egress.md).
+
+Before the egress firewall, an agent reached the public API like any client on the internet
+(through NAT to the load balancer); now its connection to the load balancer's name is refused
+(a row), and it holds no API key either. The shipped list holds no name of the platform's
+own; adding one to the `egress` settings would open this path again.
 
 To extend: a caller is a `Caller` in the table (an egress proxy or a sidecar of the agents
 becomes one, with its own role and placement), a call is a `Path` row.
@@ -92,14 +132,21 @@ and [ECR's endpoints](https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc
 [Lambda's execution role](https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html)
 (Lambda writes the function's logs and its dead letters with it);
 [presigned URLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html)
-(a request carries the signer's permissions).
+(a request carries the signer's permissions);
+[Network Firewall with an internet gateway](https://docs.aws.amazon.com/network-firewall/latest/developerguide/arch-single-zone-igw.html)
+(the subnet's route to the endpoint, the gateway's edge route back),
+[domain lists](https://docs.aws.amazon.com/network-firewall/latest/APIReference/API_RulesSourceList.html)
+(exact names, a leading dot for a domain and its subdomains; SNI for HTTPS, Host for HTTP) and
+[strict rule order](https://docs.aws.amazon.com/network-firewall/latest/developerguide/suricata-rule-evaluation-order.html)
+(the default action meets what no rule passed);
+[ECS condition keys](https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
 """
 
 
 def _row(path: Path) -> str:
     calls = ", ".join(dict.fromkeys(f"`{c.action}`" for c in path.calls)) or "(network only)"
     route = path.route.kind if not path.route.target else f"{path.route.kind} {path.route.target}"
-    if path.route.kind in ("port", "internet"):
+    if path.route.kind in ("port", "internet", "loopback"):
         route += f" :{path.route.port}"
     expect = "" if path.expect == ALLOWED else f"**{path.expect}**"
     each = f" (each {path.each.replace('_', ' ')})" if path.each else ""

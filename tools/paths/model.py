@@ -65,6 +65,49 @@ class InterfaceEndpoint:
 
 
 @dataclass(frozen=True)
+class DomainList:
+    """A stateful domain-list rule group: ``ALLOWLIST`` or ``DENYLIST`` of ``targets`` for the
+    protocols ``types`` (``TLS_SNI``: HTTPS, ``HTTP_HOST``: HTTP)."""
+
+    kind: str
+    targets: tuple[str, ...]
+    types: tuple[str, ...]
+
+    def matches(self, host: str, port: int) -> bool:
+        """A name matches exactly; a leading dot matches the domain and all its subdomains
+        (Network Firewall API reference, RulesSourceList). An IP literal carries no SNI or
+        Host name the list could match."""
+        wanted = {443: "TLS_SNI", 80: "HTTP_HOST"}.get(port)
+        if wanted not in self.types:
+            return False
+        return any(
+            host == t or (t.startswith(".") and (host == t[1:] or host.endswith(t))) for t in self.targets
+        )
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    domains: DomainList | None = None
+    rules: str = ""  # Suricata rules (``RulesString``): only inbound-only rules are understood
+    ip_sets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # its rule variables
+
+
+@dataclass(frozen=True)
+class FirewallPolicy:
+    groups: tuple[str, ...]  # rule-group ARNs, by priority
+    default_actions: tuple[str, ...]
+    rule_order: str
+    stateless_default: tuple[str, ...] = ("aws:forward_to_sfe",)
+
+
+@dataclass(frozen=True)
+class Firewall:
+    name: str
+    policy: str  # its policy's ARN
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Located:
     stack: Stack
     logical_id: str
@@ -91,6 +134,11 @@ class Environment:
     gateway_policies: dict[str, Document] = field(default_factory=dict)  # service -> its policy
     network_acls: list[str] = field(default_factory=list)  # construct paths of NACL entries
     interface_endpoints: dict[str, InterfaceEndpoint] = field(default_factory=dict)
+    nat_subnets: dict[str, str] = field(default_factory=dict)  # NAT gateway id -> its subnet
+    edge_route_tables: dict[str, str] = field(default_factory=dict)  # internet gateway -> route table
+    firewalls: dict[str, Firewall] = field(default_factory=dict)  # endpoint id (vpce-...) ->
+    firewall_policies: dict[str, FirewallPolicy] = field(default_factory=dict)  # ARN ->
+    rule_groups: dict[str, RuleGroup] = field(default_factory=dict)  # ARN ->
     role_policies: dict[str, list[tuple[str, Document]]] = field(default_factory=dict)  # role ARN ->
     unreadable_policies: dict[str, list[str]] = field(default_factory=dict)  # role ARN -> managed ARNs
     resource_policies: dict[str, list[ResourcePolicy]] = field(default_factory=dict)
@@ -219,6 +267,52 @@ class _Reader:
         cidr = str(p.get("DestinationCidrBlock", "::/0"))
         self.env.routes.setdefault(str(p["RouteTableId"]), []).append((cidr, target))
 
+    def _aws_ec2_natgateway(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.nat_subnets[str(r.reference(lid, "Ref"))] = str(p["SubnetId"])
+
+    def _aws_ec2_gatewayroutetableassociation(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.edge_route_tables[str(p["GatewayId"])] = str(p["RouteTableId"])
+
+    # --- the egress firewall ------------------------------------------------------------
+
+    def _aws_networkfirewall_firewall(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        firewall = Firewall(
+            str(p["FirewallName"]),
+            str(p["FirewallPolicyArn"]),
+            tuple(str(m["SubnetId"]) for m in p["SubnetMappings"]),
+        )
+        for endpoint in r.reference(lid, "EndpointIds"):  # "<zone>:vpce-..."
+            self.env.firewalls[str(endpoint).split(":", 1)[-1]] = firewall
+
+    def _aws_networkfirewall_firewallpolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        policy = p["FirewallPolicy"]
+        references = sorted(policy.get("StatefulRuleGroupReferences", []), key=lambda g: g.get("Priority", 0))
+        self.env.firewall_policies[str(r.reference(lid, "FirewallPolicyArn"))] = FirewallPolicy(
+            tuple(str(g["ResourceArn"]) for g in references),
+            tuple(str(a) for a in policy.get("StatefulDefaultActions", [])),
+            str(policy.get("StatefulEngineOptions", {}).get("RuleOrder", "DEFAULT_ACTION_ORDER")),
+            tuple(str(a) for a in policy.get("StatelessDefaultActions", [])),
+        )
+
+    def _aws_networkfirewall_rulegroup(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        source = p.get("RuleGroup", {}).get("RulesSource", {})
+        listed = source.get("RulesSourceList")
+        domains = (
+            DomainList(
+                str(listed["GeneratedRulesType"]),
+                tuple(str(t) for t in listed["Targets"]),
+                tuple(str(t) for t in listed["TargetTypes"]),
+            )
+            if listed
+            else None
+        )
+        variables = p.get("RuleGroup", {}).get("RuleVariables", {}).get("IPSets", {})
+        ip_sets = {name: tuple(str(c) for c in v["Definition"]) for name, v in variables.items()}
+        group = RuleGroup(domains, str(source.get("RulesString", "")), ip_sets)
+        if p.get("Type") == "STATELESS" or (domains is None and not group.rules):
+            raise ModelError(f"rule group {lid}: only stateful domain lists and Suricata rules are evaluated")
+        self.env.rule_groups[str(r.reference(lid, "RuleGroupArn"))] = group
+
     def _aws_ec2_vpcendpoint(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         service = str(p["ServiceName"]).split(f".{self.env.region}.", 1)[-1]
         if p.get("VpcEndpointType") == "Gateway":
@@ -313,6 +407,8 @@ class _Reader:
 def environments(outdir: Path, only: Sequence[str] = ()) -> Iterator[Environment]:
     """Each environment stage of the assembly (not Delivery), with the Delivery stacks of its
     account (the CI roles), in the order of the manifest."""
+    if not (outdir / "manifest.json").is_file():
+        raise ModelError(f"no cloud assembly at {outdir} (run make synth)")
     assembly = read_assembly(outdir)
     delivery = assembly.stages.get("Delivery", [])
     for stage, stacks in assembly.stages.items():

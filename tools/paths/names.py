@@ -23,13 +23,19 @@ OTHER_DISPATCH = "d-9876543210"
 TASK_ID = "0123456789abcdef0123456789abcdef"
 SERVICE_TASK_ID = "fedcba9876543210fedcba9876543210"
 ACCESS_POINT_ID = "fsap-0123456789abcdef0"
+STACK_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 PROVIDER_HOST = "token.actions.githubusercontent.com"
 # The functions of the table, by the prefix of their values (``{callback_log_stream}``).
 FUNCTIONS = {
     "callback": "Data/TaskStateCallback/Function/Resource",
     "sweeper": "Data/WorkspaceSweeper/Function/Resource",
     "janitor": "Service/DispatchJanitor/Function/Resource",
+    "collector": "Data/ArtifactsCollector/Function/Resource",
 }
+# The credential proxy beside each agent: the container that sets this variable (its listen
+# address, which must be the task's loopback) holds the provider key; the agent reaches it there.
+PROXY_LISTEN = "OUTPOST_PROXY_LISTEN"
+PROXY_UPSTREAM = "OUTPOST_PROXY_UPSTREAM"
 
 
 @dataclass
@@ -38,7 +44,10 @@ class Agent:
     family: str
     task_definition: Mapping[str, Any]
     values: dict[str, str] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # of every container
+    proxy_secrets: list[str] = field(default_factory=list)  # of the credential proxy's container
+    agent_environment: dict[str, str] = field(default_factory=dict)  # the agent container's
+    proxy_environment: dict[str, str] = field(default_factory=dict)
 
 
 class Contract(dict[str, str]):
@@ -50,6 +59,11 @@ class Contract(dict[str, str]):
 
 def _env(container: Mapping[str, Any]) -> Contract:
     return Contract({str(e["Name"]): str(e["Value"]) for e in container.get("Environment", [])})
+
+
+def _host(url: str) -> str:
+    """``https://api.github.com/`` -> ``api.github.com``."""
+    return url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
 
 
 def _secret_arn(value_from: str) -> str:
@@ -119,14 +133,26 @@ class Names:
             "sweep_rule": str(env.attribute("Data/WorkspaceSweeper/Daily/Resource")),
             "janitor_function": str(env.attribute(FUNCTIONS["janitor"])),
             "janitor_rule": str(env.attribute("Service/DispatchJanitor/Schedule/Resource")),
+            "collector_function": str(env.attribute(FUNCTIONS["collector"])),
+            "github_api_host": _host(contract["OUTPOST_GITHUB_API_URL"]),
+            "load_balancer_host": str(env.attribute("Service/FrontDoor/LoadBalancer/Resource", "DNSName")),
         }
         for prefix, function in FUNCTIONS.items():
             self._function(prefix, function)
         self.agents = [self._agent(name) for name in contract["OUTPOST_AGENTS"].split(",")]
+        github_app_key = [self._secret(contract["OUTPOST_GITHUB_APP_PRIVATE_KEY_SECRET_ARN"])]
+        provider_keys = sorted({s for a in self.agents for s in a.secrets})
         self.lists: dict[str, list[dict[str, str]]] = {
-            "control_plane_secret": [self._secret(contract["OUTPOST_GITHUB_TOKEN_SECRET_ARN"])],
+            "github_app_key": github_app_key,
+            "every_secret": github_app_key + [self._secret(s) for s in provider_keys],
         }
         self.lists["alarm"] = self._alarms()
+        self.lists["guardduty_rule"] = self._guardduty()
+        self.lists["budget"] = self._budgets()
+        self.lists["listener"] = [
+            {"listener_port": str(self.env.properties(path)["Port"]), "listener_name": path}
+            for path in sorted(self._resources_of("AWS::ElasticLoadBalancingV2::Listener"))
+        ]
         self._trail()
         self._delivery(repository, contract["OUTPOST_ENVIRONMENT"])
 
@@ -221,7 +247,14 @@ class Names:
         definition = self._definition(self.contract[f"OUTPOST_TASK_DEF_{upper}"])
         region, account = self.env.region, self.env.account
         containers = definition["ContainerDefinitions"]
-        essential = next(c for c in containers if c.get("Essential", True))
+        agent_container = self.contract["OUTPOST_AGENT_CONTAINER_NAME"]
+        essential = next((c for c in containers if c["Name"] == agent_container), None)
+        proxy = next((c for c in containers if PROXY_LISTEN in _env(c)), None)
+        if essential is None or proxy is None:
+            raise ModelError(
+                f"{self.env.stage}: task definition {definition['Family']} has no container "
+                f"{agent_container} or no credential proxy (a container setting {PROXY_LISTEN})"
+            )
         log_group = str(essential["LogConfiguration"]["Options"]["awslogs-group"])
         dispatch_family = self.contract[f"OUTPOST_DISPATCH_FAMILY_{upper}"]
         streamed = self.contract[f"OUTPOST_LOG_GROUP_{upper}"]
@@ -234,20 +267,64 @@ class Names:
             "agent_base_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{definition['Family']}:3",
             "dispatch_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{dispatch_family}:7",
             "agent_repository": _repository(essential["Image"], region, account),
+            "proxy_repository": _repository(proxy["Image"], region, account),
+            "provider_host": _host(_env(proxy)[PROXY_UPSTREAM]),
+            # A dispatch revision is a copy of the base: the sizes and compatibilities it names.
+            "agent_task_cpu": str(definition.get("Cpu", "")),
+            "agent_task_memory": str(definition.get("Memory", "")),
+            "agent_compatibilities": ",".join(str(c) for c in definition.get("RequiresCompatibilities", [])),
             "agent_log_stream": _stream(region, account, log_group, name),
             "agent_log_group": f"arn:aws:logs:{region}:{account}:log-group:{streamed}:*",
         }
         agent.secrets = sorted(
             {_secret_arn(str(s["ValueFrom"])) for c in containers for s in c.get("Secrets", [])}
         )
+        agent.proxy_secrets = sorted({_secret_arn(str(s["ValueFrom"])) for s in proxy.get("Secrets", [])})
+        agent.agent_environment = dict(_env(essential))
+        agent.proxy_environment = dict(_env(proxy))
         return agent
 
     def agent_lists(self, agent: Agent) -> dict[str, list[dict[str, str]]]:
         others = sorted({s for a in self.agents if a is not agent for s in a.secrets} - set(agent.secrets))
         return {
-            "agent_secret": [self._secret(s) for s in agent.secrets],
+            "proxy_secret": [self._secret(s) for s in agent.proxy_secrets],
             "other_agent_secret": [self._secret(s) for s in others],
+            "github_app_key": self.lists["github_app_key"],
         }
+
+    def _guardduty(self) -> list[dict[str, str]]:
+        """The rule that forwards GuardDuty findings, and each topic it publishes to (none in an
+        environment without GuardDuty)."""
+        return [
+            {"rule": str(self.env.attribute(path)), "rule_name": path, **self._topic(str(target["Arn"]))}
+            for path in sorted(self._resources_of("AWS::Events::Rule"))
+            if "aws.guardduty" in (self.env.properties(path).get("EventPattern") or {}).get("source", [])
+            for target in self.env.properties(path).get("Targets", [])
+            if ":sns:" in str(target["Arn"])
+        ]
+
+    def _budgets(self) -> list[dict[str, str]]:
+        """Each budget and each topic it notifies."""
+        found = []
+        for path in sorted(self._resources_of("AWS::Budgets::Budget")):
+            properties = self.env.properties(path)
+            name = str(properties["Budget"].get("BudgetName", path.rsplit("/", 1)[-1]))
+            arn = f"arn:aws:budgets::{self.env.account}:budget/{name}"
+            topics = {
+                str(s["Address"])
+                for n in properties.get("NotificationsWithSubscribers", [])
+                for s in n["Subscribers"]
+                if s["SubscriptionType"] == "SNS"
+            }
+            found += [{"budget": arn, "budget_name": path, **self._topic(t)} for t in sorted(topics)]
+        return found
+
+    def _topic(self, arn: str) -> dict[str, str]:
+        for path in self._resources_of("AWS::SNS::Topic"):
+            if str(self.env.attribute(path, "Ref")) == arn:
+                key = str(self.env.properties(path).get("KmsMasterKeyId", "none"))
+                return {"topic": arn, "topic_key": key}
+        raise ModelError(f"{self.env.stage}: no topic {arn}")
 
     def _delivery(self, repository: str, environment: str) -> None:
         """The CI roles of this environment, when the Delivery stage deploys it."""
@@ -276,6 +353,10 @@ class Names:
                     "-deploy-role-", "-file-publishing-role-"
                 ),
                 "bootstrap_lookup_role": deploy_role.replace("-deploy-role-", "-lookup-role-"),
+                "own_stack": f"arn:aws:cloudformation:{self.env.region}:{self.env.account}:stack/"
+                f"{self.env.stage}-Service/{STACK_ID}",
+                "bootstrap_stack": f"arn:aws:cloudformation:{self.env.region}:{self.env.account}:stack/"
+                f"CDKToolkit/{STACK_ID}",
             }
         )
         if self.delivered:

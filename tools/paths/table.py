@@ -46,8 +46,12 @@ class Caller:
 class Route:
     """``aws``: HTTPS to a regional AWS API (``target``: its endpoint name, ``ecs``, ``ecr.dkr``);
     ``nfs``: TCP 2049 to the workspaces file system's mount targets; ``port``: TCP ``port`` to
-    another caller's interfaces (``target``: that caller); ``internet``: a public address on
-    ``port`` through NAT; ``none``: the call is made by an AWS service, off the VPC."""
+    another caller's interfaces (``target``: that caller); ``internet``: the host ``target`` on
+    ``port`` through NAT (and the egress firewall's allow-list, where there is one);
+    ``inbound``: from the internet to ``target``'s listener port (``{listener_port}``), through
+    the egress firewall where there is one; ``loopback``: ``127.0.0.1:port`` inside the caller's
+    own task (its credential proxy);
+    ``none``: the call is made by an AWS service, off the VPC."""
 
     kind: str
     target: str = ""
@@ -84,14 +88,18 @@ class Path:
 
 AGENT = "{agent} agent"
 AGENT_EXECUTION = "{agent} agent (execution role)"
+PROXY = "{agent} credential proxy"
 CONTROL_PLANE = "control plane"
 CONTROL_PLANE_EXECUTION = "control plane (execution role)"
 CALLBACK = "task-state callback"
 SWEEPER = "workspace sweeper"
 JANITOR = "dispatch janitor"
+COLLECTOR = "artifacts collector"
 EVENTS = "EventBridge"
 LOAD_BALANCER = "load balancer"
+API_CLIENT = "API client"
 ALARMS = "CloudWatch alarms"
+BUDGETS = "AWS Budgets"
 CLOUDTRAIL = "CloudTrail"
 CLOUDTRAIL_LOGS = "CloudTrail (its logs role)"
 CI_DEPLOY = "CI deploy role"
@@ -101,6 +109,7 @@ GITHUB = "GitHub Actions"
 CALLBACK_FUNCTION = "TaskStateCallback/Function/Resource"
 SWEEPER_FUNCTION = "WorkspaceSweeper/Function/Resource"
 JANITOR_FUNCTION = "DispatchJanitor/Function/Resource"
+COLLECTOR_FUNCTION = "ArtifactsCollector/Function/Resource"
 PASSED_TO_TASKS = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
 
 CALLERS: tuple[Caller, ...] = (
@@ -113,6 +122,8 @@ CALLERS: tuple[Caller, ...] = (
     ),
     Caller(AGENT, "{agent_task_role}", IN_AGENT_SUBNETS),
     Caller(AGENT_EXECUTION, "{agent_execution_role}", IN_AGENT_SUBNETS),
+    # The proxy runs in the agent's task: the same task role, network interface and group.
+    Caller(PROXY, "{agent_task_role}", IN_AGENT_SUBNETS),
     Caller(
         CALLBACK,
         "Data/TaskStateCallback/Role/Resource",
@@ -128,9 +139,17 @@ CALLERS: tuple[Caller, ...] = (
         IN_FUNCTION,
         "Service/DispatchJanitor/Function/Resource",
     ),
+    Caller(
+        COLLECTOR,
+        "Data/ArtifactsCollector/Role/Resource",
+        IN_FUNCTION,
+        "Data/ArtifactsCollector/Function/Resource",
+    ),
     Caller(EVENTS, "", OUTSIDE, principal="events.amazonaws.com"),
     Caller(LOAD_BALANCER, "", IN_SERVICE, "Service/FrontDoor/LoadBalancer/Resource"),
+    Caller(API_CLIENT, "", OUTSIDE, principal="a client on the internet (the MCP server)"),
     Caller(ALARMS, "", OUTSIDE, principal="cloudwatch.amazonaws.com"),
+    Caller(BUDGETS, "", OUTSIDE, principal="budgets.amazonaws.com"),
     Caller(CLOUDTRAIL, "", OUTSIDE, principal="cloudtrail.amazonaws.com"),
     Caller(CLOUDTRAIL_LOGS, "{trail_logs_role}", OUTSIDE),
     Caller(CI_DEPLOY, "{delivery}/{Stage}Deploy/Role/Resource", OUTSIDE),
@@ -158,6 +177,23 @@ DISPATCH_AP_TAGS = {
     "aws:ResourceTag/outpost:dispatch": "{dispatch}",
 }
 DISPATCH_TAG = {"aws:RequestTag/outpost:dispatch": "{dispatch}", "aws:TagKeys": "outpost:dispatch"}
+# What a dispatch revision's RegisterTaskDefinition carries: the base revision's sizes and
+# compatibilities, no privileged container (Service Authorization Reference, Amazon ECS
+# condition keys).
+DISPATCH_REVISION = {
+    **DISPATCH_TAG,
+    "ecs:task-cpu": "{agent_task_cpu}",
+    "ecs:task-memory": "{agent_task_memory}",
+    "ecs:compute-compatibility": "{agent_compatibilities}",
+    "ecs:privileged": "false",
+}
+# What the control plane's RunTask carries: no ECS Exec, no EBS volume.
+DISPATCH_RUN = {
+    **IN_CLUSTER,
+    **DISPATCH_TAG,
+    "ecs:enable-execute-command": "false",
+    "ecs:enable-ebs-volumes": "false",
+}
 
 
 def _secret_read() -> tuple[Call, ...]:
@@ -189,7 +225,7 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         Route("aws", "ecs"),
         (
             Call("ecs:DescribeTaskDefinition", "{agent_base_revision}"),
-            Call("ecs:RegisterTaskDefinition", "{dispatch_revision}", DISPATCH_TAG),
+            Call("ecs:RegisterTaskDefinition", "{dispatch_revision}", DISPATCH_REVISION),
             Call(
                 "ecs:TagResource",
                 "{dispatch_revision}",
@@ -207,7 +243,7 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         "runs the dispatch's task in the cluster, tagged",
         Route("aws", "ecs"),
         (
-            Call("ecs:RunTask", "{dispatch_revision}", {**IN_CLUSTER, **DISPATCH_TAG}),
+            Call("ecs:RunTask", "{dispatch_revision}", DISPATCH_RUN),
             Call("ecs:TagResource", "{dispatch_task}", {"ecs:CreateAction": "RunTask", **DISPATCH_TAG}),
         ),
         "1",
@@ -293,12 +329,20 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
     ),
     Path(
         CONTROL_PLANE,
-        "reads the GitHub token to clone",
+        "reads the GitHub App's private key to mint the dispatch's repository token",
         Route("aws", "secretsmanager"),
         _secret_read(),
         "1",
-        "docs/data.md: GitHub token",
-        each="control_plane_secret",
+        "constructs/github_token.py, docs/credentials.md",
+        each="github_app_key",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "mints (and revokes) the dispatch's installation token at the GitHub API",
+        Route("internet", "{github_api_host}", 443),
+        (),
+        "2",
+        "constructs/github_token.py: OUTPOST_GITHUB_API_URL",
     ),
     Path(
         CONTROL_PLANE,
@@ -370,6 +414,15 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         "awslogs driver, execution role",
     ),
     Path(
+        API_CLIENT,
+        "reaches the load balancer's listener",
+        Route("inbound", LOAD_BALANCER),
+        (),
+        "1 per request",
+        "docs/egress.md: the firewall's inbound rule, then the group and WAF",
+        each="listener",
+    ),
+    Path(
         LOAD_BALANCER,
         "forwards API requests to the control plane's port",
         Route("port", CONTROL_PLANE, 3000),
@@ -401,6 +454,17 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT_EXECUTION,
+        "pulls its credential proxy's image manifest and layer locations",
+        Route("aws", "ecr.dkr"),
+        (
+            Call("ecr:BatchGetImage", "{proxy_repository}"),
+            Call("ecr:GetDownloadUrlForLayer", "{proxy_repository}"),
+        ),
+        "1 + 1 per layer",
+        "constructs/agent_task.py: the proxy container's image",
+    ),
+    Path(
+        AGENT_EXECUTION,
         "downloads its image layers (ECR's S3 URLs)",
         Route("aws", "s3"),
         (Call("s3:GetObject", "{ecr_layers}", TLS, signer=SIGNED_BY_AWS),),
@@ -409,12 +473,12 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT_EXECUTION,
-        "reads a secret its task definition names",
+        "reads its provider key for the credential proxy's container (its only secret)",
         Route("aws", "secretsmanager"),
         _secret_read(),
         "1",
-        "task definition secrets, execution role",
-        each="agent_secret",
+        "constructs/agent_task.py: the proxy's ECS secret, execution role",
+        each="proxy_secret",
     ),
     Path(
         AGENT_EXECUTION,
@@ -464,13 +528,80 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT,
-        "reaches its model provider, git host and package registries",
-        Route("internet", port=443),
+        "calls its model provider through its credential proxy",
+        Route("loopback", port=8787),
         (),
         "many",
-        "DESIGN.md network policy",
+        "constructs/agent_task.py: the CLI's base URL is the proxy",
+    ),
+    Path(
+        PROXY,
+        "forwards to its model provider, with the key",
+        Route("internet", "{provider_host}", 443),
+        (),
+        "many",
+        "constructs/provider_secrets.py: the proxy's upstream",
+    ),
+    Path(
+        AGENT,
+        "clones and pushes with the dispatch's token",
+        Route("internet", "github.com", 443),
+        (),
+        "a few",
+        "docs/credentials.md: the per-dispatch GitHub token",
+    ),
+    Path(
+        AGENT,
+        "calls the GitHub API (opens the pull request)",
+        Route("internet", "{github_api_host}", 443),
+        (),
+        "a few",
+        "docs/credentials.md: the per-dispatch GitHub token",
+    ),
+    Path(
+        AGENT,
+        "installs packages from npm",
+        Route("internet", "registry.npmjs.org", 443),
+        (),
+        "some",
+        "DESIGN.md: package registries",
+    ),
+    Path(
+        AGENT,
+        "installs packages from PyPI",
+        Route("internet", "files.pythonhosted.org", 443),
+        (),
+        "some",
+        "DESIGN.md: package registries",
     ),
     # --- what a hijacked agent tries: each must be refused -----------------------------
+    Path(
+        AGENT,
+        "sends the checkout to a host off the allow-list",
+        Route("internet", "exfil.example.net", 443),
+        (),
+        "never",
+        "docs/egress.md: everything else is dropped and logged",
+        expect=REFUSED_BY_NETWORK,
+    ),
+    Path(
+        AGENT,
+        "calls the platform's own API from inside (the load balancer's name)",
+        Route("internet", "{load_balancer_host}", 443),
+        (),
+        "never",
+        "docs/egress.md: the API's name is not on the list; it holds no API key either",
+        expect=REFUSED_BY_NETWORK,
+    ),
+    Path(
+        AGENT,
+        "connects to an IP address (no name to match)",
+        Route("internet", "203.0.113.7", 443),
+        (),
+        "never",
+        "docs/egress.md: an IP literal is dropped",
+        expect=REFUSED_BY_NETWORK,
+    ),
     Path(
         AGENT,
         "finds or launches another dispatch's access point (the ids it would need)",
@@ -537,6 +668,36 @@ AGENT_PATHS: tuple[Path, ...] = (
         "constructs/provider_secrets.py",
         expect=REFUSED_BY_IAM,
         each="other_agent_secret",
+    ),
+    Path(
+        AGENT,
+        "reads its own provider key with the task role (the proxy's, not the agent's)",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "docs/credentials.md: the key only in the proxy's container",
+        expect=REFUSED_BY_IAM,
+        each="proxy_secret",
+    ),
+    Path(
+        AGENT,
+        "reads the GitHub App's private key",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/github_token.py: only the control plane reads it",
+        expect=REFUSED_BY_IAM,
+        each="github_app_key",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "reads the GitHub App's private key",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/github_token.py: only the control plane reads it",
+        expect=REFUSED_BY_IAM,
+        each="github_app_key",
     ),
     Path(
         AGENT,
@@ -702,6 +863,85 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         "lambdas/dispatch_janitor/handler.py: clean_access_points",
     ),
     Path(
+        EVENTS,
+        "invokes the artifacts collector when a task stops",
+        Route("none"),
+        (
+            Call(
+                "lambda:InvokeFunction",
+                "{collector_function}",
+                {"aws:SourceArn": "{task_stopped_rule}", "aws:SourceAccount": "{account}"},
+            ),
+        ),
+        "1",
+        "Data/TaskStateCallback/TaskStopped rule, second target",
+    ),
+    Path(
+        COLLECTOR,
+        "finds the stopped task's dispatch and its workspace",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:Query", "{dispatches_by_task_arn}", TLS),
+            Call("dynamodb:GetItem", "{dispatches_table}", TLS),
+            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+        ),
+        "1 each",
+        "lambdas/artifacts_collector/handler.py",
+    ),
+    Path(
+        COLLECTOR,
+        "mounts the shared /workspaces access point, reads the outbox, deletes what it uploaded",
+        Route("nfs"),
+        (
+            Call(
+                "elasticfilesystem:ClientMount",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+            Call(
+                "elasticfilesystem:ClientWrite",
+                "{file_system}",
+                {"elasticfilesystem:AccessPointArn": "{shared_access_point}", **MOUNT},
+            ),
+        ),
+        "1",
+        "constructs/artifacts_collector.py: MountTheWorkspacesAccessPointToCollect",
+    ),
+    Path(
+        COLLECTOR,
+        "puts the outbox's files under the dispatch's prefix of the artifacts bucket",
+        Route("aws", "s3"),
+        (
+            Call("s3:PutObject", "{artifact_object}", TLS),
+            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}),
+        ),
+        "1 per file",
+        "lambdas/artifacts_collector/handler.py: put_object",
+    ),
+    Path(
+        COLLECTOR,
+        "reads a secret (the GitHub App key, a provider key)",
+        Route("aws", "secretsmanager"),
+        _secret_read(),
+        "never",
+        "constructs/artifacts_collector.py: no secret permission",
+        expect=REFUSED_BY_IAM,
+        each="every_secret",
+    ),
+    Path(
+        COLLECTOR,
+        "reads or lists the artifacts bucket (it may only put)",
+        Route("aws", "s3"),
+        (
+            Call("s3:ListBucket", "{artifacts_bucket}", TLS),
+            Call("s3:GetObject", "{other_artifact_object}", TLS),
+            Call("s3:DeleteObject", "{other_artifact_object}", TLS),
+        ),
+        "never",
+        "constructs/artifacts_collector.py: UploadArtifacts",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
         JANITOR,
         "stops a task that is not a dispatch's (the control plane's own)",
         Route("aws", "ecs"),
@@ -718,6 +958,41 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         "never",
         "the shared access point carries no dispatch tag",
         expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        CONTROL_PLANE,
+        "tags a running task outpost:dispatch outside RunTask (the janitor would stop it)",
+        Route("aws", "ecs"),
+        (Call("ecs:TagResource", "{service_task}", DISPATCH_TAG),),
+        "never",
+        "permissions/control_plane.py: TagAgentTasks only with ecs:CreateAction RunTask",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        CONTROL_PLANE,
+        "registers a privileged dispatch revision",
+        Route("aws", "ecs"),
+        (
+            Call(
+                "ecs:RegisterTaskDefinition",
+                "{dispatch_revision}",
+                {**DISPATCH_REVISION, "ecs:privileged": "true"},
+            ),
+        ),
+        "never",
+        "permissions/agent_launch.py: ecs:privileged",
+        expect=REFUSED_BY_IAM,
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "runs a dispatch task with ECS Exec on",
+        Route("aws", "ecs"),
+        (Call("ecs:RunTask", "{dispatch_revision}", {**DISPATCH_RUN, "ecs:enable-execute-command": "true"}),),
+        "never",
+        "permissions/agent_launch.py: ecs:enable-execute-command",
+        expect=REFUSED_BY_IAM,
+        each="agent",
     ),
     Path(
         CONTROL_PLANE,
@@ -779,6 +1054,40 @@ AUDIT_AND_ALARM_PATHS: tuple[Path, ...] = (
         each="alarm",
     ),
     Path(
+        EVENTS,
+        "publishes a GuardDuty finding to the security topic",
+        Route("none"),
+        (
+            Call(
+                "sns:Publish",
+                "{topic}",
+                {"aws:SourceArn": "{rule}", "aws:SourceAccount": "{account}", **TLS},
+            ),
+            Call("kms:GenerateDataKey", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+            Call("kms:Decrypt", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+        ),
+        "0 (per finding)",
+        "Audit/GuardDutyFindings rule (where GuardDuty is on)",
+        each="guardduty_rule",
+    ),
+    Path(
+        BUDGETS,
+        "notifies the topic when a budget threshold is crossed",
+        Route("none"),
+        (
+            Call(
+                "sns:Publish",
+                "{topic}",
+                {"aws:SourceArn": "{budget}", "aws:SourceAccount": "{account}", **TLS},
+            ),
+            Call("kms:GenerateDataKey", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+            Call("kms:Decrypt", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+        ),
+        "0 (per threshold)",
+        "Alerts/Budget",
+        each="budget",
+    ),
+    Path(
         CLOUDTRAIL,
         "delivers log files to the audit bucket, encrypted with the audit key",
         Route("none"),
@@ -824,6 +1133,7 @@ LAMBDA_SERVICE_PATHS: tuple[Path, ...] = (
     *_run_by_lambda(CALLBACK, "callback"),
     *_run_by_lambda(SWEEPER, "sweeper"),
     *_run_by_lambda(JANITOR, "janitor"),
+    *_run_by_lambda(COLLECTOR, "collector"),
 )
 
 CI_PATHS: tuple[Path, ...] = (
@@ -874,11 +1184,32 @@ CI_PATHS: tuple[Path, ...] = (
     ),
     Path(
         CI_DIFF,
-        "assumes the CDK lookup role to diff",
+        "reads its environment's own stacks and templates to diff",
+        Route("none"),
+        (
+            Call("cloudformation:DescribeStacks", "{own_stack}"),
+            Call("cloudformation:GetTemplate", "{own_stack}"),
+        ),
+        "0 (per pull request)",
+        "constructs/github_oidc.py, docs/pull-request-diffs.md",
+    ),
+    Path(
+        CI_DIFF,
+        "assumes the CDK lookup role (ReadOnlyAccess: logs, task definitions, function code)",
         Route("none"),
         (Call("sts:AssumeRole", "{bootstrap_lookup_role}"),),
-        "0 (per pull request)",
-        "constructs/github_oidc.py",
+        "never",
+        "docs/pull-request-diffs.md: a pull request runs its own code",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        CI_DIFF,
+        "reads a stack that is not its environment's (the bootstrap stack)",
+        Route("none"),
+        (Call("cloudformation:GetTemplate", "{bootstrap_stack}"),),
+        "never",
+        "constructs/github_oidc.py: <Stage>-* stacks only",
+        expect=REFUSED_BY_IAM,
     ),
     Path(
         GITHUB,
