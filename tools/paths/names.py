@@ -23,6 +23,9 @@ OTHER_DISPATCH = "d-9876543210"
 TASK_ID = "0123456789abcdef0123456789abcdef"
 SERVICE_TASK_ID = "fedcba9876543210fedcba9876543210"
 ACCESS_POINT_ID = "fsap-0123456789abcdef0"
+# A slot of the leased-slot pool (docs/data.md, "Leased slots"): its access point and number.
+SLOT_ACCESS_POINT_ID = "fsap-0abcdef0123456789"
+SLOT = "17"
 STACK_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 PROVIDER_HOST = "token.actions.githubusercontent.com"
 # The functions of the table, by the prefix of their values (``{callback_log_stream}``).
@@ -108,6 +111,10 @@ class Names:
             "file_system_id": file_system_id,
             "shared_access_point": f"{efs}:access-point/{contract['OUTPOST_EFS_ACCESS_POINT_ID']}",
             "dispatch_access_point": f"{efs}:access-point/{ACCESS_POINT_ID}",
+            "slot": SLOT,
+            "slot_access_point": f"{efs}:access-point/{SLOT_ACCESS_POINT_ID}",
+            "slot_leases_table": table["SLOT_LEASES"],
+            "slot_leases_by_state": f"{table['SLOT_LEASES']}/index/by-state",
             "dispatches_table": table["DISPATCHES"],
             "dispatches_by_status": f"{table['DISPATCHES']}/index/by-status",
             "dispatches_by_task_arn": f"{table['DISPATCHES']}/index/by-task-arn",
@@ -257,6 +264,7 @@ class Names:
             )
         log_group = str(essential["LogConfiguration"]["Options"]["awslogs-group"])
         dispatch_family = self.contract[f"OUTPOST_DISPATCH_FAMILY_{upper}"]
+        slot_family = self.contract[f"OUTPOST_SLOT_FAMILY_{upper}"]
         streamed = self.contract[f"OUTPOST_LOG_GROUP_{upper}"]
         agent = Agent(name, str(definition["Family"]), definition)
         agent.values = {
@@ -266,6 +274,7 @@ class Names:
             "agent_execution_role": str(definition["ExecutionRoleArn"]),
             "agent_base_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{definition['Family']}:3",
             "dispatch_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{dispatch_family}:7",
+            "slot_revision": f"arn:aws:ecs:{region}:{account}:task-definition/{slot_family}:{SLOT}",
             "agent_repository": _repository(essential["Image"], region, account),
             "proxy_repository": _repository(proxy["Image"], region, account),
             "provider_host": _host(_env(proxy)[PROXY_UPSTREAM]),

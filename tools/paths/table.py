@@ -196,6 +196,24 @@ DISPATCH_RUN = {
 }
 
 
+# Leased slots (docs/data.md): a slot's access point and revisions carry outpost:slot, never a
+# dispatch's tag; a slot revision is a copy of the agent's base like a dispatch revision.
+SLOT_AP_TAGS = {
+    "aws:RequestTag/outpost:file-system": "{file_system_id}",
+    "aws:RequestTag/outpost:slot": "{slot}",
+    "aws:TagKeys": "outpost:file-system,outpost:slot",
+}
+SLOT_AP = {
+    "aws:ResourceTag/outpost:file-system": "{file_system_id}",
+    "aws:ResourceTag/outpost:slot": "{slot}",
+    # A stale dispatch tag on a slot changes nothing: the slot tag keeps it out of every delete.
+    "aws:ResourceTag/outpost:dispatch": "{dispatch}",
+}
+SLOT_TAG = {"aws:RequestTag/outpost:slot": "{slot}", "aws:TagKeys": "outpost:slot"}
+SLOT_REVISION = {**DISPATCH_REVISION, **SLOT_TAG}
+VIA_DYNAMODB = {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}
+
+
 def _secret_read() -> tuple[Call, ...]:
     return (
         Call("secretsmanager:GetSecretValue", "{secret}", TLS),
@@ -281,6 +299,94 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         (Call("elasticfilesystem:DeleteAccessPoint", "{dispatch_access_point}", DISPATCH_AP_TAGS),),
         "1",
         "docs/data.md, dispatch lifecycle step 5",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "grows the slot pool: a slot's access point, tagged outpost:slot",
+        Route("aws", "elasticfilesystem"),
+        (
+            Call("elasticfilesystem:CreateAccessPoint", "{file_system}", SLOT_AP_TAGS),
+            Call(
+                "elasticfilesystem:TagResource",
+                "{slot_access_point}",
+                {"elasticfilesystem:CreateAction": "CreateAccessPoint", **SLOT_AP_TAGS},
+            ),
+        ),
+        "0 (pool growth, paced)",
+        "docs/data.md, leased slots step 1",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "grows the slot pool: a slot's revision, tagged outpost:slot",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:RegisterTaskDefinition", "{slot_revision}", SLOT_REVISION),
+            Call(
+                "ecs:TagResource",
+                "{slot_revision}",
+                {"ecs:CreateAction": "RegisterTaskDefinition", **SLOT_TAG},
+            ),
+            Call("iam:PassRole", "{agent_task_role}", PASSED_TO_TASKS),
+            Call("iam:PassRole", "{agent_execution_role}", PASSED_TO_TASKS),
+        ),
+        "0 (pool growth, paced)",
+        "docs/data.md, leased slots step 1",
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "runs a leased slot's revision for the dispatch, tagged",
+        Route("aws", "ecs"),
+        (
+            Call("ecs:RunTask", "{slot_revision}", DISPATCH_RUN),
+            Call("ecs:TagResource", "{dispatch_task}", {"ecs:CreateAction": "RunTask", **DISPATCH_TAG}),
+        ),
+        "1",
+        "docs/data.md, leased slots step 2",
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "writes and returns slot leases",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:PutItem", "{slot_leases_table}", TLS),
+            Call("dynamodb:DeleteItem", "{slot_leases_table}", TLS),
+            Call("dynamodb:Query", "{slot_leases_by_state}", TLS),
+            Call("kms:GenerateDataKey", "{data_key}", VIA_DYNAMODB),
+            Call("kms:Decrypt", "{data_key}", VIA_DYNAMODB),
+        ),
+        "1 / (1 - utilization) lease writes, 1 delete",
+        "docs/data.md, leased slots steps 2-3",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "deletes a slot's access point",
+        Route("aws", "elasticfilesystem"),
+        (Call("elasticfilesystem:DeleteAccessPoint", "{slot_access_point}", SLOT_AP),),
+        "never",
+        "permissions/slot_pool.py: nothing deletes a slot",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        CONTROL_PLANE,
+        "deletes a slot's revision",
+        Route("aws", "ecs"),
+        (Call("ecs:DeleteTaskDefinitions", "{slot_revision}"),),
+        "never",
+        "permissions/slot_pool.py: nothing deletes a slot",
+        expect=REFUSED_BY_IAM,
+        each="agent",
+    ),
+    Path(
+        CONTROL_PLANE,
+        "registers a slot revision without the outpost:slot tag",
+        Route("aws", "ecs"),
+        (Call("ecs:RegisterTaskDefinition", "{slot_revision}", DISPATCH_REVISION),),
+        "never",
+        "permissions/slot_pool.py: RegisterSlotRevisions requires the tag",
+        expect=REFUSED_BY_IAM,
+        each="agent",
     ),
     Path(
         CONTROL_PLANE,
@@ -861,6 +967,40 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         ),
         "0 (1 list per run)",
         "lambdas/dispatch_janitor/handler.py: clean_access_points",
+    ),
+    Path(
+        JANITOR,
+        "releases the slot leases of dispatches that stopped",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:Query", "{slot_leases_by_state}", TLS),
+            Call("dynamodb:UpdateItem", "{slot_leases_table}", TLS),
+            Call("kms:GenerateDataKey", "{data_key}", VIA_DYNAMODB),
+            Call("kms:Decrypt", "{data_key}", VIA_DYNAMODB),
+        ),
+        "0 (1 query per run, 1 update per stale lease)",
+        "lambdas/dispatch_janitor/handler.py: release_leases",
+    ),
+    Path(
+        JANITOR,
+        "deletes a slot's access point",
+        Route("aws", "elasticfilesystem"),
+        (Call("elasticfilesystem:DeleteAccessPoint", "{slot_access_point}", SLOT_AP),),
+        "never",
+        "DeleteStaleAccessPoints requires the outpost:slot tag to be absent",
+        expect=REFUSED_BY_IAM,
+    ),
+    Path(
+        JANITOR,
+        "creates or deletes a slot lease",
+        Route("aws", "dynamodb"),
+        (
+            Call("dynamodb:PutItem", "{slot_leases_table}", TLS),
+            Call("dynamodb:DeleteItem", "{slot_leases_table}", TLS),
+        ),
+        "never",
+        "the janitor only releases (UpdateItem); leases are the control plane's",
+        expect=REFUSED_BY_IAM,
     ),
     Path(
         EVENTS,
