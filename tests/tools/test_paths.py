@@ -16,7 +16,7 @@ from tests.synth import ROOT, Synthesized
 from tools.paths.check import Outcome
 from tools.paths.cli import check, main, repository_of
 from tools.paths.docs import render
-from tools.paths.table import COLLECTOR, JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
+from tools.paths.table import COLLECTOR, CONTROL_PLANE, JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
 
 REPOSITORY = repository_of(ROOT / "cdk.json")
 PROD = stage_of_kind("production")
@@ -130,6 +130,36 @@ def test_without_one_permission_its_path_fails(
     assert code == 1
     assert [line for line in failed if "ecs:ListTasks refused" in line and JANITOR in line]
     assert all(JANITOR in line for line in failed)
+
+
+def test_delete_statements_that_forget_the_slot_tag_fail_the_slot_rows(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Leased slots (docs/data.md): both DeleteAccessPoint statements without the condition that
+    the access point carries no ``outpost:slot`` tag, as before the pool was built."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def forget(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::IAM::ManagedPolicy":
+            return False
+        found = [
+            s.get("Condition", {}).get("Null", {})
+            for s in resource["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        return bool(
+            [
+                null.pop("aws:ResourceTag/outpost:slot")
+                for null in found
+                if "aws:ResourceTag/outpost:slot" in null
+            ]
+        )
+
+    _edit(outdir, PROD, forget)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 2
+    assert all("deletes a slot's access point [must be refused by IAM]" in line for line in failed)
+    assert {CONTROL_PLANE in line for line in failed} == {True, False}  # the control plane, the janitor
 
 
 def test_an_agent_allowed_the_shared_access_point_fails_a_negative_row(
