@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from config import EnvironmentConfig
+from config import IMAGES, EnvironmentConfig
 from config.changes import Acknowledgement, ChangesConfig
 from tests.environments import CONFIGS, SHIPPED, of_kind
 from tests.synth import Synthesized
+from tests.test_registry import adopting
 from tools.changes import schemas
 from tools.changes.__main__ import check
 from tools.changes.compare import compare
@@ -79,7 +80,7 @@ def test_a_new_repository_prefix_is_refused_naming_every_repository(before: Temp
     verdicts, out = run(before, rename_repositories)
     repositories = resources_of(before, f"{PROD.stage_name}/Registry", "AWS::ECR::Repository")
     refused = verdicts[PROD.name].refused
-    assert len(repositories) == 7
+    assert len(repositories) == len(IMAGES)
     assert len(refused) == len(repositories)
     for logical_id in repositories:
         (line,) = [line for line in refused if f" {logical_id} " in line]
@@ -116,7 +117,7 @@ def test_keeping_one_more_image_is_an_update_in_place(before: Templates) -> None
 
     verdicts, out = run(before, keep_more)
     assert not any(v.refused for v in verdicts.values())
-    assert f"{PROD.name}: 0 replace, 0 delete, 0 add, 7 update; 0 output change(s)" in out
+    assert f"{PROD.name}: 0 replace, 0 delete, 0 add, {len(IMAGES)} update; 0 output change(s)" in out
 
 
 def test_deleting_a_bucket_is_refused(before: Templates) -> None:
@@ -127,6 +128,26 @@ def test_deleting_a_bucket_is_refused(before: Templates) -> None:
         f"refused {path} {logical_id} AWS::S3::Bucket (bucket): delete" in line
         for line in verdicts[PROD.name].refused
     )
+
+
+def test_adopting_the_repositories_of_a_live_environment_is_refused_as_each_leaving_the_stack(
+    before: Templates,
+) -> None:
+    """``registry.existing_repositories`` set on an environment whose Registry stack still holds
+    them: each repository is removed from the stack (retained: its images stay, unmanaged), which
+    `make changes` refuses per repository, saying so (docs/rehearsal.md)."""
+    path = f"{DEV.stage_name}/Registry"
+    adopted = masked(adopting(DEV.stage_name, IMAGES))
+    verdicts, _ = run(before, lambda t: t.__setitem__(path, adopted))
+    repositories = resources_of(before, path, "AWS::ECR::Repository")
+    refused = verdicts[DEV.name].refused
+    assert len(refused) == len(repositories) == len(IMAGES)
+    for logical_id in repositories:
+        (line,) = [line for line in refused if f" {logical_id} " in line]
+        assert line.startswith(
+            f"{DEV.name}: refused {path} {logical_id} AWS::ECR::Repository (repository): delete"
+        )
+        assert "(retained: it leaves the stack, its data stays in the account, unmanaged)" in line
 
 
 def test_log_groups_are_stateful_by_role_not_by_type(before: Templates) -> None:
@@ -230,10 +251,10 @@ def test_an_acknowledged_change_passes_and_only_that_change(before: Templates) -
     acks = tuple(_acknowledge(line) for line in verdicts[PROD.name].refused)
     verdicts, _ = run(before, rename_repositories, {PROD.name: acks})
     assert not verdicts[PROD.name].refused
-    assert len(verdicts[PROD.name].acknowledged) == 7
+    assert len(verdicts[PROD.name].acknowledged) == len(IMAGES)
     # In another environment, or for another change of the same resource, it approves nothing.
     verdicts, _ = run(before, rename_repositories, {DEV.name: acks})
-    assert len(verdicts[PROD.name].refused) == 7
+    assert len(verdicts[PROD.name].refused) == len(IMAGES)
 
     def other_name(templates: Templates) -> None:
         rename_repositories(templates)
@@ -243,8 +264,8 @@ def test_an_acknowledged_change_passes_and_only_that_change(before: Templates) -
             repository["Properties"]["RepositoryName"] += "-2"
 
     verdicts, _ = run(before, other_name, {PROD.name: acks})
-    assert len(verdicts[PROD.name].refused) == 7
-    assert len(verdicts[PROD.name].spent) == 7
+    assert len(verdicts[PROD.name].refused) == len(IMAGES)
+    assert len(verdicts[PROD.name].spent) == len(IMAGES)
 
 
 def test_an_acknowledgement_is_spent_once_its_change_is_deployed(before: Templates) -> None:
@@ -255,8 +276,8 @@ def test_an_acknowledgement_is_spent_once_its_change_is_deployed(before: Templat
     deployed = copy.deepcopy(before)
     rename_repositories(deployed)
     verdicts, out = run(deployed, None, acks)
-    assert len(verdicts[PROD.name].spent) == 7
-    assert sum("matches no change relative to FROM" in line for line in out) == 7
+    assert len(verdicts[PROD.name].spent) == len(IMAGES)
+    assert sum("matches no change relative to FROM" in line for line in out) == len(IMAGES)
 
     def back(templates: Templates) -> None:
         for repository in resources_of(
@@ -267,7 +288,7 @@ def test_an_acknowledgement_is_spent_once_its_change_is_deployed(before: Templat
             )
 
     verdicts, _ = run(deployed, back, acks)
-    assert len(verdicts[PROD.name].refused) == 7
+    assert len(verdicts[PROD.name].refused) == len(IMAGES)
 
 
 def test_a_new_type_replaces_and_a_stack_only_before_is_not_deleted(before: Templates) -> None:
