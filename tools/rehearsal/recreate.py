@@ -126,17 +126,20 @@ def adoption_context(config: EnvironmentConfig, images: Sequence[str], account: 
     return context
 
 
-def synthesize_adopting(outdir: Path, config: EnvironmentConfig, images: Sequence[str], account: str) -> Path:
-    """The runbook's synth, in this process (the same toolchain as ``make synth``), into ``outdir``."""
+def synthesize_adopting(
+    outdir: Path, config: EnvironmentConfig, images: Sequence[str], account: str
+) -> list[str]:
+    """The runbook's synth, in this process (the same toolchain as ``make synth``), into ``outdir``;
+    its unacknowledged cdk-nag findings (none expected: it creates less, never more)."""
     # Imported here: the app is built only when the runbook needs it.
     from app import build
-    from compliance.packs import new_app
+    from compliance.packs import new_app, synth_findings
 
     shutil.rmtree(outdir, ignore_errors=True)
     app = new_app(outdir=str(outdir), context=adoption_context(config, images, account))
     build(app)
     app.synth()
-    return outdir
+    return synth_findings(outdir)
 
 
 def destroy(deployment: Deployment, stacks: Sequence[Stack]) -> tuple[list[Result], list[Retained]]:
@@ -360,10 +363,13 @@ def adopt(
     [account] = {s.account for s in stacks}
     settings = f"{ADOPT_SETTING} = {list(images)}"
     try:
-        synthesize_adopting(runbook.outdir, runbook.config, images, account)
+        unacknowledged = synthesize_adopting(runbook.outdir, runbook.config, images, account)
     except (ConfigError, RuntimeError) as err:
+        unacknowledged = [str(err).splitlines()[0]]
+    if unacknowledged:
+        why = "; ".join(unacknowledged)
         group.results.append(
-            Result(stacks[0].display_name, "failed", f"the runbook's synth ({settings}): {err}")
+            Result(stacks[0].display_name, "failed", f"the runbook's synth ({settings}): {why}")
         )
         return None
     fresh = read_assembly(runbook.outdir, group.stages)
