@@ -314,6 +314,20 @@ def rehearse_recreate(
             f"delete workaround: {w}" for w in ((EMPTIED_WORKAROUND,) if emptied else ()) + DELETE_WORKAROUNDS
         )
         group.results.extend(r for r in deleted if r.status != "deleted")
+        # Checked before the second create, which pushes the images again.
+        lost = images_lost(deployment, stacks, pushed)
+        group.notes.append(
+            f"images pushed at the first create and still there after the destroy: "
+            f"{len(pushed) - len(lost)} of {len(pushed)}"
+        )
+        if lost:
+            group.results.append(
+                Result(
+                    f"{group.stages[0]}/images",
+                    "failed",
+                    "lost with the destroyed stacks: " + ", ".join(lost),
+                )
+            )
         again = adopt(group, runbook, stacks, retained, deployment, known)
         if again is None:
             return group
@@ -327,18 +341,6 @@ def rehearse_recreate(
                 [result] = deployment.deploy([stack])
             deployment.results[stack.display_name] = result
             group.results.append(result)
-        lost = images_lost(deployment, stacks, pushed)
-        group.notes.append(
-            f"images pushed at the first create and still there: {len(pushed) - len(lost)} of {len(pushed)}"
-        )
-        if lost:
-            group.results.append(
-                Result(
-                    f"{group.stages[0]}/images",
-                    "failed",
-                    "lost with the destroyed stacks: " + ", ".join(lost),
-                )
-            )
     return group
 
 
