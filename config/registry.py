@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from config.errors import ConfigError
 from config.reader import Section
-from config.schema import Group, integer, string
+from config.schema import Group, integer, string, strings
 
 AGENTS: tuple[str, ...] = ("claude", "codex", "gemini", "aider", "grok")
 # One repository per image: the shared agent base, the five agents, the control plane, and the
@@ -34,6 +34,17 @@ REGISTRY = Group(
         ),
         integer("keep_tagged_images", "tagged images kept per repository", minimum=1, maximum=1000),
         integer("untagged_expiry_days", "untagged images expire after this many days", minimum=1, maximum=30),
+        strings(
+            "existing_repositories",
+            "images whose repository already exists (kept when the environment's stacks were destroyed): "
+            "the Registry stack references it by name instead of creating it, and no longer manages "
+            "its lifecycle policy or scan setting (docs/rehearsal.md, *Rebuild a development environment*)",
+            default=[],
+            choices=IMAGES,
+            rules=(
+                "only for a rebuild; a live environment keeps `[]` (the repositories would leave its stack)",
+            ),
+        ),
     ),
 )
 
@@ -43,6 +54,8 @@ class RegistryConfig:
     repository_prefix: str
     keep_tagged_images: int
     untagged_expiry_days: int
+    # Images whose repository exists already and is referenced, not created (a rebuild).
+    existing_repositories: tuple[str, ...] = ()
 
     def repository_name(self, image: str) -> str:
         """``outpost-prod/claude``: the stable name CI pushes to."""
@@ -62,6 +75,7 @@ def parse_registry(section: Section) -> RegistryConfig:
         repository_prefix=prefix,
         keep_tagged_images=section.integer("keep_tagged_images"),
         untagged_expiry_days=section.integer("untagged_expiry_days"),
+        existing_repositories=section.strings("existing_repositories"),
     )
     section.done()
     return config

@@ -11,10 +11,10 @@ from constructs import Construct
 
 
 class ImageRepository(Construct):
-    """``repository``: with ``retain`` (production kind), kept when the stack is deleted, so
-    no image is lost by accident. Without (development kind), deleted with its images: a
-    repository keeps its fixed name, so a retained one would make the environment's next
-    create fail ("already exists"); a development image is rebuilt from its commit.
+    """``repository``: kept, with every image, when the stack is deleted or the repository
+    replaced, in every kind: no image is lost by accident. It keeps its fixed name, so an
+    environment created again after its stacks were destroyed adopts it
+    (``registry.existing_repositories``, docs/rehearsal.md) rather than creating it.
 
     Exactly one lifecycle policy, with two rules: untagged images (failed or superseded
     pushes) expire after ``untagged_expiry_days``; of the tagged images the newest
@@ -29,7 +29,6 @@ class ImageRepository(Construct):
         image: str,
         config: RegistryConfig,
         encryption_key: kms.IKey,
-        retain: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.image = image
@@ -41,8 +40,7 @@ class ImageRepository(Construct):
             image_scan_on_push=True,
             encryption=ecr.RepositoryEncryption.KMS,
             encryption_key=encryption_key,
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-            empty_on_delete=not retain,
+            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     rule_priority=1,

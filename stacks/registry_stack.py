@@ -1,4 +1,9 @@
-"""Registry stack: the seven image repositories of one environment (retained in production kind)."""
+"""Registry stack: the image repositories of one environment, retained in every kind.
+
+An environment rebuilt after its stacks were destroyed finds its repositories still there (with
+every image, under the same names): ``registry.existing_repositories`` lists the images whose
+repository is referenced by name instead of created (docs/rehearsal.md).
+"""
 
 from __future__ import annotations
 
@@ -41,14 +46,14 @@ class RegistryStack(OutpostStack):
         self.repositories: dict[str, ecr.IRepository] = {}
         for image in IMAGES:
             construct_id = pascal(image)
-            repo = ImageRepository(
-                self,
-                construct_id,
-                image=image,
-                config=config.registry,
-                encryption_key=self.key,
-                retain=config.is_production,
-            ).repository
+            repo: ecr.IRepository
+            if image in config.registry.existing_repositories:
+                # Adopted as it is: its lifecycle policy, scan setting and key stay as last deployed.
+                repo = self.exports.repository(self, image)
+            else:
+                repo = ImageRepository(
+                    self, construct_id, image=image, config=config.registry, encryption_key=self.key
+                ).repository
             self.repositories[image] = repo
             CfnOutput(
                 self,

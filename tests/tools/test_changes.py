@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from config import EnvironmentConfig
+from config import IMAGES, EnvironmentConfig
 from config.changes import Acknowledgement, ChangesConfig
 from config.registry import IMAGES
 from tests.environments import CONFIGS, SHIPPED, of_kind
 from tests.synth import Synthesized
+from tests.app.test_registry import adopting
 from tools.changes import schemas
 from tools.changes.__main__ import check
 from tools.changes.compare import compare
@@ -128,6 +129,26 @@ def test_deleting_a_bucket_is_refused(before: Templates) -> None:
         f"refused {path} {logical_id} AWS::S3::Bucket (bucket): delete" in line
         for line in verdicts[PROD.name].refused
     )
+
+
+def test_adopting_the_repositories_of_a_live_environment_is_refused_as_each_leaving_the_stack(
+    before: Templates,
+) -> None:
+    """``registry.existing_repositories`` set on an environment whose Registry stack still holds
+    them: each repository is removed from the stack (retained: its images stay, unmanaged), which
+    `make changes` refuses per repository, saying so (docs/rehearsal.md)."""
+    path = f"{DEV.stage_name}/Registry"
+    adopted = masked(adopting(DEV.stage_name, IMAGES))
+    verdicts, _ = run(before, lambda t: t.__setitem__(path, adopted))
+    repositories = resources_of(before, path, "AWS::ECR::Repository")
+    refused = verdicts[DEV.name].refused
+    assert len(refused) == len(repositories) == len(IMAGES)
+    for logical_id in repositories:
+        (line,) = [line for line in refused if f" {logical_id} " in line]
+        assert line.startswith(
+            f"{DEV.name}: refused {path} {logical_id} AWS::ECR::Repository (repository): delete"
+        )
+        assert "(retained: it leaves the stack, its data stays in the account, unmanaged)" in line
 
 
 def test_log_groups_are_stateful_by_role_not_by_type(before: Templates) -> None:

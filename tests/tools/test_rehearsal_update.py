@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.environments import of_kind
+from config import IMAGES
+from config.names import pascal
+from tests.environments import config_of, of_kind
 from tests.synth import Synthesized
 from tests.test_snapshots import masked
 from tests.tools.test_rehearsal import DEV, copy_of
@@ -91,38 +93,50 @@ def test_an_unchanged_assembly_updates_nothing(
     assert lines(out) == {f"{DEV}/Network": "unchanged", f"{DEV}/Data": "unchanged"}
 
 
-def test_recreate_creates_audit_and_registry_again(
+def test_recreate_adopts_the_kept_repositories_and_creates_audit_and_registry_again(
     synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Today's development templates keep no resource whose fixed name the next create needs."""
+    """The runbook: the destroyed Registry kept its repositories (images survive), the
+    environment is synthesized again with ``registry.existing_repositories`` naming them (in the
+    account its stacks were in), and every stack is created the second time."""
     outdir = copy_of(synthesized, tmp_path / "cdk.out", account="999999999999", keep={"Audit", "Registry"})
-    code = recreate.main([str(outdir), "--env", of_kind("development")])
+    runbook = tmp_path / "runbook.out"
+    code = recreate.main([str(outdir), "--env", of_kind("development"), "--runbook-outdir", str(runbook)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert lines(out) == {f"{DEV}/Audit": "created", f"{DEV}/Registry": "created"}
+    prefix = config_of(DEV).registry.repository_prefix
+    for image in IMAGES:
+        assert f"retained: {DEV}/Registry {pascal(image)}Repository" in out, image
     assert f"retained: {DEV}/Audit AuditBucket" in out
+    assert (
+        f"registry.existing_repositories = {list(IMAGES)} (-c outpost:only={of_kind('development')})" in out
+    )
     assert "2 of 2 stacks created again" in out
+    [registry] = [s for s in read_assembly(runbook, [DEV]).stacks if s.display_name == f"{DEV}/Registry"]
+    assert registry.account == "999999999999"
+    assert not [r for r in registry.template["Resources"].values() if r["Type"] == "AWS::ECR::Repository"]
+    assert f"{prefix}/claude" in json.dumps(registry.template["Outputs"])
 
 
-def test_recreate_fails_a_retained_repository_that_keeps_its_name(
+def test_recreate_without_the_runbook_fails_naming_each_kept_repository(
     synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """As the Registry was before issue 19: repositories retained with their fixed names."""
+    """Repositories are retained in every kind with their fixed names: created again without
+    the runbook, the Registry fails ("already exists"), naming each one and the setting."""
     outdir = copy_of(synthesized, tmp_path / "cdk.out", account="101010101010", keep={"Registry"})
-    path = stack_file(outdir, "Registry")
-    template = json.loads(path.read_text())
-    for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::ECR::Repository":
-            resource["DeletionPolicy"] = resource["UpdateReplacePolicy"] = "Retain"
-            resource["Properties"]["EmptyOnDelete"] = False
-    path.write_text(json.dumps(template))
-    code = recreate.main([str(outdir), "--env", of_kind("development")])
+    code = recreate.main([str(outdir), "--env", of_kind("development"), "--without-adoption"])
     out = capsys.readouterr().out
     assert code == 1, out
     line = lines(out)[f"{DEV}/Registry"]
     assert line.startswith("failed: ")
-    assert "creates AWS::ECR::Repository 'outpost-dev/base', which Dev/Registry retained" in line
-    assert "already exists" in line
+    prefix = config_of(DEV).registry.repository_prefix
+    for image in IMAGES:
+        assert (
+            f"creates AWS::ECR::Repository '{prefix}/{image}', which {DEV}/Registry retained "
+            f"({pascal(image)}Repository"
+        ) in line, image
+    assert line.count("already exists (adopt it: registry.existing_repositories") == len(IMAGES)
 
 
 def test_scenario_actions_follow_the_resource_schemas() -> None:

@@ -14,7 +14,7 @@ from aws_cdk import aws_ec2 as ec2
 from compliance.acknowledgements import acknowledge
 from compliance.packs import add_nag_packs, read_report
 from config.api import CONTROL_PLANE_PORT
-from tests.environments import CONFIGS, ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
+from tests.environments import ENVIRONMENTS, SETTINGS, SHIPPED, STAGES, of_kind, stage_of_kind
 from tests.synth import ROOT, Synthesized, shipped_context
 from tools.review import acknowledgements_made, iam_summary, render_markdown, report, retention, roles, scan
 from tools.review.diagram import architecture_svg
@@ -190,10 +190,9 @@ def test_data_retention_lists_every_store(written: dict[str, report.Review], env
         assert {row[0] for row in tables[title].rows} == expected, title
     (flow_logs,) = [row for row in tables["Log groups"].rows if row[0] == "Network/Network/FlowLogs"]
     assert flow_logs[1] == str(SETTINGS[env]["network"]["flow_log_retention_days"])
-    # Images are kept in production kind; a development environment's go with it (issue 19:
-    # a kept repository keeps its name, and the environment could not be created again).
-    policy = "Retain" if CONFIGS[env].is_production else "Delete"
-    assert all(row[2] == policy for row in tables["ECR repositories"].rows)
+    # Images are kept in every kind; a rebuilt environment adopts its kept repositories
+    # (registry.existing_repositories, docs/rehearsal.md).
+    assert all(row[2] == "Retain" for row in tables["ECR repositories"].rows)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -92,7 +92,13 @@ def judge(
         stack_id = change.stack.split("/")[-1]
         key = (stack_id, change.logical_id, change.fingerprint)
         forced = change.forced_by()
-        kept = " (the old one is retained, orphaned)" if change.retained else ""
+        kept = ""
+        if change.retained:  # replaced: the stack uses a new one; deleted: it leaves the stack, data kept
+            kept = (
+                " (the old one is retained, orphaned)"
+                if change.action == "replace"
+                else " (retained: it leaves the stack, its data stays in the account, unmanaged)"
+            )
         what = f"{change.stack} {change.logical_id} {change.type_name} ({role}): {change.action}"
         what += f" forced by {forced}{kept}" if change.action == "replace" else f"{kept}"
         if key in approvals:

@@ -1,8 +1,14 @@
 """``python -m tools.rehearsal.recreate [cdk.out]``: a development environment destroyed and created again.
 
 Each environment of kind ``development`` (from ``cdk.json``; ``--env`` to choose) is created on
-the emulator, destroyed in reverse dependency order as ``cdk destroy`` deletes its stacks, and
-created again; every stack must be created the second time.
+the emulator (its images pushed), destroyed in reverse dependency order as ``cdk destroy`` deletes
+its stacks, and created again by the runbook of docs/rehearsal.md (*Rebuild a development
+environment*): the image repositories the destroyed Registry stack kept are found, the
+environment is synthesized again (only it, ``-c outpost:only=<env>``) with
+``registry.existing_repositories`` naming them, and that assembly is created. Every stack must be
+created the second time, and every image pushed the first time must still be there.
+``--without-adoption`` skips the runbook (the second create uses the first templates), to show
+what it prevents: the Registry stack fails, naming each repository that already exists.
 
 What a stack's ``DeletionPolicy`` retains stays on the emulator (moto 5.2.5 deletes every
 resource of a deleted stack except those with ``DeletionPolicy: Retain``). AWS refuses to
@@ -14,12 +20,13 @@ it itself: before the second create, a resource whose fixed name (``RepositoryNa
 the stack, naming both. A retained resource without a fixed name (a generated one) is no obstacle: the new
 stack gets a new name, and the report lists what stays behind.
 
-Exit 0 when every stack was created twice, 1 when not, 2 on bad input.
+Exit 0 when every stack was created twice and no image was lost, 1 when not, 2 on bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -29,8 +36,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from config import load_environments
-from config.context import read_context
+from config import IMAGES, ConfigError, EnvironmentConfig, account_override_key, load_environments
+from config.context import ONLY_KEY, read_context
 from tools.assembly import Assembly, Stack, read_assembly
 from tools.rehearsal import limits
 from tools.rehearsal.adapt import attributes
@@ -59,11 +66,15 @@ NAME_PROPERTIES = {
 }
 
 
+EMPTIED_WORKAROUND = (
+    "ECR repositories with EmptyOnDelete emptied before their stack is deleted (moto 5.2.5 ignores it)"
+)
 DELETE_WORKAROUNDS = (
-    "ECR repositories with EmptyOnDelete emptied before their stack is deleted (moto 5.2.5 ignores it)",
     "managed policies detached from a stack's roles before it is deleted (moto 5.2.5 deletes neither)",
     "a deleted stack's VPC endpoints and route tables deleted by the rehearsal (moto 5.2.5 leaves them)",
 )
+ADOPT_SETTING = "registry.existing_repositories"
+RUNBOOK = "docs/rehearsal.md, Rebuild a development environment"
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,53 @@ class Retained:
         return self.physical_id == name or self.physical_id.rsplit(":", 1)[-1][:-7] == name
 
 
-def development_stages(cdk_json: Path = ROOT / "cdk.json") -> list[str]:
+def environments(cdk_json: Path = ROOT / "cdk.json") -> dict[str, EnvironmentConfig]:
+    """Stage name (``Dev``) -> the environment's settings, from ``cdk.json``."""
     context = read_context(cdk_json)
-    return [env.stage_name for env in load_environments(context.get) if env.kind == "development"]
+    return {env.stage_name: env for env in load_environments(context.get)}
+
+
+def kept_repositories(config: EnvironmentConfig, retained: Sequence[Retained]) -> tuple[str, ...]:
+    """The images whose repository, by this environment's names, a destroyed stack kept."""
+    names = {r.physical_id for r in retained if r.type == "AWS::ECR::Repository"}
+    return tuple(image for image in IMAGES if config.registry.repository_name(image) in names)
+
+
+def adoption_context(config: EnvironmentConfig, images: Sequence[str], account: str) -> dict[str, Any]:
+    """``cdk.json``'s context as the runbook changes it: the environment's block gets
+    ``registry.existing_repositories``; only that environment is built (``-c outpost:only``), in
+    the account its destroyed stacks were in (``-c outpost:<env>:account`` when that differs)."""
+    context = read_context(ROOT / "cdk.json")
+    block = context["outpost"]["environments"][config.name]
+    block.setdefault("registry", {})["existing_repositories"] = list(images)
+    context[ONLY_KEY] = config.name
+    if account != config.account:
+        context[account_override_key(config.name)] = account
+    # As the CDK CLI runs the app: construct paths and asset paths in metadata, no version report.
+    context.update(
+        {
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+            "aws:cdk:version-reporting": False,
+        }
+    )
+    return context
+
+
+def synthesize_adopting(
+    outdir: Path, config: EnvironmentConfig, images: Sequence[str], account: str
+) -> list[str]:
+    """The runbook's synth, in this process (the same toolchain as ``make synth``), into ``outdir``;
+    its unacknowledged cdk-nag findings (none expected: it creates less, never more)."""
+    # Imported here: the app is built only when the runbook needs it.
+    from app import build
+    from compliance.packs import new_app, synth_findings
+
+    shutil.rmtree(outdir, ignore_errors=True)
+    app = new_app(outdir=str(outdir), context=adoption_context(config, images, account))
+    build(app)
+    app.synth()
+    return synth_findings(outdir)
 
 
 def destroy(deployment: Deployment, stacks: Sequence[Stack]) -> tuple[list[Result], list[Retained]]:
@@ -185,19 +240,50 @@ def collisions(deployment: Deployment, stack: Stack, retained: Sequence[Retained
         name = str(resolver.resolve(resource["Properties"][prop]))
         for old in retained:
             if old.holds(resource["Type"], name):
+                hint = (
+                    f" (adopt it: {ADOPT_SETTING}, {RUNBOOK})"
+                    if resource["Type"] == "AWS::ECR::Repository"
+                    else ""
+                )
                 found.append(
                     f"{logical_id} creates {resource['Type']} {name!r}, which {old.stack} retained "
-                    f"({old.logical_id}) when it was deleted: already exists"
+                    f"({old.logical_id}) when it was deleted: already exists{hint}"
                 )
     return found
 
 
-def rehearse_recreate(group: Group, assembly: Assembly, findings: dict[str, list[limits.Finding]]) -> Group:
+@dataclass(frozen=True)
+class Runbook:
+    """How the second create is prepared: ``outdir`` receives the runbook's synth; ``None``
+    creates the first templates again (``--without-adoption``)."""
+
+    outdir: Path | None
+    config: EnvironmentConfig
+    options: limits.Options
+
+
+def images_lost(deployment: Deployment, stacks: Sequence[Stack], pushed: Sequence[str]) -> list[str]:
+    """Each ``repository:tag`` pushed at the first create that is no longer there."""
+    ecr = deployment.account(stacks[0]).client("ecr")
+    lost = []
+    for image in pushed:
+        repository, _, tag = image.rpartition(":")
+        try:
+            ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        except ClientError:
+            lost.append(image)
+    return lost
+
+
+def rehearse_recreate(
+    group: Group, assembly: Assembly, findings: dict[str, list[limits.Finding]], runbook: Runbook
+) -> Group:
     stacks = [s for stage in group.stages for s in assembly.stages[stage]]
     toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
     with running(None, attributes(s.template for s in stacks + toolkits)) as emulator:
         group.support = emulator.support
-        deployment = Deployment(emulator, findings)
+        known = dict(findings)  # the runbook's stacks' findings are added to it
+        deployment = Deployment(emulator, known)
         for toolkit in toolkits:
             [result] = deployment.deploy([toolkit], push_images=False)
             if result.status != "created":
@@ -209,6 +295,7 @@ def rehearse_recreate(group: Group, assembly: Assembly, findings: dict[str, list
                 f"bootstrapped {'/'.join(toolkit.environment)} (CDKToolkit), published {count} file assets"
             )
         first = deployment.deploy(stacks)
+        pushed = list(deployment.pushed)
         group.notes.append("first create: " + ", ".join(f"{r.stack} {r.status}" for r in first))
         if any(r.status != "created" for r in first):
             group.results.extend(r for r in first if r.status != "created")
@@ -218,11 +305,35 @@ def rehearse_recreate(group: Group, assembly: Assembly, findings: dict[str, list
             "destroyed in reverse order: " + ", ".join(f"{r.stack} {r.status}" for r in deleted)
         )
         group.notes.extend(f"retained: {r.stack} {r.logical_id} {r.type} {r.physical_id}" for r in retained)
-        group.notes.extend(f"delete workaround: {w}" for w in DELETE_WORKAROUNDS)
+        emptied = any(
+            r.get("Type") == "AWS::ECR::Repository" and r.get("Properties", {}).get("EmptyOnDelete")
+            for s in stacks
+            for r in s.template.get("Resources", {}).values()
+        )
+        group.notes.extend(
+            f"delete workaround: {w}" for w in ((EMPTIED_WORKAROUND,) if emptied else ()) + DELETE_WORKAROUNDS
+        )
         group.results.extend(r for r in deleted if r.status != "deleted")
+        # Checked before the second create, which pushes the images again.
+        lost = images_lost(deployment, stacks, pushed)
+        group.notes.append(
+            f"images pushed at the first create and still there after the destroy: "
+            f"{len(pushed) - len(lost)} of {len(pushed)}"
+        )
+        if lost:
+            group.results.append(
+                Result(
+                    f"{group.stages[0]}/images",
+                    "failed",
+                    "lost with the destroyed stacks: " + ", ".join(lost),
+                )
+            )
+        again = adopt(group, runbook, stacks, retained, deployment, known)
+        if again is None:
+            return group
         deployment.results.clear()
         deployment.deployed.clear()
-        for stack in stacks:
+        for stack in again:
             clash = collisions(deployment, stack, retained)
             if clash:
                 result = Result(stack.display_name, "failed", "; ".join(clash))
@@ -233,11 +344,63 @@ def rehearse_recreate(group: Group, assembly: Assembly, findings: dict[str, list
     return group
 
 
+def adopt(
+    group: Group,
+    runbook: Runbook,
+    stacks: Sequence[Stack],
+    retained: Sequence[Retained],
+    deployment: Deployment,
+    findings: dict[str, list[limits.Finding]],
+) -> list[Stack] | None:
+    """The stacks to create again: the runbook's synth of them when the destroyed Registry kept
+    repositories (``None`` when it fails), else the first ones."""
+    images = kept_repositories(runbook.config, retained)
+    if runbook.outdir is None or not images:
+        group.notes.append(
+            "runbook not followed (--without-adoption): the first templates created again"
+            if runbook.outdir is None
+            else "no repository kept: the first templates created again"
+        )
+        return list(stacks)
+    [account] = {s.account for s in stacks}
+    settings = f"{ADOPT_SETTING} = {list(images)}"
+    try:
+        unacknowledged = synthesize_adopting(runbook.outdir, runbook.config, images, account)
+    except (ConfigError, RuntimeError) as err:
+        unacknowledged = [str(err).splitlines()[0]]
+    if unacknowledged:
+        why = "; ".join(unacknowledged)
+        group.results.append(
+            Result(stacks[0].display_name, "failed", f"the runbook's synth ({settings}): {why}")
+        )
+        return None
+    fresh = read_assembly(runbook.outdir, group.stages)
+    names = {s.display_name for s in stacks}
+    again = [s for stage in group.stages for s in fresh.stages.get(stage, []) if s.display_name in names]
+    findings.update(limits.by_stack(limits.check(again, runbook.options)))
+    count = publish(deployment.account(again[0]).client("s3"), [a for s in again for a in s.assets])
+    group.notes.append(
+        f"runbook: {runbook.config.name} synthesized again with {settings} "
+        f"(-c {ONLY_KEY}={runbook.config.name}) into {runbook.outdir}; published {count} file assets"
+    )
+    return again
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.rehearsal.recreate", description=__doc__)
     parser.add_argument("outdir", nargs="?", default="cdk.out", type=Path)
     parser.add_argument("--env", action="append", help="this environment (default: every development one)")
     parser.add_argument("--settings", type=Path, default=SETTINGS)
+    parser.add_argument(
+        "--runbook-outdir",
+        type=Path,
+        help="where the runbook's synth goes (default: <outdir>.recreate)",
+    )
+    parser.add_argument(
+        "--without-adoption",
+        action="store_true",
+        help="create the first templates again, without the runbook (it fails: already exists)",
+    )
     return parser.parse_args(argv)
 
 
@@ -248,14 +411,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.outdir / "manifest.json").exists():
         print(f"rehearse-recreate: no cloud assembly in {args.outdir} (run make synth)", file=sys.stderr)
         return 2
-    stages = args.env or development_stages()
+    configs = environments()
+    stages = args.env or [stage for stage, env in configs.items() if env.kind == "development"]
     assembly = read_assembly(args.outdir, stages)
     if not assembly.stacks:
         print(f"rehearse-recreate: no stack of {', '.join(stages)} in {args.outdir}", file=sys.stderr)
         return 2
+    by_stage = {stage.lower(): env for stage, env in configs.items()}
     options = options_from(args.settings)
     findings = limits.by_stack(limits.check(assembly.stacks, options))
-    done = [rehearse_recreate(Group([stage]), assembly, findings) for stage in assembly.stages]
+    outdir = args.runbook_outdir or args.outdir.with_name(f"{args.outdir.name}.recreate")
+    done = []
+    for stage in assembly.stages:
+        config = by_stage.get(stage.lower())
+        if config is None:
+            print(f"rehearse-recreate: {stage} is not an environment of cdk.json", file=sys.stderr)
+            return 2
+        runbook = Runbook(None if args.without_adoption else outdir, config, options)
+        done.append(rehearse_recreate(Group([stage]), assembly, findings, runbook))
     return report(done, assembly, options, time.monotonic() - started, verb="created again")
 
 
