@@ -67,7 +67,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert {
         logical_id(synthesized, stage, f"{task}/Execution/Policy/Resource"),
         logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource"),
-    } <= set(at(synthesized, stage, f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
+    } <= set(at(synthesized, f"{stage}/Service", f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
 
 
 @pytest.mark.parametrize("stage", STAGES)

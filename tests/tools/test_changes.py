@@ -17,10 +17,9 @@ import pytest
 
 from config import IMAGES, EnvironmentConfig
 from config.changes import Acknowledgement, ChangesConfig
-from config.registry import IMAGES
+from tests.app.test_registry import adopting
 from tests.environments import CONFIGS, SHIPPED, of_kind
 from tests.synth import Synthesized
-from tests.app.test_registry import adopting
 from tools.changes import schemas
 from tools.changes.__main__ import check
 from tools.changes.compare import compare
