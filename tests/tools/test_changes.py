@@ -323,10 +323,10 @@ def test_replacement_comes_from_the_resource_schemas() -> None:
     assert "LifecyclePolicy" not in create_only("AWS::ECR::Repository")
     assert not schemas.schema("us-east-1", "Custom::VpcRestrictDefaultSG").known
     ecr = schemas.schema("us-east-1", "AWS::ECR::Repository")
-    assert schemas.forcing(ecr, frozenset({("EncryptionConfiguration",)})) == (
+    # The outermost replacing property the change touches, not each one the schema nests in it.
+    assert schemas.forcing(ecr, frozenset({("EncryptionConfiguration",)})) == ("EncryptionConfiguration",)
+    assert schemas.forcing(ecr, frozenset({("EncryptionConfiguration", "KmsKey")})) == (
         "EncryptionConfiguration",
-        "EncryptionConfiguration.EncryptionType",
-        "EncryptionConfiguration.KmsKey",
     )
     assert schemas.forcing(ecr, frozenset({("LifecyclePolicy", "LifecyclePolicyText")})) == ()
 
@@ -378,3 +378,13 @@ def test_a_conditional_replacement_is_said_as_such() -> None:
         {"Dev/X": instance("t3.small")}, {"Dev/X": instance("t3.small")}, {"Dev/X": "us-east-1"}
     )
     assert resources == []
+
+
+def test_a_replacement_names_the_outermost_changed_property_only() -> None:
+    """A changed ``ContainerDefinitions`` is the cause, not each create-only path the schema
+    lists beneath it (a task definition's list would run to ninety names)."""
+    patterns = (("ContainerDefinitions",), ("ContainerDefinitions", "*", "Image"), ("Family",))
+    assert schemas.forcing(
+        schemas.TypeSchema("AWS::ECS::TaskDefinition", create_only=patterns),
+        frozenset({("ContainerDefinitions",)}),
+    ) == ("ContainerDefinitions",)

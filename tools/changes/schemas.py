@@ -174,9 +174,11 @@ def _overlaps(pattern: Path_, changed: Path_) -> bool:
 
 
 def _names(patterns: tuple[Path_, ...], changed: frozenset[Path_]) -> tuple[str, ...]:
-    return tuple(
-        sorted({".".join(p).replace(".*", "[*]") for p in patterns for path in changed if _overlaps(p, path)})
-    )
+    """The matched patterns, outermost only: a changed ``ContainerDefinitions`` names that one
+    property, not each of the ninety create-only paths the schema lists beneath it."""
+    matched = {p for p in patterns for path in changed if _overlaps(p, path)}
+    outermost = {p for p in matched if not any(q != p and p[: len(q)] == q for q in matched)}
+    return tuple(sorted(".".join(p).replace(".*", "[*]") for p in outermost))
 
 
 def forcing(type_schema: TypeSchema, changed: frozenset[Path_]) -> tuple[str, ...]:
