@@ -46,10 +46,12 @@ class NetworkWatched:
 
 @dataclass(frozen=True)
 class DataWatched:
-    """What the Data stack offers the alarms: the task-state callback and the workspace sweeper
-    with the rules that invoke them, and the dead-letter queue both fill."""
+    """What the Data stack offers the alarms: the task-state callback, the artifacts collector
+    (the callback rule's second target) and the workspace sweeper with the rules that invoke
+    them, and the dead-letter queue they fill."""
 
     callback: lambda_.IFunction
+    collector: lambda_.IFunction
     callback_rule: events.IRule
     sweeper: lambda_.IFunction
     sweeper_rule: events.IRule
@@ -199,6 +201,14 @@ class OperationsAlarms(Construct):
             description="The workspace sweeper failed: expired workspaces stay on the file system.",
         )
         self._alarm(
+            "CollectorErrors",
+            watched.collector.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="The artifacts collector failed: a stopped dispatch's outbox is not yet in the "
+            "artifacts bucket (Lambda retries, then the event waits in the dead-letter queue; "
+            "redrive it into the collector).",
+        )
+        self._alarm(
             "JanitorErrors",
             janitor.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
             threshold=1,
@@ -212,15 +222,23 @@ class OperationsAlarms(Construct):
             ),
             threshold=1,
             description=(
-                "Events the task-state callback or the workspace sweeper could not handle wait in "
-                "their dead-letter queue; the event's detail-type says which (ECS Task State Change: "
-                "the callback; Scheduled Event: the sweeper)."
+                "Events the task-state callback, the artifacts collector or the workspace sweeper "
+                "could not handle wait in their dead-letter queue; the event's detail-type says which "
+                "(ECS Task State Change: the callback or the collector; Scheduled Event: the sweeper)."
             ),
         )
         # The dead-letter queue only keeps what reaches it: an event EventBridge or Lambda fails
         # to put there (the queue or its key refusing them) is gone, and no depth alarm sees it.
         self._dead_letter_failures(
             "Rule", watched.callback_rule, watched.callback, "Callback", "task-state events"
+        )
+        # The collector shares the callback's rule (its rule alarm above); Lambda's own failures:
+        self._alarm(
+            "CollectorDeadLetterFailures",
+            watched.collector.metric("DeadLetterErrors", period=FIVE_MINUTES, statistic="Sum"),
+            threshold=1,
+            description="Lambda could not put failed artifact collections in the dead-letter queue: "
+            "those outboxes wait for the sweeper, uncollected.",
         )
         self._dead_letter_failures(
             "SweeperRule", watched.sweeper_rule, watched.sweeper, "Sweeper", "workspace-sweep events"

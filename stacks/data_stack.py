@@ -225,6 +225,7 @@ class DataStack(OutpostStack):
     def watched(self) -> DataWatched:
         return DataWatched(
             callback=self.callback.function,
+            collector=self.collector.function,
             callback_rule=self.callback.rule,
             sweeper=self.sweeper.function,
             sweeper_rule=self.sweeper.rule,

@@ -25,6 +25,8 @@ EXPECTED_ALARMS = {
     "CallbackDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
     "SweeperErrors": ("AWS/Lambda", "Errors"),
     "JanitorErrors": ("AWS/Lambda", "Errors"),
+    "CollectorErrors": ("AWS/Lambda", "Errors"),
+    "CollectorDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
     "SweeperRuleDeadLetterFailures": ("AWS/Events", "InvocationsFailedToBeSentToDLQ"),
     "SweeperDeadLetterFailures": ("AWS/Lambda", "DeadLetterErrors"),
 }
@@ -205,6 +207,18 @@ def test_sweeper_errors_watch_the_sweeper_function(synthesized: Synthesized, sta
     sweeper = data_id(synthesized, stage, "WorkspaceSweeper/Function/Resource")
     assert from_data(synthesized, stage, dimension["Value"]) == {"Data": ref(sweeper)}
     assert (props["Threshold"], props["Statistic"], props["Period"]) == (1, "Sum", 300)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_collector_alarms_watch_the_collector_function(synthesized: Synthesized, stage: str) -> None:
+    """A stopped dispatch's outbox that fails to reach S3 pages (issue 20: artifacts of long jobs)."""
+    collector = data_id(synthesized, stage, "ArtifactsCollector/Function/Resource")
+    for name, metric in (("CollectorErrors", "Errors"), ("CollectorDeadLetterFailures", "DeadLetterErrors")):
+        props = alarm(synthesized, stage, name)
+        (dimension,) = props["Dimensions"]
+        assert dimension["Name"] == "FunctionName"
+        assert from_data(synthesized, stage, dimension["Value"]) == {"Data": ref(collector)}
+        assert (props["MetricName"], props["Threshold"], props["Statistic"]) == (metric, 1, "Sum")
 
 
 # --- capacity ------------------------------------------------------------------------------
