@@ -6,6 +6,7 @@ import pytest
 
 from config import AGENTS
 from tests.environments import STAGES
+from tests.guardduty_templates import agent_pull_statements
 from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
@@ -67,7 +68,7 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     assert {
         logical_id(synthesized, stage, f"{task}/Execution/Policy/Resource"),
         logical_id(synthesized, stage, f"{task}/TaskPolicy/Resource"),
-    } <= set(at(synthesized, stage, f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
+    } <= set(at(synthesized, f"{stage}/Service", f"{task}/TaskDefinition/Resource")[1]["DependsOn"])
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -90,6 +91,7 @@ def test_agent_execution_role_reads_only_its_own_secret(
             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
             "Resource": repositories,
         },
+        *agent_pull_statements(stage),
         {
             "Sid": "ReadOwnProviderSecret",
             "Effect": "Allow",
