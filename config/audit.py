@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
+from config.guardduty import AGENT_REPOSITORY_PAGE, AGENT_TABLE_DATE, GuardDutyAgentImage, agent_image
 from config.monitoring import EMAIL_PATTERN
 from config.reader import Section
 from config.schema import Group, Setting, integer, optional_string, string
@@ -85,6 +86,7 @@ AUDIT = Group(
             rules=(
                 "not `off` in a production environment",
                 "`create` in at most one environment of an account and region",
+                "not `off` only in a region whose GuardDuty agent repository config/guardduty.py lists",
             ),
         ),
     ),
@@ -111,6 +113,9 @@ class AuditConfig:
     security_email: str | None = None
     # GUARDDUTY_OFF, GUARDDUTY_CREATE or an existing detector's id.
     guardduty: str = GUARDDUTY_OFF
+    # GuardDuty's Fargate agent repository of the environment's region (None when ``off``): every
+    # execution role of the cluster may pull it, the egress firewall admits its registry host.
+    guardduty_agent: GuardDutyAgentImage | None = None
 
     @property
     def creates_detector(self) -> bool:
@@ -122,7 +127,7 @@ class AuditConfig:
         return None if self.guardduty in (GUARDDUTY_OFF, GUARDDUTY_CREATE) else self.guardduty
 
 
-def parse_audit(section: Section, *, production: bool) -> AuditConfig:
+def parse_audit(section: Section, *, production: bool, region: str) -> AuditConfig:
     retention = section.integer("bucket_retention_days")
     mode = section.string("object_lock_mode")
     if production and mode != "COMPLIANCE":
@@ -151,6 +156,14 @@ def parse_audit(section: Section, *, production: bool) -> AuditConfig:
             "a production environment runs threat detection: write create, or the id of the "
             "account's existing GuardDuty detector",
         )
+    agent = None if guardduty == GUARDDUTY_OFF else agent_image(region)
+    if guardduty != GUARDDUTY_OFF and agent is None:
+        raise ConfigError(
+            section.key("guardduty"),
+            guardduty,
+            f"GuardDuty's Fargate agent repository of region {region} is not in config/guardduty.py "
+            f"(pinned {AGENT_TABLE_DATE} from {AGENT_REPOSITORY_PAGE}): add the region's row, or write off",
+        )
     section.done()
     return AuditConfig(
         bucket_retention_days=retention,
@@ -161,6 +174,7 @@ def parse_audit(section: Section, *, production: bool) -> AuditConfig:
         s3_data_event_selectors=selectors,
         security_email=security_email,
         guardduty=guardduty,
+        guardduty_agent=agent,
     )
 
 

@@ -157,7 +157,7 @@ def parse_environment(
     )
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=production)
-    audit = parse_audit(section.section("audit"), production=production)
+    audit = parse_audit(section.section("audit"), production=production, region=region)
     service = parse_service(section.section("service"), production=production)
     ingress = parse_ingress(
         section.section("ingress"),

@@ -28,6 +28,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from compliance.acknowledgements import acknowledge
+from config.guardduty import GuardDutyAgentImage
 from config.names import resource_name
 from config.service import AgentConfig, CredentialProxyConfig
 from constructs import Construct
@@ -37,7 +38,7 @@ from constructs.log_encryption import LogsKey
 from constructs.provider_secrets import Provider, ProviderSecrets
 from constructs.task_roles import ExecutionRole, TaskRole
 from permissions.data_access import DataAccess
-from permissions.tasks import log_write_statements, pull_statements
+from permissions.tasks import guardduty_agent_statements, log_write_statements, pull_statements
 
 AGENT_CONTAINER = "agent"
 AGENT_USER = "1000"  # the base image's non-root user
@@ -96,9 +97,11 @@ class AgentTask(Construct):
         logs_key: LogsKey,
         log_retention_days: int,
         stop_timeout_seconds: int,
+        guardduty_agent: GuardDutyAgentImage | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         name = config.name
+        self._guardduty_agent = guardduty_agent
         self.name = name
         self.family = task_family(env_name, name)
         self.dispatch_family = dispatch_family(env_name, name)
@@ -146,6 +149,7 @@ class AgentTask(Construct):
             description=f"Starts {name} agent tasks: pulls its images, reads its proxy's key, writes logs",
             statements=[
                 *pull_statements(repository, proxy_repository),
+                *guardduty_agent_statements(self._guardduty_agent),
                 *secrets.read_statements(name),
                 *log_write_statements(self.log_group),
             ],

@@ -23,6 +23,7 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
+from config.guardduty import GuardDutyAgentImage
 from config.service import ControlPlaneConfig, SlotsConfig
 from config.slots import SLOTS_DIRECTORY_NAME
 from constructs import Construct, IConstruct
@@ -35,7 +36,7 @@ from constructs.task_roles import ExecutionRole, TaskRole
 from constructs.workspaces_fs import MOUNT_PATH
 from permissions.control_plane_policies import POLICIES, acknowledge_control_plane, control_plane_statements
 from permissions.data_access import DataAccess
-from permissions.tasks import log_write_statements, pull_statements
+from permissions.tasks import guardduty_agent_statements, log_write_statements, pull_statements
 
 CONTAINER = "control-plane"
 USER = "1001"  # the image's non-root user (node:22-alpine based)
@@ -82,6 +83,7 @@ class ControlPlane(Construct):
         logs_key: LogsKey,
         log_retention_days: int,
         data: DataAccess,
+        guardduty_agent: GuardDutyAgentImage | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -91,7 +93,11 @@ class ControlPlane(Construct):
             self,
             "Execution",
             description="Starts control-plane tasks: pulls its image, writes its logs",
-            statements=[*pull_statements(repository), *log_write_statements(self.log_group)],
+            statements=[
+                *pull_statements(repository),
+                *guardduty_agent_statements(guardduty_agent),
+                *log_write_statements(self.log_group),
+            ],
         )
         self.task_role = TaskRole(self, "TaskRole", description="Identity of the control-plane API tasks")
         self.policies = self._policies(cluster, agents, data)

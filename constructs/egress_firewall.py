@@ -85,9 +85,11 @@ class EgressFirewall(Construct):
         account: str,
         logs_key: LogsKey,
         production: bool,
+        also_allowed: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.allowed = config.allowed(region=region, account=account)
+        # ``also_allowed``: hosts beside the settings' (GuardDuty's agent registry, config/guardduty.py).
+        self.allowed = tuple(sorted({*config.allowed(region=region, account=account), *also_allowed}))
         self.allow_list = nfw.CfnRuleGroup(
             self,
             "AllowList",

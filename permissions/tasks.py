@@ -12,6 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from config.guardduty import GuardDutyAgentImage
+
 # The service principal of ECS tasks: who assumes task and execution roles, and the only
 # service the control plane may pass the agents' roles to.
 ECS_TASKS = "ecs-tasks.amazonaws.com"
@@ -30,6 +32,23 @@ def pull_statements(*repositories: ecr.IRepository) -> list[iam.PolicyStatement]
             actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
             resources=[repository.repository_arn for repository in repositories],
         ),
+    ]
+
+
+def guardduty_agent_statements(agent: GuardDutyAgentImage | None) -> list[iam.PolicyStatement]:
+    """Pull GuardDuty's Fargate security agent (the sidecar GuardDuty adds to every task of the
+    account when it manages the agent) from its one AWS-owned repository; nothing when GuardDuty
+    is off. The three actions are the prerequisites page's ("Prerequisites for container image
+    access": https://docs.aws.amazon.com/guardduty/latest/ug/prereq-runtime-monitoring-ecs-support.html);
+    the login is ``RegistryLogin``'s."""
+    if agent is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="PullGuardDutyAgent",
+            actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            resources=[agent.repository_arn],
+        )
     ]
 
 

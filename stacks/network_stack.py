@@ -6,6 +6,7 @@ from typing import Any
 
 from config import EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT
+from config.guardduty import firewall_hosts
 from constructs import Construct
 from constructs.egress_firewall import EgressFirewall
 from constructs.log_encryption import LogsKey
@@ -64,6 +65,7 @@ class NetworkStack(OutpostStack):
             account=config.account,
             logs_key=self.logs_key,
             production=config.is_production,
+            also_allowed=firewall_hosts(config.audit.guardduty_agent, config.network.interface_endpoints),
         )
 
     @property

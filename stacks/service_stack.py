@@ -113,6 +113,7 @@ class ServiceStack(OutpostStack):
                 logs_key=self.logs_key,
                 log_retention_days=config.service.log_retention_days,
                 stop_timeout_seconds=config.service.agent_stop_timeout_seconds,
+                guardduty_agent=config.audit.guardduty_agent,
             )
             for name in AGENTS
         }
@@ -158,6 +159,7 @@ class ServiceStack(OutpostStack):
             logs_key=self.logs_key,
             log_retention_days=settings.log_retention_days,
             data=data.access,
+            guardduty_agent=self.config.audit.guardduty_agent,
         )
 
     def _front_door(self, network: NetworkExports, alarm_topic: sns.ITopic) -> None:

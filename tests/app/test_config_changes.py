@@ -38,7 +38,8 @@ def test_shipped_acknowledgements_say_why_and_stay_few() -> None:
         for ack in env.changes.acknowledged:
             assert ack.stack in stacks, (env.name, ack)
             assert ack.action in {"replace", "delete", "output"}, (env.name, ack)
-            assert len(ack.reason) >= 60 and "issue" in ack.reason, (env.name, ack.reason)
+            assert len(ack.reason) >= 60, (env.name, ack.reason)
+            assert "issue" in ack.reason, (env.name, ack.reason)
 
 
 def test_an_acknowledgement_is_read() -> None:

@@ -9,6 +9,7 @@ import pytest
 from config import AGENTS
 from permissions.control_plane_policies import POLICIES
 from tests.environments import STAGES
+from tests.guardduty_templates import agent_pull_statements
 from tests.service_templates import (
     ENV_NAMES,
     github_app_key_statements,
@@ -368,6 +369,13 @@ def test_control_plane_execution_role_pulls_its_image_and_writes_its_logs(
     synthesized: Synthesized, stage: str
 ) -> None:
     found = statements(synthesized, stage, "ControlPlane/Execution/Policy")
-    assert [s["Sid"] for s in found] == ["RegistryLogin", "PullOwnImage", "WriteOwnLogs"]
+    guardduty = agent_pull_statements(stage)
+    assert [s["Sid"] for s in found] == [
+        "RegistryLogin",
+        "PullOwnImage",
+        *(s["Sid"] for s in guardduty),
+        "WriteOwnLogs",
+    ]
     assert found[1]["Resource"] == repository_arn(stage, "control-plane")
-    assert found[2]["Resource"] == arn_of(logical_id(synthesized, stage, "ControlPlane/Logs/Resource"))
+    assert found[2 : 2 + len(guardduty)] == guardduty
+    assert found[-1]["Resource"] == arn_of(logical_id(synthesized, stage, "ControlPlane/Logs/Resource"))

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from config.egress import aws_host
-from tests.environments import STAGES, is_production
+from config.guardduty import firewall_hosts
+from tests.environments import STAGES, config_of, is_production
 from tests.synth import Synthesized
 from tests.templates import settings
 
@@ -40,6 +41,9 @@ def allowed_names(stage: str) -> list[str]:
     egress, env = settings(stage)["egress"], settings(stage)
     names = {*egress["base"], *(d for own in egress["agents"].values() for d in own)}
     names |= {aws_host(s, region=env["region"], account=env["account"]) for s in egress["aws_services"]}
+    # GuardDuty's agent registry, where its pull leaves through NAT (tests/app/test_guardduty_agent.py).
+    config = config_of(stage)
+    names |= set(firewall_hosts(config.audit.guardduty_agent, config.network.interface_endpoints))
     return sorted(names)
 
 

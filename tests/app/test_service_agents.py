@@ -6,6 +6,7 @@ import pytest
 
 from config import AGENTS
 from tests.environments import STAGES
+from tests.guardduty_templates import agent_pull_statements
 from tests.service_templates import (
     AGENT_SECRETS,
     ENV_NAMES,
@@ -90,6 +91,7 @@ def test_agent_execution_role_reads_only_its_own_secret(
             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
             "Resource": repositories,
         },
+        *agent_pull_statements(stage),
         {
             "Sid": "ReadOwnProviderSecret",
             "Effect": "Allow",

@@ -474,3 +474,60 @@ def test_a_security_topic_that_refuses_the_findings_rule_fails_the_guardduty_pat
     assert len(failed) == 1
     assert "EventBridge publishes a GuardDuty finding to the security topic" in failed[0]
     assert "sns:Publish refused" in failed[0]
+
+
+# --- GuardDuty's Fargate agent -----------------------------------------------------------
+
+GUARDDUTY_PULL = "pulls GuardDuty's security agent image"
+GUARDDUTY_REPORT = "sends runtime events to GuardDuty"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_guardduty_agent_rows_exist_exactly_where_guardduty_is_on(
+    synthesized: Synthesized, stage: str
+) -> None:
+    """Every task of the cluster pulls the sidecar and reports (the control plane and each agent)."""
+    found = outcomes(synthesized, stage)
+    pulls = [o for o in found if GUARDDUTY_PULL in o.does]
+    reports = [o for o in found if GUARDDUTY_REPORT in o.does]
+    on = config_of(stage).audit.guardduty != "off"
+    assert len(pulls) == (1 + len(config_of(stage).service.agents) if on else 0)
+    assert len(reports) == len(pulls)
+    assert all(o.passed for o in pulls + reports)
+
+
+def test_without_the_guardduty_pull_statement_the_agent_pulls_fail(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prod's execution roles as they were before this change: every task's sidecar pull refused."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+    _edit(outdir, PROD, _statements_without("PullGuardDutyAgent", "/Execution/Policy/Resource"))
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1 + len(config_of(PROD).service.agents)
+    assert all(GUARDDUTY_PULL in line and "ecr:BatchGetImage refused" in line for line in failed)
+
+
+def test_without_the_ecr_endpoint_the_guardduty_registry_meets_the_firewall(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prod without its ``ecr.dkr`` endpoint: the pulls leave through NAT, where the allow-list
+    admits this account's registry but not GuardDuty's (prod's list leaves it out: the endpoint
+    carries the pull), so exactly the sidecar pulls fail."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def drop(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::EC2::VPCEndpoint" or "ecr.dkr" not in json.dumps(resource["Properties"]):
+            return False
+        resource["Type"] = "AWS::CloudFormation::WaitConditionHandle"
+        resource["Properties"] = {}
+        return True
+
+    _edit(outdir, PROD, drop)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1 + len(config_of(PROD).service.agents)
+    agent = config_of(PROD).audit.guardduty_agent
+    assert agent is not None
+    refused = f"passes no rule for {agent.registry_host}:443"
+    assert all(GUARDDUTY_PULL in line and refused in line for line in failed), failed

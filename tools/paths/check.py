@@ -33,6 +33,12 @@ Network (``Route``), for a caller inside the VPC:
   (``pass tcp !$HOME_NET any -> $PUBLIC_NET [443,80]``: the variable's ranges must hold the
   subnet, the port list the port); the load balancer's group admits the port from an address
   range outside the VPC.
+- ``managed``: an interface endpoint the service makes itself (GuardDuty's ``guardduty-data``,
+  with a security group admitting 443 from the VPC's CIDR: "Prerequisites for AWS Fargate
+  (Amazon ECS only) support", https://docs.aws.amazon.com/guardduty/latest/ug/prereq-runtime-monitoring-ecs-support.html):
+  the caller's groups admit tcp/443 to a range holding the whole VPC. An ``aws`` route with a
+  ``host`` calls that name through NAT (GuardDuty's registry, another account's ``dkr.ecr``); an
+  ``ecr.dkr`` endpoint's private DNS answers every account's registry name.
 - ``loopback``: ``127.0.0.1:port`` inside the caller's own task (containers of an ``awsvpc``
   task share its network namespace, "Fargate task networking"): the task definition's network
   mode is ``awsvpc``, its credential proxy listens on ``127.0.0.1:port`` and the agent's
@@ -342,7 +348,12 @@ class NetworkCheck:
         if not source.groups or not source.subnets:
             return Network(False, "not in the VPC", ("the caller has no VPC configuration",))
         if route.kind == "aws":
-            return self._aws(source, route.target)
+            return self._aws(source, route.target, fill(route.host, values))
+        if route.kind == "managed":
+            problems = self._to_vpc(source)
+            return Network(
+                not problems, f"{route.target} interface endpoint (made by the service)", tuple(problems)
+            )
         if route.kind == "internet":
             host = fill(route.target, values)
             self.crossed = set()
@@ -376,7 +387,14 @@ class NetworkCheck:
             problems.append(f"no variable of the agent's container points at http://{address}")
         return problems
 
-    def _aws(self, source: Placement, service: str) -> Network:
+    def _to_vpc(self, source: Placement) -> list[str]:
+        """An endpoint the service makes admits 443 from the VPC's range: the caller must reach it."""
+        egress = [r for g in source.groups for r in self.env.groups.get(g, EMPTY).egress]
+        if any(r.admits(443) and _covers(r.peer, self.env.vpc_cidrs) for r in egress):
+            return []
+        return [f"no egress rule of {', '.join(source.groups)} admits tcp/443 to the VPC's range"]
+
+    def _aws(self, source: Placement, service: str, host: str = "") -> Network:
         endpoint = self.env.interface_endpoints.get(service)
         if endpoint is not None and endpoint.private_dns:
             problems = self._both_sides(
@@ -394,7 +412,9 @@ class NetworkCheck:
             policy = self.env.gateway_policies.get(service)
             return Network(ok, f"{service} gateway endpoint", missing, policy)
         self.crossed = set()
-        problems = self._through_nat(source, 443, _aws_host(service, self.env.region, self.env.account))
+        problems = self._through_nat(
+            source, 443, host or _aws_host(service, self.env.region, self.env.account)
+        )
         return Network(not problems, f"{service} through NAT{self._via()}", tuple(problems))
 
     def _via(self) -> str:

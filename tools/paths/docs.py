@@ -103,6 +103,17 @@ control plane's ECS calls carry the condition keys it really sends (the dispatch
 `ecs:enable-execute-command`, `ecs:enable-ebs-volumes`); tagging a running task outside
 `RunTask`, a privileged revision and a task with ECS Exec are refused.
 
+**GuardDuty's Fargate agent** (rows only where `audit.guardduty` is not `off`): GuardDuty adds
+its security agent as a sidecar to every task of the cluster; each execution role (the control
+plane's, each agent's) pulls it from GuardDuty's repository of the Region
+(`{guardduty_agent_host}`, config/guardduty.py): through the `ecr.dkr` endpoint where there is
+one (its private DNS answers every account's registry name), else through NAT and the egress
+firewall, whose list then holds that host; its layers come from S3 through the gateway
+endpoint. The sidecar reports to the `guardduty-data` interface endpoint GuardDuty makes itself
+(route `managed`: not in the templates; its group admits 443 from the VPC's range, and the
+caller's groups must admit 443 to it). Removing the pull statement, or prod's `ecr.dkr`
+endpoint, fails exactly those rows (tests/tools/test_paths.py).
+
 What the firewall does not separate: the five agents share subnets and a security group, so
 each may reach every agent's provider (the union of the lists); the rows check what each one
 needs, not that it is denied the others' (docs/egress.md).
@@ -148,6 +159,8 @@ def _row(path: Path) -> str:
     route = path.route.kind if not path.route.target else f"{path.route.kind} {path.route.target}"
     if path.route.kind in ("port", "internet", "loopback"):
         route += f" :{path.route.port}"
+    if path.route.host:
+        route += f" at {path.route.host}"
     expect = "" if path.expect == ALLOWED else f"**{path.expect}**"
     each = f" (each {path.each.replace('_', ' ')})" if path.each else ""
     cells = (path.caller, path.does + each, route, calls, path.per_dispatch, expect, path.source)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.guardduty import agent_image
 from tools.paths.model import Environment, ModelError
 
 CONTROL_PLANE_SERVICE = "Service/ControlPlane/Service/Service"
@@ -155,6 +156,7 @@ class Names:
         }
         self.lists["alarm"] = self._alarms()
         self.lists["guardduty_rule"] = self._guardduty()
+        self.lists["guardduty_agent"] = self._guardduty_agent()
         self.lists["budget"] = self._budgets()
         self.lists["listener"] = [
             {"listener_port": str(self.env.properties(path)["Port"]), "listener_name": path}
@@ -299,6 +301,7 @@ class Names:
             "proxy_secret": [self._secret(s) for s in agent.proxy_secrets],
             "other_agent_secret": [self._secret(s) for s in others],
             "github_app_key": self.lists["github_app_key"],
+            "guardduty_agent": self.lists["guardduty_agent"],
         }
 
     def _guardduty(self) -> list[dict[str, str]]:
@@ -310,6 +313,20 @@ class Names:
             if "aws.guardduty" in (self.env.properties(path).get("EventPattern") or {}).get("source", [])
             for target in self.env.properties(path).get("Targets", [])
             if ":sns:" in str(target["Arn"])
+        ]
+
+    def _guardduty_agent(self) -> list[dict[str, str]]:
+        """GuardDuty's Fargate agent repository of the region, where the environment has GuardDuty
+        on: a detector of its own, or the findings rule of a detector it names (an environment that
+        names one and owns no account alarms leaves no trace in its templates: no rows)."""
+        detectors = list(self._resources_of("AWS::GuardDuty::Detector"))
+        if not detectors and not self._guardduty():
+            return []
+        agent = agent_image(self.env.region)
+        if agent is None:
+            raise ModelError(f"{self.env.stage}: no GuardDuty agent repository pinned for {self.env.region}")
+        return [
+            {"guardduty_agent_repository": agent.repository_arn, "guardduty_agent_host": agent.registry_host}
         ]
 
     def _budgets(self) -> list[dict[str, str]]:

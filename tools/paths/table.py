@@ -51,11 +51,17 @@ class Route:
     ``inbound``: from the internet to ``target``'s listener port (``{listener_port}``), through
     the egress firewall where there is one; ``loopback``: ``127.0.0.1:port`` inside the caller's
     own task (its credential proxy);
-    ``none``: the call is made by an AWS service, off the VPC."""
+    ``managed``: HTTPS to an interface endpoint an AWS service makes in the VPC itself, so the
+    templates do not hold it (``target``: its service, GuardDuty's ``guardduty-data``; its own
+    group admits 443 from the VPC's range): the caller's groups must admit 443 to that range;
+    ``none``: the call is made by an AWS service, off the VPC.
+    ``host``: for ``aws``, the name called when it is not the service's own (another account's
+    registry, ``{guardduty_agent_host}``)."""
 
     kind: str
     target: str = ""
     port: int = 443
+    host: str = ""
 
 
 # ``Call.signer`` of a URL an AWS service presigned for the caller (ECR's image layers in S3).
@@ -91,6 +97,10 @@ AGENT_EXECUTION = "{agent} agent (execution role)"
 PROXY = "{agent} credential proxy"
 CONTROL_PLANE = "control plane"
 CONTROL_PLANE_EXECUTION = "control plane (execution role)"
+# GuardDuty's security agent: the sidecar GuardDuty adds to every Fargate task of the account
+# when it manages the agent (audit.guardduty not off; docs/audit.md). It reports to GuardDuty.
+GUARDDUTY_IN_AGENT = "GuardDuty agent in {agent} tasks"
+GUARDDUTY_IN_CONTROL_PLANE = "GuardDuty agent in control-plane tasks"
 CALLBACK = "task-state callback"
 SWEEPER = "workspace sweeper"
 JANITOR = "dispatch janitor"
@@ -121,6 +131,14 @@ CALLERS: tuple[Caller, ...] = (
         "Service/ControlPlane/Service/Service",
     ),
     Caller(AGENT, "{agent_task_role}", IN_AGENT_SUBNETS),
+    # The GuardDuty sidecar shares its task's network interface; it signs nothing with our roles.
+    Caller(GUARDDUTY_IN_AGENT, "{agent_task_role}", IN_AGENT_SUBNETS),
+    Caller(
+        GUARDDUTY_IN_CONTROL_PLANE,
+        "{control_plane_task_role}",
+        IN_SERVICE,
+        "Service/ControlPlane/Service/Service",
+    ),
     Caller(AGENT_EXECUTION, "{agent_execution_role}", IN_AGENT_SUBNETS),
     # The proxy runs in the agent's task: the same task role, network interface and group.
     Caller(PROXY, "{agent_task_role}", IN_AGENT_SUBNETS),
@@ -510,6 +528,27 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
     ),
     Path(
         CONTROL_PLANE_EXECUTION,
+        "pulls GuardDuty's security agent image (the sidecar GuardDuty adds to the task)",
+        Route("aws", "ecr.dkr", host="{guardduty_agent_host}"),
+        (
+            Call("ecr:BatchGetImage", "{guardduty_agent_repository}"),
+            Call("ecr:GetDownloadUrlForLayer", "{guardduty_agent_repository}"),
+        ),
+        "0 (per task start)",
+        "GuardDuty automated agent management; config/guardduty.py, permissions/tasks.py",
+        each="guardduty_agent",
+    ),
+    Path(
+        GUARDDUTY_IN_CONTROL_PLANE,
+        "sends runtime events to GuardDuty (its guardduty-data endpoint)",
+        Route("managed", "guardduty-data"),
+        (),
+        "continuous",
+        "GuardDuty's own VPC endpoint and security group (docs/audit.md)",
+        each="guardduty_agent",
+    ),
+    Path(
+        CONTROL_PLANE_EXECUTION,
         "writes the control plane's logs",
         Route("aws", "logs"),
         (
@@ -576,6 +615,36 @@ AGENT_PATHS: tuple[Path, ...] = (
         (Call("s3:GetObject", "{ecr_layers}", TLS, signer=SIGNED_BY_AWS),),
         "1 per layer",
         "Fargate image pull: layers come from S3",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "pulls GuardDuty's security agent image (the sidecar GuardDuty adds to the task)",
+        Route("aws", "ecr.dkr", host="{guardduty_agent_host}"),
+        (
+            Call("ecr:BatchGetImage", "{guardduty_agent_repository}"),
+            Call("ecr:GetDownloadUrlForLayer", "{guardduty_agent_repository}"),
+        ),
+        "1 + 1 per layer",
+        "GuardDuty automated agent management; config/guardduty.py, permissions/tasks.py",
+        each="guardduty_agent",
+    ),
+    Path(
+        AGENT_EXECUTION,
+        "downloads GuardDuty's agent image layers (ECR's S3 URLs)",
+        Route("aws", "s3"),
+        (Call("s3:GetObject", "{ecr_layers}", TLS, signer=SIGNED_BY_AWS),),
+        "1 per layer",
+        "Fargate image pull: layers come from S3",
+        each="guardduty_agent",
+    ),
+    Path(
+        GUARDDUTY_IN_AGENT,
+        "sends runtime events to GuardDuty (its guardduty-data endpoint)",
+        Route("managed", "guardduty-data"),
+        (),
+        "continuous",
+        "GuardDuty's own VPC endpoint and security group (docs/audit.md)",
+        each="guardduty_agent",
     ),
     Path(
         AGENT_EXECUTION,
