@@ -44,7 +44,7 @@ from tools.rehearsal.adapt import attributes
 from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack, publish
 from tools.rehearsal.deploy import Deployment, Result
 from tools.rehearsal.emulator import isolate_from_aws, running
-from tools.rehearsal.run import SETTINGS, Group, options_from, report
+from tools.rehearsal.run import SETTINGS, Group, bootstrap, options_from, report
 
 RETAINING = ("Retain", "RetainExceptOnCreate", "Snapshot")
 # The property that fixes a resource's physical name, per type (CloudFormation's "name type"
@@ -284,16 +284,8 @@ def rehearse_recreate(
         group.support = emulator.support
         known = dict(findings)  # the runbook's stacks' findings are added to it
         deployment = Deployment(emulator, known)
-        for toolkit in toolkits:
-            [result] = deployment.deploy([toolkit], push_images=False)
-            if result.status != "created":
-                group.results.append(result)
-                return group
-            here = [s for s in stacks if s.environment == toolkit.environment]
-            count = publish(deployment.account(here[0]).client("s3"), [a for s in here for a in s.assets])
-            group.notes.append(
-                f"bootstrapped {'/'.join(toolkit.environment)} (CDKToolkit), published {count} file assets"
-            )
+        if not bootstrap(deployment, toolkits, stacks, group):
+            return group
         first = deployment.deploy(stacks)
         pushed = list(deployment.pushed)
         group.notes.append("first create: " + ", ".join(f"{r.stack} {r.status}" for r in first))

@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.assembly import Assembly, read_assembly
+from tools.assembly import Assembly, Stack, read_assembly
 from tools.rehearsal import limits
 from tools.rehearsal.adapt import WORKAROUNDS, attributes, coverage
 from tools.rehearsal.cdk_bootstrap import bootstrap_stack, publish
@@ -30,6 +30,27 @@ class Group:
     results: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     support: Support = field(default_factory=Support)
+
+
+def bootstrap(
+    deployment: Deployment, toolkits: Sequence[Stack], stacks: Sequence[Stack], group: Group
+) -> bool:
+    """Each account's ``CDKToolkit`` deployed and the file assets of its stacks published, as
+    ``cdk deploy`` needs them; False (with the failed result in ``group``) when a toolkit was
+    not created. The create, update and recreate rehearsals all start this way."""
+    for toolkit in toolkits:
+        [result] = deployment.deploy([toolkit], push_images=False)
+        if result.status != "created":
+            group.results.append(result)
+            return False
+        here = [s for s in stacks if s.environment == toolkit.environment]
+        count = publish(
+            deployment.account(here[0] if here else toolkit).client("s3"), [a for s in here for a in s.assets]
+        )
+        group.notes.append(
+            f"bootstrapped {'/'.join(toolkit.environment)} (CDKToolkit), published {count} file assets"
+        )
+    return True
 
 
 def groups(assembly: Assembly) -> list[Group]:
@@ -58,17 +79,8 @@ def rehearse_group(
     with nullcontext(emulator) if emulator else running(log_dir, attributes(templates)) as emulator:
         group.support = emulator.support
         deployment = Deployment(emulator, findings)
-        for toolkit in toolkits:
-            account, region = toolkit.environment
-            [result] = deployment.deploy([toolkit], push_images=False)
-            if result.status != "created":
-                group.results.append(result)
-                return group
-            s3 = deployment.account(
-                stacks[0] if stacks[0].environment == (account, region) else toolkit
-            ).client("s3")
-            count = publish(s3, [a for s in stacks if s.environment == (account, region) for a in s.assets])
-            group.notes.append(f"bootstrapped {account}/{region} (CDKToolkit), published {count} file assets")
+        if not bootstrap(deployment, toolkits, stacks, group):
+            return group
         if first is not None:
             initial = [s for stage in group.stages for s in first.stages.get(stage, [])]
             for result in deployment.deploy(initial, push_images=False):

@@ -44,10 +44,10 @@ from typing import Any
 from tools.assembly import Assembly, Stack, read_assembly
 from tools.rehearsal import limits
 from tools.rehearsal.adapt import attributes
-from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack, publish
+from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack
 from tools.rehearsal.deploy import Deployment, Result
 from tools.rehearsal.emulator import isolate_from_aws, running
-from tools.rehearsal.run import SETTINGS, Group, groups, options_from, report
+from tools.rehearsal.run import SETTINGS, Group, bootstrap, groups, options_from, report
 
 SNAPSHOTS = "tests/__snapshots__/test_snapshots"
 MASK = "<asset-hash>"
@@ -206,16 +206,8 @@ def rehearse_update(
     with running(None, attributes(s.template for s in stacks + before + toolkits)) as emulator:
         group.support = emulator.support
         deployment = Deployment(emulator, findings[0])
-        for toolkit in toolkits:
-            [result] = deployment.deploy([toolkit], push_images=False)
-            if result.status != "created":
-                group.results.append(result)
-                return group
-            here = [s for s in stacks if s.environment == toolkit.environment]
-            count = publish(deployment.account(here[0]).client("s3"), [a for s in here for a in s.assets])
-            group.notes.append(
-                f"bootstrapped {'/'.join(toolkit.environment)} (CDKToolkit), published {count} file assets"
-            )
+        if not bootstrap(deployment, toolkits, stacks, group):
+            return group
         created = deployment.deploy(before)
         group.notes.append(
             "from the previous templates: "
