@@ -224,3 +224,129 @@ def test_an_event_that_is_not_a_stopped_task_is_refused(root: Path) -> None:
             root=str(root),
             limits=WIDE,
         )
+
+
+def test_names_that_cannot_be_object_keys_are_skipped_and_kept(root: Path) -> None:
+    """A control character, bytes that are not UTF-8, and a path longer than S3's 1,024-byte key:
+    each is skipped (named in the result) and left in the outbox, and the rest still goes."""
+    box = outbox(root)
+    (box / "bell\x07.txt").write_text("x")
+    os.close(os.open(os.fsencode(box) + b"/latin1-\xe9.txt", os.O_CREAT | os.O_WRONLY, 0o600))
+    deep = box
+    for _ in range(5):
+        deep = deep / ("d" * 250)
+    deep.mkdir(parents=True)
+    (deep / "too-deep.txt").write_text("x")
+    (box / "ok.txt").write_text("ok")
+    s3 = FakeS3()
+    result = run(root, s3=s3)
+    assert s3.objects == {"d-1/ok.txt": b"ok"}
+    assert len(result["skipped"]) == 3
+    assert (box / "bell\x07.txt").exists()
+    assert (deep / "too-deep.txt").exists()
+
+
+def test_an_event_whose_task_arn_is_not_one_is_refused(root: Path) -> None:
+    event = stopped_event()
+    event["detail"]["taskArn"] = "arn:aws:s3:::not-a-task"
+    with pytest.raises(MalformedEventError, match="taskArn"):
+        process(
+            event,
+            dynamodb=FakeDynamo({}),
+            s3=FakeS3(),
+            table_name=TABLE,
+            index_name=INDEX,
+            bucket=BUCKET,
+            root=str(root),
+            limits=WIDE,
+        )
+
+
+def test_the_entry_point_reads_its_settings_from_the_environment(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``handler.handler`` is what Lambda calls: the names its function's environment sets
+    (constructs/artifacts_collector.py) reach ``process``."""
+    from lambdas.artifacts_collector import handler as module
+
+    box = outbox(root)
+    (box / "report.md").write_text("done")
+    s3 = FakeS3()
+    dynamo = FakeDynamo({TASK_ARN: {"dispatch_id": "d-1", "workspace_id": "w-1", "slot_id": None}})
+    monkeypatch.setattr(module, "_CLIENTS", (dynamo, s3))
+    for name, value in {
+        "DISPATCHES_TABLE": TABLE,
+        "TASK_ARN_INDEX": INDEX,
+        "ARTIFACTS_BUCKET": BUCKET,
+        "WORKSPACES_ROOT": str(root),
+        "MAX_FILES": "10",
+        "MAX_BYTES": "100",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert module.handler(stopped_event(), None)["uploaded"] == 1
+    assert s3.objects == {"d-1/report.md": b"done"}
+
+
+@pytest.mark.parametrize(
+    ("call", "target", "error"),
+    [
+        ("stat", "gone.txt", FileNotFoundError(2, "deleted between the listing and the stat")),
+        ("open", "swapped", OSError(40, "a directory swapped for a link mid-walk (ELOOP)")),
+        ("open", "fifo.txt", OSError(6, "a file swapped for a FIFO before its open (ENXIO)")),
+    ],
+)
+def test_entries_that_change_during_the_walk_are_skipped(
+    root: Path, monkeypatch: pytest.MonkeyPatch, call: str, target: str, error: OSError
+) -> None:
+    """The agent may still race the walk (a task's last writes, or a hijacked sibling on the
+    same file system): what vanishes or is swapped between two system calls is skipped, never
+    followed, and the rest of the outbox still goes."""
+    box = outbox(root)
+    (box / "swapped").mkdir()
+    (box / "swapped" / "inner.txt").write_text("x")
+    (box / "gone.txt").write_text("x")
+    (box / "fifo.txt").write_text("x")
+    (box / "ok.txt").write_text("ok")
+    real = getattr(os, call)
+
+    def racing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if path == target and kwargs.get("dir_fd") is not None:
+            raise error
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, call, racing)
+    s3 = FakeS3()
+    result = run(root, s3=s3)
+    assert "d-1/ok.txt" in s3.objects
+    # A file gone before its stat is simply not there; one swapped before its open is named.
+    assert (target in result["skipped"]) == (call == "open")
+    assert not any(key.startswith(f"d-1/{target}") for key in s3.objects)
+
+
+def test_a_file_that_is_no_longer_regular_when_opened_is_skipped(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fstat`` on the opened descriptor is the check that counts (the name was checked
+    before the open, and may have been swapped in between)."""
+    import stat as stat_module
+
+    box = outbox(root)
+    (box / "odd.txt").write_text("x")
+    (box / "ok.txt").write_text("ok")
+    real = os.fstat
+    odd = os.stat(box / "odd.txt").st_ino
+
+    def fstat(fd: int) -> Any:
+        info = real(fd)
+        if info.st_ino == odd:
+            fields = list(info)
+            fields[0] = stat_module.S_IFIFO | 0o600
+            return os.stat_result(fields)
+        return info
+
+    monkeypatch.setattr(os, "fstat", fstat)
+    s3 = FakeS3()
+    result = run(root, s3=s3)
+    assert s3.objects == {"d-1/ok.txt": b"ok"}
+    assert result["skipped"] == ["odd.txt"]
+    assert (box / "odd.txt").exists()
