@@ -82,3 +82,13 @@ def written(request: pytest.FixtureRequest) -> dict[str, report.Review]:
     name = "throwaway_written" if _for_throwaway(request) else "shipped_written"
     found: dict[str, report.Review] = request.getfixturevalue(name)
     return found
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Coverage is measured for the app wing and the Lambda handlers only (pyproject.toml), and
+    tests/app exercises them: the tools wing's tests run untraced (pytest-cov's ``no_cover``),
+    which spares ``make unit`` most of the tracer's cost without changing what the floors read."""
+    tools = Path(__file__).parent / "tools"
+    for item in items:
+        if tools in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.no_cover)
