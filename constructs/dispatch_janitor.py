@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
@@ -43,7 +43,6 @@ from constructs.vpc_function import DeadLetters, Handler, VpcFunction
 from permissions.agent_launch import cluster_tasks, in_cluster, revisions
 from permissions.data_access import (
     ACCESS_POINT_TAG,
-    DATA_KEY_ACTIONS,
     DataAccess,
     of_a_dispatch,
     of_a_dispatch_not_a_slot,
@@ -218,7 +217,6 @@ class DispatchJanitor(VpcFunction):
         data key only through DynamoDB. No PutItem or DeleteItem: a lease is created and removed
         by the control plane alone."""
         table = data.tables[LEASES_TABLE]
-        region = Stack.of(self).region
         return [
             iam.PolicyStatement(
                 sid="FindLeases",
@@ -230,10 +228,5 @@ class DispatchJanitor(VpcFunction):
                 actions=["dynamodb:UpdateItem"],
                 resources=[table.table_arn],
             ),
-            iam.PolicyStatement(
-                sid="UseTheDataKeyThroughDynamoDb",
-                actions=list(DATA_KEY_ACTIONS),
-                resources=[data.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
-            ),
+            data.data_key_through("dynamodb", self, sid="UseTheDataKeyThroughDynamoDb"),
         ]

@@ -136,7 +136,7 @@ class DataAccess:
                 actions=["dynamodb:Query"],
                 resources=self.index_arns(),
             ),
-            self._data_key_through("dynamodb", scope, sid="UseTheDataKeyThroughDynamoDb"),
+            self.data_key_through("dynamodb", scope, sid="UseTheDataKeyThroughDynamoDb"),
             iam.PolicyStatement(
                 sid="PutEvents",
                 actions=["events:PutEvents"],
@@ -157,7 +157,7 @@ class DataAccess:
                 actions=["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
                 resources=[self.artifacts.arn_for_objects("*")],
             ),
-            self._data_key_through("s3", scope, sid="UseTheDataKeyThroughS3"),
+            self.data_key_through("s3", scope, sid="UseTheDataKeyThroughS3"),
         ]
 
     def control_plane_workspace_statements(self, scope: IConstruct) -> list[iam.PolicyStatement]:
@@ -199,7 +199,8 @@ class DataAccess:
             self.mount_statement(),
         ]
 
-    def _data_key_through(self, service: str, scope: IConstruct, *, sid: str) -> iam.PolicyStatement:
+    def data_key_through(self, service: str, scope: IConstruct, *, sid: str) -> iam.PolicyStatement:
+        """The data key, only when ``service`` calls KMS on the caller's behalf."""
         region = Stack.of(scope).region
         return iam.PolicyStatement(
             sid=sid,
