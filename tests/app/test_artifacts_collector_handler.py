@@ -210,10 +210,14 @@ def test_a_task_no_dispatch_names_is_not_an_error(root: Path) -> None:
     assert result["result"] == "no_dispatch"
 
 
-def test_an_event_that_is_not_a_stopped_task_is_refused(root: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("lastStatus", "RUNNING"), ("taskArn", "arn:aws:s3:::not-a-task")],
+)
+def test_an_event_that_is_not_a_stopped_task_is_refused(root: Path, field: str, value: str) -> None:
     event = stopped_event()
-    event["detail"]["lastStatus"] = "RUNNING"
-    with pytest.raises(MalformedEventError):
+    event["detail"][field] = value
+    with pytest.raises(MalformedEventError, match=field):
         process(
             event,
             dynamodb=FakeDynamo({}),
@@ -244,22 +248,6 @@ def test_names_that_cannot_be_object_keys_are_skipped_and_kept(root: Path) -> No
     assert len(result["skipped"]) == 3
     assert (box / "bell\x07.txt").exists()
     assert (deep / "too-deep.txt").exists()
-
-
-def test_an_event_whose_task_arn_is_not_one_is_refused(root: Path) -> None:
-    event = stopped_event()
-    event["detail"]["taskArn"] = "arn:aws:s3:::not-a-task"
-    with pytest.raises(MalformedEventError, match="taskArn"):
-        process(
-            event,
-            dynamodb=FakeDynamo({}),
-            s3=FakeS3(),
-            table_name=TABLE,
-            index_name=INDEX,
-            bucket=BUCKET,
-            root=str(root),
-            limits=WIDE,
-        )
 
 
 def test_the_entry_point_reads_its_settings_from_the_environment(
