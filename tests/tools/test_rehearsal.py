@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,11 @@ import pytest
 
 from tests.environments import of_kind, stage_of_kind
 from tests.synth import Synthesized
-from tools.assembly import read_assembly
-from tools.rehearsal.adapt import attributes
 from tools.rehearsal.emulator import Emulator, running
 from tools.rehearsal.run import main
 
 # The stage the rehearsal is tried on: the first development environment's.
 DEV = stage_of_kind("development")
-
-
-@pytest.fixture(scope="session")
-def emulator(
-    shipped_synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Emulator]:
-    templates = [s.template for s in read_assembly(shipped_synthesized.outdir).stacks]
-    with running(tmp_path_factory.mktemp("moto"), attributes(templates)) as live:
-        yield live
 
 
 def copy_of(synthesized: Synthesized, target: Path, *, account: str, keep: set[str] | None = None) -> Path:

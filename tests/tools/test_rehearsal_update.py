@@ -1,7 +1,7 @@
 """The update and recreate rehearsals (issue 19): ``tools.rehearsal.update`` creates every stack
 from the previous templates and updates them as ``cdk deploy`` would; ``tools.rehearsal.recreate``
-destroys a development environment and creates it again. Each run starts its own emulator on
-127.0.0.1, on a cut-down copy of today's assembly."""
+destroys a development environment and creates it again. Each run deploys a cut-down copy of
+today's assembly into an account of its own on the session's emulator (127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.test_snapshots import masked
 from tests.tools.test_rehearsal import DEV, copy_of
 from tools.assembly import read_assembly
 from tools.rehearsal import recreate, scenarios, update
+from tools.rehearsal.emulator import Emulator
 
 
 def stack_file(outdir: Path, stack: str) -> Path:
@@ -56,7 +57,7 @@ def test_a_bad_ref_stops_with_one_line(synthesized: Synthesized, capsys: pytest.
 
 
 def test_a_consumer_skipped_as_unchanged_reads_a_stale_output_and_fails_naming_both_ends(
-    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    synthesized: Synthesized, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Previous: an output of Network that Data reads had another value. The update changes Network's template
     only; cdk deploy skips Data (its template did not change), whose weak reference still holds
@@ -71,7 +72,9 @@ def test_a_consumer_skipped_as_unchanged_reads_a_stale_output_and_fails_naming_b
     template["Outputs"][key]["Value"] = "sg-0123456789abcdef0"
     network.write_text(json.dumps(template))
 
-    code = update.main([str(current), "--from-assembly", str(previous), "--env", of_kind("development")])
+    code = update.main(
+        [str(current), "--from-assembly", str(previous), "--env", of_kind("development")], emulator
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     found = lines(out)
@@ -94,14 +97,16 @@ def test_an_unchanged_assembly_updates_nothing(
 
 
 def test_recreate_adopts_the_kept_repositories_and_creates_audit_and_registry_again(
-    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    synthesized: Synthesized, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The runbook: the destroyed Registry kept its repositories (images survive), the
     environment is synthesized again with ``registry.existing_repositories`` naming them (in the
     account its stacks were in), and every stack is created the second time."""
     outdir = copy_of(synthesized, tmp_path / "cdk.out", account="999999999999", keep={"Audit", "Registry"})
     runbook = tmp_path / "runbook.out"
-    code = recreate.main([str(outdir), "--env", of_kind("development"), "--runbook-outdir", str(runbook)])
+    code = recreate.main(
+        [str(outdir), "--env", of_kind("development"), "--runbook-outdir", str(runbook)], emulator
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert lines(out) == {f"{DEV}/Audit": "created", f"{DEV}/Registry": "created"}
@@ -120,12 +125,12 @@ def test_recreate_adopts_the_kept_repositories_and_creates_audit_and_registry_ag
 
 
 def test_recreate_without_the_runbook_fails_naming_each_kept_repository(
-    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    synthesized: Synthesized, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Repositories are retained in every kind with their fixed names: created again without
     the runbook, the Registry fails ("already exists"), naming each one and the setting."""
     outdir = copy_of(synthesized, tmp_path / "cdk.out", account="101010101010", keep={"Registry"})
-    code = recreate.main([str(outdir), "--env", of_kind("development"), "--without-adoption"])
+    code = recreate.main([str(outdir), "--env", of_kind("development"), "--without-adoption"], emulator)
     out = capsys.readouterr().out
     assert code == 1, out
     line = lines(out)[f"{DEV}/Registry"]
@@ -172,7 +177,7 @@ def test_scenario_actions_follow_the_resource_schemas() -> None:
 
 
 def test_an_update_that_changes_a_bucket_and_removes_retained_and_emptied_resources_passes(
-    synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    synthesized: Synthesized, emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """What CloudFormation does and moto 5.2.5 does not, on update: a bucket without a name
     updated in place (moto: KeyError, a 500 that stopped the whole rehearsal); repositories the
@@ -201,7 +206,9 @@ def test_an_update_that_changes_a_bucket_and_removes_retained_and_emptied_resour
         template["Resources"][f"Old{suffix}Repository"] = extra
     registry.write_text(json.dumps(template))
 
-    code = update.main([str(current), "--from-assembly", str(previous), "--env", of_kind("development")])
+    code = update.main(
+        [str(current), "--from-assembly", str(previous), "--env", of_kind("development")], emulator
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert lines(out) == {f"{DEV}/Audit": "updated", f"{DEV}/Registry": "updated"}, out

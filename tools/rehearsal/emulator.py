@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def started(
+    emulator: Emulator | None, log_dir: Path | None, attributes: Iterable[tuple[str, str]]
+) -> AbstractContextManager[Emulator]:
+    """``emulator`` when the caller runs one (the test session shares one), else a new one for the
+    ``with`` block (``running``)."""
+    return nullcontext(emulator) if emulator is not None else running(log_dir, attributes)
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from tools.rehearsal import limits
 from tools.rehearsal.adapt import attributes
 from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack, publish
 from tools.rehearsal.deploy import Deployment, Result
-from tools.rehearsal.emulator import isolate_from_aws, running
+from tools.rehearsal.emulator import Emulator, isolate_from_aws, started
 from tools.rehearsal.run import SETTINGS, Group, bootstrap, options_from, report
 
 RETAINING = ("Retain", "RetainExceptOnCreate", "Snapshot")
@@ -276,11 +276,15 @@ def images_lost(deployment: Deployment, stacks: Sequence[Stack], pushed: Sequenc
 
 
 def rehearse_recreate(
-    group: Group, assembly: Assembly, findings: dict[str, list[limits.Finding]], runbook: Runbook
+    group: Group,
+    assembly: Assembly,
+    findings: dict[str, list[limits.Finding]],
+    runbook: Runbook,
+    emulator: Emulator | None = None,
 ) -> Group:
     stacks = [s for stage in group.stages for s in assembly.stages[stage]]
     toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
-    with running(None, attributes(s.template for s in stacks + toolkits)) as emulator:
+    with started(emulator, None, attributes(s.template for s in stacks + toolkits)) as emulator:
         group.support = emulator.support
         known = dict(findings)  # the runbook's stacks' findings are added to it
         deployment = Deployment(emulator, known)
@@ -396,7 +400,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, emulator: Emulator | None = None) -> int:
+    """The recreate rehearsal; ``emulator``: a running one to use (tests), else each stage starts its own."""
     args = parse(argv)
     started = time.monotonic()
     isolate_from_aws()
@@ -420,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"rehearse-recreate: {stage} is not an environment of cdk.json", file=sys.stderr)
             return 2
         runbook = Runbook(None if args.without_adoption else outdir, config, options)
-        done.append(rehearse_recreate(Group([stage]), assembly, findings, runbook))
+        done.append(rehearse_recreate(Group([stage]), assembly, findings, runbook, emulator))
     return report(done, assembly, options, time.monotonic() - started, verb="created again")
 
 

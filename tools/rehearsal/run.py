@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from tools.rehearsal import limits
 from tools.rehearsal.adapt import WORKAROUNDS, attributes, coverage
 from tools.rehearsal.cdk_bootstrap import bootstrap_stack, publish
 from tools.rehearsal.deploy import Deployment, Result
-from tools.rehearsal.emulator import Emulator, Support, isolate_from_aws, running
+from tools.rehearsal.emulator import Emulator, Support, isolate_from_aws, started
 
 SETTINGS = Path(__file__).resolve().parent / "settings.json"
 
@@ -76,7 +75,7 @@ def rehearse_group(
     stacks = [s for stage in group.stages for s in assembly.stages[stage]]
     toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
     templates = [s.template for s in stacks + toolkits + (first.stacks if first else [])]
-    with nullcontext(emulator) if emulator else running(log_dir, attributes(templates)) as emulator:
+    with started(emulator, log_dir, attributes(templates)) as emulator:
         group.support = emulator.support
         deployment = Deployment(emulator, findings)
         if not bootstrap(deployment, toolkits, stacks, group):

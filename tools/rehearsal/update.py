@@ -46,7 +46,7 @@ from tools.rehearsal import limits
 from tools.rehearsal.adapt import attributes
 from tools.rehearsal.cdk_bootstrap import ROOT, bootstrap_stack
 from tools.rehearsal.deploy import Deployment, Result
-from tools.rehearsal.emulator import isolate_from_aws, running
+from tools.rehearsal.emulator import Emulator, isolate_from_aws, started
 from tools.rehearsal.run import SETTINGS, Group, bootstrap, groups, options_from, report
 
 SNAPSHOTS = "tests/__snapshots__/test_snapshots"
@@ -189,9 +189,14 @@ def changed_stages(stages: Sequence[str], assembly: Assembly, previous: Sequence
 
 
 def rehearse_update(
-    group: Group, assembly: Assembly, previous: Sequence[Stack], findings: tuple[Findings, Findings]
+    group: Group,
+    assembly: Assembly,
+    previous: Sequence[Stack],
+    findings: tuple[Findings, Findings],
+    emulator: Emulator | None = None,
 ) -> Group:
-    """``findings``: the limits' findings on the previous templates, then on the current ones."""
+    """``findings``: the limits' findings on the previous templates, then on the current ones;
+    ``emulator``: a running one to use (tests), else the group starts its own."""
     stages = changed_stages(group.stages, assembly, previous)
     quiet = [stage for stage in group.stages if stage not in stages]
     if quiet:
@@ -203,7 +208,7 @@ def rehearse_update(
     stacks = [s for stage in stages for s in assembly.stages[stage]]
     before = [s for s in previous if s.stage in stages]
     toolkits = [bootstrap_stack(a, r) for a, r in dict.fromkeys(s.environment for s in stacks)]
-    with running(None, attributes(s.template for s in stacks + before + toolkits)) as emulator:
+    with started(emulator, None, attributes(s.template for s in stacks + before + toolkits)) as emulator:
         group.support = emulator.support
         deployment = Deployment(emulator, findings[0])
         if not bootstrap(deployment, toolkits, stacks, group):
@@ -238,7 +243,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, emulator: Emulator | None = None) -> int:
+    """The update rehearsal; ``emulator``: a running one to use (tests), else each group starts its own."""
     args = parse(argv)
     started = time.monotonic()
     isolate_from_aws()
@@ -260,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = args.ref or args.from_assembly
     print(f"previous templates: {len(before)} of {len(assembly.stacks)} stacks ({source})")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(lambda g: rehearse_update(g, assembly, before, findings), groups(assembly)))
+        done = list(
+            pool.map(lambda g: rehearse_update(g, assembly, before, findings, emulator), groups(assembly))
+        )
     return report(done, assembly, options, time.monotonic() - started, verb="updated (or unchanged)")
 
 
