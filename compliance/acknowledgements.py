@@ -29,11 +29,13 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
     """
     if len(reason) < 40:
         raise ValueError(f"acknowledgement reason too short to name a compensating control: {reason!r}")
-    for rule_id in rule_ids:
-        # A finding id may carry "::" in its brackets: AwsSolutions-IAM5[Resource::*].
-        rule = rule_id.split("[", 1)[0]
-        full_id = rule_id if "::" in rule else f"{rule.split('-', 1)[0]}::{rule_id}"
-        Validations.of(scope).acknowledge(Acknowledgment(id=full_id, reason=reason))
+    Validations.of(scope).acknowledge(*(Acknowledgment(id=_full_id(r), reason=reason) for r in rule_ids))
+
+
+def _full_id(rule_id: str) -> str:
+    # A finding id may carry "::" in its brackets: AwsSolutions-IAM5[Resource::*].
+    rule = rule_id.split("[", 1)[0]
+    return rule_id if "::" in rule else f"{rule.split('-', 1)[0]}::{rule_id}"
 
 
 def control_tower(rule: str) -> str:

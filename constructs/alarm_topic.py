@@ -181,8 +181,9 @@ class NotifyingAlarm(cloudwatch.Alarm):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
-        self.add_alarm_action(actions.SnsAction(topic))
-        self.add_ok_action(actions.SnsAction(topic))
+        notify = actions.SnsAction(topic)
+        self.add_alarm_action(notify)
+        self.add_ok_action(notify)
 
 
 def target_metric(

@@ -22,13 +22,13 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_wafv2 as wafv2
 
 from config.api import HEALTH_CHECK_PATH
 from config.monitoring import MonitoringConfig
 from config.names import resource_name
 from constructs import Construct
 from constructs.alarm_topic import AT_LEAST, FIVE_MINUTES, NotifyingAlarm, target_metric
+from constructs.web_acl import WebAcl
 
 ONE_MINUTE = Duration.minutes(1)
 ONE_HOUR = Duration.hours(1)
@@ -70,7 +70,7 @@ class ServiceWatched:
     service: ecs.FargateService
     janitor: lambda_.IFunction
     release_alarms: Mapping[str, cloudwatch.IAlarm]
-    web_acl: wafv2.CfnWebACL
+    web_acl: WebAcl
 
 
 @dataclass(frozen=True)
@@ -323,14 +323,14 @@ class OperationsAlarms(Construct):
                 "Fargate On-Demand vCPU quota: RunTask fails at 100 %. Ask for more (Service Quotas, "
                 "L-3032A538) or lower the warm pool.",
             )
-        for rule, metric_name in waf_rule_metrics(watched.service.web_acl):
+        for rule, metric_name in watched.service.web_acl.rule_metrics:
             self._alarm(
                 f"WafBlocked{rule}",
                 cloudwatch.Metric(
                     namespace="AWS/WAFV2",
                     metric_name="BlockedRequests",
                     dimensions_map={
-                        "WebACL": waf_metric_name(watched.service.web_acl),
+                        "WebACL": watched.service.web_acl.metric_name,
                         "Region": Stack.of(self).region,
                         "Rule": metric_name,
                     },
@@ -427,28 +427,3 @@ def _fargate_quota_use() -> cloudwatch.MathExpression:
         label="Fargate On-Demand vCPUs, % of quota",
         period=ONE_MINUTE,
     )
-
-
-def _rules(web_acl: wafv2.CfnWebACL) -> list[wafv2.CfnWebACL.RuleProperty]:
-    rules = web_acl.rules
-    if not isinstance(rules, list):
-        raise TypeError("the web ACL's rules must be a list of RuleProperty to be watched")
-    return [rule for rule in rules if isinstance(rule, wafv2.CfnWebACL.RuleProperty)]
-
-
-def _visibility_name(config: object) -> str:
-    if not isinstance(config, wafv2.CfnWebACL.VisibilityConfigProperty):
-        raise TypeError("a web ACL rule's visibility config must be a VisibilityConfigProperty")
-    return str(config.metric_name)
-
-
-def waf_metric_name(web_acl: wafv2.CfnWebACL) -> str:
-    """The web ACL's CloudWatch metric name: its ``WebACL`` dimension (AWS WAF developer guide,
-    "AWS WAF metrics and dimensions": https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html)."""
-    return _visibility_name(web_acl.visibility_config)
-
-
-def waf_rule_metrics(web_acl: wafv2.CfnWebACL) -> list[tuple[str, str]]:
-    """(rule name, its metric name: the ``Rule`` dimension) of every rule of ``web_acl``, read
-    from the web ACL itself, so a rule added there is watched too."""
-    return [(str(rule.name), _visibility_name(rule.visibility_config)) for rule in _rules(web_acl)]

@@ -83,6 +83,8 @@ class WebAcl(wafv2.CfnWebACL):
                 sampled_requests_enabled=True,
             )
 
+        rules = _rules(rate_limit, credential_rate_limit, visibility)
+        web_acl_visibility = visibility("web-acl")
         super().__init__(
             scope,
             construct_id,
@@ -94,8 +96,16 @@ class WebAcl(wafv2.CfnWebACL):
                     content_type="APPLICATION_JSON", content=TOO_MANY_REQUESTS_BODY
                 )
             },
-            rules=_rules(rate_limit, credential_rate_limit, visibility),
-            visibility_config=visibility("web-acl"),
+            rules=rules,
+            visibility_config=web_acl_visibility,
+        )
+        # Its CloudWatch dimensions (AWS WAF developer guide, "AWS WAF metrics and dimensions":
+        # https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html), from the very
+        # properties given to CloudFormation above, so a rule added there is watched too:
+        # ``WebACL``, and per rule (its name, its ``Rule`` dimension).
+        self.metric_name: str = _metric_name(web_acl_visibility)
+        self.rule_metrics: tuple[tuple[str, str], ...] = tuple(
+            (rule.name, _metric_name(rule.visibility_config)) for rule in rules
         )
         wafv2.CfnWebACLAssociation(
             scope,
@@ -152,6 +162,12 @@ class WebAcl(wafv2.CfnWebACL):
         )
         # The log group itself is ordered by the reference above (its ARN).
         logging.node.add_dependency(delivery)
+
+
+def _metric_name(config: object) -> str:
+    if not isinstance(config, wafv2.CfnWebACL.VisibilityConfigProperty):
+        raise TypeError("a web ACL's visibility config must be a VisibilityConfigProperty")
+    return config.metric_name
 
 
 def _rules(
