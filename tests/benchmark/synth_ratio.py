@@ -11,6 +11,7 @@ Usage: ``.venv/bin/python -m tests.benchmark.synth_ratio [pairs]``
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -42,6 +43,9 @@ def timed(extra: list[str], outdir: Path) -> tuple[float, float]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if not (outdir / "manifest.json").exists() or not (outdir / "validation-report.json").exists():
         raise SystemExit(f"cdk synth {' '.join(extra)} wrote no assembly: {done.stderr.decode()[-500:]}")
+    # Missing context makes the CLI look it up in AWS and run the app again: not one synth.
+    if json.loads((outdir / "manifest.json").read_text()).get("missing"):
+        raise SystemExit(f"cdk synth {' '.join(extra)} left context to look up (the CLI ran it twice)")
     return took, cpu
 
 
