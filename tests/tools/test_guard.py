@@ -36,13 +36,33 @@ def test_never_more_shares_than_templates(tmp_path: Path) -> None:
     assert guard.balanced(templates, 1) == [sorted(templates, key=lambda p: -p.stat().st_size)]
 
 
-def test_the_result_is_the_same_in_one_run_or_several(shipped_synthesized: Synthesized) -> None:
-    # The Audit templates (small, one per environment): each has violations the app acknowledges.
-    templates = [t.path for t in assembly.templates(shipped_synthesized.outdir) if t.stack.endswith("/Audit")]
+# Two templates of one resource each, each breaking a Control Tower rule: the smallest input on
+# which one run and two can differ (each rule run costs a Node start and the rules over every
+# resource: the app's smallest templates with a finding, the Audit stacks, cost 3x as much).
+BROKEN = {
+    "logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 1}},  # under a year
+    "queue": {"Type": "AWS::SQS::Queue", "Properties": {}},  # no dead-letter queue
+}
+
+
+def test_the_result_is_the_same_in_one_run_or_several(tmp_path: Path) -> None:
+    templates = []
+    for name, resource in BROKEN.items():
+        path = tmp_path / f"{name}.template.json"
+        path.write_text(json.dumps({"Resources": {name.capitalize(): resource}}))
+        templates.append(path)
     package = guard.package_dir()
     one = guard.run_rules(templates, package, parts=1)
     several = guard.run_rules(templates, package, parts=2)
-    assert one["violations"], "the small templates have acknowledged violations: the rules ran"
+    found = {
+        (v["ruleName"], Path(r["templatePath"]).name)
+        for v in one["violations"]
+        for r in v["violatingResources"]
+    }
+    assert {
+        ("cloudwatch_log_group_retention_period_check", "logs.template.json"),
+        ("sqs_dlq_check", "queue.template.json"),
+    } <= found, "each template breaks a rule: the rules ran over both"
     assert several == one
 
 
