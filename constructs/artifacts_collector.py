@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
@@ -38,6 +38,7 @@ from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import DeadLetters, Handler, VpcFunction
 from constructs.workspaces_fs import MOUNT_PATH
+from permissions.keys import key_through
 
 MIB = 1024 * 1024
 
@@ -127,7 +128,6 @@ class ArtifactsCollector(VpcFunction):
         file_system: efs.IFileSystem,
         access_point: efs.IAccessPoint,
     ) -> list[iam.PolicyStatement]:
-        region = Stack.of(self).region
         return [
             iam.PolicyStatement(
                 sid="MountTheWorkspacesAccessPointToCollect",
@@ -153,14 +153,12 @@ class ArtifactsCollector(VpcFunction):
                 actions=["s3:PutObject"],
                 resources=[artifacts.arn_for_objects("*")],
             ),
-            iam.PolicyStatement(
+            key_through(
+                data_key,
+                "dynamodb",
+                "s3",
+                scope=self,
                 sid="UseTheDataKeyThroughDynamoDbAndS3",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[data_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": [f"dynamodb.{region}.amazonaws.com", f"s3.{region}.amazonaws.com"]
-                    }
-                },
             ),
         ]

@@ -34,6 +34,7 @@ from config.tables import TASK_ARN_INDEX
 from constructs import Construct
 from constructs.log_encryption import LogsKey
 from constructs.vpc_function import DeadLetters, Handler, VpcFunction
+from permissions.keys import key_through
 
 HANDLER = Handler(
     name="task-state callback",
@@ -161,7 +162,6 @@ class TaskStateCallback(VpcFunction):
         return rule
 
     def _statements(self, dispatches: dynamodb.ITable, table_key: kms.IKey) -> list[iam.PolicyStatement]:
-        region = Stack.of(self).region
         return [
             iam.PolicyStatement(
                 sid="FindTheDispatchOfATask",
@@ -173,10 +173,11 @@ class TaskStateCallback(VpcFunction):
                 actions=["dynamodb:UpdateItem"],
                 resources=[dispatches.table_arn],
             ),
-            iam.PolicyStatement(
+            key_through(
+                table_key,
+                "dynamodb",
+                scope=self,
                 sid="UseTheTableKeyThroughDynamoDb",
                 actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
-                resources=[table_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
             ),
         ]

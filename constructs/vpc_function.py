@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,6 +18,7 @@ from compliance.acknowledgements import acknowledge, control_tower, in_packs
 from compliance.scanners import REDUNDANT_ROLE_DEPENDENCY, ignore_cfn_lint, skip_checkov
 from constructs import Construct
 from constructs.log_encryption import LogsKey
+from permissions.keys import key_through
 
 
 @dataclass(frozen=True)
@@ -201,18 +202,18 @@ class VpcFunction(Construct):
         X-Ray and the network-interface calls have no resource-level permission (hence ``*``,
         acknowledged where each function's policy is made); everything else names its resource.
         """
-        region = Stack.of(self).region
         return [
             iam.PolicyStatement(
                 sid="DeadLetterFailedEvents",
                 actions=["sqs:SendMessage"],
                 resources=[dead_letters.queue.queue_arn],
             ),
-            iam.PolicyStatement(
+            key_through(
+                dead_letters.key,
+                "sqs",
+                scope=self,
                 sid="UseTheDeadLetterKeyThroughSqs",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[dead_letters.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{region}.amazonaws.com"}},
             ),
             iam.PolicyStatement(
                 sid="WriteItsLogs",

@@ -4,6 +4,8 @@
   read one secret (and its key only through Secrets Manager for that secret).
 * ``data_access``: ``DataAccess``, the Data stack's resources that the Service stack's tasks
   use, and the exact statements the control plane and each agent get on them.
+* ``keys``: a KMS key used only through named services (``kms:ViaService``), as every
+  role here uses one.
 * ``agent_launch``: launching, watching and stopping agent tasks (the control plane), and the
   ARNs the dispatch janitor shares with it.
 

@@ -34,6 +34,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from config.tables import TABLES
 from constructs import IConstruct
+from permissions.keys import key_through
 from permissions.tasks import secret_read_statements
 
 # The tag the control plane must put on every access point it creates
@@ -201,13 +202,7 @@ class DataAccess:
 
     def data_key_through(self, service: str, scope: IConstruct, *, sid: str) -> iam.PolicyStatement:
         """The data key, only when ``service`` calls KMS on the caller's behalf."""
-        region = Stack.of(scope).region
-        return iam.PolicyStatement(
-            sid=sid,
-            actions=list(DATA_KEY_ACTIONS),
-            resources=[self.key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
-        )
+        return key_through(self.key, service, scope=scope, sid=sid, actions=DATA_KEY_ACTIONS)
 
     def github_app_key_statements(self, region: str) -> list[iam.PolicyStatement]:
         """Read the GitHub App's private key: its value, and the data key only through Secrets
