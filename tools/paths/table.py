@@ -230,6 +230,7 @@ SLOT_AP = {
 SLOT_TAG = {"aws:RequestTag/outpost:slot": "{slot}", "aws:TagKeys": "outpost:slot"}
 SLOT_REVISION = {**DISPATCH_REVISION, **SLOT_TAG}
 VIA_DYNAMODB = {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}
+VIA_S3 = {"kms:ViaService": "s3.{region}.amazonaws.com"}
 
 
 def _secret_read() -> tuple[Call, ...]:
@@ -414,8 +415,8 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
             Call("dynamodb:PutItem", "{dispatches_table}", TLS),
             Call("dynamodb:UpdateItem", "{dispatches_table}", TLS),
             Call("dynamodb:Query", "{dispatches_by_status}", TLS),
-            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
-            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+            Call("kms:GenerateDataKey", "{data_key}", VIA_DYNAMODB),
+            Call("kms:Decrypt", "{data_key}", VIA_DYNAMODB),
         ),
         "about 4 writes, 1 per status read",
         "reference facts: DynamoDB CRUD on its tables",
@@ -438,7 +439,7 @@ CONTROL_PLANE_PATHS: tuple[Path, ...] = (
         (
             Call("s3:ListBucket", "{artifacts_bucket}", TLS),
             Call("s3:GetObject", "{artifact_object}", TLS),
-            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}),
+            Call("kms:Decrypt", "{data_key}", VIA_S3),
         ),
         "1 per artifacts request",
         "reference facts: S3 get/list on artifacts",
@@ -694,7 +695,7 @@ AGENT_PATHS: tuple[Path, ...] = (
             Call(
                 "kms:GenerateDataKey",
                 "{data_key}",
-                {"kms:ViaService": "s3.{region}.amazonaws.com"},
+                VIA_S3,
                 signer=CONTROL_PLANE,
             ),
         ),
@@ -923,8 +924,8 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         (
             Call("dynamodb:Query", "{dispatches_by_task_arn}", TLS),
             Call("dynamodb:UpdateItem", "{dispatches_table}", TLS),
-            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
-            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+            Call("kms:Decrypt", "{data_key}", VIA_DYNAMODB),
+            Call("kms:GenerateDataKey", "{data_key}", VIA_DYNAMODB),
         ),
         "1 each",
         "lambdas/task_state/handler.py: find_dispatches, mark_finished",
@@ -939,9 +940,7 @@ FUNCTION_PATHS: tuple[Path, ...] = (
                 "{dead_letters}",
                 {"aws:SourceArn": "{task_stopped_rule}", "aws:SourceAccount": "{account}", **TLS},
             ),
-            Call(
-                "kms:GenerateDataKey", "{dead_letter_key}", {"kms:ViaService": "sqs.{region}.amazonaws.com"}
-            ),
+            Call("kms:GenerateDataKey", "{dead_letter_key}", VIA_SQS),
         ),
         "rare",
         "Data/TaskStateCallback/TaskStopped rule dead-letter config",
@@ -1092,7 +1091,7 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         (
             Call("dynamodb:Query", "{dispatches_by_task_arn}", TLS),
             Call("dynamodb:GetItem", "{dispatches_table}", TLS),
-            Call("kms:Decrypt", "{data_key}", {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}),
+            Call("kms:Decrypt", "{data_key}", VIA_DYNAMODB),
         ),
         "1 each",
         "lambdas/artifacts_collector/handler.py",
@@ -1122,7 +1121,7 @@ FUNCTION_PATHS: tuple[Path, ...] = (
         Route("aws", "s3"),
         (
             Call("s3:PutObject", "{artifact_object}", TLS),
-            Call("kms:GenerateDataKey", "{data_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}),
+            Call("kms:GenerateDataKey", "{data_key}", VIA_S3),
         ),
         "1 per file",
         "lambdas/artifacts_collector/handler.py: put_object",
