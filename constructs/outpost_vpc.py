@@ -1,4 +1,4 @@
-"""The environment's VPC: public and private tiers, NAT, flow logs, gateway endpoints."""
+"""The environment's VPC: public and private tiers, NAT, flow logs, endpoints and their policies."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from config.names import pascal
 from config.network import NetworkConfig
 from constructs import Construct
 from constructs.log_encryption import LogsKey
+from permissions import endpoints
 
 PUBLIC = "Public"
 PRIVATE = "Private"
@@ -48,12 +49,17 @@ class OutpostVpc(Construct):
         self._flow_logs(config, logs_key)
         self._explain()
         private = [ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)]
-        self.vpc.add_gateway_endpoint(
+        # Both gateway endpoints: this account's principals on this account's resources only
+        # (permissions/endpoints.py), and S3 also ECR's image layers.
+        s3 = self.vpc.add_gateway_endpoint(
             "S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=private
         )
-        self.vpc.add_gateway_endpoint(
+        dynamodb = self.vpc.add_gateway_endpoint(
             "DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets=private
         )
+        for endpoint in (s3, dynamodb):
+            endpoint.add_to_policy(endpoints.this_account_only(self, resources_too=True))
+        s3.add_to_policy(endpoints.ecr_image_layers(self))
 
     def _flow_logs(self, config: NetworkConfig, logs_key: LogsKey) -> None:
         """Every flow, accepted and rejected, to ``flow_log_group`` (``flow_log``)."""
@@ -132,10 +138,11 @@ class OutpostVpc(Construct):
     def add_interface_endpoints(
         self, services: tuple[str, ...], *, security_group: ec2.ISecurityGroup
     ) -> dict[str, ec2.InterfaceVpcEndpoint]:
-        """One private-DNS interface endpoint per service name (``ecr.dkr``, ``logs``, ...)."""
-        endpoints = {}
+        """One private-DNS interface endpoint per service name (``ecr.dkr``, ``logs``, ...), for
+        this account's principals only where the service takes an endpoint policy."""
+        made = {}
         for name in services:
-            endpoints[name] = self.vpc.add_interface_endpoint(
+            made[name] = self.vpc.add_interface_endpoint(
                 f"{pascal(name)}Endpoint",
                 service=ec2.InterfaceVpcEndpointAwsService(name),
                 private_dns_enabled=True,
@@ -143,7 +150,9 @@ class OutpostVpc(Construct):
                 open=False,
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             )
-        return endpoints
+            if name in endpoints.POLICY_TAKING_INTERFACE_ENDPOINTS:
+                made[name].add_to_policy(endpoints.this_account_only(self, resources_too=False))
+        return made
 
 
 def _tiers(config: NetworkConfig) -> list[ec2.SubnetConfiguration]:

@@ -6,6 +6,8 @@
   use, and the exact statements the control plane and each agent get on them.
 * ``keys``: a KMS key used only through named services (``kms:ViaService``), as every
   role here uses one.
+* ``endpoints``: the VPC endpoints' policies (this account's principals, and on the gateway
+  endpoints this account's resources): the data perimeter at the network's edge.
 * ``agent_launch``: launching, watching and stopping agent tasks (the control plane), and the
   ARNs the dispatch janitor shares with it.
 

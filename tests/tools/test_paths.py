@@ -16,7 +16,15 @@ from tests.synth import ROOT, Synthesized
 from tools.paths.check import Outcome
 from tools.paths.cli import check, main, repository_of
 from tools.paths.docs import render
-from tools.paths.table import COLLECTOR, CONTROL_PLANE, JANITOR, PATHS, REFUSED_BY_IAM, REFUSED_BY_NETWORK
+from tools.paths.table import (
+    COLLECTOR,
+    CONTROL_PLANE,
+    JANITOR,
+    PATHS,
+    REFUSED_BY_IAM,
+    REFUSED_BY_NETWORK,
+    REFUSED_ON_THE_WAY,
+)
 
 REPOSITORY = repository_of(ROOT / "cdk.json")
 PROD = stage_of_kind("production")
@@ -41,6 +49,7 @@ def test_every_path_holds_and_every_forbidden_one_is_refused(synthesized: Synthe
     }
     assert any(o.expect == REFUSED_BY_IAM for o in found)
     assert any(o.expect == REFUSED_BY_NETWORK for o in found)
+    assert any(o.expect == REFUSED_ON_THE_WAY for o in found)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -267,6 +276,50 @@ def test_a_gateway_endpoint_policy_that_excludes_the_bucket_fails_its_paths(
     assert failed
     assert all("s3 gateway endpoint" in block and "the endpoint refuses it" in block for block in failed)
     assert any("image layers" in block for block in failed)  # ECR's layer bucket, refused
+
+
+def test_without_endpoint_policies_another_accounts_keys_pass_and_fail_the_intruder_rows(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prod's endpoints as they were before permissions/endpoints.py: AWS's default full access.
+    Exactly the rows of an intruder's own keys fail, for every agent and every endpoint."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def full_access(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::EC2::VPCEndpoint" or "PolicyDocument" not in resource["Properties"]:
+            return False
+        del resource["Properties"]["PolicyDocument"]
+        return True
+
+    _edit(outdir, PROD, full_access)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    intruder = [row.does for row in PATHS if row.expect == REFUSED_ON_THE_WAY]
+    assert len(intruder) == 3
+    agents = len(config_of(PROD).service.agents)
+    assert len(failed) == 3 * agents
+    assert all(any(does in line for does in intruder) for line in failed)
+
+
+def test_a_gateway_endpoint_open_to_every_account_fails_only_on_the_other_accounts_side(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prod's S3 endpoint without its conditions (any principal, any bucket): an intruder's upload
+    to its own bucket passes, and only those rows fail."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def open_up(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("Vpc/S3Endpoint/Resource"):
+            return False
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            statement.pop("Condition", None)
+        return True
+
+    _edit(outdir, PROD, open_up)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == len(config_of(PROD).service.agents)
+    assert all("another account's bucket" in line for line in failed)
 
 
 def test_network_acls_are_not_guessed(

@@ -60,14 +60,18 @@ from tools.paths.names import PROXY_LISTEN, Names
 from tools.paths.policy import Decision, Document, Request, Value, evaluate
 from tools.paths.table import (
     ALLOWED,
+    AWS_SERVICE_ACCOUNT,
     CALLERS,
     IN_AGENT_SUBNETS,
     IN_FUNCTION,
     IN_SERVICE,
+    INTRUDER,
     OUTSIDE,
     PATHS,
     REFUSED_BY_IAM,
     REFUSED_BY_NETWORK,
+    REFUSED_ON_THE_WAY,
+    SIGNED_BY_ANOTHER_ACCOUNT,
     SIGNED_BY_AWS,
     Call,
     Caller,
@@ -115,6 +119,10 @@ class Outcome:
             return self.network.ok is False
         if self.expect == REFUSED_BY_IAM:
             return bool(self.calls) and not any(c.decision.allowed for c in self.calls)
+        if self.expect == REFUSED_ON_THE_WAY:
+            return self.network.ok is False or (
+                bool(self.calls) and not any(c.decision.allowed for c in self.calls)
+            )
         return self.network.ok is not False and all(c.decision.allowed for c in self.calls)
 
     def line(self) -> str:
@@ -472,16 +480,37 @@ EMPTY = Group()  # a group the templates do not declare (another stack's, an imp
 # --- IAM ------------------------------------------------------------------------------
 
 
-def _context(call: Call, values: Mapping[str, str], principal: str, env: Environment) -> dict[str, Value]:
+def _context(
+    call: Call, values: Mapping[str, str], principal: str, resource: str, env: Environment
+) -> dict[str, Value]:
     context: dict[str, Value] = {
         "aws:PrincipalArn": principal,
-        "aws:PrincipalAccount": env.account,
+        "aws:PrincipalAccount": _principal_account(principal, env),
         "aws:RequestedRegion": env.region,
     }
+    owner = env.resource_account(resource)
+    if owner is not None:
+        context["aws:ResourceAccount"] = owner
     for key, raw in call.context.items():
         value = fill(raw, values)
         context[key] = value.split(",") if key in LIST_KEYS else value
     return context
+
+
+# Signers from outside this account: (principal, why their own side allows the call).
+OUTSIDE_SIGNERS = {
+    SIGNED_BY_AWS: (SIGNED_BY_AWS, "presigned by the service"),
+    SIGNED_BY_ANOTHER_ACCOUNT: (INTRUDER, "another account's keys, allowed by that account's own policies"),
+}
+
+
+def _principal_account(principal: str, env: Environment) -> str:
+    """The signer's account: an AWS service's own for a URL it presigned, the account of a
+    principal's ARN, else (a service principal calling on our behalf) this account."""
+    if principal == SIGNED_BY_AWS:
+        return AWS_SERVICE_ACCOUNT
+    parts = principal.split(":")
+    return parts[4] if principal.startswith("arn:") and len(parts) > 4 and parts[4] else env.account
 
 
 class Checker:
@@ -503,19 +532,25 @@ class Checker:
             raise ModelError(f"{caller.name}: role {arn} holds managed policies the templates do not show")
         return arn, list(self.env.role_policies.get(arn, []))
 
+    def _request(self, call: Call, values: Mapping[str, str], principal: str, resource: str) -> Request:
+        context = _context(call, values, principal, resource, self.env)
+        return Request(principal, call.action, resource, context)
+
     def authorize(
         self, call: Call, caller: Caller, values: Mapping[str, str], network: Network | None = None
     ) -> Checked:
         resource = fill(call.resource, values)
-        if call.signer == SIGNED_BY_AWS:
-            # A URL an AWS service presigned (ECR's layer locations): only the endpoint judges it.
-            principal = call.signer
-            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))
-            decision = Decision(True, "presigned by the service")
+        if call.signer in OUTSIDE_SIGNERS:
+            # A URL an AWS service presigned (ECR's layer locations), or another account's keys on
+            # that account's resource (an intruder's): their own side allows it, only the
+            # endpoint can judge it.
+            principal, reason = OUTSIDE_SIGNERS[call.signer]
+            request = self._request(call, values, principal, resource)
+            decision = Decision(True, reason)
         else:
             signer = _named(fill(call.signer, values)) if call.signer else caller
             principal, identity = self.principal(signer, values)
-            request = Request(principal, call.action, resource, _context(call, values, principal, self.env))
+            request = self._request(call, values, principal, resource)
             decision = evaluate(request, identity, self.env.policy_of(resource, call.action))
         gate = network.endpoint_policy if network is not None else None
         if decision and gate is not None and network is not None and _of_service(call.action, network.route):

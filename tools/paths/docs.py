@@ -37,7 +37,12 @@ listener of the load balancer: the internet gateway's edge route and the load ba
 default route must name the same firewall endpoint (or none), the firewall must pass the port
 by a rule from outside the VPC whose address variable holds the subnet, and the load balancer's
 group must admit the port from a range outside the VPC. An endpoint's policy, where
-one is set, must allow each call too (its `Principal` is not matched). Network ACLs are not
+one is set, must allow each call too (its `Principal` is not matched; the request carries
+`aws:PrincipalAccount`, the signer's account, and `aws:ResourceAccount`, the account in the
+resource's ARN or this account for a bucket the templates make; permissions/endpoints.py).
+Rows signed with **another account's keys** (an intruder's, on its own bucket, table or
+registry) are allowed by that account's own policies, so only the route can refuse them: the
+firewall, or the policy of the endpoint they cross (**refused by network or endpoint**). Network ACLs are not
 evaluated: the app creates none (the default ACL allows all), and `make paths` stops if one
 appears.
 

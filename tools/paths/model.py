@@ -143,6 +143,7 @@ class Environment:
     unreadable_policies: dict[str, list[str]] = field(default_factory=dict)  # role ARN -> managed ARNs
     resource_policies: dict[str, list[ResourcePolicy]] = field(default_factory=dict)
     trust_policies: dict[str, Document] = field(default_factory=dict)  # role ARN ->
+    buckets: set[str] = field(default_factory=set)  # names of the buckets the templates make
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -162,6 +163,16 @@ class Environment:
         found = self.located(path)
         resolved: dict[str, Any] = self.resolver(path).resolve(found.resource.get("Properties", {}))
         return resolved
+
+    def resource_account(self, resource_arn: str) -> str | None:
+        """``aws:ResourceAccount`` of a request on ``resource_arn``: the account in the ARN, this
+        account for a bucket the templates make, else unknown (the key is then absent)."""
+        parts = resource_arn.split(":", 5)
+        if len(parts) == 6 and parts[4]:
+            return parts[4]
+        if resource_arn.startswith("arn:aws:s3:::") and parts[5].split("/", 1)[0] in self.buckets:
+            return self.account
+        return None
 
     def policy_of(self, resource_arn: str, action: str = "") -> ResourcePolicy | None:
         """The resource's policy for ``action``: a role's trust policy for ``sts:AssumeRole*``,
@@ -381,6 +392,9 @@ class _Reader:
     def _aws_efs_filesystem(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         if "FileSystemPolicy" in p:
             self._resource_policy(str(r.reference(lid, "Arn")), p["FileSystemPolicy"])
+
+    def _aws_s3_bucket(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        self.env.buckets.add(str(r.reference(lid, "Ref")))
 
     def _aws_s3_bucketpolicy(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         self._resource_policy(f"arn:aws:s3:::{p['Bucket']}", p["PolicyDocument"])

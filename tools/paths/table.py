@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 ALLOWED = "allowed"
 REFUSED_BY_NETWORK = "refused by network"
 REFUSED_BY_IAM = "refused by IAM"
+# Refused before any policy of ours is asked: by the network (the firewall drops it), or by the
+# policy of the VPC endpoint the route crosses (permissions/endpoints.py).
+REFUSED_ON_THE_WAY = "refused by network or endpoint"
 
 # Where a caller's network interfaces sit (``check.py: placement``).
 IN_SERVICE = "service"  # an ECS service's awsvpc configuration (construct path of the service)
@@ -64,8 +67,15 @@ class Route:
     host: str = ""
 
 
-# ``Call.signer`` of a URL an AWS service presigned for the caller (ECR's image layers in S3).
+# ``Call.signer`` of a URL an AWS service presigned for the caller (ECR's image layers in S3);
+# ``aws:PrincipalAccount`` of such a request is the service's own account, not ours.
 SIGNED_BY_AWS = "AWS"
+AWS_SERVICE_ACCOUNT = "the service's own account"
+# ``Call.signer`` of a request signed with another account's keys (an intruder's, brought in by
+# a prompt) on that account's own resource: its policies allow it, only the route can refuse it.
+SIGNED_BY_ANOTHER_ACCOUNT = "another account"
+ANOTHER_ACCOUNT = "999999999999"
+INTRUDER = f"arn:aws:iam::{ANOTHER_ACCOUNT}:user/intruder"
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,12 @@ SLOT_TAG = {"aws:RequestTag/outpost:slot": "{slot}", "aws:TagKeys": "outpost:slo
 SLOT_REVISION = {**DISPATCH_REVISION, **SLOT_TAG}
 VIA_DYNAMODB = {"kms:ViaService": "dynamodb.{region}.amazonaws.com"}
 VIA_S3 = {"kms:ViaService": "s3.{region}.amazonaws.com"}
+# An intruder's own bucket, table and registry (another account's): where a hijacked agent
+# would send the checkout with that account's keys.
+ELSEWHERE = {"aws:ResourceAccount": ANOTHER_ACCOUNT}
+ELSEWHERE_OBJECT = "arn:aws:s3:::intruder-drop/checkout.tar.gz"
+ELSEWHERE_TABLE = f"arn:aws:dynamodb:{{region}}:{ANOTHER_ACCOUNT}:table/drop"
+ELSEWHERE_REPOSITORY = f"arn:aws:ecr:{{region}}:{ANOTHER_ACCOUNT}:repository/drop"
 
 
 def _secret_read() -> tuple[Call, ...]:
@@ -777,6 +793,34 @@ AGENT_PATHS: tuple[Path, ...] = (
         "never",
         "docs/egress.md: an IP literal is dropped",
         expect=REFUSED_BY_NETWORK,
+    ),
+    Path(
+        AGENT,
+        "uploads the checkout to another account's bucket with that account's keys",
+        Route("aws", "s3"),
+        (Call("s3:PutObject", ELSEWHERE_OBJECT, {**TLS, **ELSEWHERE}, signer=SIGNED_BY_ANOTHER_ACCOUNT),),
+        "never",
+        "permissions/endpoints.py: the S3 gateway endpoint takes this account's principals only",
+        expect=REFUSED_ON_THE_WAY,
+    ),
+    Path(
+        AGENT,
+        "writes the checkout to another account's table with that account's keys",
+        Route("aws", "dynamodb"),
+        (Call("dynamodb:PutItem", ELSEWHERE_TABLE, TLS, signer=SIGNED_BY_ANOTHER_ACCOUNT),),
+        "never",
+        "permissions/endpoints.py: the DynamoDB gateway endpoint takes this account's principals only",
+        expect=REFUSED_ON_THE_WAY,
+    ),
+    Path(
+        AGENT,
+        "pushes the checkout as an image to another account's registry with its keys",
+        Route("aws", "ecr.dkr", host=f"{ANOTHER_ACCOUNT}.dkr.ecr.{{region}}.amazonaws.com"),
+        (Call("ecr:InitiateLayerUpload", ELSEWHERE_REPOSITORY, signer=SIGNED_BY_ANOTHER_ACCOUNT),),
+        "never",
+        "permissions/endpoints.py (the ecr.dkr endpoint, where there is one); else docs/egress.md: "
+        "the firewall names this account's registry only",
+        expect=REFUSED_ON_THE_WAY,
     ),
     Path(
         AGENT,
