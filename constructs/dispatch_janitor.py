@@ -13,7 +13,9 @@ function (lambdas/dispatch_janitor/handler.py):
   belongs to, created longer than the grace period ago (never the shared ``/workspaces`` one,
   never a slot's: tagged ``outpost:slot``);
 * releases the slot leases whose task is gone (docs/data.md, "Leased slots"): a conditional
-  update of the lease to ``returning`` in the leases table, which the control plane completes.
+  update of the lease to ``returning`` in the leases table, which the control plane completes;
+* counts the leases the control plane has left ``returning`` for longer than the grace period:
+  ``stuck_leases``, a metric from its log (alarm ``SlotLeasesStuckReturning``).
 
 Failures raise (alarm ``JanitorErrors`` in the Monitoring stack); the next run retries, since
 every step is idempotent. It runs in the private subnets behind the ``janitor`` security
@@ -26,11 +28,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 
 from compliance.acknowledgements import acknowledge, wildcard_resource
 from config.names import resource_name
@@ -65,8 +69,15 @@ HANDLER = Handler(
 )
 
 
+# The message of the handler's one summary record per run (lambdas/dispatch_janitor/handler.py:
+# SUMMARY); its ``stuck_returning`` field is the metric below.
+SUMMARY = "dispatch janitor summary"
+STUCK_LEASES_METRIC = "SlotLeasesStuckReturning"
+
+
 class DispatchJanitor(VpcFunction):
-    """``function``, ``rule`` (the schedule), ``log_group``, ``role``, ``policy``."""
+    """``function``, ``rule`` (the schedule), ``log_group``, ``role``, ``policy``, and
+    ``stuck_leases``: the leases each run found left ``returning`` (Maximum per interval)."""
 
     def __init__(
         self,
@@ -111,6 +122,21 @@ class DispatchJanitor(VpcFunction):
         )
         self._explain_wildcards(cluster, agents, data)
         self.rule = self._schedule(env_name, config)
+        self.stuck_leases = self._count_stuck_leases(env_name, config)
+
+    def _count_stuck_leases(self, env_name: str, config: JanitorConfig) -> cloudwatch.Metric:
+        """Each run's summary record (the function logs JSON, its fields at the top level) gives
+        ``stuck_returning``: a metric in the environment's own namespace, ``Outpost/<env>``."""
+        stuck = logs.MetricFilter(
+            self,
+            "StuckLeases",
+            log_group=self.log_group,
+            filter_pattern=logs.FilterPattern.string_value("$.message", "=", SUMMARY),
+            metric_namespace=f"Outpost/{env_name}",
+            metric_name=STUCK_LEASES_METRIC,
+            metric_value="$.stuck_returning",
+        )
+        return stuck.metric(period=Duration.minutes(config.interval_minutes), statistic="Maximum")
 
     def _explain_wildcards(
         self, cluster: ecs.ICluster, agents: Sequence[AgentTask], data: DataAccess

@@ -63,12 +63,14 @@ class DataWatched:
 @dataclass(frozen=True)
 class ServiceWatched:
     """What the Service stack offers the alarms: the load balancer, the control plane behind it,
-    the dispatch janitor, and the release alarms (its own; the dashboard shows them)."""
+    the dispatch janitor with its count of leases left returning, and the release alarms (its own;
+    the dashboard shows them)."""
 
     load_balancer: elbv2.ApplicationLoadBalancer
     target_group: elbv2.ApplicationTargetGroup
     service: ecs.FargateService
     janitor: lambda_.IFunction
+    stuck_leases: cloudwatch.IMetric
     release_alarms: Mapping[str, cloudwatch.IAlarm]
     web_acl: WebAcl
 
@@ -102,6 +104,7 @@ class OperationsAlarms(Construct):
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self._control_plane(config, watched.service)
         self._functions(watched.data, watched.service.janitor)
+        self._slots(watched.service.stuck_leases)
         self._nat_gateways(watched.network)
         self._refused_connections(watched.network)
         self._capacity(config, watched, account_alarms=account_alarms)
@@ -125,6 +128,7 @@ class OperationsAlarms(Construct):
         threshold: float,
         description: str,
         periods: int = 1,
+        window: int | None = None,
         comparison: cloudwatch.ComparisonOperator = AT_LEAST,
     ) -> None:
         self.alarms[name] = NotifyingAlarm(
@@ -134,6 +138,7 @@ class OperationsAlarms(Construct):
             metric=metric,
             threshold=threshold,
             datapoints=periods,
+            window=window,
             comparison=comparison,
             description=description,
         )
@@ -242,6 +247,22 @@ class OperationsAlarms(Construct):
         )
         self._dead_letter_failures(
             "SweeperRule", watched.sweeper_rule, watched.sweeper, "Sweeper", "workspace-sweep events"
+        )
+
+    def _slots(self, stuck_leases: cloudwatch.IMetric) -> None:
+        """Leased slots (docs/data.md): a lease the janitor released and the control plane never
+        finished returning keeps its slot out of the pool. The janitor counts them every run, so
+        a period of its interval holds one run's count, or none when the schedule's minute falls
+        the other side of a boundary: one breaching period of the last two fires it."""
+        self._alarm(
+            "SlotLeasesStuckReturning",
+            stuck_leases,
+            threshold=1,
+            window=2,
+            description="A slot lease has been 'returning' for longer than the janitor's grace period: "
+            "the control plane has not finished its return (rename /workspaces/.slots/<n> back, delete "
+            "the item), so that slot is out of the pool. The janitor's log names it (action "
+            "stuck_returning): finish the return by hand, or check the control plane's return loop.",
         )
 
     def _nat_gateways(self, watched: NetworkWatched) -> None:

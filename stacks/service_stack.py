@@ -221,6 +221,7 @@ class ServiceStack(OutpostStack):
             target_group=self.target_group,
             service=self.control_plane.service,
             janitor=self.janitor.function,
+            stuck_leases=self.janitor.stuck_leases,
             release_alarms=self.release_alarms.alarms,
             web_acl=self.front_door.web_acl,
         )

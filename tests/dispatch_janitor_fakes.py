@@ -226,10 +226,20 @@ class FakeLeases(Recorder):
         super().__init__(page_size)
         self.items: dict[str, dict[str, Any]] = {}
 
-    def add_lease(self, slot: str, dispatch: str | None, *, leased_at: str, state: str = LEASED) -> None:
+    def add_lease(
+        self,
+        slot: str,
+        dispatch: str | None,
+        *,
+        leased_at: str,
+        state: str = LEASED,
+        released_at: str | None = None,
+    ) -> None:
         item = {"slot_id": {"S": slot}, "lease_state": {"S": state}, "leased_at": {"S": leased_at}}
         if dispatch is not None:
             item["dispatch_id"] = {"S": dispatch}
+        if released_at is not None:
+            item["released_at"] = {"S": released_at}
         self.items[slot] = item
 
     def state(self, slot: str) -> str:
@@ -239,8 +249,8 @@ class FakeLeases(Recorder):
         self.record("query", kwargs)
         assert kwargs["TableName"] == SETTINGS.leases_table
         assert kwargs["IndexName"] == SETTINGS.lease_state_index
-        assert kwargs["KeyConditionExpression"] == "lease_state = :leased"
-        wanted = kwargs["ExpressionAttributeValues"][":leased"]["S"]
+        assert kwargs["KeyConditionExpression"] == "lease_state = :state"
+        wanted = kwargs["ExpressionAttributeValues"][":state"]["S"]
         slots = sorted(slot for slot, item in self.items.items() if item["lease_state"]["S"] == wanted)
         start = int(kwargs.get("ExclusiveStartKey", {}).get("slot_id", {}).get("S", "-1")) + 1
         index = [int(slot) for slot in slots]

@@ -26,7 +26,11 @@ e. releases the slot leases (``LEASES_TABLE``, queried by state on ``LEASE_STATE
    stopped keeps it: it still runs in the slot. Releasing is a conditional update to
    ``lease_state = returning`` (still leased, still by that dispatch): the control plane, which
    mounts the file system and this function does not, renames the workspace home and deletes
-   the item. Slot revisions and slot access points are never touched.
+   the item. Slot revisions and slot access points are never touched;
+f. counts the leases the control plane has left ``returning`` for over ``GRACE_SECONDS``
+   (``stuck_returning``, one ``stuck_returning`` record each): each is a slot out of the pool
+   until someone completes its return. The summary's count is the Monitoring stack's
+   ``SlotLeasesStuckReturning`` alarm (a metric filter on this function's log group).
 
 Idempotent: a resource already gone is no error. Bounded: no change starts with less than 20 s
 of the invocation left (``complete: false``; the next run continues). A failed task listing
@@ -55,6 +59,9 @@ LEASED, RETURNING = "leased", "returning"
 FILE_SYSTEM_TAG = "outpost:file-system"
 CREATED_AT_TAG = "outpost:created-at"
 STOP_REASON = "timeout: stopped by the dispatch janitor"
+# The message of the one summary record per run; a metric filter reads its stuck_returning
+# (constructs/dispatch_janitor.py: SUMMARY).
+SUMMARY = "dispatch janitor summary"
 SAFETY_MARGIN_SECONDS = 20.0
 # ECS API reference: DescribeTasks takes "up to 100 task IDs or full ARN entries",
 # DeleteTaskDefinitions "up to 10 task definitions".
@@ -132,6 +139,7 @@ class Result:
     deleted_revisions: int = 0
     deleted_access_points: int = 0
     released_leases: int = 0
+    stuck_returning: int = 0
     kept_unknown_age: int = 0
     errors: list[str] = field(default_factory=list)
     complete: bool = True
@@ -333,13 +341,13 @@ class _Janitor:
                 outcome = self._act("delete_access_point", call, access_point_id=ap_id, dispatch_id=dispatch)
                 self.result.deleted_access_points += outcome == "done"
 
-    def release_leases(self) -> None:
-        """e: mark the leases whose task is gone ``returning``; never a slot's revision or access point."""
+    def _leases(self, state: str) -> list[Mapping[str, Any]] | None:
+        """The leases in ``state``, every page; None (the failure collected) if the query fails."""
         request: dict[str, Any] = {
             "TableName": self.settings.leases_table,
             "IndexName": self.settings.lease_state_index,
-            "KeyConditionExpression": "lease_state = :leased",
-            "ExpressionAttributeValues": {":leased": {"S": LEASED}},
+            "KeyConditionExpression": "lease_state = :state",
+            "ExpressionAttributeValues": {":state": {"S": state}},
         }
         leases: list[Mapping[str, Any]] = []
         try:
@@ -347,12 +355,15 @@ class _Janitor:
                 page = self.dynamodb.query(**request)
                 leases += page.get("Items", [])
                 if not page.get("LastEvaluatedKey"):
-                    break
+                    return leases
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except Exception as error:
-            self._fail("query_leases", error, table=self.settings.leases_table)
-            return
-        for lease in leases:
+            self._fail("query_leases", error, table=self.settings.leases_table, lease_state=state)
+            return None
+
+    def release_leases(self) -> None:
+        """e: mark the leases whose task is gone ``returning``; never a slot's revision or access point."""
+        for lease in self._leases(LEASED) or []:
             slot = lease.get("slot_id", {}).get("S", "")
             dispatch = lease.get("dispatch_id", {}).get("S")
             leased_at = _moment(lease.get("leased_at", {}).get("S", ""))
@@ -364,6 +375,24 @@ class _Janitor:
             task_gone = dispatch not in self.in_use_dispatches
             if task_gone and self._older_than(self.settings.grace_seconds, leased_at):
                 self._release(slot, dispatch)
+
+    def count_stuck_returns(self) -> None:
+        """f: leases ``returning`` for over the grace period (or since a time that cannot be read:
+        only this function writes ``released_at``), each logged; read-only."""
+        for lease in self._leases(RETURNING) or []:
+            released_at = _moment(lease.get("released_at", {}).get("S", ""))
+            if released_at is not None and not self._older_than(self.settings.grace_seconds, released_at):
+                continue
+            self.result.stuck_returning += 1
+            LOGGER.warning(
+                "lease still returning",
+                extra={
+                    "action": "stuck_returning",
+                    "slot_id": lease.get("slot_id", {}).get("S", ""),
+                    "dispatch_id": lease.get("dispatch_id", {}).get("S"),
+                    "released_at": lease.get("released_at", {}).get("S"),
+                },
+            )
 
     def _release(self, slot: str, dispatch: str) -> None:
         call = partial(
@@ -410,9 +439,10 @@ def run(
             janitor.clean_revisions(family)
         janitor.clean_access_points()
         janitor.release_leases()
+        janitor.count_stuck_returns()
     except OutOfTimeError:
         janitor.result.complete = False
-    LOGGER.info("dispatch janitor summary", extra=janitor.result.summary())
+    LOGGER.info(SUMMARY, extra=janitor.result.summary())
     if janitor.result.errors:
         raise CleanupError(janitor.result)
     return janitor.result

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from config import AGENTS
+from constructs import dispatch_janitor
+from lambdas.dispatch_janitor import handler
 from tests.environments import STAGES, name_of
 from tests.service_templates import logical_id, props, statements
 from tests.synth import Synthesized
@@ -59,6 +61,41 @@ def test_function_environment_and_limits(synthesized: Synthesized, stage: str) -
     assert function["Timeout"] == 300
     logs = props(synthesized, stage, "DispatchJanitor/Logs/Resource")
     assert logs["RetentionInDays"] == janitor["log_retention_days"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_runs_count_of_leases_left_returning_is_a_metric_its_alarm_reads(
+    synthesized: Synthesized, stage: str
+) -> None:
+    """The handler's summary record, by its message, gives ``stuck_returning`` to a metric of
+    the environment's namespace; the Monitoring stack's alarm reads that metric, per interval."""
+    found = props(synthesized, stage, "DispatchJanitor/StuckLeases/Resource")
+    assert found["LogGroupName"] == ref(logical_id(synthesized, stage, "DispatchJanitor/Logs/Resource"))
+    assert found["FilterPattern"] == '{ $.message = "dispatch janitor summary" }'
+    [transformation] = found["MetricTransformations"]
+    assert transformation == {
+        "MetricNamespace": f"Outpost/{name_of(stage)}",
+        "MetricName": "SlotLeasesStuckReturning",
+        "MetricValue": "$.stuck_returning",
+    }
+    [alarm] = [
+        r["Properties"]
+        for r in synthesized.resources(f"{stage}/Monitoring", "AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("MetricName") == transformation["MetricName"]
+    ]
+    assert alarm["Namespace"] == transformation["MetricNamespace"]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Maximum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    # One run per interval: a period may hold none, so one breaching period of the last two.
+    assert alarm["Period"] == janitor_settings(stage)["interval_minutes"] * 60
+    assert (alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == (1, 2)
+
+
+def test_the_filter_matches_the_message_the_handler_writes() -> None:
+    assert handler.SUMMARY == dispatch_janitor.SUMMARY
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -81,6 +81,7 @@ def test_a_dead_dispatch_leaves_nothing_behind(ecs: FakeEcs, efs: FakeEfs) -> No
         "deleted_revisions": 1,
         "deleted_access_points": 1,
         "released_leases": 0,
+        "stuck_returning": 0,
         "kept_unknown_age": 0,
         "errors": 0,
         "complete": True,
@@ -547,15 +548,45 @@ def test_leases_being_returned_or_of_unknown_age_are_left_alone(
     result = sweep(ecs, efs, leases=leases)
     assert leases.to("update_item") == []
     assert result.kept_unknown_age == 3
+    assert result.stuck_returning == 1  # returning since a time nobody wrote: counted, not touched
 
 
 def test_leases_are_queried_by_state_page_by_page(ecs: FakeEcs, efs: FakeEfs) -> None:
     leases = FakeLeases(page_size=2)
     for slot in range(5):
         leases.add_lease(str(slot), f"d-{slot}", leased_at=leased(OLD))
-    assert sweep(ecs, efs, leases=leases).released_leases == 5
-    assert len(leases.to("query")) == 3
+    result = sweep(ecs, efs, leases=leases)
+    assert result.released_leases == 5
+    states = [q["ExpressionAttributeValues"][":state"]["S"] for q in leases.to("query")]
+    assert states == ["leased"] * 3 + ["returning"] * 3  # the five, then the five it released
     assert all(q["IndexName"] == "by-state" for q in leases.to("query"))
+    assert result.stuck_returning == 0  # released this run: not stuck
+
+
+def test_a_lease_left_returning_past_the_grace_is_counted_and_logged(
+    ecs: FakeEcs, efs: FakeEfs, leases: FakeLeases, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The control plane completes a return (renames the home, deletes the item); one it left
+    for over the grace period is a slot out of the pool: counted for the alarm, nothing changed."""
+    leases.add_lease("1", "d-a", leased_at=leased(OLD), state="returning", released_at=leased(OLD))
+    leases.add_lease("2", "d-b", leased_at=leased(OLD), state="returning", released_at=leased(60))
+    caplog.set_level("WARNING")
+    result = sweep(ecs, efs, leases=leases)
+    assert (result.stuck_returning, result.errors) == (1, [])
+    assert leases.to("update_item") == []
+    [record] = [r for r in caplog.records if getattr(r, "action", "") == "stuck_returning"]
+    assert (record.slot_id, record.dispatch_id) == ("1", "d-a")  # type: ignore[attr-defined]
+
+
+def test_a_failed_query_of_returning_leases_fails_the_run(ecs: FakeEcs, efs: FakeEfs) -> None:
+    class Failing(FakeLeases):
+        def query(self, **kwargs: Any) -> Mapping[str, Any]:
+            if kwargs["ExpressionAttributeValues"][":state"]["S"] == "returning":
+                raise AwsError("ProvisionedThroughputExceededException", "slow down")
+            return super().query(**kwargs)
+
+    with pytest.raises(CleanupError, match="query_leases"):
+        sweep(ecs, efs, leases=Failing())
 
 
 def test_a_failed_lease_query_is_an_error_after_the_rest_ran(ecs: FakeEcs, efs: FakeEfs) -> None:

@@ -364,14 +364,14 @@ def test_efs_backup_storage_is_priced(stacks: dict[str, list[StackTemplate]]) ->
     assert items["AWS Backup of the workspaces (EFS)"] == pytest.approx(env.cost.workspaces_gb * price)
 
 
-def test_security_metric_filters_and_guardduty_are_priced(stacks: dict[str, list[StackTemplate]]) -> None:
+def test_metric_filters_and_guardduty_are_priced(stacks: dict[str, list[StackTemplate]]) -> None:
     env = CONFIGS[PROD]
     items = by_name(estimate_of(env, stacks))
     filters = sum(len(list(t.of_type("AWS::Logs::MetricFilter"))) for t in stacks[env.stage_name])
     assert filters >= 14
-    assert items["CloudWatch custom metrics (security metric filters)"] == pytest.approx(
-        filters * usd(env.region, "custom_metric_month")
-    )
+    assert items[
+        "CloudWatch custom metrics (metric filters: the CIS alarms, stuck slot leases)"
+    ] == pytest.approx(filters * usd(env.region, "custom_metric_month"))
     if env.audit.creates_detector:
         assert (items["GuardDuty (management events, Fargate runtime monitoring, S3 protection)"] or 0) > 0
         assert items["GuardDuty (VPC flow and DNS logs)"] is None

@@ -211,7 +211,7 @@ def monitoring(usage: Usage) -> list[LineItem]:
         price = usage.usd("custom_metric_month")
         items.append(
             LineItem(
-                "CloudWatch custom metrics (security metric filters)",
+                "CloudWatch custom metrics (metric filters: the CIS alarms, stuck slot leases)",
                 filters * price,
                 f"{filters} metric filters, one metric each x {money(price)}/month",
             )
