@@ -130,7 +130,7 @@ class NetworkPolicy(Construct):
         # Every group that calls an AWS API with an interface endpoint: with private DNS on, the
         # service's public name resolves to the endpoint, so a caller missing here cannot reach
         # that service at all (the dispatch janitor's ECS calls timed out this way in prod).
-        # `make paths` checks each caller's route (tools/paths/table.py).
+        # `make paths` checks each caller's route (tools/paths/*_paths.py).
         for client, who in (
             (self.control_plane, "control plane"),
             (self.agents, "agents"),

@@ -16,11 +16,11 @@ from tests.synth import ROOT, Synthesized
 from tools.paths.check import Outcome
 from tools.paths.cli import check, main, repository_of
 from tools.paths.docs import render
-from tools.paths.table import (
+from tools.paths.table import PATHS
+from tools.paths.terms import (
     COLLECTOR,
     CONTROL_PLANE,
     JANITOR,
-    PATHS,
     REFUSED_BY_IAM,
     REFUSED_BY_NETWORK,
     REFUSED_ON_THE_WAY,

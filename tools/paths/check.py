@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 from tools.paths.model import Environment, Firewall, FirewallPolicy, Group, ModelError, Placement, Rule
 from tools.paths.names import PROXY_LISTEN, Names
 from tools.paths.policy import Decision, Document, Request, Value, evaluate
-from tools.paths.table import (
+from tools.paths.table import PATHS
+from tools.paths.terms import (
     ALLOWED,
     AWS_SERVICE_ACCOUNT,
     CALLERS,
@@ -67,7 +68,6 @@ from tools.paths.table import (
     IN_SERVICE,
     INTRUDER,
     OUTSIDE,
-    PATHS,
     REFUSED_BY_IAM,
     REFUSED_BY_NETWORK,
     REFUSED_ON_THE_WAY,
@@ -601,7 +601,7 @@ def _named(name: str) -> Caller:
     for caller in CALLERS:
         if caller.name == name:
             return caller
-    raise KeyError(f"no caller named {name!r} in tools/paths/table.py")
+    raise KeyError(f"no caller named {name!r} in tools/paths/terms.py")
 
 
 def _short(binding: Mapping[str, str]) -> str:

@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.docs}")
         return 0
     if args.check_docs and args.check_docs.read_text() != render():
-        print(f"{args.check_docs} differs from tools/paths/table.py: run python -m tools.paths --docs it")
+        print(f"{args.check_docs} differs from the path table: run python -m tools.paths --docs it")
         return 1
     try:
         notes: list[str] = []
