@@ -32,6 +32,10 @@ class CostAssumptions:
     nat_gb_other: int = 20
     internet_egress_gb: int = 20
     endpoint_gb: int = 10
+    # DNS queries the VPC's resolver answers through the DNS firewall: an agent task's (clones,
+    # packages, model APIs, AWS), and everything else's in a month (control plane, functions).
+    dns_queries_per_dispatch: int = 2_000
+    dns_queries_other: int = 5_000_000
     # Storage: workspaces (EFS) and what each dispatch reads and writes there, artifacts (S3),
     # images (ECR), tables (DynamoDB).
     workspaces_gb: int = 50
@@ -74,6 +78,8 @@ _MEANINGS = {
     "nat_gb_other": "everything else through NAT in a month",
     "internet_egress_gb": "data out to the internet in a month",
     "endpoint_gb": "data through the interface endpoints in a month",
+    "dns_queries_per_dispatch": "DNS queries an agent task makes (each goes through the DNS firewall)",
+    "dns_queries_other": "DNS queries of everything else in a month: control plane, functions",
     "workspaces_gb": "workspaces kept on EFS",
     "workspace_mb_written_per_dispatch": "EFS elastic-throughput writes of a dispatch",
     "workspace_mb_read_per_dispatch": "EFS elastic-throughput reads of a dispatch",

@@ -18,7 +18,8 @@ encrypted log group. The Monitoring stack alarms on the dropped packets.
 
 What it does not stop (docs/egress.md): a client that sends an allowed SNI to another address
 (the firewall reads the name, not where it leads), anything an allowed service accepts with the
-attacker's own credentials, and DNS (the VPC's resolver answers any name). The lists are per
+attacker's own credentials. DNS is the DNS firewall's (constructs/dns_firewall.py): the VPC's
+resolver answers the same names and no others. The lists are per
 agent in the settings, but the agents share subnets and a security group, so every agent may
 reach the union of them.
 

@@ -8,6 +8,7 @@ from config import EnvironmentConfig
 from config.api import CONTROL_PLANE_PORT
 from config.guardduty import firewall_hosts
 from constructs import Construct
+from constructs.dns_firewall import DnsFirewall
 from constructs.egress_firewall import EgressFirewall
 from constructs.log_encryption import LogsKey
 from constructs.network_policy import NetworkPolicy
@@ -18,7 +19,7 @@ from stacks.exports import NetworkExports
 
 
 class NetworkStack(OutpostStack):
-    """VPC, NAT, flow logs, endpoints, the egress firewall and every security group; changes rarely.
+    """VPC, NAT, flow logs, endpoints, the egress and DNS firewalls and every security group; changes rarely.
 
     ``exports``: the VPC and the groups, for the stacks whose resources sit in them;
     ``watched``: the NAT gateways, for the alarms.
@@ -66,6 +67,10 @@ class NetworkStack(OutpostStack):
             logs_key=self.logs_key,
             production=config.is_production,
             also_allowed=firewall_hosts(config.audit.guardduty_agent, config.network.interface_endpoints),
+        )
+        # The resolver answers the same names, so nothing leaves as DNS queries either.
+        self.dns_firewall = DnsFirewall(
+            self, "DnsFirewall", vpc=self.vpc, env_name=config.name, names=self.firewall.allowed
         )
 
     @property

@@ -377,6 +377,27 @@ def test_metric_filters_and_guardduty_are_priced(stacks: dict[str, list[StackTem
         assert items["GuardDuty (VPC flow and DNS logs)"] is None
 
 
+def test_the_dns_firewall_is_priced_by_query_and_by_listed_name(
+    stacks: dict[str, list[StackTemplate]],
+) -> None:
+    env = CONFIGS[PROD]
+    items = by_name(estimate_of(env, stacks))
+    cost = env.cost
+    queries = cost.dispatches_per_month * cost.dns_queries_per_dispatch + cost.dns_queries_other
+    assert items["DNS firewall queries"] == pytest.approx(
+        queries / 1e6 * usd(env.region, "dns_firewall_queries_million")
+    )
+    names = sum(
+        len(resource["Properties"]["Domains"])
+        for t in stacks[env.stage_name]
+        for _, resource in t.of_type("AWS::Route53Resolver::FirewallDomainList")
+    )
+    assert names > 10
+    assert items["DNS firewall domain lists"] == pytest.approx(
+        names * usd(env.region, "dns_firewall_domain_month")
+    )
+
+
 def test_every_budget_follows_the_estimate(stacks: dict[str, list[StackTemplate]]) -> None:
     """``budget.monthly_estimate_usd`` is `make cost`'s figure (within the tolerance): change the
     settings or the templates, and this fails until the figure is written again."""

@@ -322,6 +322,49 @@ def test_a_gateway_endpoint_open_to_every_account_fails_only_on_the_other_accoun
     assert all("another account's bucket" in line for line in failed)
 
 
+def test_without_the_dns_firewalls_block_rule_the_dns_queries_leave(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Prod's resolver as it was: it answers any name. Exactly the agents' DNS rows fail."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def allow_all(construct: str, resource: dict[str, Any]) -> bool:
+        if resource["Type"] != "AWS::Route53Resolver::FirewallRuleGroup":
+            return False
+        rules = resource["Properties"]["FirewallRules"]
+        resource["Properties"]["FirewallRules"] = [r for r in rules if r["Action"] != "BLOCK"]
+        return True
+
+    _edit(outdir, PROD, allow_all)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == len(config_of(PROD).service.agents)
+    assert all("as DNS queries" in line for line in failed)
+
+
+def test_a_name_the_dns_firewall_does_not_answer_fails_every_path_to_it(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The egress firewall passes registry.npmjs.org, but a resolver that does not answer it
+    cuts the agents off from npm all the same."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def forget_npm(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("DnsFirewall/Allowed"):
+            return False
+        domains = resource["Properties"]["Domains"]
+        resource["Properties"]["Domains"] = [d for d in domains if d != "registry.npmjs.org"]
+        return len(domains) > len(resource["Properties"]["Domains"])
+
+    _edit(outdir, PROD, forget_npm)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == len(config_of(PROD).service.agents)
+    assert all(
+        "npm" in line and "DNS firewall answers NXDOMAIN for registry.npmjs.org" in line for line in failed
+    )
+
+
 def test_network_acls_are_not_guessed(
     shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -178,6 +178,31 @@ def interface_endpoints(usage: Usage) -> list[LineItem]:
     ]
 
 
+def dns_firewalls(usage: Usage) -> list[LineItem]:
+    """Route 53 Resolver DNS Firewall: the queries it processes and the names its lists hold."""
+    if not usage.resources("AWS::Route53Resolver::FirewallRuleGroupAssociation"):
+        return []
+    domains = sum(
+        len(r.properties.get("Domains", []))
+        for r in usage.resources("AWS::Route53Resolver::FirewallDomainList")
+    )
+    assumptions = usage.assumptions
+    queries = (
+        assumptions.dispatches_per_month * assumptions.dns_queries_per_dispatch
+        + assumptions.dns_queries_other
+    )
+    million, per_domain = usage.usd("dns_firewall_queries_million"), usage.usd("dns_firewall_domain_month")
+    return [
+        LineItem(
+            "DNS firewall queries",
+            queries / 1e6 * million,
+            f"{count(queries / 1e6)} M queries x {money(million)}/M",
+            usage.setting("dispatches_per_month", "dns_queries_per_dispatch", "dns_queries_other"),
+        ),
+        LineItem("DNS firewall domain lists", domains * per_domain, f"{domains} names x {money(per_domain)}"),
+    ]
+
+
 def internet_egress(usage: Usage) -> list[LineItem]:
     gb = usage.assumptions.internet_egress_gb
     per_gb = usage.usd("data_transfer_out_gb")
@@ -223,6 +248,7 @@ ITEMS = (
     public_addresses,
     load_balancers,
     interface_endpoints,
+    dns_firewalls,
     internet_egress,
     web_acls,
 )
@@ -234,4 +260,6 @@ PRICED_TYPES = (
     "AWS::ElasticLoadBalancingV2::ListenerRule",
     "AWS::EC2::VPCEndpoint",
     "AWS::WAFv2::WebACL",
+    "AWS::Route53Resolver::FirewallRuleGroupAssociation",
+    "AWS::Route53Resolver::FirewallDomainList",
 )

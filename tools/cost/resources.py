@@ -38,6 +38,8 @@ NO_CHARGE: dict[str, str] = {
     "AWS::NetworkFirewall::RuleGroup": "part of the firewall, counted under Network Firewall",
     "AWS::NetworkFirewall::FirewallPolicy": "part of the firewall, counted under Network Firewall",
     "AWS::NetworkFirewall::LoggingConfiguration": _LOGGED,
+    "AWS::Route53Resolver::FirewallRuleGroup": "DNS Firewall charges per query and per listed name, counted "
+    "under DNS firewall",
     "AWS::IAM::Role": _IAM,
     "AWS::IAM::ManagedPolicy": _IAM,
     "AWS::IAM::Policy": _IAM,

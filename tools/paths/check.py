@@ -356,7 +356,13 @@ class NetworkCheck:
         if not source.groups or not source.subnets:
             return Network(False, "not in the VPC", ("the caller has no VPC configuration",))
         if route.kind == "aws":
-            return self._aws(source, route.target, fill(route.host, values))
+            found = self._aws(source, route.target, fill(route.host, values))
+            host = fill(route.host, values) or _aws_host(route.target, self.env.region, self.env.account)
+            return self._resolved(found, host)
+        if route.kind == "dns":
+            host = fill(route.target, values)
+            answered, why = self.env.resolves(host)
+            return Network(answered, f"the VPC's resolver asked for {host}", () if answered else (why,))
         if route.kind == "managed":
             problems = self._to_vpc(source)
             return Network(
@@ -366,7 +372,8 @@ class NetworkCheck:
             host = fill(route.target, values)
             self.crossed = set()
             problems = self._through_nat(source, route.port, host)
-            return Network(not problems, f"{host}:{route.port} through NAT{self._via()}", tuple(problems))
+            found = Network(not problems, f"{host}:{route.port} through NAT{self._via()}", tuple(problems))
+            return self._resolved(found, host)
         if route.kind == "loopback":
             problems = self._loopback(values["agent"], route.port)
             return Network(not problems, f"127.0.0.1:{route.port} in its task", tuple(problems))
@@ -381,6 +388,16 @@ class NetworkCheck:
             problems = self._both_sides(source, target.groups, target.subnets, route.port, route.target)
             return Network(not problems, f"tcp/{route.port} to the {route.target}", tuple(problems))
         raise ValueError(f"unknown route kind {route.kind}")
+
+    def _resolved(self, found: Network, host: str) -> Network:
+        """A name is resolved before it is connected to: a name the DNS firewall blocks fails the
+        route whatever lies beyond (an IP literal is not looked up)."""
+        if _is_address(host):
+            return found
+        answered, why = self.env.resolves(host)
+        if answered:
+            return found
+        return Network(False, found.route, (*found.problems, why), found.endpoint_policy)
 
     def _loopback(self, agent_name: str, port: int) -> list[str]:
         agent = next(a for a in self.names.agents if a.name == agent_name)
@@ -439,6 +456,14 @@ class NetworkCheck:
                 groups += [str(g) for g in properties["SecurityGroups"] if str(g) not in groups]
                 subnets.append(str(properties["SubnetId"]))
         return groups, subnets
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _aws_host(service: str, region: str, account: str) -> str:

@@ -47,6 +47,11 @@ group must admit the port from a range outside the VPC. An endpoint's policy, wh
 one is set, must allow each call too (its `Principal` is not matched; the request carries
 `aws:PrincipalAccount`, the signer's account, and `aws:ResourceAccount`, the account in the
 resource's ARN or this account for a bucket the templates make; permissions/endpoints.py).
+Before a route connects to a name (`internet` and `aws` rows; an IP literal is not looked up),
+the VPC's resolver must answer it: the Route 53 Resolver DNS Firewall's rule groups in
+association priority, their rules in priority, the first whose domain list holds the name
+deciding (`*` every name, `*.example.com` every name under example.com, else that name only);
+a `dns` row is the query itself, what leaves when a hijacked agent encodes data in names.
 Rows signed with **another account's keys** (an intruder's, on its own bucket, table or
 registry) are allowed by that account's own policies, so only the route can refuse them: the
 firewall, or the policy of the endpoint they cross (**refused by network or endpoint**). Network ACLs are not

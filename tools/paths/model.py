@@ -86,6 +86,29 @@ class DomainList:
 
 
 @dataclass(frozen=True)
+class DnsRule:
+    """One rule of a Route 53 Resolver DNS Firewall rule group: ``action`` (ALLOW, BLOCK, ALERT)
+    for the names of the domain list ``domain_list`` (its id), by ``priority`` (lowest first)."""
+
+    priority: int
+    action: str
+    domain_list: str
+    block_response: str = ""
+
+
+def dns_matches(domain: str, name: str) -> bool:
+    """DNS Firewall's matching: ``*`` is every name, ``*.example.com`` every name under
+    example.com (at any depth, not example.com itself), anything else that name only; case
+    and a final dot do not count (Route 53 developer guide, "Domain lists")."""
+    domain, name = domain.lower().rstrip("."), name.lower().rstrip(".")
+    if domain == "*":
+        return True
+    if domain.startswith("*."):
+        return name.endswith(domain[1:])
+    return name == domain
+
+
+@dataclass(frozen=True)
 class RuleGroup:
     domains: DomainList | None = None
     rules: str = ""  # Suricata rules (``RulesString``): only inbound-only rules are understood
@@ -144,6 +167,11 @@ class Environment:
     resource_policies: dict[str, list[ResourcePolicy]] = field(default_factory=dict)
     trust_policies: dict[str, Document] = field(default_factory=dict)  # role ARN ->
     buckets: set[str] = field(default_factory=set)  # names of the buckets the templates make
+    # Route 53 Resolver DNS Firewall: domain list id -> names; rule group id -> rules; the
+    # VPC's associations (priority, rule group id).
+    dns_domain_lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dns_rule_groups: dict[str, tuple[DnsRule, ...]] = field(default_factory=dict)
+    dns_associations: list[tuple[int, str]] = field(default_factory=list)
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -163,6 +191,20 @@ class Environment:
         found = self.located(path)
         resolved: dict[str, Any] = self.resolver(path).resolve(found.resource.get("Properties", {}))
         return resolved
+
+    def resolves(self, name: str) -> tuple[bool, str]:
+        """Does the VPC's resolver answer ``name``? The DNS Firewall's rule groups in association
+        priority, their rules in priority: the first rule whose list holds the name decides
+        (ALERT only logs); none: answered. With why."""
+        for _, group in sorted(self.dns_associations):
+            for rule in sorted(self.dns_rule_groups.get(group, ()), key=lambda r: r.priority):
+                if rule.action == "ALERT":
+                    continue
+                if any(dns_matches(d, name) for d in self.dns_domain_lists.get(rule.domain_list, ())):
+                    if rule.action == "ALLOW":
+                        return True, ""
+                    return False, f"the DNS firewall answers {rule.block_response or 'NODATA'} for {name}"
+        return True, ""
 
     def resource_account(self, resource_arn: str) -> str | None:
         """``aws:ResourceAccount`` of a request on ``resource_arn``: the account in the ARN, this
@@ -323,6 +365,35 @@ class _Reader:
         if p.get("Type") == "STATELESS" or (domains is None and not group.rules):
             raise ModelError(f"rule group {lid}: only stateful domain lists and Suricata rules are evaluated")
         self.env.rule_groups[str(r.reference(lid, "RuleGroupArn"))] = group
+
+    # --- the DNS firewall ---------------------------------------------------------------
+
+    def _aws_route53resolver_firewalldomainlist(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        if "DomainFileUrl" in p:
+            raise ModelError(f"domain list {lid}: a list read from S3 is not evaluated")
+        self.env.dns_domain_lists[str(r.reference(lid, "Id"))] = tuple(str(d) for d in p.get("Domains", []))
+
+    def _aws_route53resolver_firewallrulegroup(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
+        rules = []
+        for rule in p.get("FirewallRules", []):
+            if "FirewallDomainListId" not in rule or rule.get("Qtype"):
+                raise ModelError(
+                    f"DNS rule group {lid}: only domain-list rules for every query type are evaluated"
+                )
+            rules.append(
+                DnsRule(
+                    int(rule["Priority"]),
+                    str(rule["Action"]),
+                    str(rule["FirewallDomainListId"]),
+                    str(rule.get("BlockResponse", "")),
+                )
+            )
+        self.env.dns_rule_groups[str(r.reference(lid, "Id"))] = tuple(rules)
+
+    def _aws_route53resolver_firewallrulegroupassociation(
+        self, r: Resolver, lid: str, p: Mapping[str, Any]
+    ) -> None:
+        self.env.dns_associations.append((int(p["Priority"]), str(p["FirewallRuleGroupId"])))
 
     def _aws_ec2_vpcendpoint(self, r: Resolver, lid: str, p: Mapping[str, Any]) -> None:
         service = str(p["ServiceName"]).split(f".{self.env.region}.", 1)[-1]

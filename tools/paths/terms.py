@@ -45,6 +45,8 @@ class Route:
     ``managed``: HTTPS to an interface endpoint an AWS service makes in the VPC itself, so the
     templates do not hold it (``target``: its service, GuardDuty's ``guardduty-data``; its own
     group admits 443 from the VPC's range): the caller's groups must admit 443 to that range;
+    ``dns``: the VPC's resolver asked for the name ``target`` (the query itself is what leaves:
+    the DNS firewall must answer it); ``internet`` and ``aws`` names are looked up there first;
     ``none``: the call is made by an AWS service, off the VPC.
     ``host``: for ``aws``, the name called when it is not the service's own (another account's
     registry, ``{guardduty_agent_host}``)."""

@@ -369,6 +369,17 @@ def _firewall_part(kind: str, name_prop: str, attr_prefix: str) -> Namer:
     return namer
 
 
+def _resolver_firewall(prefix: str, kind: str) -> Namer:
+    """A Route 53 Resolver DNS Firewall part: its id (``Ref`` and ``Id``) is ``rslvr-<prefix>-``
+    and 17 hex digits, as ``rslvr-fdl-...`` of a domain list; its ``Arn`` names ``<kind>/<id>``."""
+
+    def namer(r: Resource, attr: str) -> Any:
+        ident = r.hex_id(f"rslvr-{prefix}")
+        return {"Ref": ident, "Id": ident, "Arn": r.arn("route53resolver", f"{kind}/{ident}")}[attr]
+
+    return namer
+
+
 def _physical_id(r: Resource, attr: str) -> str:
     """Types whose Ref is an opaque physical id of no particular length (rarely referenced)."""
     return {"Ref": generated_name(r.place, r.logical_id, 255)}[attr]
@@ -426,6 +437,11 @@ NAMERS: dict[str, Namer] = {
     ),
     "AWS::NetworkFirewall::RuleGroup": _firewall_part("stateful-rulegroup", "RuleGroupName", "RuleGroup"),
     "AWS::NetworkFirewall::LoggingConfiguration": _physical_id,
+    "AWS::Route53Resolver::FirewallDomainList": _resolver_firewall("fdl", "firewall-domain-list"),
+    "AWS::Route53Resolver::FirewallRuleGroup": _resolver_firewall("frg", "firewall-rule-group"),
+    "AWS::Route53Resolver::FirewallRuleGroupAssociation": _resolver_firewall(
+        "frgassoc", "firewall-rule-group-association"
+    ),
     "AWS::Lambda::Permission": _physical_id,
     "AWS::Lambda::EventInvokeConfig": _physical_id,
     "AWS::Logs::ResourcePolicy": _physical_id,
