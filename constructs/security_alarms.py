@@ -4,7 +4,8 @@ log group, each with an alarm to the security topic, and optional GuardDuty thre
 The patterns are those of AWS Security Hub controls CloudWatch.1-14
 (https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html), which are the
 CIS AWS Foundations Benchmark's (v1.2.0 3.1-3.14, v1.4.0 4.1-4.15), plus the benchmark's
-Organizations filter (v1.4.0 4.15), which has no Security Hub control. Each is tested against
+Organizations filter (v1.4.0 4.15), which has no Security Hub control, and this platform's own
+(``ContainmentChanges``: the egress and DNS firewalls, the VPC endpoints). Each is tested against
 CloudTrail records that must and must not match (``tests/app/test_security_alarms.py``).
 
 Security Hub's check passes when a filter with the pattern is on the log group of a multi-region
@@ -264,6 +265,45 @@ CIS_FILTERS: tuple[CisFilter, ...] = (
         "Organizations calls are recorded in the management account: in a member account this "
         "fires only for the account's own calls (LeaveOrganization, AcceptHandshake), which the "
         "organization's owners must hear about at once.",
+    ),
+    # Not the benchmark's: what keeps a hijacked agent's data in (docs/egress.md): the egress
+    # firewall, the DNS firewall and the VPC endpoints' policies.
+    CisFilter(
+        "Outpost",
+        "ContainmentChanges",
+        "{ "
+        + " || ".join(
+            f"(($.eventSource = {source}) && ({_any_event(*names)}))"
+            for source, names in (
+                (
+                    "network-firewall.amazonaws.com",
+                    (
+                        "UpdateRuleGroup",
+                        "UpdateFirewallPolicy",
+                        "AssociateFirewallPolicy",
+                        "DisassociateSubnets",
+                        "DeleteFirewall",
+                        "UpdateFirewallDeleteProtection",
+                    ),
+                ),
+                (
+                    "route53resolver.amazonaws.com",
+                    (
+                        "DisassociateFirewallRuleGroup",
+                        "UpdateFirewallRuleGroupAssociation",
+                        "UpdateFirewallRule",
+                        "DeleteFirewallRule",
+                        "UpdateFirewallDomains",
+                        "UpdateFirewallConfig",
+                    ),
+                ),
+                ("ec2.amazonaws.com", ("CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints")),
+            )
+        )
+        + " }",
+        "Match it to a Network stack deployment; otherwise someone changed what keeps an agent's "
+        "data in (the egress or DNS firewall, an endpoint or its policy): make diff names the "
+        "drift; redeploy the Network stack and find the caller.",
     ),
 )
 

@@ -243,6 +243,25 @@ SAMPLES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
         ],
         [record(eventSource="organizations.amazonaws.com", eventName="DescribeOrganization")],
     ),
+    "ContainmentChanges": (
+        [
+            record(eventSource="network-firewall.amazonaws.com", eventName="UpdateRuleGroup"),
+            record(eventSource="network-firewall.amazonaws.com", eventName="DisassociateSubnets"),
+            record(eventSource="route53resolver.amazonaws.com", eventName="DisassociateFirewallRuleGroup"),
+            record(eventSource="route53resolver.amazonaws.com", eventName="UpdateFirewallDomains"),
+            record(eventSource="route53resolver.amazonaws.com", eventName="UpdateFirewallConfig"),
+            record(eventName="ModifyVpcEndpoint"),
+            record(eventName="CreateVpcEndpoint"),
+        ],
+        [
+            record(eventSource="network-firewall.amazonaws.com", eventName="DescribeRuleGroup"),
+            record(eventSource="route53resolver.amazonaws.com", eventName="ListFirewallRules"),
+            record(eventSource="route53resolver.amazonaws.com", eventName="UpdateResolverRule"),
+            record(eventName="DescribeVpcEndpoints"),
+            # The same name from another service is not a change of ours.
+            record(eventSource="example.amazonaws.com", eventName="ModifyVpcEndpoint"),
+        ],
+    ),
 }
 # Security Hub controls CloudWatch.1-14, each once.
 CIS_CONTROLS = {f"CloudWatch.{n}" for n in range(1, 15)}
@@ -253,6 +272,12 @@ def test_every_cis_control_has_one_filter_and_samples() -> None:
     assert set(controls) >= CIS_CONTROLS
     assert len(controls) == len(set(controls))
     assert set(SAMPLES) == {cis.name for cis in CIS_FILTERS}
+
+
+@pytest.mark.parametrize("cis", CIS_FILTERS, ids=lambda cis: cis.name)
+def test_every_pattern_fits_cloudwatch_logs(cis: Any) -> None:
+    """PutMetricFilter's filterPattern: at most 1,024 characters (CloudWatch Logs API reference)."""
+    assert len(cis.pattern) <= 1024
 
 
 @pytest.mark.parametrize("cis", CIS_FILTERS, ids=lambda cis: cis.name)
