@@ -4,13 +4,16 @@ other name, so nothing leaves as DNS queries to a name server an attacker runs."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from config.environment import ENV_NAME_PATTERN
+from config.names import resource_name
 from constructs.dns_firewall import ALWAYS_RESOLVED, dns_domains
 from tests.app.test_egress import allowed_names, network, of_type
-from tests.environments import STAGES
+from tests.environments import STAGES, name_of
 from tests.synth import Synthesized
 from tools.paths.model import dns_matches
 
@@ -68,3 +71,26 @@ def test_a_leading_dot_is_the_domain_and_every_name_under_it() -> None:
 )
 def test_dns_firewall_matching(domain: str, name: str, matches: bool) -> None:
     assert dns_matches(domain, name) is matches
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_name_fits_route_53_resolver_for_the_longest_environment_name(
+    synthesized: Synthesized, stage: str
+) -> None:
+    """Domain lists, rule groups and associations take 1 to 64 characters of letters, digits,
+    '-', '_' and spaces (CloudFormation, AWS::Route53Resolver::*): so does every name here, also
+    with the longest environment name the settings allow (16 characters)."""
+    longest = "e" + "x" * 15
+    assert re.fullmatch(ENV_NAME_PATTERN, longest)
+    own = resource_name(name_of(stage))
+    names = [
+        r["Properties"]["Name"]
+        for r in network(synthesized, stage).values()
+        if r["Type"].startswith("AWS::Route53Resolver::")
+    ]
+    assert len(names) == 4
+    for name in names:
+        assert name.startswith(own)
+        worst = resource_name(longest) + name.removeprefix(own)
+        assert len(worst) <= 64, worst
+        assert re.fullmatch(r"[a-zA-Z0-9\-_ ]+", worst), worst
