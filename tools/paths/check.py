@@ -115,14 +115,13 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
+        refused_by_iam = bool(self.calls) and not any(c.decision.allowed for c in self.calls)
         if self.expect == REFUSED_BY_NETWORK:
             return self.network.ok is False
         if self.expect == REFUSED_BY_IAM:
-            return bool(self.calls) and not any(c.decision.allowed for c in self.calls)
+            return refused_by_iam
         if self.expect == REFUSED_ON_THE_WAY:
-            return self.network.ok is False or (
-                bool(self.calls) and not any(c.decision.allowed for c in self.calls)
-            )
+            return self.network.ok is False or refused_by_iam
         return self.network.ok is not False and all(c.decision.allowed for c in self.calls)
 
     def line(self) -> str:
@@ -356,9 +355,8 @@ class NetworkCheck:
         if not source.groups or not source.subnets:
             return Network(False, "not in the VPC", ("the caller has no VPC configuration",))
         if route.kind == "aws":
-            found = self._aws(source, route.target, fill(route.host, values))
             host = fill(route.host, values) or _aws_host(route.target, self.env.region, self.env.account)
-            return self._resolved(found, host)
+            return self._resolved(self._aws(source, route.target, host), host)
         if route.kind == "dns":
             host = fill(route.target, values)
             answered, why = self.env.resolves(host)
@@ -419,7 +417,7 @@ class NetworkCheck:
             return []
         return [f"no egress rule of {', '.join(source.groups)} admits tcp/443 to the VPC's range"]
 
-    def _aws(self, source: Placement, service: str, host: str = "") -> Network:
+    def _aws(self, source: Placement, service: str, host: str) -> Network:
         endpoint = self.env.interface_endpoints.get(service)
         if endpoint is not None and endpoint.private_dns:
             problems = self._both_sides(
@@ -437,9 +435,7 @@ class NetworkCheck:
             policy = self.env.gateway_policies.get(service)
             return Network(ok, f"{service} gateway endpoint", missing, policy)
         self.crossed = set()
-        problems = self._through_nat(
-            source, 443, host or _aws_host(service, self.env.region, self.env.account)
-        )
+        problems = self._through_nat(source, 443, host)
         return Network(not problems, f"{service} through NAT{self._via()}", tuple(problems))
 
     def _via(self) -> str:
