@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 import pytest
@@ -223,6 +224,16 @@ def test_interface_endpoints_take_this_accounts_principals_only_where_the_servic
             assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Allow", "*", "*")
         else:
             assert policy is None, f"{name}: AWS documents no endpoint policy for it"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_endpoint_policy_fits_the_size_aws_takes(synthesized: Synthesized, stage: str) -> None:
+    """An endpoint policy "cannot exceed 20,480 characters, including white space" (AWS
+    PrivateLink guide, "Control access to VPC endpoints using endpoint policies"); the ARNs
+    in it are as long as the account and Region make them."""
+    for name, policy in _endpoint_policies(synthesized, stage).items():
+        if policy is not None:
+            assert len(json.dumps(policy, indent=2)) <= 20_480, name
 
 
 def test_the_endpoints_left_at_full_access_are_named_with_a_reason() -> None:

@@ -307,6 +307,33 @@ def test_a_new_type_replaces_and_a_stack_only_before_is_not_deleted(before: Temp
     assert not any("Alerts" in line for line in out if line.startswith("  delete"))
 
 
+def test_a_new_allowed_name_and_a_tighter_endpoint_policy_are_updates_in_place(before: Templates) -> None:
+    """Day two of the containment (docs/egress.md): the DNS firewall's names and an endpoint's
+    policy change in place ("Update requires: No interruption"), nothing is replaced; renaming a
+    domain list or rule group would replace it (create-only ``Name``)."""
+
+    def change(templates: Templates) -> None:
+        network = f"{PROD.stage_name}/Network"
+        lists = resources_of(templates, network, "AWS::Route53Resolver::FirewallDomainList")
+        [allowed] = [r for r in lists.values() if r["Properties"]["Domains"] != ["*"]]
+        allowed["Properties"]["Domains"] = [*allowed["Properties"]["Domains"], "example.org"]
+        endpoints = resources_of(templates, network, "AWS::EC2::VPCEndpoint")
+        [s3] = [r for k, r in endpoints.items() if k.startswith("NetworkVpcS3Endpoint")]
+        s3["Properties"]["PolicyDocument"]["Statement"].pop()  # ECR's image layers
+
+    verdicts, out = run(before, change)
+    assert not any(v.refused for v in verdicts.values())
+    assert f"{PROD.name}: 0 replace, 0 delete, 0 add, 2 update; 0 output change(s)" in out
+    for type_name in ("AWS::Route53Resolver::FirewallDomainList", "AWS::Route53Resolver::FirewallRuleGroup"):
+        create_only = {".".join(p) for p in schemas.schema("us-east-1", type_name).create_only}
+        assert "Name" in create_only
+        assert not create_only & {"Domains", "FirewallRules"}
+    association = schemas.schema("us-east-1", "AWS::Route53Resolver::FirewallRuleGroupAssociation")
+    assert {"FirewallRuleGroupId", "VpcId"} <= {".".join(p) for p in association.create_only}
+    endpoint = schemas.schema("us-east-1", "AWS::EC2::VPCEndpoint")
+    assert "PolicyDocument" not in {".".join(p) for p in endpoint.create_only}
+
+
 def test_replacement_comes_from_the_resource_schemas() -> None:
     def create_only(type_name: str) -> set[str]:
         return {".".join(p) for p in schemas.schema("us-east-1", type_name).create_only}
