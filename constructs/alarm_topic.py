@@ -25,6 +25,8 @@ from compliance.acknowledgements import acknowledge
 from constructs import Construct
 
 FIVE_MINUTES = Duration.minutes(5)
+# The encryption context SNS binds each data key of an encrypted topic to.
+TOPIC_CONTEXT = "kms:EncryptionContext:aws:sns:topicArn"
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
@@ -111,13 +113,25 @@ class AlarmTopic(Construct):
                 conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
+        # Not aws:SourceAccount or aws:SourceArn: SNS's developer guide ("Configuring AWS KMS
+        # permissions", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html) says
+        # they are not supported in a key policy for EventBridge-to-encrypted topics, and a
+        # statement that needs them never matches: every finding would fail to publish. The data
+        # key SNS asks for carries the topic's ARN as encryption context instead (a pattern:
+        # the topic's own ARN would make the key depend on the topic that depends on it).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowEventBridgeOfThisAccount",
+                sid="AllowEventBridgeForTopicsOfThisAccount",
                 principals=[events],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+                conditions={
+                    "StringLike": {
+                        TOPIC_CONTEXT: Stack.of(self).format_arn(
+                            service="sns", resource="*", arn_format=ArnFormat.NO_RESOURCE_NAME
+                        )
+                    }
+                },
             )
         )
 

@@ -5,6 +5,7 @@ alarm that notifies the security topic, made once per account; and GuardDuty as 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -435,8 +436,21 @@ def test_high_severity_findings_page_the_security_topic(synthesized: Synthesized
     assert publish["Principal"] == {"Service": "events.amazonaws.com"}
     assert publish["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
     _, key = ending(synthesized, path, "/SecurityTopic/TopicKey/Resource", "AWS::KMS::Key")
-    sids = [s.get("Sid") for s in key["Properties"]["KeyPolicy"]["Statement"]]
-    assert "AllowEventBridgeOfThisAccount" in sids
+    (use,) = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    assert sorted(use["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    # SNS's guide: aws:SourceAccount/SourceArn/SourceOrgID in a key policy are not supported for
+    # EventBridge-to-encrypted topics (the statement would never match); the data key's
+    # encryption context, this account's topics, scopes it instead.
+    assert "aws:Source" not in json.dumps(use.get("Condition", {}))
+    config = config_of(stage)
+    this_accounts_topics = f"arn:aws:sns:{config.region}:{config.account}:*"
+    assert use["Condition"] == {
+        "StringLike": {"kms:EncryptionContext:aws:sns:topicArn": this_accounts_topics}
+    }
     # A finding EventBridge cannot deliver raises an alarm of its own.
     (failures,) = [
         a["Properties"]

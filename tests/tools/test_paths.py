@@ -572,6 +572,30 @@ def test_a_security_topic_that_refuses_the_findings_rule_fails_the_guardduty_pat
     assert "sns:Publish refused" in failed[0]
 
 
+def test_a_topic_key_that_needs_the_source_account_from_eventbridge_fails_the_guardduty_path(
+    shipped_synthesized: Synthesized, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The key statement as it was until SNS's guide was read: EventBridge's KMS requests through
+    SNS carry no aws:SourceAccount, so the statement never matches and no finding is published."""
+    outdir = _copy(shipped_synthesized, tmp_path / "cdk.out")
+
+    def source_account_instead(construct: str, resource: dict[str, Any]) -> bool:
+        if not construct.endswith("SecurityTopic/TopicKey/Resource"):
+            return False
+        for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
+            if statement.get("Principal") == {"Service": "events.amazonaws.com"}:
+                statement["Condition"] = {"StringEquals": {"aws:SourceAccount": "222222222222"}}
+                return True
+        return False
+
+    _edit(outdir, PROD, source_account_instead)
+    code, failed = _failed(outdir, capsys)
+    assert code == 1
+    assert len(failed) == 1
+    assert "EventBridge publishes a GuardDuty finding to the security topic" in failed[0]
+    assert "kms:GenerateDataKey refused" in failed[0]
+
+
 # --- GuardDuty's Fargate agent -----------------------------------------------------------
 
 GUARDDUTY_PULL = "pulls GuardDuty's security agent image"

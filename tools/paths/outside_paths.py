@@ -19,6 +19,9 @@ from tools.paths.terms import (
     Route,
 )
 
+# The encryption context of every data key SNS asks KMS for on an encrypted topic.
+SNS_DATA_KEY = {"kms:EncryptionContext:aws:sns:topicArn": "{topic}"}
+
 AUDIT_AND_ALARM_PATHS: tuple[Path, ...] = (
     Path(
         ALARMS,
@@ -47,8 +50,11 @@ AUDIT_AND_ALARM_PATHS: tuple[Path, ...] = (
                 "{topic}",
                 {"aws:SourceArn": "{rule}", "aws:SourceAccount": "{account}", **TLS},
             ),
-            Call("kms:GenerateDataKey", "{topic_key}", {"aws:SourceAccount": "{account}"}),
-            Call("kms:Decrypt", "{topic_key}", {"aws:SourceAccount": "{account}"}),
+            # SNS asks KMS on EventBridge's behalf with no aws:Source* keys (SNS developer guide,
+            # "Configuring AWS KMS permissions": not supported for EventBridge-to-encrypted
+            # topics), only the data key's encryption context, the topic's ARN.
+            Call("kms:GenerateDataKey", "{topic_key}", SNS_DATA_KEY),
+            Call("kms:Decrypt", "{topic_key}", SNS_DATA_KEY),
         ),
         "0 (per finding)",
         "Audit/GuardDutyFindings rule (where GuardDuty is on)",
