@@ -2,7 +2,7 @@
 
 IP reputation (10), rate limits answering 429 per source address (20) and per API credential
 (21: the ``X-API-Key`` header, 22: the ``Authorization`` header), the common rule set (30, its
-body-size rule only counting) and known bad inputs (40); every request it sees is logged to an
+rules on the request body only counting) and known bad inputs (40); every request it sees is logged to an
 encrypted ``aws-waf-logs-*`` log group with the credentials headers redacted.
 
 Why per credential: every API request arrives from one upstream address (the MCP server), so a
@@ -48,9 +48,23 @@ CREDENTIAL_RATE_LIMITS: tuple[tuple[int, str, str], ...] = (
     (21, "RateLimitPerApiKey", "x-api-key"),
     (22, "RateLimitPerBearer", "authorization"),
 )
-# Rules of the common rule set that only count: dispatch requests carry prompts and code
-# longer than the 8 KB body limit of SizeRestrictions_BODY.
-COMMON_RULES_COUNTED = ("SizeRestrictions_BODY",)
+# Rules of the common rule set that only count (AWS WAF developer guide, "Core rule set (CRS)
+# managed rule group": https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html).
+# A dispatch's body is a prompt and code for a coding agent: longer than SizeRestrictions_BODY's
+# 8 KB, and, for any web or systems repository, full of what the other body rules look for
+# (`<script>` and `onerror=`, `../` paths, URLs, the instance metadata address). Blocking them
+# would refuse ordinary dispatches with a 403 the client cannot fix. What the body becomes is
+# data for an agent whose task runs contained (egress allow-list, no credentials of its own);
+# the control plane stores it and opens no path or URL from it. The rules still run, label and
+# count (their metrics and the WAF log show every match); the rules on the URI, query string,
+# headers and cookies still block.
+COMMON_RULES_COUNTED = (
+    "SizeRestrictions_BODY",
+    "CrossSiteScripting_BODY",
+    "GenericLFI_BODY",
+    "GenericRFI_BODY",
+    "EC2MetaDataSSRF_BODY",
+)
 # Never written to the WAF logs: the API's credentials.
 REDACTED_HEADERS = ("authorization", "x-api-key", "cookie")
 

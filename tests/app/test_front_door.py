@@ -248,7 +248,19 @@ def test_web_acl_rules(synth: Synth, stage: str) -> None:
             assert f"AWS-{managed['Name']}" == rule["Name"]
             assert rule["OverrideAction"] == {"None": {}}  # the groups block; nothing is count-only
     common = by_name["AWS-AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
-    assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    # Only the rules on the body count: a dispatch's prompt and code would trip them. Every
+    # other rule of the set (URI path, query string, headers, cookies) keeps blocking.
+    assert common["RuleActionOverrides"] == [
+        {"Name": rule, "ActionToUse": {"Count": {}}}
+        for rule in (
+            "SizeRestrictions_BODY",
+            "CrossSiteScripting_BODY",
+            "GenericLFI_BODY",
+            "GenericRFI_BODY",
+            "EC2MetaDataSSRF_BODY",
+        )
+    ]
+    assert all(o["Name"].endswith("_BODY") for o in common["RuleActionOverrides"])
     rate = by_name["RateLimitPerIp"]
     assert rate["Statement"]["RateBasedStatement"] == {
         "AggregateKeyType": "IP",
