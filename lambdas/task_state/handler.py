@@ -9,11 +9,11 @@ Outcome, from the event alone:
 
 * ``timed_out`` - the control plane stopped the task for its timeout (stop code
   ``UserInitiated``, i.e. ``StopTask``, with a reason that says "timeout" / "timed out"),
-  or a container exited 124, the exit code of ``timeout(1)``. A "timeout" in the reason of
+  or the agent exited 124, the exit code of ``timeout(1)``. A "timeout" in the reason of
   a stop ECS made itself (``i/o timeout`` pulling an image) is a failure, not a time-out;
 * ``succeeded`` - the essential container exited (stop code ``EssentialContainerExited``)
-  and every container that reported an exit code reported 0 (sidecars aside: the
-  credential proxy's exit code is not the job's);
+  and the ``agent`` container exited 0. Only the agent's exit code is the job's: not the
+  credential proxy's, nor that of a sidecar AWS adds (GuardDuty's runtime agent);
 * ``cancelled`` - the control plane stopped the task because a user cancelled the dispatch
   (stop code ``UserInitiated`` with a reason that says "cancel");
 * ``failed`` - anything else: a non-zero exit, a task that failed to start, any other stop.
@@ -69,11 +69,14 @@ CANCELLED = "cancelled"
 FINAL_STATUSES = (SUCCEEDED, FAILED, TIMED_OUT, CANCELLED)
 
 TIMEOUT_EXIT_CODE = 124
-# Containers beside the agent whose exit code says nothing about the job: the credential proxy
-# (constructs/agent_task.py PROXY_CONTAINER; this function cannot import the app) is stopped by
-# ECS after the agent, and exits 0 on SIGTERM or 137 when killed after its stop timeout. If it
-# dies first, the task stops and the agent's own exit code fails the dispatch.
-SIDECAR_CONTAINERS = frozenset({"credential-proxy"})
+# The one container whose exit code is the job's (constructs/agent_task.py AGENT_CONTAINER; this
+# function cannot import the app). Every other container says nothing about the job: the
+# credential proxy is stopped by ECS after the agent (0 on SIGTERM, 137 when killed after its
+# stop timeout), and AWS adds its own where a feature is on, such as GuardDuty Runtime
+# Monitoring's `aws-guardduty-agent-*` sidecar in production, whose exit code this project does
+# not control. If a sidecar dies first the task stops and the agent's own exit code (143 on
+# SIGTERM) fails the dispatch.
+JOB_CONTAINER = "agent"
 _TIMEOUT_REASON = re.compile(r"time[sd]?[\s_-]?out", re.IGNORECASE)
 _CANCEL_REASON = re.compile(r"cancel", re.IGNORECASE)
 _TASK_ARN = re.compile(r"arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task/\S+")
@@ -130,7 +133,7 @@ def parse(event: Any) -> StoppedTask:
     exit_codes = []
     for container in containers:
         code = container.get("exitCode")
-        if code is None or container.get("name") in SIDECAR_CONTAINERS:
+        if code is None or container.get("name") != JOB_CONTAINER:
             continue
         if not isinstance(code, int) or isinstance(code, bool):
             raise MalformedEventError(f"exitCode of container {container.get('name')!r} is {code!r}")

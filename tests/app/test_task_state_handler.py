@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from constructs.agent_task import PROXY_CONTAINER
+from constructs.agent_task import AGENT_CONTAINER, PROXY_CONTAINER
 from lambdas.task_state import handler as task_state
 from lambdas.task_state.handler import FINAL_STATUSES, MalformedEventError, process
 
@@ -129,19 +129,40 @@ def test_the_requests_are_what_the_role_allows() -> None:
 
 
 @pytest.mark.parametrize(
-    ("agent", "proxy", "status"), [(0, 137, "succeeded"), (0, 0, "succeeded"), (1, 0, "failed")]
+    ("agent", "proxy", "guardduty", "status"),
+    [
+        (0, 137, 0, "succeeded"),
+        (0, 0, 0, "succeeded"),
+        (0, 0, 143, "succeeded"),
+        (0, 137, 137, "succeeded"),
+        (1, 0, 0, "failed"),
+    ],
 )
-def test_the_credential_proxys_exit_code_is_not_the_jobs(agent: int, proxy: int, status: str) -> None:
-    """ECS stops the proxy after the agent (SIGTERM, then SIGKILL: 137): only the agent decides."""
+def test_only_the_agents_exit_code_is_the_jobs(agent: int, proxy: int, guardduty: int, status: str) -> None:
+    """ECS stops the proxy after the agent (SIGTERM, then SIGKILL: 137), and GuardDuty's sidecar
+    (added by AWS where runtime monitoring is on) exits as it will: only the agent decides."""
     event = copy.deepcopy(recorded("task_succeeded"))
     event["detail"]["containers"] = [
-        {"name": "credential-proxy", "exitCode": proxy, "lastStatus": "STOPPED"},
-        {"name": "agent", "exitCode": agent, "lastStatus": "STOPPED"},
+        {"name": PROXY_CONTAINER, "exitCode": proxy, "lastStatus": "STOPPED"},
+        {"name": "aws-guardduty-agent-AbC123", "exitCode": guardduty, "lastStatus": "STOPPED"},
+        {"name": AGENT_CONTAINER, "exitCode": agent, "lastStatus": "STOPPED"},
     ]
     client = FakeDynamo(running())
     run(event, client)
     assert client.items["d-1"]["status"] == status
-    assert {PROXY_CONTAINER} == task_state.SIDECAR_CONTAINERS
+    assert client.items["d-1"]["exit_code"] == agent
+    assert task_state.JOB_CONTAINER == AGENT_CONTAINER
+
+
+def test_a_task_whose_agent_never_ran_is_failed_whatever_its_sidecars_say() -> None:
+    event = copy.deepcopy(recorded("task_succeeded"))
+    event["detail"]["containers"] = [
+        {"name": PROXY_CONTAINER, "exitCode": 0, "lastStatus": "STOPPED"},
+        {"name": AGENT_CONTAINER, "lastStatus": "STOPPED"},
+    ]
+    client = FakeDynamo(running())
+    run(event, client)
+    assert client.items["d-1"]["status"] == "failed"
 
 
 def test_non_zero_exit_is_failed_with_its_code() -> None:
