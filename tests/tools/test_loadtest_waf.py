@@ -10,6 +10,7 @@ number of keys it asks for.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from config.load_model import WINDOW_SECONDS, LoadModel
 from tests.environments import STAGES, config_of
 from tests.synth import Synthesized
+from tools.loadtest.contract import dispatch_body
 from tools.loadtest.plan import environment_plan, generators_needed, keys_needed
 from tools.loadtest.waf import (
     IP,
@@ -121,3 +123,33 @@ def test_a_rate_rule_the_replay_cannot_evaluate_is_refused() -> None:
     }
     with pytest.raises(UnsupportedRuleError, match="Scoped: cannot replay"):
         rate_rules({"Rules": [rule]})
+
+
+# What each rule of the common rule set on the body looks for, in the load test's dispatch
+# (AWS WAF developer guide, "Core rule set (CRS) managed rule group").
+BODY_RULE_BAIT = {
+    "CrossSiteScripting_BODY": ("<script>", "onerror="),
+    "GenericLFI_BODY": ("../../",),
+    "GenericRFI_BODY": ("https://",),
+    "EC2MetaDataSSRF_BODY": ("169.254.169.254",),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_load_tests_dispatch_carries_what_the_body_rules_match_and_the_web_acl_only_counts_them(
+    synthesized: Synthesized, stage: str
+) -> None:
+    """A run through the deployed web ACL sends what real dispatches carry: were the body rules
+    blocking, every dispatch of the run would come back 403."""
+    body = json.dumps(dispatch_body(agent="claude", workspace="w", hold_seconds=1)).encode()
+    assert len(body) > 8192  # SizeRestrictions_BODY's limit
+    for rule, baits in BODY_RULE_BAIT.items():
+        for bait in baits:
+            assert bait in body.decode(), (rule, bait)
+    (common,) = [
+        r["Statement"]["ManagedRuleGroupStatement"]
+        for r in web_acl(synthesized, stage)["Rules"]
+        if r["Name"] == "AWS-AWSManagedRulesCommonRuleSet"
+    ]
+    counted = {o["Name"] for o in common["RuleActionOverrides"] if o["ActionToUse"] == {"Count": {}}}
+    assert {"SizeRestrictions_BODY", *BODY_RULE_BAIT} <= counted

@@ -22,13 +22,30 @@ DRY_RUN_HOLD_SECONDS = "dryRunHoldSeconds"
 JOB_ID = "jobId"
 # Should a dispatch ever run for real, this is all its agent is asked to do.
 PROMPT = "Load test: there is no work to do. Reply 'ok' and stop."
+# What a real dispatch's prompt carries besides the task: code and paths from the repository,
+# here made to hold what the web ACL's common rules on the body look for (an HTML page with a
+# script and an event handler, relative paths up the tree, URLs, the instance metadata address)
+# and to be longer than their 8 KB size rule. A load test through a web ACL that blocked them
+# sees every dispatch refused with 403 (constructs/web_acl.py COMMON_RULES_COUNTED).
+_EXCERPT = """
+--- src/pages/login.html
+<form id="login"><input name="next" value="../../dashboard"></form>
+<img src="logo.png" onerror="this.style.display='none'">
+<script>document.getElementById('login').action = '/api/session';</script>
+--- src/cloud/metadata.ts
+// On EC2 the SDK reads credentials from http://169.254.169.254/latest/meta-data/iam/
+export const CONFIG = require('../../config/settings.json');
+fetch('https://registry.npmjs.org/left-pad').then((r) => r.json());
+"""
+CONTEXT_BYTES = 9 * 1024
+DISPATCH_CONTEXT = (_EXCERPT * (CONTEXT_BYTES // len(_EXCERPT) + 1))[:CONTEXT_BYTES]
 
 
 def dispatch_body(*, agent: str, workspace: str, hold_seconds: float) -> dict[str, Any]:
     """A dry-run dispatch: the control plane records it and launches no task."""
     return {
         "agent": agent,
-        "prompt": PROMPT,
+        "prompt": f"{PROMPT}\n\nContext from the repository (not a task):\n{DISPATCH_CONTEXT}",
         WORKSPACE_ID: workspace,
         DRY_RUN: True,
         DRY_RUN_HOLD_SECONDS: hold_seconds,
