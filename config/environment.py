@@ -158,7 +158,9 @@ def parse_environment(
     registry = parse_registry(section.section("registry"))
     monitoring = parse_monitoring(section.section("monitoring"), production=production)
     audit = parse_audit(section.section("audit"), production=production, region=region)
-    service = parse_service(section.section("service"), production=production)
+    service = parse_service(
+        section.section("service"), production=production, guardduty=audit.guardduty_agent is not None
+    )
     ingress = parse_ingress(
         section.section("ingress"),
         region=region,

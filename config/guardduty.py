@@ -95,3 +95,26 @@ def firewall_hosts(
     if agent is None or "ecr.dkr" in interface_endpoints:
         return ()
     return (agent.registry_host,)
+
+
+# "CPU and memory limits" on the prerequisites page (read 2026-12-05): the most memory GuardDuty's
+# agent takes of a Fargate task, by the task's CPU units; at 8 vCPU it depends on the memory too.
+# The agent's memory comes out of the task's, so the task's containers must leave it free (AWS
+# Batch user guide, "Job definitions on Fargate": "the memory limit must include the size of the
+# GuardDuty security agent").
+_AGENT_MEMORY_UP_TO_4_VCPU_MIB = 128
+_AGENT_MEMORY_16_VCPU_MIB = 1024
+
+
+def agent_memory_mib(cpu: int, memory_mib: int) -> int:
+    """The memory (MiB) GuardDuty's agent may take of a Fargate task of ``cpu`` units and ``memory_mib``."""
+    if cpu <= 4096:
+        return _AGENT_MEMORY_UP_TO_4_VCPU_MIB
+    if cpu <= 8192:
+        return 256 if memory_mib <= 28 * 1024 else 512
+    return _AGENT_MEMORY_16_VCPU_MIB
+
+
+def guardduty_share(agent: GuardDutyAgentImage | None, cpu: int, memory_mib: int) -> int:
+    """What a task's containers leave free for GuardDuty's agent: nothing where it does not join."""
+    return 0 if agent is None else agent_memory_mib(cpu, memory_mib)

@@ -20,6 +20,7 @@ from config.agents import (
 from config.agents import AgentConfig as AgentConfig
 from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
+from config.guardduty import agent_memory_mib
 from config.janitor import JANITOR, parse_janitor
 from config.janitor import JanitorConfig as JanitorConfig
 from config.reader import Section
@@ -132,7 +133,10 @@ CREDENTIAL_PROXY = Group(
             "hard memory limit (MiB) of the proxy container, taken from each agent task's memory",
             minimum=32,
             maximum=1024,
-            rules=(f"leaves every agent's container at least {MIN_AGENT_MEMORY} MiB",),
+            rules=(
+                f"leaves every agent's container at least {MIN_AGENT_MEMORY} MiB, after GuardDuty's agent's "
+                "share where `audit.guardduty` is not `off`",
+            ),
         ),
     ),
 )
@@ -285,28 +289,37 @@ def bake_minutes(section: Section) -> int:
     return value
 
 
-def parse_credential_proxy(section: Section, agents: tuple[AgentConfig, ...]) -> CredentialProxyConfig:
+def parse_credential_proxy(
+    section: Section, agents: tuple[AgentConfig, ...], *, guardduty: bool
+) -> CredentialProxyConfig:
+    """``guardduty``: GuardDuty's agent joins every task and takes its memory from the task's."""
     tag = image_tag(section)
     memory = section.integer("memory")
-    smallest = min(agents, key=lambda agent: agent.memory)
-    if smallest.memory - memory < MIN_AGENT_MEMORY:
-        raise ConfigError(
-            section.key("memory"),
-            memory,
-            f"leaves the {smallest.name} agent's container {smallest.memory - memory} MiB of its task's "
-            f"{smallest.memory}; it needs at least {MIN_AGENT_MEMORY}",
-        )
+    for agent in agents:
+        sidecar = agent_memory_mib(agent.cpu, agent.memory) if guardduty else 0
+        left = agent.memory - memory - sidecar
+        if left < MIN_AGENT_MEMORY:
+            besides = f", less GuardDuty's agent's {sidecar}" if sidecar else ""
+            raise ConfigError(
+                section.key("memory"),
+                memory,
+                f"leaves the {agent.name} agent's container {left} MiB of its task's {agent.memory}"
+                f"{besides}; it needs at least {MIN_AGENT_MEMORY}",
+            )
     config = CredentialProxyConfig(image_tag=tag, memory=memory)
     section.done()
     return config
 
 
-def parse_service(section: Section, *, production: bool) -> ServiceConfig:
+def parse_service(section: Section, *, production: bool, guardduty: bool = False) -> ServiceConfig:
+    """``guardduty``: GuardDuty's Fargate agent joins every task (``audit.guardduty`` not ``off``)."""
     control_plane = parse_control_plane(section.section("control_plane"), production=production)
     janitor = parse_janitor(section.section("janitor"), production=production)
     slots = parse_slots(section.section("slots"))
     agents = parse_agents(section.section("agents"))
-    credential_proxy = parse_credential_proxy(section.section("credential_proxy"), agents)
+    credential_proxy = parse_credential_proxy(
+        section.section("credential_proxy"), agents, guardduty=guardduty
+    )
     architecture = section.string("agent_architecture")
     platform = section.string("agent_platform_version")
     use_spot = section.boolean("agents_use_spot")

@@ -28,7 +28,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from compliance.acknowledgements import acknowledge
-from config.guardduty import GuardDutyAgentImage
+from config.guardduty import GuardDutyAgentImage, guardduty_share
 from config.names import resource_name
 from config.service import AgentConfig, CredentialProxyConfig
 from constructs import Construct
@@ -204,9 +204,12 @@ class AgentTask(Construct):
             self.task_definition,
             "Agent",
             container_name=AGENT_CONTAINER,
-            # The task's memory less the proxy's: Fargate refuses containers whose hard limits
-            # add up to more than the task's memory.
-            memory=config.memory - proxy.memory,
+            # The task's memory less the proxy's, and GuardDuty's agent's where it joins the task:
+            # Fargate refuses containers whose hard limits add up to more than the task's memory,
+            # and the sidecar's memory comes out of the task's (config/guardduty.py).
+            memory=config.memory
+            - proxy.memory
+            - guardduty_share(self._guardduty_agent, config.cpu, config.memory),
             repository=repository,
             image_tag=config.image_tag,
             user=AGENT_USER,

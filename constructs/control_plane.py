@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
-from config.guardduty import GuardDutyAgentImage
+from config.guardduty import GuardDutyAgentImage, guardduty_share
 from config.service import ControlPlaneConfig, SlotsConfig
 from config.slots import SLOTS_DIRECTORY_NAME
 from constructs import Construct, IConstruct
@@ -88,6 +88,7 @@ class ControlPlane(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._slots = slots
+        self._guardduty_agent = guardduty_agent
         self.log_group = logs_key.log_group("Logs", scope=self, retention_days=log_retention_days)
         execution = ExecutionRole(
             self,
@@ -162,7 +163,9 @@ class ControlPlane(Construct):
             self.task_definition,
             "ControlPlane",
             container_name=CONTAINER,
-            memory=self._config.memory,
+            # The task's memory, less GuardDuty's agent's where it joins the task (config/guardduty.py).
+            memory=self._config.memory
+            - guardduty_share(self._guardduty_agent, self._config.cpu, self._config.memory),
             repository=repository,
             image_tag=self._config.image_tag,
             user=USER,

@@ -232,7 +232,23 @@ BAD_SETTINGS = [
     (f"{PROD}.service.control_plane.github_app_id", ..., "is required"),
     (f"{PROD}.service.control_plane.github_app_installation_id", -4, "must be at least 1"),
     (f"{PROD}.service.control_plane.github_app_installation_id", 2**60, "must be at most"),
-    (f"{PROD}.service.credential_proxy.memory", 800, "leaves the aider agent's container 224 MiB"),
+    (
+        f"{PROD}.service.credential_proxy.memory",
+        800,
+        "leaves the aider agent's container 96 MiB of its task's 1024, less GuardDuty's agent's 128",
+    ),
+    # Enough in an environment without GuardDuty's agent (1024 - 700 = 324), not in prod's.
+    (
+        f"{PROD}.service.credential_proxy.memory",
+        700,
+        "leaves the aider agent's container 196 MiB of its task's 1024, less GuardDuty's agent's 128; "
+        "it needs at least 256",
+    ),
+    (
+        f"{DEV}.service.credential_proxy.memory",
+        800,
+        "leaves the aider agent's container 224 MiB of its task's 1024;",
+    ),
     (f"{PROD}.service.credential_proxy.memory", 16, "must be at least 32"),
     (f"{PROD}.service.credential_proxy.image_tag", "latest", "never 'latest'"),
     (f"{PROD}.service.control_plane.cpu_target_percent", 5, "must be at least 10"),

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk import App, Environment, Stage
 
 from config import ConfigError, load_environments
-from config.guardduty import AGENT_ACCOUNTS, agent_image, firewall_hosts
+from config.guardduty import AGENT_ACCOUNTS, agent_image, agent_memory_mib, firewall_hosts, guardduty_share
 from config.regions import REGIONS, zones_of
 from stacks.network_stack import NetworkStack
 from tests.environments import STAGES, config_of, of_kind
@@ -141,3 +141,23 @@ def test_a_region_missing_from_the_table_stops_synth_with_one_line() -> None:
 def test_a_region_missing_from_the_table_is_fine_with_guardduty_off() -> None:
     (env,) = load_environments(_in_region(DEV, "ap-southeast-6", "off").get, only=DEV)
     assert env.audit.guardduty_agent is None
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "share"),
+    [
+        (256, 512, 128),
+        (1024, 2048, 128),
+        (4096, 30720, 128),
+        (8192, 16384, 256),
+        (8192, 28672, 256),
+        (8192, 32768, 512),
+        (16384, 122880, 1024),
+    ],
+)
+def test_guarddutys_agent_takes_what_its_prerequisites_page_says(cpu: int, memory: int, share: int) -> None:
+    """ "CPU and memory limits" (GuardDuty's Fargate prerequisites): 128 MB up to 4 vCPU; at 8 vCPU
+    256 MB up to 28 GB of task memory and 512 MB above; 1 GB at 16 vCPU."""
+    assert agent_memory_mib(cpu, memory) == share
+    assert guardduty_share(None, cpu, memory) == 0
+    assert guardduty_share(agent_image("us-east-1"), cpu, memory) == share
