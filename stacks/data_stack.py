@@ -198,6 +198,10 @@ class DataStack(OutpostStack):
                 self.callback.function.function_name,
                 "Task-state callback (replay dead-lettered events into it)",
             ),
+            "CollectorFunctionName": (
+                self.collector.function.function_name,
+                "Artifacts collector (replay a dead-lettered stopped-task event into it too)",
+            ),
             "CallbackDeadLetterQueueUrl": (
                 self.callback.dead_letters.queue.queue_url,
                 "Stopped-task events the callback could not process (inspect, then redrive)",

@@ -34,6 +34,7 @@ def test_outputs_name_what_a_user_needs(synthesized: Synthesized, stage: str) ->
             "WorkspacesAccessPointId",
             "CallbackDeadLetterQueueUrl",
             "CallbackFunctionName",
+            "CollectorFunctionName",
             "DispatchesTableName",
             "IdempotencyTableName",
             "WorkspacesTableName",
