@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import json
 import subprocess
 from collections.abc import Iterator
@@ -23,7 +24,14 @@ from config.changes import Acknowledgement, ChangesConfig
 from tests.environments import CONFIGS, of_kind
 from tests.synth import Synthesized
 from tools.changes import deploy
-from tools.changes.deploy import BotoCloud, RefusedError, Run, deploy_order, release_alarm_names
+from tools.changes.deploy import (
+    BotoCloud,
+    RefusedError,
+    Run,
+    assumed_credentials,
+    deploy_order,
+    release_alarm_names,
+)
 from tools.changes.sources import StackInfo, stack_infos
 
 PROD = CONFIGS[of_kind("production")]
@@ -400,3 +408,48 @@ def test_a_reader_deployed_before_its_producer_is_said(
         f"{monitoring} read changed outputs of {service} but were deployed before it"
         in refused.value.lines[0]
     )
+
+
+def _assumed(key: str, expires: datetime.datetime) -> dict[str, Any]:
+    return {
+        "Credentials": {
+            "AccessKeyId": key,
+            "SecretAccessKey": f"{key}-secret",
+            "SessionToken": f"{key}-token-that-is-long-enough",
+            "Expiration": expires,
+        }
+    }
+
+
+def test_the_deploy_roles_credentials_are_assumed_again_before_they_expire() -> None:
+    """Role chaining caps each session at an hour while a deploy may take two: the helper's
+    CloudFormation and CloudWatch calls must not fail with ExpiredToken after the first hour."""
+    role = "arn:aws:iam::222222222222:role/cdk-hnb659fds-deploy-role-222222222222-us-east-1"
+    sts = client("sts")
+    now = datetime.datetime.now(datetime.UTC)
+    with Stubber(sts) as stub:
+        wanted = {"RoleArn": role, "RoleSessionName": "outpost-deploy"}
+        # The first session is about to expire (within botocore's 10-minute mandatory window).
+        stub.add_response(
+            "assume_role", _assumed("ASIAFIRST0000000", now + datetime.timedelta(minutes=5)), wanted
+        )
+        stub.add_response(
+            "assume_role", _assumed("ASIASECOND000000", now + datetime.timedelta(hours=1)), wanted
+        )
+        credentials = assumed_credentials(sts, role)
+        assert credentials.get_frozen_credentials().access_key == "ASIASECOND000000"
+        # The second, an hour long, is kept: no third AssumeRole.
+        assert credentials.get_frozen_credentials().access_key == "ASIASECOND000000"
+        stub.assert_no_pending_responses()
+
+
+def test_the_helpers_session_uses_the_renewing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    sentinel = object()
+    monkeypatch.setattr(deploy, "assumed_credentials", lambda sts, role: sentinel)
+    base = boto3.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    session = deploy._session(base, "arn:${AWS::Partition}:iam::222222222222:role/cdk-hnb659fds-deploy-role")
+    assert session.get_credentials() is sentinel
+    assert session.region_name == "us-east-1"
+    assert deploy._session(base, None) is base

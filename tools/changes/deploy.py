@@ -351,24 +351,50 @@ class BotoCloud:
 
 
 def _session(base: Any, role_template: str | None) -> Any:
+    """A boto3 session as ``role_template``'s role (else ``base``), whose credentials renew.
+
+    The role is assumed from CI's own role session, which is role chaining: each session lasts an
+    hour at most ("Role chaining limits your AWS CLI or AWS API role session to a maximum of one
+    hour", STS AssumeRole, ``DurationSeconds``), while a deploy of every stack may take two (the
+    Delivery stack's deploy role allows that). Credentials assumed once would expire mid-run and
+    the next CloudFormation call of a later stack would fail; these are assumed again before they
+    expire, as the CDK CLI's own are.
+    """
     import boto3
+    import botocore.session  # type: ignore[import-untyped]
     from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
     if not role_template:
         return base
     role = role_template.replace("${AWS::Partition}", base.get_partition_for_region(base.region_name))
     try:
-        creds = base.client("sts").assume_role(RoleArn=role, RoleSessionName="outpost-deploy")["Credentials"]
+        credentials = assumed_credentials(base.client("sts"), role)
     except (BotoCoreError, ClientError) as error:
         print(
             f"make deploy: could not assume {role} ({error}); using the current credentials", file=sys.stderr
         )
         return base
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=base.region_name,
+    session = botocore.session.get_session()
+    session._credentials = credentials  # botocore's one way to hand a session refreshable credentials
+    return boto3.Session(botocore_session=session, region_name=base.region_name)
+
+
+def assumed_credentials(sts: Any, role: str) -> Any:
+    """``role``'s credentials through ``sts``, assumed now and again whenever they near their expiry
+    (botocore's ``RefreshableCredentials``: 15 minutes before, or 10 at the latest)."""
+    from botocore.credentials import RefreshableCredentials  # type: ignore[import-untyped]
+
+    def fetch() -> dict[str, str]:
+        answer = sts.assume_role(RoleArn=role, RoleSessionName="outpost-deploy")["Credentials"]
+        return {
+            "access_key": answer["AccessKeyId"],
+            "secret_key": answer["SecretAccessKey"],
+            "token": answer["SessionToken"],
+            "expiry_time": answer["Expiration"].isoformat(),
+        }
+
+    return RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
     )
 
 
