@@ -154,6 +154,10 @@ class ControlPlane(Construct):
             )
             for name in POLICIES
         }
+        # Passing the agents their roles moved from LaunchPolicy to AgentRolesPolicy: created
+        # first, so no dispatch of a deploy's minutes finds the control plane without iam:PassRole
+        # (CloudFormation updates and creates independent resources in parallel).
+        policies["LaunchPolicy"].node.add_dependency(policies["AgentRolesPolicy"])
         acknowledge_control_plane(policies, cluster=cluster, agents=agents, data=data)
         return policies
 

@@ -15,13 +15,14 @@ from aws_cdk import aws_iam as iam
 
 from compliance.acknowledgements import acknowledge, acknowledge_wildcard_resource, wildcard_resource
 from constructs import IConstruct
-from permissions.agent_launch import acknowledge_launch, launch_statements
+from permissions.agent_launch import acknowledge_launch, agent_role_statements, launch_statements
 from permissions.data_access import DataAccess
 from permissions.slot_pool import PooledAgent, acknowledge_slot_pool, slot_pool_statements
 
 # The task role's managed policies (construct id -> what it allows), one per concern.
 POLICIES = {
-    "LaunchPolicy": "launch, watch and stop agent tasks, pass them their roles, read their logs",
+    "LaunchPolicy": "launch, watch and stop agent tasks",
+    "AgentRolesPolicy": "pass agent tasks their roles, read their logs",
     "RecordsPolicy": "dispatch records in the tables, cost events on the bus",
     "ArtifactsPolicy": "list, read, write and delete artifacts",
     "WorkspacesPolicy": "the GitHub token, per-workspace access points, the workspaces mount",
@@ -42,6 +43,7 @@ def control_plane_statements(
         "LaunchPolicy": launch_statements(
             scope, cluster=cluster, agents=agents, capacity_provider=capacity_provider
         ),
+        "AgentRolesPolicy": agent_role_statements(agents),
         "RecordsPolicy": data.control_plane_record_statements(scope),
         "ArtifactsPolicy": data.control_plane_artifact_statements(scope),
         "WorkspacesPolicy": data.control_plane_workspace_statements(scope),

@@ -223,11 +223,6 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
     in_cluster = {"ArnEquals": {"ecs:cluster": arn_of(cluster)}}
     cluster_tasks = {"Fn::Join": ["", [f"arn:aws:ecs:{region(stage)}:{account}:task/", ref(cluster), "/*"]]}
     ordered = sorted(AGENTS)
-    roles = [
-        arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/{kind}/Resource"))
-        for a in ordered
-        for kind in ("Execution/Role", "TaskRole")
-    ]
     families = [f"arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{a}:*" for a in ordered]
     dispatch = [
         f"arn:aws:ecs:{region(stage)}:{account}:task-definition/outpost-{env}-{a}-dispatch:*" for a in ordered
@@ -321,6 +316,17 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
             "Resource": "*",
             "Condition": in_cluster,
         },
+    ]
+
+
+def agent_role_statements(synthesized: Synthesized, stage: str) -> list[dict[str, Any]]:
+    ordered = sorted(AGENTS)
+    roles = [
+        arn_of(logical_id(synthesized, stage, f"{a.capitalize()}/{kind}/Resource"))
+        for a in ordered
+        for kind in ("Execution/Role", "TaskRole")
+    ]
+    return [
         {
             "Sid": "PassAgentRoles",
             "Effect": "Allow",
@@ -341,6 +347,7 @@ def launch_statements(synthesized: Synthesized, stage: str) -> list[dict[str, An
 
 EXPECTED = {
     "LaunchPolicy": launch_statements,
+    "AgentRolesPolicy": agent_role_statements,
     "RecordsPolicy": records_statements,
     "ArtifactsPolicy": artifacts_statements,
     "WorkspacesPolicy": workspaces_statements,

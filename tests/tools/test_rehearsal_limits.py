@@ -13,7 +13,7 @@ from tests.synth import Synthesized
 from tools.assembly import Stack, read_assembly
 from tools.rehearsal.adapt import for_emulator
 from tools.rehearsal.emulator import Support
-from tools.rehearsal.limits import Finding, Options, check, policy_size
+from tools.rehearsal.limits import MANAGED_POLICY_SIZE, Finding, Options, check, policy_size
 from tools.rehearsal.physical_names import Place, generated_name
 from tools.rehearsal.resolve import Resolver, StackSet
 
@@ -422,6 +422,30 @@ def test_every_policy_of_today_resolves_to_realistic_values(synthesized: Synthes
             ]
     assert roles
     assert all(len(name) <= 64 for name in roles)
+
+
+# Agents a control-plane managed policy must still have room for, at about 400 characters an
+# agent (LaunchPolicy's growth, the larger of the two per-agent policies): a tripwire that fires
+# while the policy can still be split, not at the deploy that adds the agent.
+ROOM_FOR_AGENTS = 3
+CHARACTERS_PER_AGENT = 400
+
+
+def test_every_control_plane_policy_has_room_for_more_agents(synthesized: Synthesized) -> None:
+    """LaunchPolicy was 5,661 of IAM's 6,144 characters with both per-agent concerns in it: a sixth
+    agent or a 16-character environment name would have failed the deploy. Split, each policy of
+    the control plane's task role keeps room for ROOM_FOR_AGENTS more agents."""
+    assembly = read_assembly(synthesized.outdir)
+    resolvers = StackSet(assembly.stacks)
+    sizes: dict[str, int] = {}
+    for item in (s for s in assembly.stacks if s.display_name.endswith("/Service")):
+        for logical_id, policy in item.template["Resources"].items():
+            if policy["Type"] == "AWS::IAM::ManagedPolicy" and logical_id.startswith("ControlPlane"):
+                document = resolvers.resolver(item).resolve(policy["Properties"]["PolicyDocument"])
+                sizes[f"{item.display_name} {logical_id}"] = policy_size(document)
+    assert len(sizes) >= 12
+    room = MANAGED_POLICY_SIZE - ROOM_FOR_AGENTS * CHARACTERS_PER_AGENT
+    assert {name: size for name, size in sizes.items() if size > room} == {}
 
 
 def test_the_limits_run_over_every_synthesized_template(synthesized: Synthesized) -> None:

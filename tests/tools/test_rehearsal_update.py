@@ -21,6 +21,7 @@ from tests.test_snapshots import masked
 from tests.tools.test_rehearsal import DEV, copy_of
 from tools.assembly import read_assembly
 from tools.rehearsal import recreate, scenarios, update
+from tools.rehearsal.cdk_bootstrap import ROOT
 from tools.rehearsal.emulator import Emulator
 
 
@@ -227,3 +228,16 @@ def test_only_the_stages_that_changed_are_rehearsed(synthesized: Synthesized) ->
     previous[f"{DEV}/Audit"]["Description"] = "before"
     before = update.previous_stacks(assembly, previous)
     assert update.changed_stages(list(assembly.stages), assembly, before) == [DEV]
+
+
+@pytest.mark.parametrize("scenario", scenarios.SCENARIOS, ids=lambda s: s.name)
+def test_every_operator_change_still_applies_to_todays_code(
+    scenario: scenarios.Scenario, tmp_path: Path
+) -> None:
+    """Each rehearsed change (docs/operator-changes.md) edits today's files as written: a code
+    edit whose text has moved fails here, not the day someone reruns the table (the sixth-agent
+    row did, once the providers' declarations grew). Only the edit; the synth is the tool's."""
+    for item in ("cdk.json", "config", "constructs"):
+        source = ROOT / item
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, tmp_path / item)
+    scenario.edit(tmp_path)

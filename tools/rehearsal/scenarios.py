@@ -163,9 +163,13 @@ def _promote(env: str) -> Callable[[dict[str, Any]], None]:
 
 
 def _add_agent(agent: str, like: str) -> Callable[[dict[str, Any]], None]:
+    """``agent`` configured as ``like`` is: its task size and its model provider's egress."""
+
     def change(outpost: dict[str, Any]) -> None:
         agents = outpost["defaults"]["service"]["agents"]
         agents[agent] = dict(agents[like])
+        egress = outpost["defaults"]["egress"]["agents"]
+        egress[agent] = list(egress[like])
 
     return change
 
@@ -215,9 +219,9 @@ SCENARIOS = (
             text_edit("config/registry.py", '"aider", "grok")', '"aider", "grok", "opencode")'),
             text_edit(
                 "constructs/provider_secrets.py",
-                '    "grok": Provider("xai", "XAI_API_KEY"),\n',
-                '    "grok": Provider("xai", "XAI_API_KEY"),\n'
-                '    "opencode": Provider("anthropic", "ANTHROPIC_API_KEY"),\n',
+                "\n\nclass ProviderSecrets(Construct):",
+                '\nAGENT_PROVIDERS["opencode"] = AGENT_PROVIDERS["claude"]\n'
+                "\n\nclass ProviderSecrets(Construct):",
             ),
             context_edit(_add_agent("opencode", like="claude")),
         ),
