@@ -386,3 +386,13 @@ def test_control_plane_execution_role_pulls_its_image_and_writes_its_logs(
     assert found[1]["Resource"] == repository_arn(stage, "control-plane")
     assert found[2 : 2 + len(guardduty)] == guardduty
     assert found[-1]["Resource"] == arn_of(logical_id(synthesized, stage, "ControlPlane/Logs/Resource"))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_launch_policy_waits_for_the_agent_roles_policy(synthesized: Synthesized, stage: str) -> None:
+    """iam:PassRole moved out of LaunchPolicy: the policy that now holds it is created before
+    LaunchPolicy changes, so no dispatch during that deploy is refused its RunTask."""
+    launch = logical_id(synthesized, stage, "ControlPlane/LaunchPolicy/Resource")
+    roles = logical_id(synthesized, stage, "ControlPlane/AgentRolesPolicy/Resource")
+    resource = synthesized.template(f"{stage}/Service")["Resources"][launch]
+    assert roles in resource.get("DependsOn", [])
