@@ -13,7 +13,12 @@ Safety:
 * no symlink is ever followed (``lstat``, ``follow_symlinks=False``), so nothing outside the
   mount is read or deleted, whatever a workspace links to;
 * the walk stops at the first entry newer than the cutoff (the cheap bound): a workspace
-  with one fresh file is kept without reading the rest of it.
+  with one fresh file is kept without reading the rest of it;
+* a workspace is whatever its agent, possibly hijacked, left in it: the walk goes by file
+  descriptor and by loop, so no depth or path length stops it; a directory its owner may not
+  list gets its owner's bits back; and an entry dated in the future (more than a day) counts by
+  its change time, which no process can set, so ``touch -d 2100-01-01`` does not keep a
+  workspace forever.
 
 Resumable and time-bounded. An expired directory is first renamed (atomically, in the
 root) to ``.outpost-expired-<name>``, then deleted bottom-up. Every run first finishes the
@@ -78,44 +83,112 @@ class _Budget:
             raise OutOfTimeError
 
 
-def _newer_than(path: str, cutoff: float, budget: _Budget) -> bool:
-    """True as soon as ``path`` or anything under it was modified at or after ``cutoff``."""
-    if os.lstat(path).st_mtime >= cutoff:
-        return True
-    stack = [path]
-    while stack:
-        budget.check()
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                info = entry.stat(follow_symlinks=False)
-                if info.st_mtime >= cutoff:
+# An entry dated later than this past the sweep's clock is not believed (``touch -d 2100-01-01``
+# would keep a workspace forever): it counts by its change time instead, which the file system
+# sets to the moment of every write or metadata change, that one included, and no process can set.
+CLOCK_SKEW_SECONDS = DAY_SECONDS
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def _stamp(info: os.stat_result, now: float) -> float:
+    """When an entry last changed: its modification time, unless that lies in the future."""
+    return info.st_mtime if info.st_mtime <= now + CLOCK_SKEW_SECONDS else info.st_ctime
+
+
+def _open_directory(parent: int, name: str, mode: int) -> int:
+    """``name`` in ``parent``, opened to be listed. The access point's user owns every workspace
+    file, so a directory it may not list or change (Go's module cache makes read-only ones; an
+    agent can ``chmod 000`` one) is given its owner's bits first: else one such directory would
+    fail the sweep, every run."""
+    if mode & stat.S_IRWXU != stat.S_IRWXU:
+        os.chmod(name, stat.S_IMODE(mode) | stat.S_IRWXU, dir_fd=parent)
+    return os.open(name, _DIRECTORY, dir_fd=parent)
+
+
+def _walk(parent: int, name: str, visit: Callable[[int, Any], bool], budget: _Budget) -> bool:
+    """Every entry under ``name`` (a directory in the directory ``parent``), depth first; True as
+    soon as ``visit(directory, entry)`` is. Each directory is visited once more, as a ``_Gone``,
+    after all under it.
+
+    By file descriptor, one directory open at a time, and by loop rather than recursion: a
+    workspace is whatever its agent made, and a hijacked agent can nest directories deeper than
+    Python's recursion limit (about 1,000) or than a path may be long (4,096 bytes), which a
+    recursive walk or one by path would fail on, every run, for every workspace after it.
+    Symlinks are entries, never followed (``O_NOFOLLOW``).
+    """
+    fd = _open_directory(parent, name, os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+    # Per level: the subdirectories still to enter (name, mode); and the names entered below ``name``.
+    pending: list[list[tuple[str, int]]] = []
+    entered: list[str] = []
+    try:
+        while True:
+            budget.check()
+            subdirectories = []
+            with os.scandir(fd) as listing:
+                for entry in listing:
+                    if visit(fd, entry):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirectories.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
+            pending.append(subdirectories)
+            while not pending[-1]:
+                pending.pop()
+                if not entered:
+                    return False
+                upper = os.open("..", _DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = upper
+                if visit(fd, _Gone(entered.pop())):
                     return True
-                if stat.S_ISDIR(info.st_mode):
-                    stack.append(entry.path)
-    return False
+            child, mode = pending[-1].pop()
+            lower = _open_directory(fd, child, mode)
+            os.close(fd)
+            fd = lower
+            entered.append(child)
+    finally:
+        os.close(fd)
 
 
-def _delete_tree(path: str, budget: _Budget) -> int:
-    """Delete ``path`` bottom-up without following symlinks; the bytes of the files deleted."""
+class _Gone:
+    """A directory whose entries have all been visited, handed to ``visit`` once more on the way
+    back up, in its parent: what deletes a tree removes it then."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _newer_than(root: int, name: str, cutoff: float, now: float, budget: _Budget) -> bool:
+    """True as soon as the workspace ``name`` or anything under it changed at or after ``cutoff``."""
+    if _stamp(os.stat(name, dir_fd=root, follow_symlinks=False), now) >= cutoff:
+        return True
+
+    def fresh(directory: int, entry: Any) -> bool:
+        return not isinstance(entry, _Gone) and _stamp(entry.stat(follow_symlinks=False), now) >= cutoff
+
+    return _walk(root, name, fresh, budget)
+
+
+def _delete_tree(root: int, name: str, budget: _Budget) -> int:
+    """Delete the directory ``name`` of ``root`` and all under it, bottom-up, without following
+    symlinks; the bytes of the files deleted."""
     freed = 0
-    # A read-only directory (Go's module cache makes them) would refuse the unlinks below; the
-    # access point's user owns every workspace file, so it may make its own directory writable.
-    if os.lstat(path).st_mode & stat.S_IRWXU != stat.S_IRWXU:
-        os.chmod(path, stat.S_IRWXU)
-    with os.scandir(path) as listing:
-        entries = list(listing)
-    for entry in entries:
+
+    def remove(directory: int, entry: Any) -> bool:
+        nonlocal freed
         budget.check()
-        if entry.is_dir(follow_symlinks=False):
-            freed += _delete_tree(entry.path, budget)
-            continue
-        # A file, or a symlink (to anything): the link itself goes, its target stays.
-        info = entry.stat(follow_symlinks=False)
-        os.unlink(entry.path)
-        if stat.S_ISREG(info.st_mode):
-            freed += info.st_size
+        if isinstance(entry, _Gone):
+            os.rmdir(entry.name, dir_fd=directory)
+        elif not entry.is_dir(follow_symlinks=False):  # a directory is entered, emptied, then gone
+            # A file, or a symlink (to anything): the link itself goes, its target stays.
+            info = entry.stat(follow_symlinks=False)
+            os.unlink(entry.name, dir_fd=directory)
+            if stat.S_ISREG(info.st_mode):
+                freed += info.st_size
+        return False
+
+    _walk(root, name, remove, budget)
     budget.check()
-    os.rmdir(path)
+    os.rmdir(name, dir_fd=root)
     return freed
 
 
@@ -128,33 +201,35 @@ def sweep(
     clock: Callable[[], float] = time.monotonic,
 ) -> Result:
     """Delete the expired top-level directories of ``root``; see the module docstring."""
-    cutoff = (time.time() if now is None else now) - expiry_days * DAY_SECONDS
+    now = time.time() if now is None else now
+    cutoff = now - expiry_days * DAY_SECONDS
     budget = _Budget(budget_seconds, clock)
     result = Result()
-    root = os.path.realpath(root)
+    top = os.open(os.path.realpath(root), _DIRECTORY)
     try:
-        with os.scandir(root) as listing:
+        with os.scandir(top) as listing:
             names = sorted(
                 e.name for e in listing if e.is_dir(follow_symlinks=False) and e.name not in NOT_WORKSPACES
             )
         # Leftovers of an earlier run first: they are already decided.
         for name in [n for n in names if n.startswith(EXPIRED_PREFIX)]:
-            result.bytes_deleted += _delete_tree(os.path.join(root, name), budget)
+            result.bytes_deleted += _delete_tree(top, name, budget)
             LOG.info("finished deleting %s", name)
         for name in [n for n in names if not n.startswith(EXPIRED_PREFIX)]:
             budget.check()
-            path = os.path.join(root, name)
-            if _newer_than(path, cutoff, budget):
+            if _newer_than(top, name, cutoff, now, budget):
                 result.kept += 1
                 continue
-            doomed = os.path.join(root, EXPIRED_PREFIX + name)
-            os.rename(path, doomed)
-            freed = _delete_tree(doomed, budget)
+            doomed = EXPIRED_PREFIX + name
+            os.rename(name, doomed, src_dir_fd=top, dst_dir_fd=top)
+            freed = _delete_tree(top, doomed, budget)
             result.deleted.append(name)
             result.bytes_deleted += freed
             LOG.info("deleted workspace %s (%d bytes)", name, freed)
     except OutOfTimeError:
         result.complete = False
+    finally:
+        os.close(top)
     LOG.info("sweep summary %s", result.summary())
     return result
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,10 +34,13 @@ def age_dirs(root: Path, mtime: float) -> None:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
+def root(tmp_path: Path) -> Iterator[Path]:
     r = tmp_path / "workspaces"
     r.mkdir()
-    return r
+    yield r
+    # Whatever a failed test left: the deep trees below would break pytest's own recursive
+    # cleanup of its temporary directories, in every later session on this machine.
+    subprocess.run(["rm", "-rf", str(r)], check=False)
 
 
 def test_old_workspace_is_deleted_and_counted(root: Path) -> None:
@@ -149,3 +155,89 @@ def test_the_leased_slots_root_is_never_swept(root: Path) -> None:
     result = sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW)
     assert result.deleted == []
     assert (root / ".slots" / "7" / "old.txt").exists()
+
+
+# --- what a hijacked agent can leave in its workspace ---------------------------------------
+
+
+def _nest(top: Path, depth: int, name: str, *, mtime: float) -> None:
+    """``depth`` directories ``name`` inside each other under ``top``, made and dated by file
+    descriptor (the path may be longer than the 4,096 bytes a path may have), a file at the bottom."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    opened = [fd]
+    for _ in range(depth):
+        os.mkdir(name, dir_fd=fd)
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        opened.append(fd)
+    bottom = os.open("leaf", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
+    os.write(bottom, b"x" * 7)
+    os.close(bottom)
+    os.utime("leaf", (mtime, mtime), dir_fd=fd)
+    for parent, child in zip(reversed(opened[:-1]), reversed(opened[1:]), strict=True):
+        os.close(child)
+        os.utime(name, (mtime, mtime), dir_fd=parent)
+    os.close(opened[0])
+
+
+@pytest.mark.parametrize(
+    ("depth", "name"),
+    [
+        (1_100, "d"),  # deeper than Python's recursion limit (1,000)
+        (24, "n" * 200),  # a path of about 4,800 bytes, past PATH_MAX (4,096)
+    ],
+    ids=["deeper-than-recursion", "longer-than-a-path"],
+)
+def test_a_tree_built_to_break_the_sweep_is_deleted_and_the_sweep_goes_on(
+    root: Path, depth: int, name: str
+) -> None:
+    """A workspace's agent can nest directories as deep as it likes. A recursive or path-based walk
+    failed on such a tree every run, and no workspace after it was ever swept again."""
+    (root / "a-trap").mkdir()
+    _nest(root / "a-trap", depth, name, mtime=OLD)
+    os.utime(root / "a-trap", (OLD, OLD))
+    make(root / "b-old" / "x.txt", mtime=OLD, size=5)
+    age_dirs(root / "b-old", OLD)
+    result = sweep(str(root), expiry_days=30, budget_seconds=120, now=NOW)
+    assert result.complete
+    assert result.deleted == ["a-trap", "b-old"]
+    assert result.bytes_deleted == 7 + 5
+    assert sorted(os.listdir(root)) == []
+
+
+def test_a_deep_fresh_file_still_keeps_its_workspace(root: Path) -> None:
+    (root / "deep").mkdir()
+    _nest(root / "deep", 1_100, "d", mtime=NOW - DAY)
+    result = sweep(str(root), expiry_days=30, budget_seconds=120, now=NOW)
+    assert (result.deleted, result.kept, result.complete) == ([], 1, True)
+    # Its last change ages like any other (and the tree is gone before pytest's cleanup, whose
+    # recursive delete this depth would break).
+    later = sweep(str(root), expiry_days=30, budget_seconds=120, now=NOW + 40 * DAY)
+    assert (later.deleted, later.complete) == (["deep"], True)
+
+
+def test_a_date_in_the_future_does_not_keep_a_workspace_forever(root: Path) -> None:
+    """``touch -d 2100-01-01``: the entry counts by its change time, the moment of that touch."""
+    year_2100 = 4_102_444_800.0
+    make(root / "immortal" / "old.txt", mtime=OLD)
+    make(root / "immortal" / "forged.txt", mtime=year_2100)
+    age_dirs(root / "immortal", OLD)
+    # Today the forgery is as fresh as the touch that made it...
+    assert sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW).kept == 1
+    # ...and 40 days on it is 40 days old.
+    later = sweep(str(root), expiry_days=30, budget_seconds=60, now=time.time() + 40 * DAY)
+    assert later.deleted == ["immortal"]
+
+
+def test_a_directory_nobody_may_read_neither_stops_the_sweep_nor_keeps_its_workspace(root: Path) -> None:
+    """``chmod 000`` on a directory: the sweeper, the access point's user (not root, unlike this
+    test), could not list it and failed every run. It gives the owner its bits back first."""
+    make(root / "locked" / "sealed" / "secret.txt", mtime=OLD, size=3)
+    age_dirs(root / "locked", OLD)
+    make(root / "open" / "sealed" / "fresh.txt", mtime=NOW)
+    age_dirs(root / "open", OLD)  # only the file in the sealed directory is fresh
+    os.chmod(root / "locked" / "sealed", 0)
+    os.chmod(root / "open" / "sealed", 0)
+    result = sweep(str(root), expiry_days=30, budget_seconds=60, now=NOW)
+    assert (result.deleted, result.kept, result.complete) == (["locked"], 1, True)
+    assert (root / "open" / "sealed" / "fresh.txt").exists()
+    assert stat.S_IMODE(os.stat(root / "open" / "sealed").st_mode) == stat.S_IRWXU
