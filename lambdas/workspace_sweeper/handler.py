@@ -124,12 +124,15 @@ def _walk(parent: int, name: str, visit: Callable[[int, Any], bool], budget: _Bu
         while True:
             budget.check()
             subdirectories = []
+            # The whole listing first, then the visits: a visit may unlink, and a directory changed
+            # while it is read (on NFS, EFS's protocol) may skip entries, which rmdir would meet.
             with os.scandir(fd) as listing:
-                for entry in listing:
-                    if visit(fd, entry):
-                        return True
-                    if entry.is_dir(follow_symlinks=False):
-                        subdirectories.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
+                entries = list(listing)
+            for entry in entries:
+                if visit(fd, entry):
+                    return True
+                if entry.is_dir(follow_symlinks=False):
+                    subdirectories.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
             pending.append(subdirectories)
             while not pending[-1]:
                 pending.pop()
