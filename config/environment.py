@@ -159,7 +159,7 @@ def parse_environment(
     monitoring = parse_monitoring(section.section("monitoring"), production=production)
     audit = parse_audit(section.section("audit"), production=production, region=region)
     service = parse_service(
-        section.section("service"), production=production, guardduty=audit.guardduty_agent is not None
+        section.section("service"), production=production, guardduty=audit.guardduty_agent
     )
     ingress = parse_ingress(
         section.section("ingress"),

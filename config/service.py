@@ -20,7 +20,7 @@ from config.agents import (
 from config.agents import AgentConfig as AgentConfig
 from config.common import log_retention, log_retention_setting
 from config.errors import ConfigError
-from config.guardduty import agent_memory_mib
+from config.guardduty import GuardDutyAgentImage, guardduty_share
 from config.janitor import JANITOR, parse_janitor
 from config.janitor import JanitorConfig as JanitorConfig
 from config.reader import Section
@@ -289,15 +289,24 @@ def bake_minutes(section: Section) -> int:
     return value
 
 
+def agent_container_memory(
+    agent: AgentConfig, proxy_memory: int, guardduty: GuardDutyAgentImage | None
+) -> int:
+    """The agent container's hard limit (MiB): its task's memory less the proxy's, and less
+    GuardDuty's agent's where it joins the task (it takes its memory from the task's). Fargate
+    refuses containers whose hard limits add up to more than the task's memory."""
+    return agent.memory - proxy_memory - guardduty_share(guardduty, agent.cpu, agent.memory)
+
+
 def parse_credential_proxy(
-    section: Section, agents: tuple[AgentConfig, ...], *, guardduty: bool
+    section: Section, agents: tuple[AgentConfig, ...], *, guardduty: GuardDutyAgentImage | None
 ) -> CredentialProxyConfig:
-    """``guardduty``: GuardDuty's agent joins every task and takes its memory from the task's."""
+    """``guardduty``: GuardDuty's agent, where it joins every task (``audit.guardduty`` not ``off``)."""
     tag = image_tag(section)
     memory = section.integer("memory")
     for agent in agents:
-        sidecar = agent_memory_mib(agent.cpu, agent.memory) if guardduty else 0
-        left = agent.memory - memory - sidecar
+        sidecar = guardduty_share(guardduty, agent.cpu, agent.memory)
+        left = agent_container_memory(agent, memory, guardduty)
         if left < MIN_AGENT_MEMORY:
             besides = f", less GuardDuty's agent's {sidecar}" if sidecar else ""
             raise ConfigError(
@@ -311,7 +320,9 @@ def parse_credential_proxy(
     return config
 
 
-def parse_service(section: Section, *, production: bool, guardduty: bool = False) -> ServiceConfig:
+def parse_service(
+    section: Section, *, production: bool, guardduty: GuardDutyAgentImage | None = None
+) -> ServiceConfig:
     """``guardduty``: GuardDuty's Fargate agent joins every task (``audit.guardduty`` not ``off``)."""
     control_plane = parse_control_plane(section.section("control_plane"), production=production)
     janitor = parse_janitor(section.section("janitor"), production=production)

@@ -28,9 +28,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from compliance.acknowledgements import acknowledge
-from config.guardduty import GuardDutyAgentImage, guardduty_share
+from config.guardduty import GuardDutyAgentImage
 from config.names import resource_name
-from config.service import AgentConfig, CredentialProxyConfig
+from config.service import AgentConfig, CredentialProxyConfig, agent_container_memory
 from constructs import Construct
 from constructs.github_token import DISPATCH_TOKEN_PATH
 from constructs.hardened_container import HardenedContainer, linux
@@ -204,12 +204,8 @@ class AgentTask(Construct):
             self.task_definition,
             "Agent",
             container_name=AGENT_CONTAINER,
-            # The task's memory less the proxy's, and GuardDuty's agent's where it joins the task:
-            # Fargate refuses containers whose hard limits add up to more than the task's memory,
-            # and the sidecar's memory comes out of the task's (config/guardduty.py).
-            memory=config.memory
-            - proxy.memory
-            - guardduty_share(self._guardduty_agent, config.cpu, config.memory),
+            # What the settings' check measured: the task's less the proxy's and GuardDuty's agent's.
+            memory=agent_container_memory(config, proxy.memory, self._guardduty_agent),
             repository=repository,
             image_tag=config.image_tag,
             user=AGENT_USER,

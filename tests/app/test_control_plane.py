@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 
 from config import AGENTS, load_environments
 from config.api import CONTROL_PLANE_PORT, HEALTH_CHECK_PATH
-from config.guardduty import agent_memory_mib
+from config.guardduty import guardduty_share
 from permissions.control_plane_policies import POLICIES
 from stacks.stage import OutpostStage
 from tests.environments import STAGES, config_of, of_kind, stages_of_kind
@@ -45,9 +45,7 @@ def test_control_plane_task_definition(synthesized: Synthesized, stage: str) -> 
     ]
     box = container(synthesized, stage, "ControlPlane")
     # The task's memory, less GuardDuty's agent's where it joins the task.
-    sidecar = (
-        agent_memory_mib(wanted["cpu"], wanted["memory"]) if config_of(stage).audit.guardduty_agent else 0
-    )
+    sidecar = guardduty_share(config_of(stage).audit.guardduty_agent, wanted["cpu"], wanted["memory"])
     assert box["Memory"] == wanted["memory"] - sidecar
     assert box["User"] == "1001"
     assert box["ReadonlyRootFilesystem"] is True

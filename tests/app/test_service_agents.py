@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import AGENTS
-from config.guardduty import agent_memory_mib
+from config.guardduty import guardduty_share
 from tests.environments import STAGES, config_of
 from tests.guardduty_templates import agent_pull_statements
 from tests.service_templates import (
@@ -24,11 +24,6 @@ from tests.synth import Synthesized
 from tests.templates import arn_of, at, data_arn, data_ref, from_data, ref, region, settings
 
 
-def guarded(stage: str) -> bool:
-    """GuardDuty's Fargate agent joins every task of the stage (``audit.guardduty`` not ``off``)."""
-    return config_of(stage).audit.guardduty_agent is not None
-
-
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_task_leaves_guarddutys_agent_its_memory_and_wastes_none(
     synthesized: Synthesized, stage: str
@@ -41,7 +36,7 @@ def test_every_task_leaves_guarddutys_agent_its_memory_and_wastes_none(
     for definition in definitions:
         cpu, memory = int(definition["Properties"]["Cpu"]), int(definition["Properties"]["Memory"])
         limits = sum(box["Memory"] for box in definition["Properties"]["ContainerDefinitions"])
-        assert limits + (agent_memory_mib(cpu, memory) if guarded(stage) else 0) == memory
+        assert limits + guardduty_share(config_of(stage).audit.guardduty_agent, cpu, memory) == memory
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -69,7 +64,9 @@ def test_agent_task_definition(synthesized: Synthesized, stage: str, agent: str)
     box = container(synthesized, stage, task, "agent")
     # The task's memory less the proxy's hard limit (the sum may not exceed the task's), and
     # less GuardDuty's agent's where it joins the task.
-    sidecar = agent_memory_mib(agent_settings["cpu"], agent_settings["memory"]) if guarded(stage) else 0
+    sidecar = guardduty_share(
+        config_of(stage).audit.guardduty_agent, agent_settings["cpu"], agent_settings["memory"]
+    )
     assert box["Memory"] == agent_settings["memory"] - wanted["credential_proxy"]["memory"] - sidecar
     assert box["User"] == "1000"
     assert box["ReadonlyRootFilesystem"] is True
