@@ -385,12 +385,12 @@ def test_reserved_concurrency_must_leave_100_unreserved_of_the_assumed_quota() -
 # --- today's synthesized templates ----------------------------------------------------------
 
 
-def test_every_policy_of_today_resolves_to_realistic_values(synthesized: Synthesized) -> None:
-    """The control plane's managed policies, measured as IAM sees them: no intrinsic function
-    left, the real account in every ARN, generated role names of CloudFormation's form."""
+def control_plane_policies(synthesized: Synthesized) -> list[tuple[Stack, str, dict[str, Any]]]:
+    """(Service stack, logical id, document as IAM sees it) of every managed policy of the control
+    plane's task role, in every environment; each Service stack has some."""
     assembly = read_assembly(synthesized.outdir)
     resolvers = StackSet(assembly.stacks)
-    roles: list[str] = []
+    found = []
     for item in (s for s in assembly.stacks if s.display_name.endswith("/Service")):
         policies = [
             (k, r)
@@ -398,28 +398,38 @@ def test_every_policy_of_today_resolves_to_realistic_values(synthesized: Synthes
             if r["Type"] == "AWS::IAM::ManagedPolicy" and k.startswith("ControlPlane")
         ]
         assert policies, item.display_name
-        for logical_id, policy in policies:
-            document = resolvers.resolver(item).resolve(policy["Properties"]["PolicyDocument"])
-            text = json.dumps(document)
-            assert "Fn::" not in text, logical_id
-            assert '"Ref"' not in text, logical_id
-            arns = [
-                r
-                for s in document["Statement"]
-                for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
-            ]
-            # Beside this account's ARNs: GuardDuty's agent repository (an AWS account, config/guardduty.py).
-            guardduty = agent_image(item.region)
-            theirs = {guardduty.repository_arn} if guardduty is not None else set()
-            assert all(
-                arn == "*" or f":{item.account}:" in arn or arn.startswith("arn:aws:s3:::") or arn in theirs
-                for arn in arns
-            ), logical_id
-            roles += [
-                a.split(":role/")[1]
-                for a in arns
-                if ":role/" in a and a.split(":role/")[1].startswith(item.stack_name)
-            ]
+        found += [
+            (item, k, resolvers.resolver(item).resolve(r["Properties"]["PolicyDocument"]))
+            for k, r in policies
+        ]
+    return found
+
+
+def test_every_policy_of_today_resolves_to_realistic_values(synthesized: Synthesized) -> None:
+    """The control plane's managed policies, measured as IAM sees them: no intrinsic function
+    left, the real account in every ARN, generated role names of CloudFormation's form."""
+    roles: list[str] = []
+    for item, logical_id, document in control_plane_policies(synthesized):
+        text = json.dumps(document)
+        assert "Fn::" not in text, logical_id
+        assert '"Ref"' not in text, logical_id
+        arns = [
+            r
+            for s in document["Statement"]
+            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+        ]
+        # Beside this account's ARNs: GuardDuty's agent repository (an AWS account, config/guardduty.py).
+        guardduty = agent_image(item.region)
+        theirs = {guardduty.repository_arn} if guardduty is not None else set()
+        assert all(
+            arn == "*" or f":{item.account}:" in arn or arn.startswith("arn:aws:s3:::") or arn in theirs
+            for arn in arns
+        ), logical_id
+        roles += [
+            a.split(":role/")[1]
+            for a in arns
+            if ":role/" in a and a.split(":role/")[1].startswith(item.stack_name)
+        ]
     assert roles
     assert all(len(name) <= 64 for name in roles)
 
@@ -435,14 +445,10 @@ def test_every_control_plane_policy_has_room_for_more_agents(synthesized: Synthe
     """LaunchPolicy was 5,661 of IAM's 6,144 characters with both per-agent concerns in it: a sixth
     agent or a 16-character environment name would have failed the deploy. Split, each policy of
     the control plane's task role keeps room for ROOM_FOR_AGENTS more agents."""
-    assembly = read_assembly(synthesized.outdir)
-    resolvers = StackSet(assembly.stacks)
-    sizes: dict[str, int] = {}
-    for item in (s for s in assembly.stacks if s.display_name.endswith("/Service")):
-        for logical_id, policy in item.template["Resources"].items():
-            if policy["Type"] == "AWS::IAM::ManagedPolicy" and logical_id.startswith("ControlPlane"):
-                document = resolvers.resolver(item).resolve(policy["Properties"]["PolicyDocument"])
-                sizes[f"{item.display_name} {logical_id}"] = policy_size(document)
+    sizes = {
+        f"{item.display_name} {logical_id}": policy_size(document)
+        for item, logical_id, document in control_plane_policies(synthesized)
+    }
     assert len(sizes) >= 12
     room = MANAGED_POLICY_SIZE - ROOM_FOR_AGENTS * CHARACTERS_PER_AGENT
     assert {name: size for name, size in sizes.items() if size > room} == {}
